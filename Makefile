@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine:
+#   make serve   -> create/reuse .venv, install, serve the explorer on 127.0.0.1:$(PORT)
+#   make test    -> create/reuse .venv, install with dev extras, run the whole suite
+PORT ?= 5006
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# torch pin from STACK.md: the CPU wheel on this machine's disk (an ordinary PyPI release elsewhere)
+TORCH_PIN ?= torch==2.13.0
+STAMP_APP := $(VENV)/.installed-app
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: serve test install install-dev bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip setuptools wheel
+
+$(STAMP_APP): pyproject.toml | $(PY)
+	$(PY) -m pip install "$(TORCH_PIN)" -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(PY)
+	$(PY) -m pip install "$(TORCH_PIN)" -e ".[dev]"
+	touch $(STAMP_APP) $@
+
+install: $(STAMP_APP)
+install-dev: $(STAMP_DEV)
+
+serve: $(STAMP_APP)
+	$(PY) -m panel serve explorer --address 127.0.0.1 --port $(PORT) \
+		--allow-websocket-origin 127.0.0.1:$(PORT) --allow-websocket-origin localhost:$(PORT) \
+		--num-procs 1 --check-unused-sessions 2000 --unused-session-lifetime 10000
+
+test: $(STAMP_DEV)
+	$(PY) -m pytest -q tests -m "not ui" -p no:playwright
+	$(PY) -m pytest -q tests -m ui
+
+bench: $(STAMP_DEV)
+	$(PY) -m benchmarks
+
+lint: $(STAMP_DEV)
+	$(PY) -m ruff check core explorer tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Sparse-grid hyperparameter optimization: the computational core."""
