@@ -1,0 +1,184 @@
+"""The ask/tell contract every search strategy follows (ARCHITECTURE rules 1, 3-6, 10).
+
+A strategy proposes points in the unit cube and learns from their values; it never sees the
+objective. :mod:`core.run` is the only code that evaluates anything.
+
+Protocol
+--------
+``ask(max_points=None) -> U``
+    A ``(k, d)`` float array in [0, 1]^d with ``k <= max_points`` and ``k <=`` the remaining
+    budget. ``k == 0`` only when :attr:`stop_reason` is not None. A second ``ask`` before the
+    previous batch was told raises ``RuntimeError``.
+``tell(U, y)``
+    ``U`` must be exactly the last asked batch (``RuntimeError`` otherwise); ``y`` has shape
+    ``(k,)`` and may hold NaN or inf (failed evaluations, ranked worst).
+``stop_reason``
+    ``None`` while the strategy can go on; otherwise one of :data:`STOP_REASONS`.
+``best``
+    ``(u, value)`` of the best finite value told so far (first on ties), or ``None``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core._validation import as_generator, as_points, as_values, check_int
+from core.result import OptimizeResult
+
+__all__ = ["Strategy", "STOP_REASONS"]
+
+STOP_REASONS: dict[str, str] = {
+    "budget": "the evaluation budget is used up",
+    "exhausted": "the method has no further points to propose",
+    "max_level": "every grid point has reached the maximal refinement level",
+    "converged": "the method converged",
+    "stopped": "the run was stopped on request",
+}
+
+
+class Strategy(ABC):
+    """Base class: budget accounting, ask/tell protocol checks and the record of told points.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension ``d`` of the unit cube.
+    n_evals : int
+        Budget: the number of points this strategy may propose in total.
+    seed : int, numpy Generator or None
+        Source of randomness (ARCHITECTURE rule 6).
+
+    Subclasses implement :meth:`_ask` and may override :meth:`_tell` and :meth:`_stop`.
+    """
+
+    name: ClassVar[str] = "strategy"
+    title: ClassVar[str] = "Strategy"
+
+    def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
+        self.dim = check_int(dim, "dim", low=1)
+        self.n_evals = check_int(n_evals, "n_evals", low=1)
+        self._rng = as_generator(seed)
+        self._pending: np.ndarray | None = None
+        self._U: list[np.ndarray] = []
+        self._y: list[np.ndarray] = []
+        self._n_told = 0
+        self._n_batches = 0
+        self._stopped: str | None = None
+
+    # -- protocol ---------------------------------------------------------------------------
+    def ask(self, max_points: int | None = None) -> np.ndarray:
+        """Propose the next batch; see the module docstring."""
+        if self._pending is not None:
+            raise RuntimeError(
+                f"{type(self).__name__}.ask called again before the previous batch of "
+                f"{len(self._pending)} points was told"
+            )
+        if max_points is not None:
+            max_points = check_int(max_points, "max_points", low=1)
+        if self.stop_reason is not None:
+            return np.empty((0, self.dim))
+        k = self.remaining if max_points is None else min(max_points, self.remaining)
+        U = np.array(self._ask(k), dtype=np.float64).reshape(-1, self.dim)
+        if len(U) > k:
+            raise AssertionError(f"{type(self).__name__}._ask returned {len(U)} > {k} points")
+        if len(U) == 0 and self._stopped is None:
+            self._stopped = "exhausted"
+        if len(U):
+            np.clip(U, 0.0, 1.0, out=U)
+            self._pending = U
+        U = U.copy()
+        U.setflags(write=False)
+        return U
+
+    def tell(self, U: Any, y: Any) -> None:
+        """Report the values ``y`` (shape ``(k,)``, NaN allowed) of the last asked batch ``U``."""
+        if self._pending is None:
+            raise RuntimeError(f"{type(self).__name__}.tell called without a pending ask")
+        U = as_points(U, self.dim)
+        if U.shape != self._pending.shape or not np.array_equal(U, self._pending):
+            raise RuntimeError(
+                f"{type(self).__name__}.tell must receive exactly the last asked batch "
+                f"(shape {self._pending.shape}), got a different batch of shape {U.shape}"
+            )
+        y = as_values(y, len(U))
+        self._pending = None
+        self._U.append(U.copy())
+        self._y.append(y.copy())
+        self._n_told += len(U)
+        self._n_batches += 1
+        self._tell(U, y)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Stop the strategy from outside (the driver does this on a stop request)."""
+        if reason not in STOP_REASONS:
+            raise ValueError(f"`reason` must be one of {sorted(STOP_REASONS)}, got {reason!r}")
+        self._stopped = reason
+
+    @property
+    def stop_reason(self) -> str | None:
+        if self._stopped is not None:
+            return self._stopped
+        if self._n_told >= self.n_evals:
+            return "budget"
+        return self._stop()
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def remaining(self) -> int:
+        return self.n_evals - self._n_told
+
+    @property
+    def n_told(self) -> int:
+        return self._n_told
+
+    @property
+    def pending(self) -> np.ndarray | None:
+        return None if self._pending is None else self._pending.copy()
+
+    @property
+    def U_told(self) -> np.ndarray:
+        """All told points in order, shape ``(n, d)``."""
+        return np.concatenate(self._U) if self._U else np.empty((0, self.dim))
+
+    @property
+    def y_told(self) -> np.ndarray:
+        """All told values in order, shape ``(n,)``."""
+        return np.concatenate(self._y) if self._y else np.empty(0)
+
+    @property
+    def best(self) -> tuple[np.ndarray, float] | None:
+        y = self.y_told
+        finite = np.isfinite(y)
+        if not finite.any():
+            return None
+        i = int(np.argmin(np.where(finite, y, np.inf)))
+        return self.U_told[i].copy(), float(y[i])
+
+    def result(self) -> OptimizeResult:
+        """The best point so far as an :class:`~core.result.OptimizeResult`."""
+        best = self.best
+        reason = self.stop_reason
+        message = STOP_REASONS.get(reason, "running") if reason else "running"
+        if best is None:
+            return OptimizeResult(
+                np.full(self.dim, np.nan), np.nan, self._n_told, self._n_batches, False,
+                "no finite value was told" if self._n_told else message,
+            )
+        return OptimizeResult(
+            best[0], best[1], self._n_told, self._n_batches, reason is not None, message
+        )
+
+    # -- hooks ------------------------------------------------------------------------------
+    @abstractmethod
+    def _ask(self, max_points: int) -> np.ndarray:
+        """Return up to ``max_points`` new points, shape ``(k, d)``; ``k = 0`` means exhausted."""
+
+    def _tell(self, U: np.ndarray, y: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Learn from a told batch (already validated and recorded)."""
+
+    def _stop(self) -> str | None:
+        """A subclass's own stop reason (``None`` to go on)."""
+        return None
