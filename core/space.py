@@ -7,10 +7,11 @@ Mapping rules (ALGORITHMS decision 7):
 
 - ``Float(low, high)``: ``x = low + u (high - low)``; with ``log=True`` uniform in log space,
   ``x = low (high / low)^u``.
-- ``Int(low, high)``: ``n = high - low + 1`` equal-width bins; ``u`` in bin ``k = min(floor(u n),
-  n - 1)`` gives ``low + k``, so every value including ``high`` is reachable and each is hit by a
-  unit interval of width ``1/n``. ``to_unit`` returns the bin centre ``(k + 1/2) / n``. With
-  ``log=True`` the bins are equal width in log space over ``[low - 1/2, high + 1/2]``: ``u`` maps to
+- ``Int(low, high)``: ``n = high - low + 1`` equal-width bins; ``u`` in bin
+  ``k = min(floor(u n), n - 1)`` gives ``low + k``, so every value including ``high`` is
+  reachable and each is hit by a unit interval of width ``1/n``. ``to_unit`` returns the bin
+  centre ``(k + 1/2) / n``. With ``log=True`` the bins are equal width in log space over
+  ``[low - 1/2, high + 1/2]``: ``u`` maps to
   ``round(exp(log(low - 1/2) + u (log(high + 1/2) - log(low - 1/2))))``, so small values get
   wider bins, and ``to_unit`` returns the centre of the value's bin in log space.
 - ``Categorical(choices)``: ``n`` equal-width bins, one per choice, in the given order.
@@ -86,7 +87,9 @@ class Float:
             raise TypeError(f"`{name}` must be a number, got {name}={value!r}")
         v = float(value)
         if not (self.low <= v <= self.high):
-            raise ValueError(f"`{name}` must be in [{self.low}, {self.high}], got {name}={value!r}")
+            raise ValueError(
+                f"`{name}` must be in [{self.low}, {self.high}], got {name}={value!r}"
+            )
         return v
 
     def grid_values(self, k: int) -> np.ndarray:
@@ -152,7 +155,9 @@ class Int:
             raise TypeError(f"`{name}` must be an integer, got {name}={value!r}")
         v = int(value)
         if not (self.low <= v <= self.high):
-            raise ValueError(f"`{name}` must be in [{self.low}, {self.high}], got {name}={value!r}")
+            raise ValueError(
+                f"`{name}` must be in [{self.low}, {self.high}], got {name}={value!r}"
+            )
         return v
 
     def grid_values(self, k: int) -> np.ndarray:

@@ -5,11 +5,12 @@ dimensions it supports and its known minimum. ``TestFunction.objective(dim, shif
 :class:`~core.objectives.base.Objective` with a :class:`~core.space.SearchSpace` of ``Float``
 parameters named ``x1 .. xd``.
 
-Domains follow SG++'s test problems where SG++ has them (Rosenbrock ``[-5, 10]^d``, Rastrigin
-``[-2, 8]^d``, Eggholder ``[-512, 512]^2``, ``sin(8x) + sin(7y)`` on ``[0, 1]^2``). For the others the
-domain is chosen so that the minimizer is **not** the centre of the box, which every sparse grid
-samples first: Ackley ``[-10, 30]^d``, Griewank ``[-50, 70]^d``, Himmelblau ``[-5, 5]^2`` (minima off
-centre), Goldstein-Price ``[-2, 2]^2`` (minimum at ``(0, -1)``).
+Domains follow SG++'s test problems where SG++ has them (Rosenbrock ``[-5, 10]^d``,
+Rastrigin ``[-2, 8]^d``, Eggholder ``[-512, 512]^2``, ``sin(8x) + sin(7y)`` on ``[0, 1]^2``).
+For the others the domain is chosen so that the minimizer is **not** the centre of the box,
+which every sparse grid samples first: Ackley ``[-10, 30]^d``, Griewank ``[-50, 70]^d``,
+Himmelblau ``[-5, 5]^2`` (minima off centre), Goldstein-Price ``[-2, 2]^2`` (minimum at
+``(0, -1)``).
 
 A ``shift`` vector ``s`` moves the landscape: the shifted function is ``f(x - s)`` on the same
 domain, with minimizer ``x* + s`` (it must stay in the domain). The race benchmark uses shifts so
