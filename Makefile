@@ -32,9 +32,11 @@ serve: $(STAMP_APP)
 		--allow-websocket-origin 127.0.0.1:$(PORT) --allow-websocket-origin localhost:$(PORT) \
 		--num-procs 1 --check-unused-sessions 2000 --unused-session-lifetime 10000
 
+# Browser tests run in a second pytest process (Playwright's event loop and Bokeh's client clash,
+# STACK.md); they skip with a clear message where /usr/bin/chromium is missing.
 test: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m "not ui" -p no:playwright
-	$(PY) -m pytest -q tests -m ui
+	$(PY) -m pytest -q tests -m ui; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
 bench: $(STAMP_DEV)
 	$(PY) -m benchmarks
