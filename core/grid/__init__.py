@@ -1,0 +1,32 @@
+"""Sparse grids: level/index arithmetic and Novak-Ritter adaptive generation."""
+
+from __future__ import annotations
+
+from core.grid.levels import (
+    MAX_SUPPORTED_LEVEL,
+    children,
+    coordinates,
+    left_chain_child,
+    level_sum,
+    parent,
+    regular_grid,
+    regular_grid_size,
+    right_chain_child,
+)
+from core.grid.novak_ritter import RANKINGS, NovakRitter, RefinementStep, novak_ritter_scores
+
+__all__ = [
+    "MAX_SUPPORTED_LEVEL",
+    "RANKINGS",
+    "NovakRitter",
+    "RefinementStep",
+    "children",
+    "coordinates",
+    "left_chain_child",
+    "level_sum",
+    "novak_ritter_scores",
+    "parent",
+    "regular_grid",
+    "regular_grid_size",
+    "right_chain_child",
+]
