@@ -1,0 +1,649 @@
+"""Cardinal and modified B-spline basis functions on the unit interval, vectorized.
+
+Every function here is pure and vectorized with numpy broadcasting. The B-splines are stored as
+exact piecewise-polynomial tables (computed once per degree with rational arithmetic from the
+Cox-de Boor recursion, in the local coordinate of each knot interval) and evaluated with Horner's
+rule, so value, first and second derivative come from one code path.
+
+Public API
+----------
+- :func:`cardinal_bspline` -- the cardinal B-spline ``b_p`` (knots 0, 1, ..., p+1) and its
+  derivatives.
+- :func:`modified_bspline` -- SG++'s ``BsplineModifiedBasis`` ``phi_{l,i}`` (ALGORITHMS 3.4).
+- :class:`UnivariateFunctions` -- a set of ``q`` one-dimensional modified functions, evaluated
+  at ``m`` points as a dense ``(q, m)`` array that only touches each function's support.
+- :func:`tensor_factors` / :func:`basis_matrix` -- tensor-product basis values (and partial
+  derivatives of any order per dimension) of a sparse grid at arbitrary points.
+
+Notes
+-----
+Degree ``p`` is the polynomial degree (scipy calls it ``k``). Only odd degrees 1, 3, 5, 7 are
+supported for the modified basis: SG++ silently lowers an even degree by one (ALGORITHMS 3.3),
+this module raises instead (project decision 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "SUPPORTED_DEGREES",
+    "UnivariateFunctions",
+    "basis_matrix",
+    "cardinal_bspline",
+    "check_degree",
+    "check_grid",
+    "check_nu",
+    "modified_bspline",
+    "tensor_factors",
+]
+
+#: Odd degrees of the modified B-spline basis that this module implements.
+SUPPORTED_DEGREES: tuple[int, ...] = (1, 3, 5, 7)
+_MAX_CARDINAL_DEGREE = 15
+#: Largest level accepted: grid coordinates ``i * 2**-l`` stay exact in float64.
+MAX_LEVEL = 50
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+def check_degree(degree: Any) -> int:
+    """Validate a modified B-spline degree: an odd int in :data:`SUPPORTED_DEGREES`.
+
+    Raises
+    ------
+    TypeError
+        If ``degree`` is not an integer.
+    ValueError
+        If ``degree`` is even or unsupported (never lowered silently, unlike SG++).
+    """
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)):
+        raise TypeError(f"`degree` must be an int, got degree={degree!r}")
+    if int(degree) not in SUPPORTED_DEGREES:
+        allowed = ", ".join(str(p) for p in SUPPORTED_DEGREES)
+        raise ValueError(f"`degree` must be odd, one of {allowed}, got degree={degree!r}")
+    return int(degree)
+
+
+def check_nu(nu: Any) -> int:
+    """Validate a derivative order ``nu`` in {0, 1, 2}."""
+    if isinstance(nu, bool) or not isinstance(nu, (int, np.integer)) or int(nu) not in (0, 1, 2):
+        raise ValueError(f"`nu` (derivative order) must be one of 0, 1, 2, got nu={nu!r}")
+    return int(nu)
+
+
+def _check_cardinal_degree(degree: Any) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)):
+        raise TypeError(f"`degree` must be an int, got degree={degree!r}")
+    if not 0 <= int(degree) <= _MAX_CARDINAL_DEGREE:
+        raise ValueError(
+            f"`degree` must be in [0, {_MAX_CARDINAL_DEGREE}] for the cardinal B-spline, "
+            f"got degree={degree!r}"
+        )
+    return int(degree)
+
+
+def _check_level_index(level: np.ndarray, index: np.ndarray) -> None:
+    """Raise unless ``1 <= level <= MAX_LEVEL`` and ``index`` is odd in [1, 2**level - 1]."""
+    bad = (level < 1) | (level > MAX_LEVEL)
+    if bad.any():
+        raise ValueError(
+            f"`level` must be an int in [1, {MAX_LEVEL}], got level={level[bad].flat[0]}"
+        )
+    bad = (index < 1) | (index >= np.left_shift(np.int64(1), level)) | (index % 2 == 0)
+    if bad.any():
+        pos = np.argwhere(bad)[0]
+        lv, iv = level[tuple(pos)], index[tuple(pos)]
+        raise ValueError(
+            f"`index` must be odd and in [1, 2**level - 1], got index={iv} at level={lv}"
+        )
+
+
+def _as_int_array(a: Any, name: str) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(
+            arr == np.round(arr)
+        ):
+            return arr.astype(np.int64)
+        raise TypeError(f"`{name}` must be an integer array, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# exact piecewise-polynomial tables
+# --------------------------------------------------------------------------------------------
+def _padd(a: list[Fraction], b: list[Fraction]) -> list[Fraction]:
+    n = max(len(a), len(b))
+    return [
+        (a[k] if k < len(a) else Fraction(0)) + (b[k] if k < len(b) else Fraction(0))
+        for k in range(n)
+    ]
+
+
+def _pmul(a: list[Fraction], b: list[Fraction]) -> list[Fraction]:
+    out = [Fraction(0)] * (len(a) + len(b) - 1)
+    for i, ai in enumerate(a):
+        for j, bj in enumerate(b):
+            out[i + j] += ai * bj
+    return out
+
+
+def _pder(a: list[Fraction]) -> list[Fraction]:
+    return [k * a[k] for k in range(1, len(a))] or [Fraction(0)]
+
+
+@lru_cache(maxsize=None)
+def _cardinal_pieces_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
+    """Pieces of ``b_p`` on [k, k+1), k = 0..p, as polynomials in the local ``t = X - k``.
+
+    Cox-de Boor: ``b_p(X) = X/p b_{p-1}(X) + (p+1-X)/p b_{p-1}(X-1)``; on piece k, ``X = k + t``
+    and ``b_{p-1}(X - 1)`` is piece ``k - 1`` of ``b_{p-1}`` in the same ``t``.
+    """
+    pieces: list[list[Fraction]] = [[Fraction(1)]]
+    for q in range(1, degree + 1):
+        new = []
+        for k in range(q + 1):
+            acc = [Fraction(0)]
+            if k <= q - 1:
+                acc = _padd(acc, _pmul([Fraction(k, q), Fraction(1, q)], pieces[k]))
+            if k >= 1:
+                acc = _padd(acc, _pmul([Fraction(q + 1 - k, q), Fraction(-1, q)], pieces[k - 1]))
+            new.append(acc)
+        pieces = new
+    return tuple(tuple(p) for p in pieces)
+
+
+@lru_cache(maxsize=None)
+def _boundary_pieces_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
+    """Pieces of the modified left-boundary function in ``X = 2**l x`` on [j, j+1), j = 0..c.
+
+    ``phi_mod(X) = sum_{k=0}^{c} (k+1) b_p(X + c - 1 + k)`` with ``c = (p+1)/2``
+    (= floor((p+2)/2) for odd p, ALGORITHMS 3.4). It vanishes for ``X >= c + 1``.
+    """
+    card = _cardinal_pieces_exact(degree)
+    c = (degree + 1) // 2
+    out = []
+    for j in range(c + 1):
+        acc = [Fraction(0)]
+        for k in range(c + 1):
+            piece = j + c - 1 + k
+            if 0 <= piece <= degree:
+                acc = _padd(acc, _pmul([Fraction(k + 1)], list(card[piece])))
+        out.append(tuple(acc))
+    return tuple(out)
+
+
+def _to_float_table(pieces: tuple[tuple[Fraction, ...], ...], nu: int, width: int) -> np.ndarray:
+    rows = []
+    for poly in pieces:
+        p = list(poly)
+        for _ in range(nu):
+            p = _pder(p)
+        rows.append([float(p[k]) if k < len(p) else 0.0 for k in range(width)])
+    return np.array(rows, dtype=np.float64).reshape(len(pieces), width)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Coefficient tables of one degree, transposed ``(p+1, rows)`` per derivative order.
+
+    Row layout (each block framed by zero rows so that out-of-support pieces evaluate to 0):
+    ``[0, cardinal pieces 0..p, 0, boundary pieces 0..c, 0, constant 1, 0]``.
+    """
+
+    degree: int
+    coef: tuple[np.ndarray, np.ndarray, np.ndarray]  # nu = 0, 1, 2; each (p+1, rows)
+    cardinal_offset: int
+    boundary_offset: int
+    constant_offset: int
+
+
+@lru_cache(maxsize=None)
+def _tables(degree: int) -> _Tables:
+    width = degree + 1
+    c = (degree + 1) // 2
+    card = _cardinal_pieces_exact(degree)
+    bnd = _boundary_pieces_exact(degree)
+    const = ((Fraction(1),),)
+    coef = []
+    for nu in range(3):
+        zero = np.zeros((1, width))
+        blocks = [
+            zero,
+            _to_float_table(card, nu, width),
+            zero,
+            _to_float_table(bnd, nu, width),
+            zero,
+            _to_float_table(const, nu, width),
+            zero,
+        ]
+        table = np.ascontiguousarray(np.concatenate(blocks, axis=0).T)
+        table.setflags(write=False)
+        coef.append(table)
+    return _Tables(
+        degree=degree,
+        coef=(coef[0], coef[1], coef[2]),
+        cardinal_offset=1,
+        boundary_offset=degree + 3,
+        constant_offset=degree + 3 + c + 2,
+    )
+
+
+def _horner(tableT: np.ndarray, piece: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Evaluate the polynomial rows ``piece`` of a transposed table at local coordinates ``t``."""
+    p = tableT.shape[0] - 1
+    r = tableT[p].take(piece)
+    for j in range(p - 1, -1, -1):
+        r *= t
+        r += tableT[j].take(piece)
+    return r
+
+
+def _piecewise(
+    T: np.ndarray,
+    offset: np.ndarray | int,
+    n_pieces: np.ndarray | int,
+    low_clip: np.ndarray | int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Table row and local coordinate for knot coordinates ``T`` (finite).
+
+    ``floor(T)`` is clipped to ``[low_clip, n_pieces]`` (``-1`` and ``n_pieces`` are the zero
+    pad rows; ``low_clip = 0`` continues the first piece to the left).
+    """
+    kf = np.floor(T)
+    t = T - kf
+    np.clip(kf, low_clip, n_pieces, out=kf)
+    piece = kf.astype(np.intp)
+    piece += offset
+    return piece, t
+
+
+def _eval_affine(
+    u: np.ndarray,
+    scale: np.ndarray,
+    shift: np.ndarray,
+    offset: np.ndarray,
+    n_pieces: np.ndarray,
+    low_clip: np.ndarray,
+    tables: _Tables,
+    nus: tuple[int, ...],
+) -> list[np.ndarray]:
+    """Core kernel: ``phi^(nu)(u) = scale**nu * P^(nu)(T)``, ``T = scale * u + shift``.
+
+    All array arguments share one shape. ``u`` must be finite.
+    """
+    T = u * scale
+    T += shift
+    piece, t = _piecewise(T, offset, n_pieces, low_clip)
+    out = []
+    for nu in nus:
+        r = _horner(tables.coef[nu], piece, t)
+        if nu == 1:
+            r *= scale
+        elif nu == 2:
+            r *= scale * scale
+        out.append(r)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# public scalar-function API
+# --------------------------------------------------------------------------------------------
+def cardinal_bspline(x: Any, degree: int, nu: int = 0) -> np.ndarray:
+    r"""Cardinal B-spline :math:`b_p` of degree ``p`` (knots 0, 1, ..., p+1) or a derivative.
+
+    Parameters
+    ----------
+    x : array_like
+        Evaluation points (any shape).
+    degree : int
+        Polynomial degree ``p`` in [0, 15] (even degrees are fine for the cardinal spline).
+    nu : {0, 1, 2}
+        Derivative order.
+
+    Returns
+    -------
+    ndarray, same shape as ``x``
+        :math:`b_p^{(\nu)}(x)`; zero outside the support ``[0, p+1)``. At knots the right-hand
+        piece is used. NaN in ``x`` gives NaN.
+
+    Notes
+    -----
+    :math:`b_0 = 1_{[0,1)}`, :math:`b_p(x) = \frac{x}{p} b_{p-1}(x) + \frac{p+1-x}{p}
+    b_{p-1}(x-1)` (Cox-de Boor), :math:`b_p' = b_{p-1}(x) - b_{p-1}(x-1)`.
+
+    Examples
+    --------
+    >>> float(cardinal_bspline(2.0, 3))
+    0.6666666666666666
+    """
+    p = _check_cardinal_degree(degree)
+    nu = check_nu(nu)
+    x = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(x)
+    xs = np.where(finite, x, -1.0)
+    width = max(p + 1, 1)
+    card = _cardinal_pieces_exact(p)
+    table = np.concatenate(
+        [np.zeros((1, width)), _to_float_table(card, nu, width), np.zeros((1, width))]
+    ).T
+    table = np.ascontiguousarray(table)
+    piece, t = _piecewise(xs, 1, p + 1, -1)
+    r = _horner(table, np.atleast_1d(piece), np.atleast_1d(t)).reshape(x.shape)
+    if not finite.all():
+        r = np.where(finite, r, np.nan)
+    return r
+
+
+def _affine_params(
+    level: np.ndarray, index: np.ndarray, degree: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-function affine map ``T = scale * x + shift`` and table block of modified functions.
+
+    Returns ``scale, shift, offset, n_pieces, low_clip`` (float, float, intp, intp, intp).
+    """
+    tab = _tables(degree)
+    c = (degree + 1) // 2
+    h_inv = np.ldexp(1.0, level)  # 2**l
+    right_i = np.left_shift(np.int64(1), level) - 1
+    const = level == 1
+    left = (~const) & (index == 1)
+    right = (~const) & (~left) & (index == right_i)
+    interior = ~(const | left | right)
+    scale = np.where(const, 0.0, np.where(right, -h_inv, h_inv))
+    shift = np.where(
+        const, 0.5, np.where(right, h_inv, np.where(left, 0.0, (c - index).astype(np.float64)))
+    )
+    offset = np.where(
+        interior,
+        tab.cardinal_offset,
+        np.where(const, tab.constant_offset, tab.boundary_offset),
+    ).astype(np.intp)
+    n_pieces = np.where(interior, degree + 1, np.where(const, 1, c + 1)).astype(np.intp)
+    low_clip = np.where(interior, -1, 0).astype(np.intp)
+    return scale, shift, offset, n_pieces, low_clip
+
+
+def modified_bspline(x: Any, level: Any, index: Any, degree: int, nu: int = 0) -> np.ndarray:
+    r"""Modified hierarchical B-spline :math:`\varphi_{l,i}` (SG++ ``BsplineModifiedBasis``).
+
+    Parameters
+    ----------
+    x : array_like of float
+        Points in [0, 1]; broadcast together with ``level`` and ``index``.
+    level : array_like of int
+        Levels ``l >= 1``.
+    index : array_like of int
+        Odd indices in ``[1, 2**l - 1]``.
+    degree : {1, 3, 5, 7}
+        Odd B-spline degree ``p``. Even degrees raise ``ValueError`` (SG++ lowers them).
+    nu : {0, 1, 2}
+        Derivative order with respect to ``x``.
+
+    Returns
+    -------
+    ndarray, broadcast shape of ``x``, ``level``, ``index``
+        Values of :math:`\varphi^{(\nu)}_{l,i}(x)`.
+
+    Notes
+    -----
+    With :math:`X = 2^l x`, :math:`c = (p+1)/2` and the cardinal spline :math:`b_p`:
+
+    - ``l = 1``: :math:`\varphi \equiv 1`;
+    - ``i = 1`` (``l >= 2``): :math:`\varphi(x) = \sum_{k=0}^{c} (k+1)\, b_p(X + c - 1 + k)`,
+      which equals :math:`\sum_{k \ge 0} (k+1) \varphi_{l,1-k}(x)` on [0, 1] and is linear
+      (slope :math:`-2^l`) near ``x = 0`` for ``p <= 3``;
+    - ``i = 2^l - 1`` (``l >= 2``): the mirror image :math:`\varphi_{l,1}(1 - x)`; its first
+      derivative changes sign, the second does not;
+    - otherwise :math:`b_p(X - i + c)`; derivatives carry the chain-rule factors
+      :math:`2^l` and :math:`4^l`.
+
+    The basis lives on [0, 1]. Outside it the boundary functions continue their outermost
+    polynomial piece (for ``p <= 3`` SG++'s linear continuation); interior functions are 0
+    outside their support. Knots use the right-hand piece. NaN in ``x`` gives NaN.
+
+    Examples
+    --------
+    >>> float(modified_bspline(0.1, 2, 1, 3))
+    1.6
+    >>> float(modified_bspline(0.9, 2, 3, 3, nu=1))
+    4.0
+    """
+    p = check_degree(degree)
+    nu = check_nu(nu)
+    x = np.asarray(x, dtype=np.float64)
+    lv = _as_int_array(level, "level")
+    ix = _as_int_array(index, "index")
+    x, lv, ix = np.broadcast_arrays(x, lv, ix)
+    _check_level_index(lv, ix)
+    finite = np.isfinite(x)
+    xs = np.where(finite, x, 0.5).ravel()
+    scale, shift, offset, n_pieces, low_clip = _affine_params(lv.ravel(), ix.ravel(), p)
+    (r,) = _eval_affine(xs, scale, shift, offset, n_pieces, low_clip, _tables(p), (nu,))
+    r = r.reshape(x.shape)
+    if not finite.all():
+        r = np.where(finite, r, np.nan)
+    return r
+
+
+# --------------------------------------------------------------------------------------------
+# sets of univariate functions and tensor products
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class UnivariateFunctions:
+    """A fixed set of ``q`` one-dimensional modified B-spline functions ``phi_{l_j, i_j}``.
+
+    Precomputes each function's affine map to the knot coordinate and its support, so that
+    :meth:`values` evaluates all ``q`` functions at ``m`` points while touching only the
+    (function, point) pairs inside each support.
+
+    Attributes
+    ----------
+    levels, indices : ndarray of int, shape (q,)
+        The functions (validated: level >= 1, odd index in [1, 2**level - 1]).
+    degree : int
+        Odd B-spline degree.
+    lower, upper : ndarray, shape (q,)
+        Closed support bounds in x (infinite where the function does not vanish outside).
+    """
+
+    levels: np.ndarray
+    indices: np.ndarray
+    degree: int
+    scale: np.ndarray
+    shift: np.ndarray
+    offset: np.ndarray
+    n_pieces: np.ndarray
+    low_clip: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @classmethod
+    def from_pairs(cls, levels: Any, indices: Any, degree: int) -> UnivariateFunctions:
+        """Build from level and index arrays of shape ``(q,)``."""
+        p = check_degree(degree)
+        lv = np.atleast_1d(_as_int_array(levels, "levels")).ravel()
+        ix = np.atleast_1d(_as_int_array(indices, "indices")).ravel()
+        if lv.shape != ix.shape:
+            raise ValueError(
+                f"`levels` and `indices` must have the same shape, got {lv.shape} and {ix.shape}"
+            )
+        _check_level_index(lv, ix)
+        scale, shift, offset, n_pieces, low_clip = _affine_params(lv, ix, p)
+        c = (p + 1) // 2
+        h = np.ldexp(1.0, -lv)
+        interior = offset == _tables(p).cardinal_offset
+        const = lv == 1
+        left = (~const) & (~interior) & (scale > 0)
+        right = (~const) & (~interior) & (scale < 0)
+        lower = np.where(interior, (ix - c) * h, -np.inf)
+        lower = np.where(right, 1.0 - (c + 1) * h, lower)
+        upper = np.where(interior, (ix + c) * h, np.inf)
+        upper = np.where(left, (c + 1) * h, upper)
+        arrays = (lv, ix, scale, shift, offset, n_pieces, low_clip, lower, upper)
+        for a in arrays:
+            a.setflags(write=False)
+        return cls(lv, ix, p, scale, shift, offset, n_pieces, low_clip, lower, upper)
+
+    @property
+    def size(self) -> int:
+        """Number of functions ``q``."""
+        return int(self.levels.shape[0])
+
+    def _pairs(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(function, point) index pairs with the point inside the function's closed support."""
+        q, m = self.size, u.shape[0]
+        if q * m <= 4096:
+            rows = np.repeat(np.arange(q, dtype=np.intp), m)
+            cols = np.tile(np.arange(m, dtype=np.intp), q)
+            return rows, cols
+        order = np.argsort(u, kind="stable")
+        us = u[order]
+        a = np.searchsorted(us, self.lower, side="left")
+        b = np.searchsorted(us, self.upper, side="right")
+        counts = b - a
+        total = int(counts.sum())
+        rows = np.repeat(np.arange(q, dtype=np.intp), counts)
+        ends = np.cumsum(counts)
+        pos = np.arange(total, dtype=np.intp) - np.repeat(ends - counts - a, counts)
+        return rows, order[pos]
+
+    def values(self, u: Any, nus: tuple[int, ...] = (0,)) -> list[np.ndarray]:
+        """Values (and derivatives) of all functions at the points ``u``.
+
+        Parameters
+        ----------
+        u : array_like, shape (m,)
+            Finite points (normally in [0, 1]).
+        nus : tuple of {0, 1, 2}
+            Derivative orders wanted.
+
+        Returns
+        -------
+        list of ndarray, each shape (q, m)
+            ``out[k][j, i] = phi_j^(nus[k])(u_i)``; dense, zero outside the supports.
+        """
+        u = np.asarray(u, dtype=np.float64).ravel()
+        for nu in nus:
+            check_nu(nu)
+        q, m = self.size, u.shape[0]
+        rows, cols = self._pairs(u)
+        vals = _eval_affine(
+            u[cols],
+            self.scale[rows],
+            self.shift[rows],
+            self.offset[rows],
+            self.n_pieces[rows],
+            self.low_clip[rows],
+            _tables(self.degree),
+            tuple(nus),
+        )
+        flat = rows * m + cols
+        out = []
+        for v in vals:
+            dense = np.zeros(q * m)
+            dense[flat] = v
+            out.append(dense.reshape(q, m))
+        return out
+
+
+def check_grid(levels: Any, indices: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate grid arrays: int ``(n, d)``, ``1 <= level <= MAX_LEVEL``, odd index in range.
+
+    Returns ``(levels, indices)`` as int64 arrays of shape ``(n, d)``.
+    """
+    lv = _as_int_array(levels, "levels")
+    ix = _as_int_array(indices, "indices")
+    if lv.ndim != 2 or lv.shape[0] < 1 or lv.shape[1] < 1:
+        raise ValueError(f"`levels` must have shape (n, d) with n, d >= 1, got shape {lv.shape}")
+    if ix.shape != lv.shape:
+        raise ValueError(
+            f"`indices` must have the shape of `levels` {lv.shape}, got shape {ix.shape}"
+        )
+    _check_level_index(lv, ix)
+    return lv, ix
+
+
+def tensor_factors(
+    levels: Any, indices: Any, degree: int
+) -> list[tuple[UnivariateFunctions, np.ndarray]]:
+    """Split a grid's tensor-product basis into per-dimension unique 1-D functions.
+
+    Parameters
+    ----------
+    levels, indices : array_like of int, shape (n, d)
+        Grid points (one basis function each).
+    degree : {1, 3, 5, 7}
+
+    Returns
+    -------
+    list of (UnivariateFunctions, ndarray of intp shape (n,))
+        For dimension ``t``: the ``q_t`` distinct functions ``phi_{l,i}`` used in that dimension
+        and, per basis function ``k``, the position of its factor among them, so that
+        ``Phi_k(u) = prod_t V_t[inv_t[k], u_t]``.
+    """
+    p = check_degree(degree)
+    lv, ix = check_grid(levels, indices)
+    out = []
+    for t in range(lv.shape[1]):
+        key = (lv[:, t] << 52) | ix[:, t]  # level < 2**11, index < 2**50 fit in int64
+        uniq, inv = np.unique(key, return_inverse=True)
+        funcs = UnivariateFunctions.from_pairs(uniq >> 52, uniq & ((1 << 52) - 1), p)
+        out.append((funcs, inv.astype(np.intp).ravel()))
+    return out
+
+
+def basis_matrix(
+    U: Any, levels: Any, indices: Any, degree: int, nu: Any = None
+) -> np.ndarray:
+    r"""Tensor-product basis values (or mixed partial derivatives) at points.
+
+    Parameters
+    ----------
+    U : array_like, shape (m, d)
+        Points in [0, 1]^d (a single ``(d,)`` point is read as ``(1, d)``).
+    levels, indices : array_like of int, shape (n, d)
+        Grid points defining the basis functions :math:`\Phi_k`.
+    degree : {1, 3, 5, 7}
+        Odd modified B-spline degree.
+    nu : array_like of int, shape (d,), optional
+        Derivative order per dimension (each 0, 1 or 2); default all zeros.
+
+    Returns
+    -------
+    ndarray, shape (m, n)
+        :math:`\partial^{\nu} \Phi_k(u_j)` with
+        :math:`\Phi_k(u) = \prod_t \varphi_{l_{kt}, i_{kt}}(u_t)`. The result is an
+        F-contiguous array; it is dense (``8 m n`` bytes), so chunk ``U`` for large problems.
+        The gradient is ``nu = e_t``; Hessian diagonals ``2 e_t``, off-diagonals ``e_s + e_t``.
+    """
+    factors = tensor_factors(levels, indices, degree)
+    d = len(factors)
+    U = np.asarray(U, dtype=np.float64)
+    if U.ndim == 1 and U.shape[0] == d:
+        U = U[None, :]
+    if U.ndim != 2 or U.shape[1] != d:
+        raise ValueError(f"`U` must have shape (m, {d}), got shape {np.shape(U)}")
+    if not np.all(np.isfinite(U)):
+        raise ValueError("`U` must be finite")
+    nus = np.zeros(d, dtype=np.int64) if nu is None else np.asarray(nu).ravel()
+    if nus.shape != (d,):
+        raise ValueError(f"`nu` must have shape ({d},), got shape {np.shape(nu)}")
+    nus_t = tuple(check_nu(int(v) if isinstance(v, np.integer) else v) for v in nus.tolist())
+    B: np.ndarray | None = None
+    for t, (funcs, inv) in enumerate(factors):
+        (V,) = funcs.values(U[:, t], (nus_t[t],))
+        G = V[inv]  # (n, m)
+        if B is None:
+            B = G
+        else:
+            B *= G
+    assert B is not None
+    return B.T
