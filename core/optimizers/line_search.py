@@ -1,0 +1,96 @@
+"""Armijo backtracking line search inside the unit cube (SG++ ``LineSearchArmijo.hpp``).
+
+Differences from SG++
+---------------------
+- When the sufficient-decrease test passes but the relative improvement is below ``tol``, SG++
+  discards the new point and its caller stops. Here the caller stops as well, but the point was
+  evaluated, so the optimizers (which return the best point evaluated) may still return it.
+- Values are compared as Python floats; +inf (outside the surrogate's support, or a NaN turned
+  into +inf) never passes the test, and ``inf - inf`` is simply not an improvement.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from core.optimizers._common import CountedFunction
+
+
+class LineSearchResult(NamedTuple):
+    """Outcome of :func:`armijo`.
+
+    Attributes
+    ----------
+    status : str
+        ``"ok"`` (accept ``y`` and go on), ``"small_improvement"`` (sufficient decrease, but the
+        relative improvement is below ``tol``: stop) or ``"line_search"`` (no trial step passed).
+    y : ndarray, shape (d,) or None
+        The accepted point (``None`` for ``"line_search"``).
+    fy : float
+        Value at ``y`` (+inf for ``"line_search"``).
+    """
+
+    status: str
+    y: np.ndarray | None
+    fy: float
+
+
+def armijo(
+    fun: CountedFunction,
+    x: np.ndarray,
+    fx: float,
+    grad: np.ndarray,
+    s: np.ndarray,
+    *,
+    beta: float = 0.5,
+    gamma: float = 1e-2,
+    tol: float = 1e-8,
+    eps: float = 1e-18,
+    max_trials: int = 100,
+) -> LineSearchResult:
+    """Backtrack along ``s`` from ``x`` until Armijo's sufficient-decrease rule holds.
+
+    Parameters
+    ----------
+    fun : CountedFunction
+        The counted objective (each trial inside the cube costs one call).
+    x : ndarray, shape (d,)
+        Current point in [0, 1]^d.
+    fx : float
+        ``fun(x)``.
+    grad : ndarray, shape (d,)
+        Gradient at ``x`` (binding components already zeroed by the caller).
+    s : ndarray, shape (d,)
+        Unit search direction.
+    beta, gamma, tol, eps : float
+        Step reduction factor, Armijo constant, relative-improvement tolerance and its guard.
+    max_trials : int
+        Number of step sizes tried: ``sigma = 1, beta, beta**2, ...``.
+
+    Returns
+    -------
+    LineSearchResult
+
+    Notes
+    -----
+    Trial ``y = x + sigma * s`` is evaluated only when it lies in [0, 1]^d and accepted when
+
+    .. math:: f(x) - f(y) \\ge \\gamma \\sigma (-\\nabla f(x) \\cdot s).
+
+    The search then reports ``"ok"`` if
+    :math:`|f(x) - f(y)| \\ge tol (|f(x)| + |f(y)| + eps)` and ``"small_improvement"`` otherwise.
+    """
+    ip = float(np.dot(grad, s))
+    sigma = 1.0
+    for _ in range(max_trials):
+        y = x + sigma * s
+        if bool(np.all((y >= 0.0) & (y <= 1.0))):
+            fy = fun(y)
+            improvement = fx - fy
+            if improvement >= gamma * sigma * (-ip):
+                relative_ok = abs(improvement) >= tol * (abs(fx) + abs(fy) + eps)
+                return LineSearchResult("ok" if relative_ok else "small_improvement", y, fy)
+        sigma *= beta
+    return LineSearchResult("line_search", None, np.inf)
