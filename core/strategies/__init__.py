@@ -1,0 +1,106 @@
+"""Search strategies: black-box search on the expensive objective through one ask/tell contract.
+
+``STRATEGIES`` maps a registry name to its class; :func:`make_strategy` builds one by name with
+checked options. Every strategy works in the unit cube and never sees the objective
+(ARCHITECTURE rule 1); :mod:`core.run` drives them.
+
+========================  ===========================  ===========================================
+name                      class                        what it does
+========================  ===========================  ===========================================
+``"sparse_grid"``         :class:`SparseGridSearch`    Novak-Ritter grid, then surrogate optima
+``"grid"``                :class:`GridSearch`          full tensor grid of cell midpoints
+``"random"``              :class:`RandomSearch`        uniform random points
+``"bayesian"``            :class:`BayesianOptimization` Matern 5/2 GP + expected improvement
+``"adaptive_random"``     :class:`AdaptiveRandomSearch` thesis' iterative adaptive random search
+========================  ===========================  ===========================================
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from core.strategies.adaptive_random import AdaptiveRandomSearch
+from core.strategies.base import STOP_REASONS, Strategy
+from core.strategies.bayesian import BayesianOptimization
+from core.strategies.grid_search import GridSearch
+from core.strategies.random_search import RandomSearch
+from core.strategies.sparse_grid import SparseGridSearch
+
+__all__ = [
+    "STRATEGIES",
+    "STOP_REASONS",
+    "AdaptiveRandomSearch",
+    "BayesianOptimization",
+    "GridSearch",
+    "RandomSearch",
+    "SparseGridSearch",
+    "Strategy",
+    "make_strategy",
+    "strategy_options",
+]
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "sparse_grid": SparseGridSearch,
+    "grid": GridSearch,
+    "random": RandomSearch,
+    "bayesian": BayesianOptimization,
+    "adaptive_random": AdaptiveRandomSearch,
+}
+
+
+def strategy_options(name: str) -> dict[str, Any]:
+    """The keyword options of strategy ``name`` and their defaults (``seed`` excluded)."""
+    cls = _lookup(name)
+    params = inspect.signature(cls.__init__).parameters
+    return {
+        p.name: p.default
+        for p in params.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "seed"
+    }
+
+
+def _lookup(name: str) -> type[Strategy]:
+    try:
+        return STRATEGIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown strategy {name!r}; valid names: {', '.join(STRATEGIES)}"
+        ) from None
+
+
+def make_strategy(
+    name: str, dim: int, n_evals: int, *, seed: Any = None, **options: Any
+) -> Strategy:
+    """Build the strategy registered as ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`STRATEGIES`; an unknown name raises ``ValueError`` listing the valid
+        ones.
+    dim : int
+        Dimension of the unit cube.
+    n_evals : int
+        Budget (number of points the strategy may propose).
+    seed : int, numpy Generator or None
+        Source of randomness.
+    **options
+        Strategy options (see each class); an unknown option raises ``TypeError`` naming it and
+        listing the valid ones.
+
+    Examples
+    --------
+    >>> s = make_strategy("random", 2, 5, seed=0)
+    >>> s.ask(max_points=2).shape
+    (2, 2)
+    """
+    cls = _lookup(name)
+    valid = strategy_options(name)
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for strategy {name!r}; "
+            f"valid options: {', '.join(valid) or 'none'}"
+        )
+    return cls(dim, n_evals, seed=seed, **options)

@@ -1,0 +1,51 @@
+"""Random search: independent uniform points in the unit cube.
+
+Log-scaled and integer parameters are respected through the search space's unit-cube mapping
+(ALGORITHMS decision 7), so a uniform ``u`` is log-uniform in native units for a log parameter and
+hits every integer value with equal probability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.strategies.base import Strategy
+
+__all__ = ["RandomSearch"]
+
+
+class RandomSearch(Strategy):
+    """Uniform random points in [0, 1]^d until the budget is used up.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension ``d``.
+    n_evals : int
+        Budget (number of points proposed in total).
+    seed : int, numpy Generator or None
+        Source of randomness.
+
+    Notes
+    -----
+    Points are drawn row by row from one stream, so the sequence of proposed points does not
+    depend on how many points each ``ask`` requests.
+
+    Examples
+    --------
+    >>> s = RandomSearch(2, 3, seed=0)
+    >>> U = s.ask()
+    >>> U.shape
+    (3, 2)
+    """
+
+    name = "random"
+    title = "Random search"
+
+    def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
+        super().__init__(dim, n_evals, seed=seed)
+
+    def _ask(self, max_points: int) -> np.ndarray:
+        return self._rng.random((max_points, self.dim))

@@ -1,0 +1,314 @@
+"""Sparse grid search: a Novak-Ritter adaptive grid, then the optima of its B-spline surrogate.
+
+The strategy has two phases.
+
+**Grid phase.** A :class:`~core.grid.NovakRitter` generator with budget ``n_evals - reserved``
+proposes its batches (the initial regular grid, then ``2d`` children per refinement). Batches are
+handed out in parts when ``ask`` allows fewer points; the generator is told once every value of
+its batch is in. The phase ends when no further refinement fits (or ``max_level`` blocks every
+point).
+
+**Candidate phase** (ALGORITHMS section 5.4, decision 6). The modified B-spline interpolant of
+the grid's finite values is fitted (:func:`core.surrogate.fit_surrogate`) and minimized:
+
+1. ``optimizer`` started from the best grid point (the thesis' gradient descent step);
+2. if ``multistart``: the multi-start optimizer (``core.optimizers`` ``"multistart"`` with its
+   default inner method) started from the best grid point plus random starts;
+3. if more slots than distinct candidates remain: ``optimizer`` started from the 2nd, 3rd, ...
+   best grid points.
+
+The candidates are evaluated with the true objective in that order of preference.
+``reserved = n_candidates`` evaluations are kept back for them (default: 2 with ``multistart``,
+1 without, as the thesis reserves 2); evaluations the grid could not use (a refinement adds ``2d``
+points at once) go to further candidates as well. A candidate that coincides with an evaluated
+point or an earlier candidate (within ``1e-9`` per coordinate) costs nothing: it is skipped and
+the slot goes to the next candidate; slots without a distinct candidate stay unused. The best of
+all told values (grid points and candidates) is the result.
+
+``optimizer="none"`` is pure adaptive grid search: nothing is reserved and the generator gets the
+whole budget, so the told points are exactly those of ``NovakRitter(dim, n_evals, ...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core._validation import check_gamma, check_int
+from core.basis import check_degree
+from core.grid import NovakRitter, regular_grid_size
+from core.strategies.base import Strategy
+
+__all__ = ["SparseGridSearch", "Candidate"]
+
+#: Coordinates closer than this (max norm) count as the same point.
+DUPLICATE_TOL = 1e-9
+
+
+class Candidate(tuple):
+    """A surrogate-optimum candidate: ``(u, surrogate_value, source)``.
+
+    ``u`` has shape ``(d,)``; ``source`` names how it was found, e.g. ``"gradient_descent"`` or
+    ``"multistart"``, with ``"@k"`` appended when started from the ``k``-th best grid point.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, u: np.ndarray, value: float, source: str) -> Candidate:
+        u = np.array(u, dtype=np.float64)
+        u.setflags(write=False)
+        return super().__new__(cls, (u, float(value), str(source)))
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    @property
+    def u(self) -> np.ndarray:
+        return self[0]
+
+    @property
+    def value(self) -> float:
+        return self[1]
+
+    @property
+    def source(self) -> str:
+        return self[2]
+
+
+class SparseGridSearch(Strategy):
+    """Novak-Ritter adaptive sparse grid plus surrogate optimization (module docstring).
+
+    Parameters
+    ----------
+    dim : int
+        Dimension ``d``.
+    n_evals : int
+        Budget. Must be at least the initial grid size plus the reserved candidates.
+    gamma : float in [0, 1], default 0.85
+        Novak-Ritter adaptivity (1 breadth-first, 0 greedy on ranks).
+    initial_level : int in 1..4, default 1
+        Level of the initial regular grid (1 = the centre only).
+    degree : {1, 3, 5, 7}, default 3
+        Degree of the modified B-spline surrogate; an even degree is an error.
+    ranking : {"consistent", "sgpp"}, default "consistent"
+        Rank convention of the generator (see :class:`~core.grid.NovakRitter`).
+    optimizer : str, default "gradient_descent"
+        Surrogate optimizer started from the best grid point: a name of
+        ``core.optimizers.OPTIMIZERS`` or ``"none"`` (pure adaptive grid search).
+    multistart : bool, default True
+        Also propose the multi-start optimum of the surrogate.
+    n_candidates : int or None, default None
+        Evaluations reserved for candidates; ``None`` gives ``1 + multistart`` (0 with
+        ``optimizer="none"``).
+    max_level : int, default 20
+        Maximal level of a grid point per coordinate.
+    optimizer_options : dict or None
+        Extra keyword options for the optimizer (e.g. ``{"maxfev": 2000}``).
+    seed : int, numpy Generator or None
+        Randomness for the randomized optimizers.
+
+    Attributes
+    ----------
+    generator : NovakRitter
+        The grid generator (its ``points``, ``values``, ``ranks``, ``scores``, ``history``).
+    surrogate : Surrogate or None
+        The latest surrogate fit (set in the candidate phase or by :meth:`fit_surrogate_now`).
+    candidates : list of Candidate
+        The candidates proposed for true evaluation, in order: ``(u, surrogate value, source)``.
+    phase : {"grid", "candidates", "done"}
+    """
+
+    name = "sparse_grid"
+    title = "Sparse grid"
+
+    def __init__(
+        self,
+        dim: int,
+        n_evals: int,
+        *,
+        gamma: float = 0.85,
+        initial_level: int = 1,
+        degree: int = 3,
+        ranking: str = "consistent",
+        optimizer: str = "gradient_descent",
+        multistart: bool = True,
+        n_candidates: int | None = None,
+        max_level: int = 20,
+        optimizer_options: dict[str, Any] | None = None,
+        seed: Any = None,
+    ) -> None:
+        super().__init__(dim, n_evals, seed=seed)
+        from core.optimizers import OPTIMIZERS
+
+        self.gamma = check_gamma(gamma)
+        self.degree = check_degree(degree)
+        self.initial_level = check_int(initial_level, "initial_level", low=1, high=4)
+        if optimizer != "none" and optimizer not in OPTIMIZERS:
+            valid = ", ".join(["none", *OPTIMIZERS])
+            raise ValueError(f"unknown optimizer {optimizer!r}; valid names: {valid}")
+        self.optimizer = optimizer
+        if not isinstance(multistart, (bool, np.bool_)):
+            raise TypeError(f"`multistart` must be a bool, got multistart={multistart!r}")
+        self.multistart = bool(multistart) and optimizer != "none"
+        if optimizer == "none":
+            if n_candidates not in (None, 0):
+                raise ValueError(
+                    "`n_candidates` must be 0 or None with optimizer='none', "
+                    f"got n_candidates={n_candidates!r}"
+                )
+            self.n_candidates = 0
+        elif n_candidates is None:
+            self.n_candidates = 1 + int(self.multistart)
+        else:
+            self.n_candidates = check_int(n_candidates, "n_candidates", low=1)
+        if optimizer_options is not None and not isinstance(optimizer_options, dict):
+            raise TypeError(
+                f"`optimizer_options` must be a dict or None, got {optimizer_options!r}"
+            )
+        self.optimizer_options = dict(optimizer_options or {})
+        n0 = regular_grid_size(self.dim, self.initial_level)
+        minimum = n0 + self.n_candidates
+        if self.n_evals < minimum:
+            raise ValueError(
+                f"`n_evals` must be at least {minimum} for sparse grid search with dim={self.dim}"
+                f", initial_level={self.initial_level} ({n0} initial grid points + "
+                f"{self.n_candidates} reserved candidate evaluations), got n_evals={n_evals!r}"
+            )
+        self.generator = NovakRitter(
+            self.dim,
+            self.n_evals - self.n_candidates,
+            gamma=self.gamma,
+            initial_level=self.initial_level,
+            max_level=max_level,
+            ranking=ranking,
+        )
+        self.surrogate: Any = None
+        self.candidates: list[Candidate] = []
+        self.phase = "grid"
+        self._batch: np.ndarray | None = None  # the generator's batch being handed out
+        self._batch_y: list[np.ndarray] = []
+        self._batch_asked = 0
+        self._queue: list[Candidate] = []  # candidates not yet asked
+        self._asked_candidates = 0
+
+    # -- display helpers -------------------------------------------------------------------
+    @property
+    def refinement_history(self) -> list[Any]:
+        """The generator's refinement records (:class:`~core.grid.RefinementStep`)."""
+        return self.generator.history
+
+    def scores(self) -> np.ndarray:
+        """Current Novak-Ritter criterion of every grid point, shape ``(n,)``."""
+        return self.generator.scores
+
+    @property
+    def n_grid_points(self) -> int:
+        return self.generator.n_points
+
+    @property
+    def candidate_values(self) -> np.ndarray:
+        """True values of the candidates told so far, shape ``(k,)``."""
+        n = self.generator.n_points
+        return self.y_told[n : n + len(self.candidates)].copy() if self.phase != "grid" else (
+            np.empty(0)
+        )
+
+    def fit_surrogate_now(self) -> Any:
+        """Fit the surrogate to the grid's current finite values and store it as ``surrogate``.
+
+        Returns ``None`` (and leaves ``surrogate`` unchanged) while no finite grid value exists.
+        Usable at any step, e.g. by the explorer to show intermediate surrogates.
+        """
+        from core.surrogate import fit_surrogate
+
+        gen = self.generator
+        y = np.asarray(gen.values)
+        finite = np.isfinite(y)
+        if not finite.any():
+            return None
+        self.surrogate = fit_surrogate(
+            gen.levels[finite], gen.indices[finite], y[finite], degree=self.degree
+        )
+        return self.surrogate
+
+    # -- ask/tell --------------------------------------------------------------------------
+    def _ask(self, max_points: int) -> np.ndarray:
+        if self.phase == "grid":
+            if self._batch is None:
+                batch = self.generator.ask()
+                if len(batch) == 0:
+                    self._start_candidates()
+                    return self._ask(max_points)
+                self._batch, self._batch_y, self._batch_asked = batch, [], 0
+            U = self._batch[self._batch_asked : self._batch_asked + max_points]
+            self._batch_asked += len(U)
+            return U
+        if self.phase == "candidates" and self._queue:
+            take = self._queue[:max_points]
+            del self._queue[:max_points]
+            self._asked_candidates += len(take)
+            return np.array([c.u for c in take]).reshape(-1, self.dim)
+        self.phase = "done"
+        return np.empty((0, self.dim))
+
+    def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
+        if self.phase != "grid":
+            return
+        self._batch_y.append(y)
+        if self._batch is not None and sum(len(v) for v in self._batch_y) == len(self._batch):
+            self.generator.tell(self._batch, np.concatenate(self._batch_y))
+            self._batch, self._batch_y = None, []
+
+    def _stop(self) -> str | None:
+        return "exhausted" if self.phase == "done" else None
+
+    # -- candidate phase -------------------------------------------------------------------
+    def _start_candidates(self) -> None:
+        self.phase = "candidates"
+        slots = self.remaining if self.optimizer != "none" else 0
+        if slots <= 0 or self.fit_surrogate_now() is None:
+            return
+        self._queue = self._find_candidates(slots)
+        self.candidates = list(self._queue)
+
+    def _find_candidates(self, slots: int) -> list[Candidate]:
+        from core.optimizers import minimize
+
+        gen, sur = self.generator, self.surrogate
+        y = np.asarray(gen.values)
+        finite = np.flatnonzero(np.isfinite(y))
+        order = finite[np.argsort(y[finite], kind="stable")]
+        known = np.asarray(gen.points)
+        found: list[Candidate] = []
+
+        def fun(x: np.ndarray) -> float:
+            return float(sur(x[None, :])[0])
+
+        def jac(x: np.ndarray) -> np.ndarray:
+            return sur.gradient(x[None, :])[0]
+
+        def hess(x: np.ndarray) -> np.ndarray:
+            return sur.hessian(x[None, :])[0]
+
+        def add(res: Any, source: str) -> None:
+            u = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
+            pts = np.vstack([known, *[c.u[None, :] for c in found]])
+            if np.min(np.max(np.abs(pts - u), axis=1)) <= DUPLICATE_TOL:
+                return
+            found.append(Candidate(u, float(res.fun), source))
+
+        def run(method: str, x0: np.ndarray, **extra: Any) -> Any:
+            opts = dict(self.optimizer_options) if method == self.optimizer else {}
+            opts.update(extra)
+            return minimize(fun, x0, method=method, jac=jac, hess=hess, seed=self._rng, **opts)
+
+        x0 = known[order[0]]
+        add(run(self.optimizer, x0), self.optimizer)
+        if self.multistart and len(found) < slots:
+            add(run("multistart", x0), "multistart")
+        for rank in range(1, len(order)):
+            if len(found) >= slots or rank > 2 * slots + 5:
+                break
+            add(run(self.optimizer, known[order[rank]]), f"{self.optimizer}@{rank + 1}")
+        return found[:slots]
