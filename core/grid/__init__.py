@@ -13,7 +13,8 @@ from core.grid.levels import (
     regular_grid_size,
     right_chain_child,
 )
-from core.grid.novak_ritter import RANKINGS, NovakRitter, RefinementStep, novak_ritter_scores
+from core.grid.novak_ritter import NovakRitter, RefinementStep, novak_ritter_scores
+from core.grid.ranking import RANKINGS
 
 __all__ = [
     "MAX_SUPPORTED_LEVEL",

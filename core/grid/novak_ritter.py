@@ -15,11 +15,10 @@ import numpy as np
 
 from core._validation import as_points, as_values, check_gamma, check_int
 from core.grid.levels import MAX_SUPPORTED_LEVEL, coordinates, regular_grid, regular_grid_size
+from core.grid.ranking import RANKINGS, initial_ranks, insert_ranks, rank_keys
 
 __all__ = ["RANKINGS", "NovakRitter", "RefinementStep", "novak_ritter_scores"]
 
-#: Accepted values of ``ranking`` (ALGORITHMS.md, project decision 1).
-RANKINGS = ("consistent", "sgpp")
 #: Deepest level accepted for ``initial_level`` (project decision 3).
 _MAX_INITIAL_LEVEL = 4
 
@@ -69,8 +68,11 @@ def novak_ritter_scores(
     """
     g = check_gamma(gamma)
     arrays = []
-    for name, a in (("level_sums", level_sums), ("n_refinements", n_refinements),
-                    ("ranks", ranks)):
+    for name, a in (
+        ("level_sums", level_sums),
+        ("n_refinements", n_refinements),
+        ("ranks", ranks),
+    ):
         arr = np.asarray(a)
         if arr.size and arr.dtype.kind not in "iu":
             raise TypeError(f"`{name}` must be an integer array, got dtype {arr.dtype}")
@@ -260,8 +262,9 @@ class NovakRitter:
     ) -> None:
         self._d = check_int(dim, "dim", low=1)
         self._gamma = check_gamma(gamma)
-        self._initial_level = check_int(initial_level, "initial_level", low=1,
-                                        high=_MAX_INITIAL_LEVEL)
+        self._initial_level = check_int(
+            initial_level, "initial_level", low=1, high=_MAX_INITIAL_LEVEL
+        )
         self._max_level = check_int(max_level, "max_level", low=1, high=MAX_SUPPORTED_LEVEL)
         if self._max_level < self._initial_level:
             raise ValueError(
@@ -407,7 +410,7 @@ class NovakRitter:
         """
         if self._n == 0:
             return None
-        keys = self._consistent_keys(self._y[: self._n])
+        keys = rank_keys(self._y[: self._n], "consistent")
         return int(np.argmin(keys))
 
     def index_of(self, levels: Any, indices: Any) -> int | None:
@@ -423,7 +426,7 @@ class NovakRitter:
             return None
         if np.any((ix % 2 == 0) | (ix < 1) | (ix >= (np.int64(1) << lv))):
             return None
-        key = self._pack([(1 << int(a)) | int(b) for a, b in zip(lv, ix)])
+        key = self._pack([(1 << int(a)) | int(b) for a, b in zip(lv, ix, strict=True)])
         return self._lookup.get(key)
 
     # ------------------------------------------------------------------ ask / tell
@@ -507,14 +510,6 @@ class NovakRitter:
             key = (key << self._bits) | codes[t]
         return key
 
-    def _consistent_keys(self, y: np.ndarray) -> np.ndarray:
-        return np.where(np.isfinite(y), y, np.inf)
-
-    def _rank_keys(self, y: np.ndarray) -> np.ndarray:
-        if self._ranking == "consistent":
-            return self._consistent_keys(y)
-        return np.where(np.isnan(y), np.inf, y)
-
     def _pow_table(self, table: np.ndarray, upto: int, exponent: float) -> np.ndarray:
         """Extend ``table[j] = pow(j + 1, exponent)`` to cover ``j <= upto``."""
         if upto < table.shape[0]:
@@ -589,7 +584,7 @@ class NovakRitter:
         self._ign[n0:n1] = False
         if pend.record is not None:
             self._nref[pend.record.refined] += 1
-        self._update_ranks(n0, self._rank_keys(y))
+        self._update_ranks(n0, rank_keys(y, self._ranking))
         self._n = n1
         self._insert_points(n0, n1)
         if pend.record is not None:
@@ -597,40 +592,15 @@ class NovakRitter:
         self._pending = None
 
     def _update_ranks(self, n0: int, knew: np.ndarray) -> None:
-        """Ranks after appending points with rank keys ``knew`` (storage order) to ``n0`` points."""
+        """Update ranks for new points with rank keys ``knew`` (storage order) after ``n0``."""
         m = knew.shape[0]
         if n0 == 0:
-            order = np.argsort(knew, kind="stable")
-            base = 1 if self._ranking == "sgpp" else 0
-            self._rank[order] = np.arange(base, m + base)
-            self._sorted = knew[order]
+            self._rank[:m], self._sorted = initial_ranks(knew, self._ranking)
             return
-        old = self._sorted  # keys of the n0 existing points, ascending
-        kold = self._rank_keys(self._y[:n0])
-        knew_sorted = np.sort(knew)
-        before = np.arange(m)[:, None] > np.arange(m)[None, :]  # [a, b]: b is earlier than a
-        less = knew[None, :] < knew[:, None]  # [a, b]: key_b < key_a
-        equal = knew[None, :] == knew[:, None]
-        if self._ranking == "consistent":
-            # Existing points move back by the number of new keys strictly smaller (ties: the
-            # existing point has the earlier storage index). A new point follows every existing
-            # key <= its own and every earlier new key <=, every later new key <.
-            self._rank[:n0] += np.searchsorted(knew_sorted, kold, side="left")
-            new_rank = np.searchsorted(old, knew, side="right") + (
-                less | (equal & before)
-            ).sum(axis=1)
-        else:
-            # SG++ backward-scan insertion, point by point in storage order: the new value goes
-            # in front of every value >= it and all of those get rank += 1. Summed over the
-            # batch: an existing point gains one per new key <= its key; new point a starts at
-            # #(existing < key_a) + #(earlier new < key_a) and gains one per later new <= key_a.
-            self._rank[:n0] += np.searchsorted(knew_sorted, kold, side="right")
-            later = ~before & ~np.eye(m, dtype=bool)
-            new_rank = np.searchsorted(old, knew, side="left") + (
-                (less & before) | ((less | equal) & later)
-            ).sum(axis=1)
-        self._rank[n0 : n0 + m] = new_rank
-        self._sorted = np.sort(np.concatenate([old, knew]))
+        kold = rank_keys(self._y[:n0], self._ranking)
+        inc, new_ranks, self._sorted = insert_ranks(self._sorted, kold, knew, self._ranking)
+        self._rank[:n0] += inc
+        self._rank[n0 : n0 + m] = new_ranks
 
     def _walk(self, key: int, t: int, code: int, cand: int, left: bool) -> tuple[int, int]:
         """First chain candidate (starting at ``cand``) missing from the grid.
@@ -667,7 +637,7 @@ class NovakRitter:
         ix = self._ix[n0:n1].tolist()
         new_keys = []
         for k in range(n1 - n0):
-            codes = [(1 << a) | b for a, b in zip(lv[k], ix[k])]
+            codes = [(1 << a) | b for a, b in zip(lv[k], ix[k], strict=True)]
             key = self._pack(codes)
             self._lookup[key] = n0 + k
             self._codes.append(codes)
