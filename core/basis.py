@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -108,8 +108,11 @@ def _check_level_index(level: np.ndarray, index: np.ndarray) -> None:
 def _as_int_array(a: Any, name: str) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(
-            arr == np.round(arr)
+        if (
+            arr.dtype.kind == "f"
+            and arr.size
+            and np.all(np.isfinite(arr))
+            and np.all(arr == np.round(arr))
         ):
             return arr.astype(np.int64)
         raise TypeError(f"`{name}` must be an integer array, got dtype {arr.dtype}")
@@ -139,7 +142,7 @@ def _pder(a: list[Fraction]) -> list[Fraction]:
     return [k * a[k] for k in range(1, len(a))] or [Fraction(0)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cardinal_pieces_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
     """Pieces of ``b_p`` on [k, k+1), k = 0..p, as polynomials in the local ``t = X - k``.
 
@@ -160,7 +163,7 @@ def _cardinal_pieces_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
     return tuple(tuple(p) for p in pieces)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _boundary_pieces_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
     """Pieces of the modified left-boundary function in ``X = 2**l x`` on [j, j+1), j = 0..c.
 
@@ -205,7 +208,7 @@ class _Tables:
     constant_offset: int
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tables(degree: int) -> _Tables:
     width = degree + 1
     c = (degree + 1) // 2
@@ -492,6 +495,52 @@ class UnivariateFunctions:
             a.setflags(write=False)
         return cls(lv, ix, p, scale, shift, offset, n_pieces, low_clip, lower, upper)
 
+    @classmethod
+    def concatenate(cls, parts: list[UnivariateFunctions]) -> UnivariateFunctions:
+        """Stack several sets of the same degree into one (functions in order)."""
+        if not parts:
+            raise ValueError("`parts` must contain at least one UnivariateFunctions")
+        degrees = {f.degree for f in parts}
+        if len(degrees) != 1:
+            raise ValueError(f"all parts must have the same degree, got degrees {sorted(degrees)}")
+        names = ("levels", "indices", "scale", "shift", "offset", "n_pieces", "low_clip")
+        arrays = {k: np.concatenate([getattr(f, k) for f in parts]) for k in names}
+        arrays["lower"] = np.concatenate([f.lower for f in parts])
+        arrays["upper"] = np.concatenate([f.upper for f in parts])
+        for a in arrays.values():
+            a.setflags(write=False)
+        return cls(degree=parts[0].degree, **arrays)
+
+    def evaluate(self, u: Any, nus: tuple[int, ...] = (0,)) -> list[np.ndarray]:
+        """Evaluate function ``j`` at ``u[..., j]`` (dense, no support search).
+
+        Parameters
+        ----------
+        u : array_like, shape (..., q)
+            Finite points; the last axis runs over the functions (broadcasting allowed).
+        nus : tuple of {0, 1, 2}
+            Derivative orders wanted.
+
+        Returns
+        -------
+        list of ndarray, each of the broadcast shape of ``u`` and ``(q,)``
+        """
+        u = np.asarray(u, dtype=np.float64)
+        for nu in nus:
+            check_nu(nu)
+        shape = np.broadcast_shapes(u.shape, (self.size,))
+        u = np.broadcast_to(u, shape)
+        return _eval_affine(
+            u,
+            self.scale,
+            self.shift,
+            self.offset,
+            self.n_pieces,
+            self.low_clip,
+            _tables(self.degree),
+            tuple(nus),
+        )
+
     @property
     def size(self) -> int:
         """Number of functions ``q``."""
@@ -600,9 +649,7 @@ def tensor_factors(
     return out
 
 
-def basis_matrix(
-    U: Any, levels: Any, indices: Any, degree: int, nu: Any = None
-) -> np.ndarray:
+def basis_matrix(U: Any, levels: Any, indices: Any, degree: int, nu: Any = None) -> np.ndarray:
     r"""Tensor-product basis values (or mixed partial derivatives) at points.
 
     Parameters

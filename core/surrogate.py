@@ -43,7 +43,9 @@ DENSE_MAX_POINTS = 3000
 #: from OpenBLAS threading on a loaded 2-core machine).
 SINGLE_THREAD_MAX_POINTS = 1000
 #: Target number of float64 entries of the largest temporary per evaluation chunk.
-_CHUNK_ENTRIES = 1 << 18
+_CHUNK_ENTRIES = 1 << 19
+#: Batches with ``m * n`` at most this use the dense small-batch path (less call overhead).
+_SMALL_BATCH_ENTRIES = 1 << 14
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,42 +78,98 @@ class _Engine:
         self.leaf = scipy.sparse.csr_matrix(
             (alpha, (parent, F[:, d - 1])), shape=(n_parent, self.funcs[d - 1].size)
         )
-        # inner steps, depth j = d-2 .. 0: W_parent = segment_sum(V_j[factor] * W_node)
-        self.steps: list[tuple[int, np.ndarray, np.ndarray]] = []
+        # inner steps, depth j = d-2 .. 0: W_parent = S_j @ (V_j[factor] * W_node), where the
+        # 0/1 matrix S_j sums children into parents (a sparse product streams contiguous rows;
+        # np.add.reduceat along axis 0 does not)
+        self.steps: dict[int, tuple[np.ndarray, Any]] = {}
         for j in range(d - 2, -1, -1):
             starts = np.flatnonzero(is_start[:, j])
             factor = F[starts, j]
             par = node_id[starts, j - 1] if j >= 1 else np.zeros(starts.size, dtype=np.intp)
-            seg = np.flatnonzero(np.concatenate(([True], par[1:] != par[:-1])))
-            self.steps.append((j, factor, seg))
+            agg = scipy.sparse.csr_matrix(
+                (np.ones(starts.size), (par, np.arange(starts.size))),
+                shape=(int(par[-1]) + 1, starts.size),
+            )
+            self.steps[j] = (factor, agg)
         self.width = max([n] + [f.size for f in self.funcs])
+        # small batches: all dimensions' functions stacked, dense gather of the factors
+        self.stacked = UnivariateFunctions.concatenate(self.funcs)
+        col0 = np.cumsum([0] + [f.size for f in self.funcs[:-1]])
+        self.stack_dim = np.repeat(np.arange(d), [f.size for f in self.funcs])
+        self.stack_cols = [col0[t] + self.inverse[t] for t in range(d)]
+        self.alpha = np.asarray(coefficients, dtype=np.float64)
 
-    def chunk_size(self) -> int:
-        return int(np.clip(_CHUNK_ENTRIES // self.width, 16, 16384))
+    def chunk_size(self, n_orders: int) -> int:
+        """Points per chunk so that the temporaries stay near ``_CHUNK_ENTRIES`` entries."""
+        per_point = self.width * (1 + (n_orders > 1) * min(n_orders, self.d))
+        return int(np.clip(_CHUNK_ENTRIES // per_point, 16, 1 << 16))
 
-    def contract(self, V: list[np.ndarray]) -> np.ndarray:
-        """Sum over the basis given per-dimension value tables ``V[t]`` (q_t, m) -> (m,)."""
-        W = self.leaf @ V[self.d - 1]
-        for j, factor, seg in self.steps:
-            G = V[j].take(factor, axis=0)
-            G *= W
-            W = np.add.reduceat(G, seg, axis=0) if seg.size > 1 else G.sum(axis=0, keepdims=True)
-        return np.asarray(W).reshape(-1)
+    def contract(
+        self, V: list[dict[int, np.ndarray]], orders: list[tuple[int, ...]]
+    ) -> dict[tuple[int, ...], np.ndarray]:
+        """Sum over the basis for several derivative orders, sharing common work.
+
+        ``V[t][nu]`` is the (q_t, m) table of the dimension-t functions' ``nu``-th derivatives.
+        Dimensions are contracted from the last to the first; orders that agree on dimensions
+        ``j..d-1`` share the partial sums (a depth-first walk, so at most one partial sum per
+        dimension is alive). Returns ``{order: (m,) array}``.
+        """
+        out: dict[tuple[int, ...], np.ndarray] = {}
+
+        def walk(j: int, state: np.ndarray | None, group: list[tuple[int, ...]]) -> None:
+            by_nu: dict[int, list[tuple[int, ...]]] = {}
+            for o in group:
+                by_nu.setdefault(o[j], []).append(o)
+            for nu, sub in by_nu.items():
+                if state is None:
+                    W = self.leaf @ V[j][nu]
+                else:
+                    factor, agg = self.steps[j]
+                    G = V[j][nu].take(factor, axis=0)
+                    G *= state
+                    W = agg @ G
+                if j == 0:
+                    for o in sub:
+                        out[o] = np.asarray(W).reshape(-1)
+                else:
+                    walk(j - 1, W, sub)
+
+        walk(self.d - 1, None, orders)
+        return out
+
+    def _evaluate_small(self, U: np.ndarray, orders: list[tuple[int, ...]]) -> np.ndarray:
+        """Dense path for a few points: gather the (m, n) factors per dimension, multiply."""
+        needed = tuple(sorted({v for o in orders for v in o}))
+        vals = self.stacked.evaluate(U[:, self.stack_dim], needed)  # each (m, Q)
+        G = {
+            nu: [v.take(cols, axis=1) for cols in self.stack_cols]
+            for nu, v in zip(needed, vals, strict=True)
+        }
+        out = np.empty((len(orders), U.shape[0]))
+        for k, o in enumerate(orders):
+            P = G[o[0]][0].copy()
+            for t in range(1, self.d):
+                P *= G[o[t]][t]
+            out[k] = P @ self.alpha
+        return out
 
     def evaluate(self, U: np.ndarray, orders: list[tuple[int, ...]]) -> np.ndarray:
         """Mixed partial derivatives ``d^nu s`` at finite points ``U`` (m, d) -> (k, m)."""
         m = U.shape[0]
+        if m * self.n <= _SMALL_BATCH_ENTRIES:
+            return self._evaluate_small(U, orders)
         out = np.empty((len(orders), m))
-        needed = [sorted({o[t] for o in orders}) for t in range(self.d)]
-        step = self.chunk_size()
+        needed = [tuple(sorted({o[t] for o in orders})) for t in range(self.d)]
+        step = self.chunk_size(len(orders))
         for a in range(0, m, step):
             b = min(a + step, m)
-            tables = []
+            V = []
             for t in range(self.d):
-                vals = self.funcs[t].values(U[a:b, t], tuple(needed[t]))
-                tables.append(dict(zip(needed[t], vals)))
+                vals = self.funcs[t].values(U[a:b, t], needed[t])
+                V.append(dict(zip(needed[t], vals, strict=True)))
+            res = self.contract(V, orders)
             for k, o in enumerate(orders):
-                out[k, a:b] = self.contract([tables[t][o[t]] for t in range(self.d)])
+                out[k, a:b] = res[o]
         return out
 
 
@@ -358,7 +416,9 @@ class Surrogate:
         except (TypeError, ValueError):
             raise ValueError(f"`dims` must be two ints, got dims={dims!r}") from None
         if not (0 <= da < d and 0 <= db < d) or da == db:
-            raise ValueError(f"`dims` must be two distinct ints in [0, {d - 1}], got dims={dims!r}")
+            raise ValueError(
+                f"`dims` must be two distinct ints in [0, {d - 1}], got dims={dims!r}"
+            )
         r = check_int(resolution, "resolution", low=1)
         if fixed is None:
             fx = np.full(d, 0.5)
@@ -386,7 +446,8 @@ class Surrogate:
         C = np.bincount(
             eng.inverse[db] * qa + eng.inverse[da], weights=w, minlength=qa * qb
         ).reshape(qb, qa)
-        Z = Vb.T @ (C @ Va)
+        with threadpool_limits(limits=1, user_api="blas"):  # tiny GEMMs: threads only hurt
+            Z = Vb.T @ (C @ Va)
         return grid, grid.copy(), Z
 
 
