@@ -52,11 +52,11 @@ LOCAL_METHODS: dict[str, Callable[..., OptimizeResult]] = {
 def _inner(method: Any) -> tuple[str, Callable[..., OptimizeResult]]:
     if callable(method):
         return getattr(method, "__name__", repr(method)), method
-    if method in LOCAL_METHODS:
+    if isinstance(method, str) and method in LOCAL_METHODS:
         return method, LOCAL_METHODS[method]
     raise ValueError(
-        f"`method` for multistart must be one of {sorted(LOCAL_METHODS)} or a callable, "
-        f"got method={method!r}"
+        f"the local method of multistart must be one of {sorted(LOCAL_METHODS)} or a "
+        f"callable, got {method!r}"
     )
 
 
@@ -68,11 +68,11 @@ def minimize_multistart(
     hess: Fun | None = None,
     seed: Any = None,
     maxfev: int = 1000,
-    method: str | Callable[..., OptimizeResult] = "nelder_mead",
+    local_method: str | Callable[..., OptimizeResult] = "nelder_mead",
     n_starts: int | None = None,
     **options: Any,
 ) -> OptimizeResult:
-    """Run ``method`` from ``x0`` and from random starts with a shared budget; return the best.
+    """Run ``local_method`` from ``x0`` and from random starts on a shared budget; keep the best.
 
     Parameters
     ----------
@@ -86,9 +86,10 @@ def minimize_multistart(
         Source of the random start points and of the inner methods' randomness.
     maxfev : int
         Total number of calls of ``fun`` over all starts (SG++ default 1000).
-    method : str or callable
+    local_method : str or callable
         Inner method: a name from :data:`LOCAL_METHODS` (default ``"nelder_mead"``) or a
-        function with the ``minimize_<name>`` signature.
+        function with the ``minimize_<name>`` signature. (Not called ``method``, so that
+        ``minimize(fun, x0, method="multistart", local_method="newton", ...)`` works.)
     n_starts : int, optional
         Number of starts including ``x0`` (default ``min(10 d, 100)``).
     **options
@@ -100,7 +101,7 @@ def minimize_multistart(
         The best inner result (earliest start on ties) with ``nfev`` summed over all runs and
         ``nit`` = number of runs.
     """
-    name, inner = _inner(method)
+    name, inner = _inner(local_method)
     check_fun(fun)
     x = check_x0(x0)
     d = x.shape[0]
@@ -149,7 +150,7 @@ def multistart(
     maxfev: int = 1000,
     **options: Any,
 ) -> OptimizeResult:
-    """Same as :func:`minimize_multistart` with the inner ``method`` first.
+    """Same as :func:`minimize_multistart`, with the local ``method`` as first argument.
 
     Examples
     --------
@@ -167,7 +168,7 @@ def multistart(
         hess=hess,
         seed=seed,
         maxfev=maxfev,
-        method=method,
+        local_method=method,
         n_starts=n_starts,
         **options,
     )

@@ -13,10 +13,11 @@ Differences from SG++
   ``x_t -= alpha_t sign(g_t)`` before the regular step), i.e. it doubles the grown step without
   a box check on the first half. We take the single step of textbook Rprop (Riedmiller and
   Braun 1993); the step size still grows by 1.2 per agreeing iteration.
-- **Step sizes stay in [min_step, max_step]** (defaults 1e-10 and 1). In SG++ a coordinate
-  clamped at a bound it already sits on gets ``alpha_t = 0`` and can never move again, even
-  when the gradient later points back into the cube; the lower limit prevents that. The upper
-  limit is the width of the cube.
+- **No frozen coordinates.** When a step is clamped at a bound, ``alpha_t`` becomes the
+  distance moved only if that distance is positive; otherwise (the coordinate already sits on
+  the bound) it keeps its value from the start of the iteration. SG++ sets ``alpha_t = 0``
+  there, after which the coordinate can never move again, even when the gradient later
+  points back into the cube.
 - **fun is evaluated at every iterate** (one call per iteration) and the best iterate is
   returned with its exact value. SG++ evaluates ``f`` with each gradient too but returns the
   last iterate (re-evaluated). Rprop is not monotone, so the best iterate can be better.
@@ -70,8 +71,6 @@ def minimize_rprop(
     initial_step: float = 0.01,
     increase: float = 1.2,
     decrease: float = 0.5,
-    min_step: float = 1e-10,
-    max_step: float = 1.0,
 ) -> OptimizeResult:
     """Minimize ``fun`` on [0, 1]^d with sign-based, per-coordinate adaptive steps.
 
@@ -93,8 +92,6 @@ def minimize_rprop(
         Stall tolerance on the step length (SG++ default 1e-6).
     initial_step, increase, decrease : float
         Initial per-coordinate step and its growth and shrink factors (SG++ defaults).
-    min_step, max_step : float
-        Limits of the step sizes (not in SG++; see the module docstring).
 
     Returns
     -------
@@ -111,15 +108,8 @@ def minimize_rprop(
     initial_step = check_positive(initial_step, "initial_step")
     increase = check_positive(increase, "increase")
     decrease = check_positive(decrease, "decrease", below_one=True)
-    min_step = check_positive(min_step, "min_step")
-    max_step = check_positive(max_step, "max_step")
     if increase <= 1.0:
         raise ValueError(f"`increase` must be > 1, got increase={increase!r}")
-    if not min_step <= initial_step <= max_step:
-        raise ValueError(
-            "`initial_step` must lie in [min_step, max_step], got "
-            f"min_step={min_step!r}, initial_step={initial_step!r}, max_step={max_step!r}"
-        )
 
     alpha = np.full(d, initial_step)
     g_old = np.zeros(d)
@@ -134,6 +124,7 @@ def minimize_rprop(
                 reason = "bad_gradient"
                 break
             nit += 1
+            alpha_start = alpha.copy()
             q = g * g_old
             grow, shrink = q > 0.0, q < 0.0
             alpha[grow] *= increase
@@ -141,11 +132,13 @@ def minimize_rprop(
             g_old = np.where(shrink, 0.0, g)
             x_new = x - alpha * np.sign(g)
             below, above = x_new < 0.0, x_new > 1.0
-            alpha[below] = x[below]
-            alpha[above] = 1.0 - x[above]
             x_new[below] = 0.0
             x_new[above] = 1.0
-            np.clip(alpha, min_step, max_step, out=alpha)
+            clamped = below | above
+            distance = np.abs(x_new - x)
+            alpha[clamped] = np.where(
+                distance[clamped] > 0.0, distance[clamped], alpha_start[clamped]
+            )
             moved = float(np.linalg.norm(x_new - x))
             x = x_new
             counted(x)
