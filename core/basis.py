@@ -331,7 +331,7 @@ def cardinal_bspline(x: Any, degree: int, nu: int = 0) -> np.ndarray:
     nu = check_nu(nu)
     x = np.asarray(x, dtype=np.float64)
     finite = np.isfinite(x)
-    xs = np.where(finite, x, -1.0)
+    xs = np.where(finite, x, -1.0).ravel()
     width = max(p + 1, 1)
     card = _cardinal_pieces_exact(p)
     table = np.concatenate(
@@ -339,7 +339,7 @@ def cardinal_bspline(x: Any, degree: int, nu: int = 0) -> np.ndarray:
     ).T
     table = np.ascontiguousarray(table)
     piece, t = _piecewise(xs, 1, p + 1, -1)
-    r = _horner(table, np.atleast_1d(piece), np.atleast_1d(t)).reshape(x.shape)
+    r = _horner(table, piece, t).reshape(x.shape)
     if not finite.all():
         r = np.where(finite, r, np.nan)
     return r
