@@ -3,8 +3,9 @@
 Each coordinate has its own step size ``alpha_t`` and moves by ``-alpha_t * sign(g_t)``. With
 ``q_t = g_t * g_old_t``: if ``q_t > 0`` the step grows (``*= 1.2``) and ``g_old_t = g_t``; if
 ``q_t < 0`` it shrinks (``*= 0.5``) and ``g_old_t = 0`` (so the next iteration takes the
-neutral branch); otherwise ``g_old_t = g_t``. A step that would leave [0, 1] is clamped to the
-bound and ``alpha_t`` becomes the distance actually moved. The method stops when the iterate
+neutral branch); otherwise ``g_old_t = g_t``. Every coordinate then steps with its current
+``alpha_t`` (after a sign change too, as in SG++). A step that would leave [0, 1] is clamped to
+the bound and ``alpha_t`` becomes the distance actually moved. The method stops when the iterate
 moved less than ``tol`` (Euclidean) in 10 consecutive iterations.
 
 Differences from SG++
