@@ -1,0 +1,183 @@
+"""The command-line interface, run as users run it: ``python -m core ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd or ROOT, env=env,
+    )
+
+
+def table_field(stdout: str, name: str) -> str:
+    for line in stdout.splitlines():
+        if line.startswith(name):
+            return line[len(name):].strip()
+    raise AssertionError(f"no {name!r} row in:\n{stdout}")
+
+
+def test_list_shows_objectives_methods_optimizers():
+    from core.objectives import OBJECTIVES
+    from core.optimizers import OPTIMIZERS
+    from core.strategies import STRATEGIES
+
+    p = run_cli("list")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    for name, obj in OBJECTIVES.items():
+        row = next(line for line in lines if line.split()[:1] == [name])
+        assert f"  {obj.space.dim}  " in row and row.rstrip().endswith(obj.metric)
+    for name in [*STRATEGIES, *OPTIMIZERS, "none"]:
+        assert any(line.split()[:1] == [name] for line in lines), name
+    assert "options: gamma=0.85" in p.stdout  # the sparse-grid defaults are listed
+
+
+def test_small_run_prints_the_results_table():
+    p = run_cli(
+        "run", "--objective", "himmelblau", "--method", "sparse_grid", "--budget", "25",
+        "--seed", "0", "--gamma", "0.5", "--optimizer", "nelder_mead",
+    )
+    assert p.returncode == 0, p.stderr
+    assert table_field(p.stdout, "failures") == "0"
+    x1 = float(table_field(p.stdout, "best config").split("=")[1])
+    assert -5.0 <= x1 <= 5.0
+    # the table's best value is the minimum the same run reaches in Python
+    from core.objectives import OBJECTIVES
+    from core.run import minimize
+
+    res = minimize(
+        OBJECTIVES["himmelblau"], method="sparse_grid", n_evals=25, seed=0, gamma=0.5,
+        optimizer="nelder_mead",
+    )
+    assert float(table_field(p.stdout, "best value (f(x))")) == pytest.approx(res.fun, rel=1e-5)
+    assert table_field(p.stdout, "evaluations used") == f"{res.nfev} of 25"
+    assert 20 <= res.nfev <= 25
+    assert "eval" in p.stderr  # the tqdm progress bar went to stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--objective", "nope", "--method", "random"], "valid objectives: rosenbrock"),
+        (["--objective", "rosenbrock", "--method", "nope"], "valid methods: sparse_grid"),
+        (["--objective", "rosenbrock", "--method", "grid", "--gamma", "0.5"],
+         "--gamma applies to the methods sparse_grid"),
+        (["--objective", "rosenbrock", "--method", "sparse_grid", "--gamma", "2"],
+         "gamma must be in [0, 1], got 2"),
+        (["--objective", "rosenbrock", "--method", "sparse_grid", "--optimizer", "bfgs"],
+         "valid optimizers: none, nelder_mead"),
+        (["--objective", "rosenbrock", "--method", "random", "--option", "degree=5"],
+         "unknown option 'degree' for method 'random'"),
+        (["--objective", "mlp_regression_2d", "--method", "random", "--dim", "3"],
+         "--dim applies to test functions only"),
+        (["--objective", "eggholder", "--method", "random", "--dim", "3"],
+         "eggholder supports dim in [2]"),
+        (["--objective", "rosenbrock", "--method", "random", "--resume"],
+         "--resume needs --journal"),
+    ],
+)
+def test_bad_arguments_say_what_is_valid(args, expected):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["run", "--budget", "10", *args], out=out, err=err)
+    assert code == 2
+    assert expected in err.getvalue()
+    assert out.getvalue() == ""
+
+
+def test_bad_name_in_a_subprocess_exits_2():
+    p = run_cli("run", "--objective", "rosenbrok", "--method", "random", "--budget", "5")
+    assert p.returncode == 2
+    assert "unknown objective 'rosenbrok'" in p.stderr and "himmelblau" in p.stderr
+    p = run_cli("run", "--objective", "rosenbrock", "--method", "random", "--budget", "-3")
+    assert p.returncode == 2 and "--budget must be an integer >= 1, got -3" in p.stderr
+    p = run_cli("frobnicate")
+    assert p.returncode == 2 and "invalid choice" in p.stderr
+
+
+def test_budget_too_small_for_the_method_is_a_usage_error():
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["run", "--objective", "rosenbrock", "--method", "sparse_grid", "--budget", "2"],
+        out=out, err=err,
+    )
+    assert code == 2 and "n_evals" in err.getvalue() and "got n_evals=2" in err.getvalue()
+
+
+def test_journal_resume_and_png(tmp_path):
+    journal = tmp_path / "run.jsonl"
+    png = tmp_path / "conv.png"
+    common = ["run", "--objective", "himmelblau", "--method", "adaptive_random", "--budget",
+              "30", "--seed", "3", "--gamma", "0.5", "--journal", str(journal), "--no-progress"]
+    first = run_cli(*common, "--png", str(png))
+    assert first.returncode == 0, first.stderr
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 31  # header + 30 evaluations
+    assert json.loads(lines[0])["run"]["seed"] == 3
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    with Image.open(png) as im:
+        assert im.size == (640, 400)
+        assert len(np.unique(np.asarray(im.convert("L")))) > 10  # something was drawn
+
+    # an existing journal without --resume is refused and left untouched
+    again = run_cli(*common)
+    assert again.returncode == 2 and "add --resume" in again.stderr
+    assert journal.read_text().splitlines() == lines
+
+    # simulate a kill after 12 evaluations: resume completes to the same result
+    journal.write_text("\n".join(lines[:13]) + "\n")
+    resumed = run_cli(*common, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert table_field(resumed.stdout, "best value (f(x))") == table_field(
+        first.stdout, "best value (f(x))"
+    )
+    new_lines = journal.read_text().splitlines()
+    assert len(new_lines) == 31
+    u_first = [json.loads(x)["u"] for x in lines[1:]]
+    u_resumed = [json.loads(x)["u"] for x in new_lines[1:]]
+    assert u_resumed == u_first
+
+    # resuming with another seed is refused with the difference named
+    other = run_cli(*[a if a != "3" else "4" for a in common], "--resume")
+    assert other.returncode == 2 and "seed: journal has 3, this run has 4" in other.stderr
+
+
+def test_png_directory_must_exist(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["run", "--objective", "rosenbrock", "--method", "random", "--budget", "5",
+         "--png", str(tmp_path / "missing" / "x.png")],
+        out=out, err=err,
+    )
+    assert code == 2 and "does not exist" in err.getvalue()
+
+
+def test_in_process_run_matches_minimize_and_counts_failures():
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["run", "--objective", "rosenbrock", "--dim", "3", "--method", "random", "--budget",
+         "40", "--seed", "7", "--no-progress"],
+        out=out, err=err,
+    )
+    assert code == 0, err.getvalue()
+    text = out.getvalue()
+    assert "rosenbrock_3d" in text and table_field(text, "evaluations used") == "40 of 40"
+    config_rows = [ln for ln in text.splitlines() if "x1 =" in ln or " x2 =" in ln or "x3 =" in ln]
+    assert len(config_rows) == 3
