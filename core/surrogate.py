@@ -51,6 +51,30 @@ _SMALL_BATCH_ENTRIES = 1 << 14
 # --------------------------------------------------------------------------------------------
 # evaluation engine
 # --------------------------------------------------------------------------------------------
+def _greedy_dimension_order(F: np.ndarray) -> list[int]:
+    """Order the columns of ``F`` (n, d) so that prefixes repeat as much as possible.
+
+    The contraction work is about ``n + sum_j P_j`` with ``P_j`` the number of distinct rows of
+    ``F[:, order[:j + 1]]``; greedily pick the column that keeps ``P_j`` smallest.
+    """
+    n, d = F.shape
+    order: list[int] = []
+    prefix = np.zeros(n, dtype=np.int64)  # id of each row's current prefix
+    remaining = list(range(d))
+    while remaining:
+        best = None
+        for t in remaining:
+            ids = np.unique(prefix * (int(F[:, t].max()) + 1) + F[:, t], return_inverse=True)[1]
+            count = int(ids.max()) + 1
+            if best is None or count < best[0]:
+                best = (count, t, ids.ravel())
+        assert best is not None
+        _, t, prefix = best
+        order.append(t)
+        remaining.remove(t)
+    return order
+
+
 class _Engine:
     """Precomputed contraction plan for ``s(u) = sum_k alpha_k prod_t phi_kt(u_t)``."""
 
@@ -62,7 +86,11 @@ class _Engine:
         self.inverse: list[np.ndarray] = [inv for _, inv in factors]
         n, d = levels.shape
         self.n, self.d = n, d
-        F = np.stack(self.inverse, axis=1)  # (n, d) factor ids
+        # trie over the dimensions in the order `self.dims` (position j holds dimension
+        # dims[j]); greedy: each next dimension adds the fewest distinct prefixes
+        F_all = np.stack(self.inverse, axis=1)  # (n, d) factor ids
+        self.dims = _greedy_dimension_order(F_all)
+        F = F_all[:, self.dims]
         order = np.lexsort(F.T[::-1])
         F = F[order]
         alpha = coefficients[order]
@@ -76,7 +104,7 @@ class _Engine:
         parent = node_id[:, d - 2] if d >= 2 else np.zeros(n, dtype=np.intp)
         n_parent = int(parent[-1]) + 1
         self.leaf = scipy.sparse.csr_matrix(
-            (alpha, (parent, F[:, d - 1])), shape=(n_parent, self.funcs[d - 1].size)
+            (alpha, (parent, F[:, d - 1])), shape=(n_parent, self.funcs[self.dims[-1]].size)
         )
         # inner steps, depth j = d-2 .. 0: W_parent = S_j @ (V_j[factor] * W_node), where the
         # 0/1 matrix S_j sums children into parents (a sparse product streams contiguous rows;
@@ -101,7 +129,7 @@ class _Engine:
 
     def chunk_size(self, n_orders: int) -> int:
         """Points per chunk so that the temporaries stay near ``_CHUNK_ENTRIES`` entries."""
-        per_point = self.width * (1 + (n_orders > 1) * min(n_orders, self.d))
+        per_point = self.width
         return int(np.clip(_CHUNK_ENTRIES // per_point, 16, 1 << 16))
 
     def contract(
@@ -109,17 +137,19 @@ class _Engine:
     ) -> dict[tuple[int, ...], np.ndarray]:
         """Sum over the basis for several derivative orders, sharing common work.
 
-        ``V[t][nu]`` is the (q_t, m) table of the dimension-t functions' ``nu``-th derivatives.
-        Dimensions are contracted from the last to the first; orders that agree on dimensions
-        ``j..d-1`` share the partial sums (a depth-first walk, so at most one partial sum per
-        dimension is alive). Returns ``{order: (m,) array}``.
+        ``V[j][nu]`` is the (q, m) table of the ``nu``-th derivatives of the functions of
+        dimension ``dims[j]`` (trie position ``j``). Positions are contracted from the last to
+        the first; orders that agree on positions ``j..d-1`` share the partial sums (a
+        depth-first walk, so at most one partial sum per position is alive). Orders are given
+        in the original dimension order. Returns ``{order: (m,) array}``.
         """
         out: dict[tuple[int, ...], np.ndarray] = {}
+        dims = self.dims
 
         def walk(j: int, state: np.ndarray | None, group: list[tuple[int, ...]]) -> None:
             by_nu: dict[int, list[tuple[int, ...]]] = {}
             for o in group:
-                by_nu.setdefault(o[j], []).append(o)
+                by_nu.setdefault(o[dims[j]], []).append(o)
             for nu, sub in by_nu.items():
                 if state is None:
                     W = self.leaf @ V[j][nu]
@@ -159,14 +189,14 @@ class _Engine:
         if m * self.n <= _SMALL_BATCH_ENTRIES:
             return self._evaluate_small(U, orders)
         out = np.empty((len(orders), m))
-        needed = [tuple(sorted({o[t] for o in orders})) for t in range(self.d)]
+        needed = [tuple(sorted({o[t] for o in orders})) for t in self.dims]
         step = self.chunk_size(len(orders))
         for a in range(0, m, step):
             b = min(a + step, m)
             V = []
-            for t in range(self.d):
-                vals = self.funcs[t].values(U[a:b, t], needed[t])
-                V.append(dict(zip(needed[t], vals, strict=True)))
+            for j, t in enumerate(self.dims):
+                vals = self.funcs[t].values(U[a:b, t], needed[j])
+                V.append(dict(zip(needed[j], vals, strict=True)))
             res = self.contract(V, orders)
             for k, o in enumerate(orders):
                 out[k, a:b] = res[o]
