@@ -33,6 +33,7 @@ from scipy.stats import qmc
 
 from core._validation import as_points, check_int
 from core.strategies import _gp
+from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
 __all__ = ["BayesianOptimization"]
@@ -114,8 +115,10 @@ class BayesianOptimization(Strategy):
         if data is None:
             return None
         U, y = data
-        shift = float(y.mean())
-        scale = float(y.std())
+        big = float(np.max(np.abs(y)))
+        big = big if big > 0.0 else 1.0
+        shift = float(np.mean(y / big)) * big  # scaled first: no overflow for huge values
+        scale = float(np.std(y / big)) * big
         scale = scale if scale > 1e-12 * max(1.0, abs(shift)) else 1.0
         yn = (y - shift) / scale
         starts = []
@@ -143,10 +146,11 @@ class BayesianOptimization(Strategy):
             NaN arrays while no finite value has been told.
         """
         U = as_points(U, self.dim)
-        gp = self._fit()
-        if gp is None:
-            return np.full(len(U), np.nan), np.full(len(U), np.nan)
-        mean, var = gp.predict(U)
+        with single_blas_thread():
+            gp = self._fit()
+            if gp is None:
+                return np.full(len(U), np.nan), np.full(len(U), np.nan)
+            mean, var = gp.predict(U)
         return self._y_shift + self._y_scale * mean, self._y_scale * np.sqrt(var)
 
     @property
@@ -160,10 +164,12 @@ class BayesianOptimization(Strategy):
             U = self._initial[self._n_initial_asked : self._n_initial_asked + max_points]
             self._n_initial_asked += len(U)
             return U
-        gp = self._fit()
-        if gp is None:
-            return self._rng.random((1, self.dim))
-        return self._maximize_ei(gp)[None, :]
+        # small dense linear algebra: BLAS threads only add overhead (STACK.md)
+        with single_blas_thread():
+            gp = self._fit()
+            if gp is None:
+                return self._rng.random((1, self.dim))
+            return self._maximize_ei(gp)[None, :]
 
     def _maximize_ei(self, gp: _gp.GaussianProcess) -> np.ndarray:
         X = gp.X

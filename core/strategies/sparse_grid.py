@@ -38,12 +38,13 @@ import numpy as np
 from core._validation import check_gamma, check_int
 from core.basis import check_degree
 from core.grid import NovakRitter, regular_grid_size
+from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearch", "Candidate"]
 
 #: Coordinates closer than this (max norm) count as the same point.
-DUPLICATE_TOL = 1e-9
+DUPLICATE_TOL = 1e-6
 
 
 class Candidate(tuple):
@@ -136,6 +137,7 @@ class SparseGridSearch(Strategy):
         n_candidates: int | None = None,
         max_level: int = 20,
         optimizer_options: dict[str, Any] | None = None,
+        trust_region: bool = False,
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
@@ -167,6 +169,7 @@ class SparseGridSearch(Strategy):
                 f"`optimizer_options` must be a dict or None, got {optimizer_options!r}"
             )
         self.optimizer_options = dict(optimizer_options or {})
+        self.trust_region = bool(trust_region)
         n0 = regular_grid_size(self.dim, self.initial_level)
         minimum = n0 + self.n_candidates
         if self.n_evals < minimum:
@@ -191,6 +194,7 @@ class SparseGridSearch(Strategy):
         self._batch_asked = 0
         self._queue: list[Candidate] = []  # candidates not yet asked
         self._asked_candidates = 0
+        self.surrogate_error: str | None = None
 
     # -- display helpers -------------------------------------------------------------------
     @property
@@ -224,12 +228,9 @@ class SparseGridSearch(Strategy):
 
         gen = self.generator
         y = np.asarray(gen.values)
-        finite = np.isfinite(y)
-        if not finite.any():
+        if not np.isfinite(y).any():
             return None
-        self.surrogate = fit_surrogate(
-            gen.levels[finite], gen.indices[finite], y[finite], degree=self.degree
-        )
+        self.surrogate = fit_surrogate(gen.levels, gen.indices, y, degree=self.degree)
         return self.surrogate
 
     # -- ask/tell --------------------------------------------------------------------------
@@ -267,10 +268,39 @@ class SparseGridSearch(Strategy):
     def _start_candidates(self) -> None:
         self.phase = "candidates"
         slots = self.remaining if self.optimizer != "none" else 0
-        if slots <= 0 or self.fit_surrogate_now() is None:
+        if slots <= 0:
             return
-        self._queue = self._find_candidates(slots)
+        try:
+            surrogate = self.fit_surrogate_now()
+        except np.linalg.LinAlgError as err:  # a singular system: say so, spend nothing more
+            self.surrogate_error = str(err)
+            return
+        if surrogate is None:
+            return
+        with single_blas_thread():
+            self._queue = self._find_candidates(slots)
         self.candidates = list(self._queue)
+
+    def local_box(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The trust box of grid point ``k``: per dimension, the interval between its nearest
+        grid neighbours along that axis (the cube faces where there are none).
+
+        Returns ``(lo, hi)``, each of shape ``(d,)``.
+        """
+        P = np.asarray(self.generator.points)
+        u = P[k]
+        same = P == u  # (n, d)
+        lo, hi = np.zeros(self.dim), np.ones(self.dim)
+        n_same = same.sum(axis=1)
+        for t in range(self.dim):
+            on_axis = (n_same == self.dim - 1) & ~same[:, t]
+            c = P[on_axis, t]
+            below, above = c[c < u[t]], c[c > u[t]]
+            if below.size:
+                lo[t] = below.max()
+            if above.size:
+                hi[t] = above.min()
+        return lo, hi
 
     def _find_candidates(self, slots: int) -> list[Candidate]:
         from core.optimizers import minimize
@@ -282,15 +312,6 @@ class SparseGridSearch(Strategy):
         known = np.asarray(gen.points)
         found: list[Candidate] = []
 
-        def fun(x: np.ndarray) -> float:
-            return float(sur(x[None, :])[0])
-
-        def jac(x: np.ndarray) -> np.ndarray:
-            return sur.gradient(x[None, :])[0]
-
-        def hess(x: np.ndarray) -> np.ndarray:
-            return sur.hessian(x[None, :])[0]
-
         def add(res: Any, source: str) -> None:
             u = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
             pts = np.vstack([known, *[c.u[None, :] for c in found]])
@@ -298,17 +319,40 @@ class SparseGridSearch(Strategy):
                 return
             found.append(Candidate(u, float(res.fun), source))
 
-        def run(method: str, x0: np.ndarray, **extra: Any) -> Any:
+        def run(method: str, k: int, local: bool = False) -> Any:
             opts = dict(self.optimizer_options) if method == self.optimizer else {}
-            opts.update(extra)
-            return minimize(fun, x0, method=method, jac=jac, hess=hess, seed=self._rng, **opts)
+            x0 = known[k]
+            if not local:
+                return minimize(
+                    sur, x0, method=method, jac=sur.gradient, hess=sur.hessian,
+                    seed=self._rng, **opts,
+                )
+            lo, hi = self.local_box(k)
+            w = hi - lo
+            res = minimize(
+                lambda v: sur(lo + v * w), (x0 - lo) / w, method=method,
+                jac=lambda v: sur.gradient(lo + v * w) * w,
+                hess=lambda v: sur.hessian(lo + v * w) * np.outer(w, w),
+                seed=self._rng, **opts,
+            )
+            return _Moved(lo + res.x * w, res.fun)
 
-        x0 = known[order[0]]
-        add(run(self.optimizer, x0), self.optimizer)
+        best = int(order[0])
+        if self.trust_region:
+            add(run(self.optimizer, best, local=True), f"{self.optimizer} (local)")
+        add(run(self.optimizer, best), self.optimizer)
         if self.multistart and len(found) < slots:
-            add(run("multistart", x0), "multistart")
+            add(run("multistart", best), "multistart")
         for rank in range(1, len(order)):
             if len(found) >= slots or rank > 2 * slots + 5:
                 break
-            add(run(self.optimizer, known[order[rank]]), f"{self.optimizer}@{rank + 1}")
+            add(run(self.optimizer, int(order[rank]), local=self.trust_region),
+                f"{self.optimizer}@{rank + 1}")
         return found[:slots]
+
+
+class _Moved:
+    """An optimizer result mapped back from a trust box: ``x`` and ``fun``."""
+
+    def __init__(self, x: np.ndarray, fun: float) -> None:
+        self.x, self.fun = x, fun

@@ -1,0 +1,421 @@
+"""Race: every search strategy against outside references on shifted test functions.
+
+One command::
+
+    .venv/bin/python benchmarks/race.py            # full race (about an hour on 2 cores)
+    .venv/bin/python benchmarks/race.py --quick    # small subset, under 2 minutes
+
+Methods: the five registered strategies (``core.strategies.STRATEGIES``, default options) plus
+optuna's TPE sampler and pycma's CMA-ES as outside references. Functions, all on shifted domains
+so that no optimum sits on a dyadic grid point or a grid-search midpoint:
+
+- ``rosenbrock``: Rosenbrock on [-2, 2]^d, shifted by ``s ~ U(-0.5, 0.5)^d`` (the issue's
+  reference setting), optimum 0 at ``1 + s``;
+- ``ackley``: Ackley on [-5, 5]^d shifted by ``s ~ U(-2, 2)^d`` (multimodal), optimum 0 at ``s``;
+- ``styblinski_tang``: Styblinski-Tang / d on [-5, 5]^d shifted by ``s ~ U(-1, 1)^d`` (smooth,
+  several local minima), optimum -39.166... at ``-2.903534 + s``.
+
+The shift depends on the seed only, so every method sees the same function for a given seed
+(paired comparison). Each run gets the budget ``B`` and reports the regret ``min f - f_opt``, the
+number of evaluations used (checked ``<= B``) and the overhead per suggestion: the time spent
+inside the method (ask/tell, surrogate fits, optimizer runs), excluding the objective, divided
+by the number of evaluations.
+
+Strategies are driven by :func:`core.run.iterate` when it exists (the driver is the one place
+that evaluates), else by the equivalent local ask/evaluate/tell loop below.
+
+Outputs in ``benchmarks/results/``: ``race.csv`` (one row per run, appended as runs finish, so a
+long race writes partial results and resumes), ``race_summary.csv`` and ``race.md`` (median and
+IQR per method x function x dimension x budget) and ``race.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.objectives import TEST_FUNCTIONS  # noqa: E402
+from core.strategies import STRATEGIES, make_strategy  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+FIELDS = [
+    "method", "function", "dim", "budget", "seed", "regret", "best", "nfev", "overhead_ms",
+    "seconds", "options",
+]
+
+
+# ---------------------------------------------------------------------------------- functions
+def _styblinski_tang(X: np.ndarray) -> np.ndarray:
+    return 0.5 * np.sum(X**4 - 16.0 * X**2 + 5.0 * X, axis=1) / X.shape[1]
+
+
+@dataclass(frozen=True)
+class RaceFunction:
+    """A test function on ``[low, high]^d`` shifted by ``shift``: ``f(x - shift)``."""
+
+    name: str
+    formula: Callable[[np.ndarray], np.ndarray]
+    low: float
+    high: float
+    f_opt: float
+    shift: np.ndarray
+
+    def evaluate_unit(self, U: np.ndarray) -> np.ndarray:
+        """Values at unit-cube points ``U`` (n, d) -> (n,)."""
+        X = self.low + np.asarray(U, dtype=np.float64) * (self.high - self.low)
+        return self.formula(X - self.shift)
+
+
+def make_function(name: str, dim: int, seed: int) -> RaceFunction:
+    """The race function ``name`` in ``dim`` dimensions with the shift drawn from ``seed``."""
+    rng = np.random.default_rng([seed, dim, 7919])
+    if name == "rosenbrock":
+        shift = rng.uniform(-0.5, 0.5, dim)
+        return RaceFunction(name, TEST_FUNCTIONS["rosenbrock"].formula, -2.0, 2.0, 0.0, shift)
+    if name == "ackley":
+        shift = rng.uniform(-2.0, 2.0, dim)
+        return RaceFunction(name, TEST_FUNCTIONS["ackley"].formula, -5.0, 5.0, 0.0, shift)
+    if name == "styblinski_tang":
+        shift = rng.uniform(-1.0, 1.0, dim)
+        f_opt = float(_styblinski_tang(np.full((1, dim), -2.903534018185960))[0])
+        return RaceFunction(name, _styblinski_tang, -5.0, 5.0, f_opt, shift)
+    raise ValueError(f"unknown race function {name!r}")
+
+
+FUNCTIONS = ("rosenbrock", "ackley", "styblinski_tang")
+
+
+# ---------------------------------------------------------------------------------- runners
+@dataclass
+class RunOutcome:
+    best: float
+    nfev: int
+    method_seconds: float
+    seconds: float
+
+
+def _run_strategy(
+    method: str, fn: RaceFunction, dim: int, budget: int, seed: int, options: dict
+) -> RunOutcome:
+    t_start = time.perf_counter()
+    strategy = make_strategy(method, dim, budget, seed=seed, **options)
+    t_method = time.perf_counter() - t_start
+    best = np.inf
+    nfev = 0
+    while True:
+        t0 = time.perf_counter()
+        U = strategy.ask()
+        t_method += time.perf_counter() - t0
+        if len(U) == 0:
+            break
+        y = fn.evaluate_unit(U)
+        nfev += len(U)
+        best = min(best, float(np.min(y)))
+        t0 = time.perf_counter()
+        strategy.tell(U, y)
+        t_method += time.perf_counter() - t0
+    return RunOutcome(best, nfev, t_method, time.perf_counter() - t_start)
+
+
+def _run_optuna_tpe(
+    fn: RaceFunction, dim: int, budget: int, seed: int, options: dict
+) -> RunOutcome:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    t_start = time.perf_counter()
+    t0 = time.perf_counter()
+    sampler = optuna.samplers.TPESampler(seed=seed, **options)
+    study = optuna.create_study(sampler=sampler)
+    t_method = time.perf_counter() - t0
+    best = np.inf
+    for _ in range(budget):
+        t0 = time.perf_counter()
+        trial = study.ask()
+        u = np.array([trial.suggest_float(f"x{t}", 0.0, 1.0) for t in range(dim)])
+        t_method += time.perf_counter() - t0
+        y = float(fn.evaluate_unit(u[None, :])[0])
+        best = min(best, y)
+        t0 = time.perf_counter()
+        study.tell(trial, y)
+        t_method += time.perf_counter() - t0
+    return RunOutcome(best, budget, t_method, time.perf_counter() - t_start)
+
+
+def _run_cma(fn: RaceFunction, dim: int, budget: int, seed: int, options: dict) -> RunOutcome:
+    import warnings
+
+    import cma
+
+    t_start = time.perf_counter()
+    t0 = time.perf_counter()
+    opts = {"bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9, **options}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = cma.CMAEvolutionStrategy(np.full(dim, 0.5), 0.3, opts)
+    t_method = time.perf_counter() - t0
+    best = np.inf
+    nfev = 0
+    while nfev < budget:
+        t0 = time.perf_counter()
+        X = np.clip(np.array(es.ask()), 0.0, 1.0)
+        t_method += time.perf_counter() - t0
+        take = min(len(X), budget - nfev)
+        y = fn.evaluate_unit(X[:take])
+        nfev += take
+        best = min(best, float(np.min(y)))
+        if take < len(X):  # the budget ends inside a generation: nothing more to learn
+            break
+        t0 = time.perf_counter()
+        es.tell(list(X), y.tolist())
+        if es.stop():  # restart with a fresh, larger-sigma search (IPOP-style, no pop growth)
+            es = cma.CMAEvolutionStrategy(
+                np.random.default_rng([seed, nfev]).random(dim), 0.3,
+                {**opts, "seed": seed + 1 + nfev},
+            )
+        t_method += time.perf_counter() - t0
+    return RunOutcome(best, nfev, t_method, time.perf_counter() - t_start)
+
+
+OUTSIDE: dict[str, Callable[..., RunOutcome]] = {
+    "optuna_tpe": _run_optuna_tpe,
+    "cma": _run_cma,
+}
+METHODS = (*STRATEGIES, *OUTSIDE)
+
+
+def run_one(
+    method: str, function: str, dim: int, budget: int, seed: int, options: dict | None = None
+) -> dict:
+    """Run one method once; return a CSV row (dict with the keys :data:`FIELDS`)."""
+    options = dict(options or {})
+    fn = make_function(function, dim, seed)
+    if method in OUTSIDE:
+        out = OUTSIDE[method](fn, dim, budget, seed, options)
+    else:
+        out = _run_strategy(method, fn, dim, budget, seed, options)
+    if out.nfev > budget:
+        raise AssertionError(f"{method} used {out.nfev} > {budget} evaluations")
+    return {
+        "method": method,
+        "function": function,
+        "dim": dim,
+        "budget": budget,
+        "seed": seed,
+        "regret": out.best - fn.f_opt,
+        "best": out.best,
+        "nfev": out.nfev,
+        "overhead_ms": 1e3 * out.method_seconds / max(out.nfev, 1),
+        "seconds": out.seconds,
+        "options": ";".join(f"{k}={v}" for k, v in sorted(options.items())),
+    }
+
+
+# ---------------------------------------------------------------------------------- summary
+def _read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Median / IQR of regret, max evaluations and median overhead per configuration."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        key = (r["function"], int(r["dim"]), int(r["budget"]), r["method"])
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (function, dim, budget, method), rs in sorted(groups.items()):
+        reg = np.array([float(r["regret"]) for r in rs])
+        q25, med, q75 = np.percentile(reg, [25, 50, 75])
+        out.append({
+            "function": function, "dim": dim, "budget": budget, "method": method,
+            "n_seeds": len(rs), "median_regret": med, "q25_regret": q25, "q75_regret": q75,
+            "max_nfev": max(int(r["nfev"]) for r in rs),
+            "median_overhead_ms": float(np.median([float(r["overhead_ms"]) for r in rs])),
+        })
+    return out
+
+
+def _fmt(x: float) -> str:
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
+
+
+def write_markdown(summary: list[dict], path: Path, methods: list[str]) -> str:
+    lines = [
+        "# Race results",
+        "",
+        "Median regret [IQR] over seeds; evaluations used = max over seeds (never above the "
+        "budget B); overhead = median time inside the method per evaluation (ms).",
+        "Written by `benchmarks/race.py`; regenerate with the same command.",
+        "",
+    ]
+    by_key: dict[tuple, dict[str, dict]] = {}
+    for s in summary:
+        by_key.setdefault((s["function"], s["dim"], s["budget"]), {})[s["method"]] = s
+    for function in sorted({k[0] for k in by_key}):
+        for dim in sorted({k[1] for k in by_key if k[0] == function}):
+            lines += [f"## {function}, {dim}-D", ""]
+            header = "| B | " + " | ".join(methods) + " |"
+            lines += [header, "|" + "---|" * (len(methods) + 1)]
+            budgets = sorted({k[2] for k in by_key if k[:2] == (function, dim)})
+            for b in budgets:
+                cells = []
+                row = by_key[(function, dim, b)]
+                meds = {m: row[m]["median_regret"] for m in methods if m in row}
+                best_m = min(meds, key=meds.get) if meds else None
+                for m in methods:
+                    if m not in row:
+                        cells.append("")
+                        continue
+                    s = row[m]
+                    txt = (
+                        f"{_fmt(s['median_regret'])} [{_fmt(s['q25_regret'])}, "
+                        f"{_fmt(s['q75_regret'])}] ({s['max_nfev']}, "
+                        f"{s['median_overhead_ms']:.2g} ms)"
+                    )
+                    cells.append(f"**{txt}**" if m == best_m else txt)
+                lines.append(f"| {b} | " + " | ".join(cells) + " |")
+            lines.append("")
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def plot(summary: list[dict], path: Path, methods: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    functions = sorted({s["function"] for s in summary})
+    dims = sorted({s["dim"] for s in summary})
+    fig, axes = plt.subplots(
+        len(functions), len(dims), figsize=(4.2 * len(dims), 3.4 * len(functions)),
+        squeeze=False,
+    )
+    colors = plt.get_cmap("tab10")
+    for i, function in enumerate(functions):
+        for j, dim in enumerate(dims):
+            ax = axes[i][j]
+            for k, m in enumerate(methods):
+                rows = sorted(
+                    (s for s in summary
+                     if s["function"] == function and s["dim"] == dim and s["method"] == m),
+                    key=lambda s: s["budget"],
+                )
+                if not rows:
+                    continue
+                b = [s["budget"] for s in rows]
+                floor = 1e-12
+                med = [max(s["median_regret"], floor) for s in rows]
+                lo = [max(s["q25_regret"], floor) for s in rows]
+                hi = [max(s["q75_regret"], floor) for s in rows]
+                style = "-" if m in STRATEGIES else "--"
+                ax.plot(b, med, style, marker="o", ms=3, color=colors(k), label=m)
+                ax.fill_between(b, lo, hi, color=colors(k), alpha=0.12)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"{function}, {dim}-D", fontsize=10)
+            ax.set_xlabel("budget B")
+            if j == 0:
+                ax.set_ylabel("regret (median, IQR)")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small subset (< 2 minutes)")
+    p.add_argument("--methods", nargs="+", default=None, choices=METHODS)
+    p.add_argument("--functions", nargs="+", default=None, choices=FUNCTIONS)
+    p.add_argument("--dims", nargs="+", type=int, default=None)
+    p.add_argument("--budgets", nargs="+", type=int, default=None)
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (0..n-1)")
+    p.add_argument("--out", type=Path, default=RESULTS, help="output directory")
+    p.add_argument("--fresh", action="store_true", help="ignore rows already in race.csv")
+    args = p.parse_args(argv)
+
+    if args.quick:
+        methods = args.methods or list(METHODS)
+        functions = args.functions or ["rosenbrock"]
+        dims = args.dims or [2, 5]
+        budgets = args.budgets or [50]
+        n_seeds = args.seeds or 3
+        prefix = "race_quick"
+    else:
+        methods = args.methods or list(METHODS)
+        functions = args.functions or list(FUNCTIONS)
+        dims = args.dims or [2, 5, 10]
+        budgets = args.budgets or [25, 50, 100, 200]
+        n_seeds = args.seeds or 10
+        prefix = "race"
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / f"{prefix}.csv"
+    rows = [] if args.fresh else _read_rows(csv_path)
+    done = {(r["method"], r["function"], r["dim"], r["budget"], r["seed"]) for r in rows}
+    if args.fresh or not csv_path.exists():
+        with csv_path.open("w", newline="") as fh:
+            csv.DictWriter(fh, FIELDS).writeheader()
+
+    t_all = time.perf_counter()
+    todo = [
+        (m, f, d, b, s)
+        for f in functions for d in dims for b in budgets for m in methods
+        for s in range(n_seeds)
+        if (m, f, str(d), str(b), str(s)) not in done
+    ]
+    print(f"{len(todo)} runs to do ({len(done)} already in {csv_path.name})", flush=True)
+    for i, (m, f, d, b, s) in enumerate(todo, 1):
+        row = run_one(m, f, d, b, s)
+        with csv_path.open("a", newline="") as fh:
+            csv.DictWriter(fh, FIELDS).writerow(row)
+        rows.append({k: str(v) for k, v in row.items()})
+        if i % 25 == 0 or i == len(todo):
+            print(
+                f"[{i}/{len(todo)}] {m} {f} {d}-D B={b} seed={s}: regret {row['regret']:.3g} "
+                f"({time.perf_counter() - t_all:.0f} s)",
+                flush=True,
+            )
+
+    wanted = {(m, f, str(d), str(b)) for m in methods for f in functions for d in dims
+              for b in budgets}
+    rows = [r for r in rows if (r["method"], r["function"], r["dim"], r["budget"]) in wanted]
+    summary = summarize(rows)
+    with (out / f"{prefix}_summary.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, list(summary[0]))
+        w.writeheader()
+        w.writerows(summary)
+    text = write_markdown(summary, out / f"{prefix}.md", methods)
+    plot(summary, out / f"{prefix}.png", methods)
+    print(text)
+    print(f"total {time.perf_counter() - t_all:.0f} s; results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
