@@ -546,24 +546,6 @@ class UnivariateFunctions:
         """Number of functions ``q``."""
         return int(self.levels.shape[0])
 
-    def _pairs(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(function, point) index pairs with the point inside the function's closed support."""
-        q, m = self.size, u.shape[0]
-        if q * m <= 4096:
-            rows = np.repeat(np.arange(q, dtype=np.intp), m)
-            cols = np.tile(np.arange(m, dtype=np.intp), q)
-            return rows, cols
-        order = np.argsort(u, kind="stable")
-        us = u[order]
-        a = np.searchsorted(us, self.lower, side="left")
-        b = np.searchsorted(us, self.upper, side="right")
-        counts = b - a
-        total = int(counts.sum())
-        rows = np.repeat(np.arange(q, dtype=np.intp), counts)
-        ends = np.cumsum(counts)
-        pos = np.arange(total, dtype=np.intp) - np.repeat(ends - counts - a, counts)
-        return rows, order[pos]
-
     def values(self, u: Any, nus: tuple[int, ...] = (0,)) -> list[np.ndarray]:
         """Values (and derivatives) of all functions at the points ``u``.
 
@@ -578,25 +560,54 @@ class UnivariateFunctions:
         -------
         list of ndarray, each shape (q, m)
             ``out[k][j, i] = phi_j^(nus[k])(u_i)``; dense, zero outside the supports.
+
+        Notes
+        -----
+        For large ``q * m`` the points are sorted once and each function is evaluated only at
+        the points inside its closed support (found by binary search), then scattered into
+        the dense result; the cost is proportional to the number of nonzero entries.
         """
         u = np.asarray(u, dtype=np.float64).ravel()
-        for nu in nus:
-            check_nu(nu)
+        nus = tuple(check_nu(nu) for nu in nus)
         q, m = self.size, u.shape[0]
-        rows, cols = self._pairs(u)
-        vals = _eval_affine(
-            u[cols],
-            self.scale[rows],
-            self.shift[rows],
-            self.offset[rows],
-            self.n_pieces[rows],
-            self.low_clip[rows],
-            _tables(self.degree),
-            tuple(nus),
-        )
-        flat = rows * m + cols
+        if q * m <= 4096 or m == 0:
+            vals = self.evaluate(np.broadcast_to(u[:, None], (m, q)), nus)
+            return [np.ascontiguousarray(v.T) for v in vals]
+        tables = _tables(self.degree)
+        order = np.argsort(u, kind="stable")
+        us = u[order]
+        a = np.searchsorted(us, self.lower, side="left")
+        b = np.searchsorted(us, self.upper, side="right")
+        counts = b - a
+        total = int(counts.sum())
+        # pairs (function j, sorted position pos) for pos in [a_j, b_j), grouped by function
+        pos = np.arange(total, dtype=np.intp)
+        pos += np.repeat(a - (np.cumsum(counts) - counts), counts)
+        T = us[pos]
+        T *= np.repeat(self.scale, counts)
+        T += np.repeat(self.shift, counts)
+        if us[0] >= 0.0 and us[-1] <= 1.0:
+            # inside the unit interval every pair lies in [0, n_pieces] of its block (the
+            # affine maps are exact up to monotone rounding), so no clipping is needed
+            kf = np.floor(T)
+            T -= kf
+            piece = kf.astype(np.intp)
+            piece += np.repeat(self.offset, counts)
+        else:
+            piece, T = _piecewise(
+                T,
+                np.repeat(self.offset, counts),
+                np.repeat(self.n_pieces, counts),
+                np.repeat(self.low_clip, counts),
+            )
+        flat = np.repeat(np.arange(0, q * m, m, dtype=np.intp), counts)
+        flat += order[pos]
         out = []
-        for v in vals:
+        for nu in nus:
+            v = _horner(tables.coef[nu], piece, T)
+            if nu:
+                factor = self.scale if nu == 1 else self.scale * self.scale
+                v *= np.repeat(factor, counts)
             dense = np.zeros(q * m)
             dense[flat] = v
             out.append(dense.reshape(q, m))
