@@ -261,8 +261,8 @@ def _piecewise(
     pad rows; ``low_clip = 0`` continues the first piece to the left).
     """
     kf = np.floor(T)
-    t = T - kf
     np.clip(kf, low_clip, n_pieces, out=kf)
+    t = T - kf  # after clipping: a continued piece is evaluated at its own local coordinate
     piece = kf.astype(np.intp)
     piece += offset
     return piece, t

@@ -377,3 +377,26 @@ def test_tensor_factors_reconstruct_grid(rng):
         assert funcs.size == len(
             {(a, b) for a, b in zip(levels[:, t], indices[:, t], strict=True)}
         )
+
+
+@pytest.mark.parametrize("p", [1, 3, 5])
+def test_univariate_values_outside_unit_interval(p, rng):
+    # the support search with clipping (points outside [0, 1]) agrees with the scalar API
+    levels, indices = random_level_index(rng, 120, max_level=7)
+    key = np.unique(levels * 1024 + indices)
+    funcs = UnivariateFunctions.from_pairs(key // 1024, key % 1024, p)
+    u = rng.uniform(-0.3, 1.3, 3000)
+    (V,) = funcs.values(u)
+    expect = modified_bspline(u[None, :], funcs.levels[:, None], funcs.indices[:, None], p)
+    np.testing.assert_array_equal(V, expect)
+
+
+def test_boundary_functions_continue_outside():
+    # p <= 3: SG++'s linear continuation 2 - X beyond x = 0 (left) and x = 1 (right)
+    for p in (1, 3):
+        assert modified_bspline(-0.1, 2, 1, p) == pytest.approx(2.4, rel=1e-14)
+        assert modified_bspline(1.1, 2, 3, p) == pytest.approx(2.4, rel=1e-14)
+        assert modified_bspline(-0.1, 2, 1, p, nu=1) == pytest.approx(-4.0, rel=1e-14)
+    # interior functions vanish outside [0, 1]; the constant stays 1
+    assert modified_bspline(-0.1, 3, 3, 3) == 0.0
+    assert modified_bspline(1.7, 1, 1, 5) == 1.0
