@@ -1,0 +1,229 @@
+"""The explorer page: widgets from the models, the Bokeh views, the template (rule 11).
+
+``create_app()`` builds one session's page; ``explorer/main.py`` serves it with
+``panel serve explorer``. In a notebook, ``ExplorerApp()`` displays the same components without
+the template.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import panel as pn
+
+from explorer.controller import Explorer
+from explorer.state import ExperimentConfig, Playback, ViewOptions
+
+__all__ = ["ExplorerApp", "TICK_MS", "create_app"]
+
+log = logging.getLogger(__name__)
+
+#: Period of the per-session clock (ms): 20 frames per second at most.
+TICK_MS = 50
+
+INTRO = (
+    "Dots are evaluations of the loss over its true landscape (dark = low). The sparse grid "
+    "refines where the loss is low, as greedily as <b>γ</b> says; beside it, its B-spline "
+    "surrogate on the same colours; right, the race against the other methods at the same "
+    "budget. Press <b>Play</b>, then move γ. Notebooks: <code>notebooks/</code> "
+    "(<code>jupyter lab notebooks</code>)."
+)
+
+_CSS = """
+.bk-panel-models-markup-HTML, .markdown { font-size: 14px; }
+"""
+
+
+class ExplorerApp(pn.viewable.Viewer):
+    """Widgets and layout around one :class:`~explorer.controller.Explorer` session."""
+
+    def __init__(self, explorer: Explorer | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        self.explorer = explorer or Explorer(ExperimentConfig(), ViewOptions(), Playback())
+        ex = self.explorer
+        cfg, opt, pb = ex.config, ex.options, ex.playback
+        w = pn.widgets
+        self.objective = w.Select.from_param(cfg.param.objective, sizing_mode="stretch_width")
+        self.method = w.Select.from_param(cfg.param.method, sizing_mode="stretch_width")
+        self.gamma = w.FloatSlider.from_param(cfg.param.gamma, throttled=True,
+                                              sizing_mode="stretch_width")
+        self.budget = w.IntSlider.from_param(cfg.param.budget, throttled=True,
+                                             sizing_mode="stretch_width")
+        self.optimizer = w.Select.from_param(cfg.param.optimizer, sizing_mode="stretch_width")
+        self.degree = w.Select.from_param(cfg.param.degree, sizing_mode="stretch_width")
+        self.initial_level = w.IntSlider.from_param(cfg.param.initial_level, throttled=True,
+                                                    sizing_mode="stretch_width")
+        self.seed = w.IntInput.from_param(cfg.param.seed, sizing_mode="stretch_width")
+        self.speed = w.FloatSlider.from_param(opt.param.speed, sizing_mode="stretch_width")
+        self.x_dim = w.Select.from_param(opt.param.x_dim, sizing_mode="stretch_width")
+        self.y_dim = w.Select.from_param(opt.param.y_dim, sizing_mode="stretch_width")
+        self.color_by = w.Select.from_param(opt.param.color_by, sizing_mode="stretch_width")
+        self.log_color = w.Checkbox.from_param(opt.param.log_color)
+        self.show_error = w.Checkbox.from_param(opt.param.show_error)
+        btn = {"width": 58, "margin": (5, 3)}
+        self.play = w.Button(label="Play", color="primary", **btn)
+        self.pause = w.Button(label="Pause", **btn)
+        self.step = w.Button(label="Step", **btn)
+        self.reset = w.Button(label="Reset", **btn)
+        self.history = w.IntSlider(label="History (step)", start=0, end=1, value=0,
+                                   sizing_mode="stretch_width")
+        self.play.on_click(lambda e: self._safely(ex.play))
+        self.pause.on_click(lambda e: self._safely(ex.pause))
+        self.step.on_click(lambda e: self._safely(ex.step))
+        self.reset.on_click(lambda e: self._safely(ex.reset))
+        self.history.param.watch(self._on_history, "value")
+        pb.param.watch(self._on_playback, ["step", "n_steps", "playing", "message"])
+        cfg.param.watch(self._on_method, ["method", "objective"])
+        self.message = pn.pane.Alert("", alert_type="danger", visible=False,
+                                     sizing_mode="stretch_width", margin=(0, 10))
+        self._periodic: Any = None
+        self._last = time.perf_counter()
+        self._on_method()
+        self._on_playback()
+
+    # -- layout -----------------------------------------------------------------------------
+    def sidebar(self) -> list[Any]:
+        heading = {"margin": (10, 10, 0, 10)}
+        self.dims_box = pn.Column(
+            pn.pane.HTML("<b>Shown hyperparameters</b> (others at the best point)", **heading),
+            self.x_dim, self.y_dim, visible=False, sizing_mode="stretch_width",
+        )
+        self._update_dims_box()
+        return [
+            pn.Row(self.play, self.pause, self.step, self.reset, margin=(8, 5, 0, 5)),
+            self.speed, self.history,
+            pn.pane.HTML("<b>Experiment</b>", **heading),
+            self.objective, self.method, self.gamma, self.budget, self.optimizer, self.degree,
+            self.initial_level, self.seed,
+            self.dims_box,
+            pn.pane.HTML("<b>Display</b>", **heading),
+            self.color_by, self.log_color, self.show_error,
+        ]
+
+    def main(self) -> list[Any]:
+        ex = self.explorer
+        lv = ex.landscape
+        card = {"sizing_mode": "stretch_width", "margin": (6, 8), "collapsible": False,
+                "header_background": "#f5f7fa"}
+        self.learning_card = pn.Card(pn.pane.Bokeh(ex.learning.fig), title="Learning curve",
+                                     **card)
+        self.strip_row = pn.Row(*[pn.pane.Bokeh(f) for f in ex.strip.figures])
+        top = pn.Row(pn.pane.Bokeh(lv.truth, margin=(0, 0)), pn.pane.Bokeh(lv.model, margin=(0, 0)),
+                     pn.pane.Bokeh(ex.convergence.fig, margin=(0, 0)), margin=(0, 5))
+        bottom = pn.Row(
+            pn.Card(pn.pane.Bokeh(ex.inspector), title="Refinement inspector (Novak-Ritter)",
+                    **card),
+            pn.Card(pn.Column(
+                pn.pane.HTML("<span style='color:#52606d;font-size:12.5px'>Same budget, three "
+                             "adaptivities: greedy refinement hugs the best point, "
+                             "breadth-first fills the space.</span>", margin=(0, 5)),
+                self.strip_row), title="γ strip", **card),
+            sizing_mode="stretch_width",
+        )
+        results = pn.Row(
+            pn.Card(pn.pane.Bokeh(ex.results), title="Results (same budget)", **card),
+            self.learning_card, sizing_mode="stretch_width",
+        )
+        self._update_learning()
+        return [
+            pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>{INTRO}"
+                         "</div>", margin=(0, 10), sizing_mode="stretch_width"),
+            pn.pane.Bokeh(ex.status, margin=(2, 10), sizing_mode="stretch_width"),
+            self.message, top, bottom, results,
+        ]
+
+    def __panel__(self) -> Any:
+        self.start()
+        return pn.Row(pn.Column(*self.sidebar(), width=300), pn.Column(*self.main()))
+
+    # -- clock --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start this session's clock (and stop it when the session ends)."""
+        if self._periodic is not None:
+            return
+        self._last = time.perf_counter()
+        self._periodic = pn.state.add_periodic_callback(self._tick, period=TICK_MS, start=True)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(self._destroyed)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        dt, self._last = min(now - self._last, 0.5), now
+        with pn.io.hold():
+            self.explorer.tick(dt)
+
+    def _destroyed(self, session_context: Any) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._periodic is not None:
+            try:
+                self._periodic.stop()
+            except Exception:  # already stopped with the session
+                pass
+            self._periodic = None
+        self.explorer.close()
+
+    # -- watchers -----------------------------------------------------------------------------
+    def _safely(self, fn: Any) -> None:
+        try:
+            with pn.io.hold():
+                fn()
+        except Exception as err:  # a button must never break the page
+            log.exception("explorer command failed")
+            self.explorer._fail(err)
+
+    def _on_history(self, event: Any) -> None:
+        pb = self.explorer.playback
+        if event.new != pb.step:
+            pb.step = int(event.new)
+
+    def _on_playback(self, *events: Any) -> None:
+        pb = self.explorer.playback
+        end = max(pb.n_steps - 1, 1)
+        if self.history.end != end:
+            self.history.end = end
+        if self.history.value != pb.step:
+            self.history.value = min(pb.step, end)
+        self.play.disabled = False
+        self.message.object = pb.message
+        self.message.visible = bool(pb.message)
+
+    def _update_dims_box(self) -> None:
+        if hasattr(self, "dims_box"):
+            self.dims_box.visible = self.explorer.config.objective_obj.space.dim > 2
+
+    def _update_learning(self) -> None:
+        if hasattr(self, "learning_card"):
+            live = self.explorer.config.objective_obj.kind == "neural_network"
+            self.learning_card.visible = live
+
+    def _on_method(self, *events: Any) -> None:
+        sg = self.explorer.config.method == "sparse_grid"
+        for wdg in (self.gamma, self.optimizer, self.degree, self.initial_level):
+            wdg.disabled = not sg
+        self._update_dims_box()
+        self._update_learning()
+
+
+def create_app() -> Any:
+    """The served page: a template with the title, the intro, controls and views."""
+    pn.extension(raw_css=[_CSS], notifications=False)
+    app = ExplorerApp()
+    template = pn.template.FastListTemplate(
+        title="Sparse-grid hyperparameter optimization — explorer",
+        sidebar=app.sidebar(),
+        main=app.main(),
+        sidebar_width=280,
+        accent="#e4572e",
+        header_background="#1f2933",
+        main_layout=None,
+        theme_toggle=False,
+    )
+    app.start()
+    return template
+
+
+

@@ -1,0 +1,122 @@
+"""Convergence: best value so far vs evaluations, this run against the other methods (the race)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
+
+from explorer.views.theme import METHOD_COLORS, make_figure
+
+__all__ = ["ConvergenceView", "FLOOR"]
+
+#: Smallest value drawn on the log axis (an exact hit of the optimum would be log(0)).
+FLOOR = 1e-10
+
+
+class ConvergenceView:
+    """Best-so-far curves on a log axis; the animated run is thick, the race thin.
+
+    The plotted quantity is ``best - f_opt`` when the objective's minimum is known (test
+    functions), else the best value itself (losses of trainings are positive).
+    """
+
+    def __init__(self, methods: dict[str, str], width: int = 250, height: int = 250) -> None:
+        self.methods = methods  # name -> title
+        self.fig = make_figure(
+            title="Convergence race", frame_width=width, frame_height=height,
+            y_axis_type="log", x_range=Range1d(0, 100), tools="pan,wheel_zoom,box_zoom,reset",
+        )
+        self.fig.xaxis.axis_label = "evaluations"
+        self.fig.yaxis.axis_label = "best f − f*"
+        self.fig.min_border_left = 10
+        self.race: dict[str, ColumnDataSource] = {}
+        self.race_renderers: dict[str, Any] = {}
+        for name in methods:
+            src = ColumnDataSource({"x": [], "y": []}, name=f"race-{name}")
+            r = self.fig.step("x", "y", source=src, mode="after", line_color=METHOD_COLORS[name],
+                              line_width=2, line_alpha=0.8)
+            self.race[name] = src
+            self.race_renderers[name] = r
+        self.run = ColumnDataSource({"x": [], "y": []}, name="run-curve")
+        self.head = ColumnDataSource({"x": [], "y": []}, name="run-head")
+        self.run_renderer = self.fig.step("x", "y", source=self.run, mode="after", line_width=4,
+                                          line_color=METHOD_COLORS["sparse_grid"])
+        self.head_renderer = self.fig.scatter("x", "y", source=self.head, size=10,
+                                              fill_color=METHOD_COLORS["sparse_grid"],
+                                              line_color="white", line_width=1.5)
+        self.legend = Legend(items=[], location="bottom_left", label_text_font_size="11px",
+                             glyph_width=16, glyph_height=10, spacing=0, padding=3, margin=4,
+                             label_height=12, background_fill_alpha=0.75, click_policy="hide")
+        self.fig.add_layout(self.legend)
+        self.cursor = Span(location=0, dimension="height", line_color="#9aa5b1",
+                           line_dash="dashed", line_width=1)
+        self.fig.add_layout(self.cursor)
+        self.f_opt: float | None = None
+        self.method = "sparse_grid"
+
+    def configure(self, method: str, budget: int, f_opt: float | None, metric: str) -> None:
+        """New run: clear every curve, colour the run by its method, set the axes."""
+        self.method = method
+        self.f_opt = f_opt
+        color = METHOD_COLORS.get(method, "#333333")
+        self.run_renderer.glyph.line_color = color
+        self.head_renderer.glyph.fill_color = color
+        self.fig.x_range.update(start=0, end=max(budget, 2))
+        self.fig.yaxis.axis_label = f"best {metric} − f*" if f_opt is not None else f"best {metric}"
+        self.run.data = {"x": [], "y": []}
+        self.head.data = {"x": [], "y": []}
+        for src in self.race.values():
+            src.data = {"x": [], "y": []}
+        items = []
+        for name, title in self.methods.items():
+            r = self.run_renderer if name == method else self.race_renderers[name]
+            r.visible = True
+            items.append(LegendItem(label=title + (" (this run)" if name == method else ""),
+                                    renderers=[r]))
+        self.legend.items = items
+
+    def transform(self, best: np.ndarray) -> np.ndarray:
+        """Values as plotted: ``max(best - f_opt, FLOOR)`` (NaN stays NaN)."""
+        b = np.asarray(best, dtype=np.float64)
+        if self.f_opt is not None:
+            b = b - self.f_opt
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnan(b), np.nan, np.maximum(b, FLOOR))
+
+    def reset_run(self, best: np.ndarray) -> None:
+        n = len(best)
+        self.run.data = {"x": np.arange(1, n + 1, dtype=np.float64), "y": self.transform(best)}
+        self._head(n, best)
+
+    def stream_run(self, start: int, best: np.ndarray) -> None:
+        n = len(best)
+        if n:
+            self.run.stream(
+                {"x": np.arange(start + 1, start + n + 1, dtype=np.float64),
+                 "y": self.transform(best)}
+            )
+
+    def set_head(self, n: int, best_value: float) -> None:
+        self._head(n, np.array([best_value]))
+
+    def _head(self, n: int, best: np.ndarray) -> None:
+        if n == 0 or not len(best) or not math.isfinite(best[-1]):
+            self.head.data = {"x": [], "y": []}
+        else:
+            self.head.data = {"x": [float(n)], "y": self.transform(best[-1:]).tolist()}
+        self.cursor.location = float(n)
+
+    def set_race(self, method: str, n: np.ndarray, best: np.ndarray) -> None:
+        src = self.race.get(method)
+        if src is not None:
+            src.data = {"x": np.asarray(n, dtype=np.float64), "y": self.transform(best)}
+
+    def set_title(self, text: str) -> None:
+        self.fig.title.text = text
+
+    @property
+    def figure(self) -> Any:
+        return self.fig

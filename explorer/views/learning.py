@@ -1,0 +1,57 @@
+"""Learning curve of the latest training (neural-network objectives)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from bokeh.models import ColumnDataSource, Legend, LegendItem
+
+from explorer.views.theme import make_figure
+
+__all__ = ["LearningCurveView"]
+
+
+class LearningCurveView:
+    """Training loss and validation value per epoch of the most recent evaluation."""
+
+    def __init__(self, width: int = 300, height: int = 170) -> None:
+        self.fig = make_figure(
+            title="Learning curve of the latest training", frame_width=width,
+            frame_height=height, y_axis_type="log", tools="", toolbar_location=None,
+        )
+        self.fig.xaxis.axis_label = "epoch"
+        self.fig.yaxis.axis_label = "loss"
+        self.train = ColumnDataSource({"x": [], "y": []}, name="learning-train")
+        self.val = ColumnDataSource({"x": [], "y": []}, name="learning-val")
+        r1 = self.fig.line("x", "y", source=self.train, line_width=2.5, line_color="#4c78a8")
+        r2 = self.fig.line("x", "y", source=self.val, line_width=2.5, line_color="#e4572e")
+        self.fig.add_layout(Legend(
+            items=[LegendItem(label="training loss", renderers=[r1]),
+                   LegendItem(label="validation", renderers=[r2])],
+            location="top_right", label_text_font_size="11px", spacing=0, padding=3,
+            background_fill_alpha=0.8,
+        ))
+        self._shown_row = -1
+
+    def show(self, row: int, info: Mapping[str, Any] | None, title: str = "") -> None:
+        """Curves of evaluation ``row`` (``info`` with ``loss_curve`` and ``val_curve``)."""
+        if row == self._shown_row:
+            return
+        self._shown_row = row
+        if not info:
+            self.train.data = {"x": [], "y": []}
+            self.val.data = {"x": [], "y": []}
+            return
+        for key, src in (("loss_curve", self.train), ("val_curve", self.val)):
+            y = np.asarray(info.get(key) or [], dtype=np.float64)
+            y = np.where(y > 0, y, np.nan)
+            src.data = {"x": np.arange(1, len(y) + 1, dtype=np.float64), "y": y}
+        if title:
+            self.fig.title.text = title
+
+    def clear(self) -> None:
+        self._shown_row = -2
+        self.show(-1, None)
+        self.fig.title.text = "Learning curve of the latest training"

@@ -1,0 +1,94 @@
+"""γ strip: the grid at γ = 0, 0.5 and 1 side by side (small multiples, as in the seed).
+
+The three grids are computed once per objective, budget and initial level (in the background
+pool); the strip then shows, in step with the animation, the first ``n`` points of each, where
+``n`` is the number of evaluations of the shown step, so the class sees the three grids grow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from bokeh.models import ColumnDataSource, FixedTicker, LinearColorMapper, Range1d
+from bokeh.transform import transform
+
+from explorer.views.theme import LEVEL_PALETTE, make_figure
+
+__all__ = ["GammaStripView", "STRIP_GAMMAS"]
+
+STRIP_GAMMAS = (0.0, 0.5, 1.0)
+_TITLES = {0.0: "γ = 0 (greedy)", 0.5: "γ = 0.5", 1.0: "γ = 1 (breadth-first)"}
+
+
+class GammaStripView:
+    """Three small landscape plots sharing the truth image, each with its own grid."""
+
+    def __init__(self, truth_image: ColumnDataSource, mapper: LinearColorMapper,
+                 size: int = 150) -> None:
+        self.level_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
+        self.sources: dict[float, ColumnDataSource] = {}
+        self.figures = []
+        self._grids: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._shown = 0
+        self.dims = (0, 1)
+        for g in STRIP_GAMMAS:
+            fig = make_figure(
+                title=_TITLES[g], frame_width=size, frame_height=size, x_range=Range1d(0, 1),
+                y_range=Range1d(0, 1), tools="", toolbar_location=None,
+            )
+            fig.grid.visible = False
+            fig.axis.visible = False
+            fig.min_border = 4
+            fig.title.text_font_size = "12px"
+            fig.image(source=truth_image, image="image", x="x", y="y", dw="dw", dh="dh",
+                      color_mapper=mapper, level="image")
+            src = ColumnDataSource({"x": [], "y": [], "level": []}, name=f"strip-{g}")
+            fig.scatter("x", "y", source=src, size=6,
+                        fill_color=transform("level", self.level_mapper),
+                        line_color="#1f2933", line_width=0.6)
+            self.sources[g] = src
+            self.figures.append(fig)
+
+    def set_grids(self, grids: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
+                  dims: tuple[int, int], level_range: tuple[int, int]) -> None:
+        """New grids (``gamma -> (U, y, level_sum)``) or ``None`` while they are computed."""
+        self.dims = dims
+        self._grids = {}
+        if grids:
+            for g, (U, _, lsum) in grids.items():
+                self._grids[float(g)] = (np.asarray(U), np.asarray(lsum))
+        self.level_mapper.update(low=level_range[0], high=max(level_range[1], level_range[0] + 1))
+        self._shown = 0
+        for src in self.sources.values():
+            src.data = {"x": [], "y": [], "level": []}
+
+    def _columns(self, g: float, a: int, b: int) -> dict[str, Any]:
+        U, lsum = self._grids[g]
+        b = min(b, len(U))
+        a = min(a, b)
+        dx, dy = self.dims
+        return {"x": U[a:b, dx], "y": U[a:b, dy], "level": lsum[a:b]}
+
+    def show(self, n: int) -> None:
+        """Show the first ``n`` points of each grid (stream when growing)."""
+        if not self._grids or n == self._shown:
+            return
+        for g, src in self.sources.items():
+            if g not in self._grids:
+                continue
+            if n > self._shown:
+                cols = self._columns(g, self._shown, n)
+                if len(cols["x"]):
+                    src.stream(cols)
+            else:
+                src.data = self._columns(g, 0, n)
+        self._shown = n
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._grids)
+
+    def set_ticks(self) -> None:  # the strip has no axes; kept for symmetry with other views
+        for fig in self.figures:
+            fig.xaxis.ticker = FixedTicker(ticks=[])

@@ -1,0 +1,210 @@
+"""HTML views: the refinement inspector, the results table and the status line.
+
+Each is a Bokeh ``Div`` whose text is rebuilt from plain data (cheap: a few kB per frame). The
+builders are pure functions of their inputs, so tests read the HTML without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from bokeh.models import Div
+
+from explorer.views.theme import FONT, METHOD_COLORS, TEXT
+
+__all__ = [
+    "TABLE_CSS",
+    "formula_html",
+    "inspector_html",
+    "make_div",
+    "set_html",
+    "results_html",
+    "status_html",
+]
+
+TABLE_CSS = f"""
+:host {{ font-family: {FONT}; color: {TEXT}; }}
+table.x {{ border-collapse: collapse; font-size: 12.5px; width: 100%; }}
+table.x th {{ text-align: right; font-weight: 600; color: #52606d; border-bottom: 1px solid #cbd2d9;
+  padding: 3px 6px; white-space: nowrap; }}
+table.x td {{ text-align: right; padding: 2px 6px; border-bottom: 1px solid #f0f2f5;
+  font-variant-numeric: tabular-nums; white-space: nowrap; }}
+table.x td.l, table.x th.l {{ text-align: left; }}
+table.x tr.sel td {{ background: #fff1e6; font-weight: 600; }}
+table.x tr.cur td {{ background: #f5f7fa; font-weight: 600; }}
+.dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px;
+  vertical-align: baseline; }}
+.formula {{ font-size: 14px; margin: 2px 0 6px 0; }}
+.muted {{ color: #7b8794; font-size: 12px; }}
+.status {{ font-size: 14.5px; line-height: 1.35; }}
+.status b {{ font-weight: 650; }}
+.err {{ color: #b42318; font-weight: 600; }}
+h4 {{ margin: 0 0 4px 0; font-size: 13px; }}
+"""
+
+
+#: Prepended to every text: Panel replaces a Bokeh model's own ``stylesheets`` with the
+#: template's, but a ``<style>`` element inside the Div's shadow root always applies.
+STYLE = f"<style>{TABLE_CSS}</style>"
+
+
+def set_html(div: Div, text: str) -> None:
+    """Set ``div``'s content (with the table styles)."""
+    div.text = STYLE + text
+
+
+def make_div(name: str, width: int | None = None, height: int | None = None) -> Div:
+    """A Bokeh ``Div`` for the HTML views (use :func:`set_html` to fill it)."""
+    kw: dict[str, Any] = {"name": name}
+    if width is not None:
+        kw["width"] = width
+    if height is not None:
+        kw["height"] = height
+    return Div(text="", **kw)
+
+
+def _fmt(v: float, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    a = abs(v)
+    if a != 0 and (a >= 1e5 or a < 1e-3):
+        return f"{v:.{max(digits - 2, 1)}e}"
+    return f"{v:.{digits}g}"
+
+
+def _fmt_config(config: dict | None, digits: int = 3) -> str:
+    if not config:
+        return "–"
+    parts = []
+    for k, v in config.items():
+        if isinstance(v, float):
+            parts.append(f"{k}={_fmt(v, digits)}")
+        else:
+            parts.append(f"{k}={html.escape(str(v))}")
+    return ", ".join(parts)
+
+
+def formula_html(gamma: float) -> str:
+    """The Novak-Ritter criterion with the current γ substituted."""
+    return (
+        "<div class='formula'>g = (r + 1)<sup>1−γ</sup> · (|l|<sub>1</sub> + d + 1)<sup>γ</sup>"
+        f" &nbsp;=&nbsp; (r + 1)<sup>{1 - gamma:.2f}</sup> · (|l|<sub>1</sub> + d + 1)"
+        f"<sup>{gamma:.2f}</sup></div>"
+        "<div class='muted'>r = rank of the value (0 = best), |l|<sub>1</sub> = level sum, "
+        "d = times already refined; the point with the smallest g is refined next.</div>"
+    )
+
+
+def inspector_html(
+    refinement: Any,
+    gamma: float,
+    coords: np.ndarray,
+    values: np.ndarray,
+    names: Sequence[str],
+    *,
+    top: int = 8,
+) -> str:
+    """Candidates of one Novak-Ritter selection, ranked by the criterion.
+
+    Parameters
+    ----------
+    refinement : core.grid.RefinementStep or None
+        The selection of this step (None: initial grid or another method).
+    gamma : float
+    coords : ndarray, shape (n, d)
+        Native coordinates of the run's points (rows of the grid points in storage order).
+    values : ndarray, shape (n,)
+    names : sequence of str
+        Hyperparameter names (column header).
+    """
+    head = formula_html(gamma)
+    if refinement is None:
+        return head + "<p class='muted'>No refinement at this step: the initial grid, a " \
+                      "surrogate-optimum check, or a method without a grid.</p>"
+    scores = np.asarray(refinement.scores)
+    order = np.argsort(scores, kind="stable")[:top]
+    dims = ", ".join(html.escape(n) for n in names)
+    rows = [
+        "<table class='x'><tr><th>#</th><th class='l'>point (" + dims + ")</th><th>f</th>"
+        "<th>r</th><th>|l|<sub>1</sub></th><th>d</th><th>g</th></tr>"
+    ]
+    for k in order:
+        sel = " class='sel'" if k == refinement.refined else ""
+        pt = ", ".join(_fmt(float(c), 3) for c in coords[k])
+        mark = " ◀ refined" if k == refinement.refined else ""
+        rows.append(
+            f"<tr{sel}><td>{k}</td><td class='l'>({pt}){mark}</td><td>{_fmt(float(values[k]))}"
+            f"</td><td>{int(refinement.ranks[k])}</td><td>{int(refinement.level_sums[k])}</td>"
+            f"<td>{int(refinement.n_refinements[k])}</td><td>{_fmt(float(scores[k]))}</td></tr>"
+        )
+    rows.append("</table>")
+    n = refinement.n_points
+    return (
+        head + f"<div class='muted' style='margin-bottom:3px'>Step {refinement.step}: the {min(top, n)}"
+        f" best of {n} candidates</div>" + "".join(rows)
+    )
+
+
+def results_html(
+    rows: Sequence[dict[str, Any]], current: str, metric: str, show_accuracy: bool
+) -> str:
+    """Results table: one row per method (``method``, ``title``, ``config``, ``value``,
+    ``accuracy``, ``nfev``, ``budget``, ``state``)."""
+    acc_head = "<th>accuracy</th>" if show_accuracy else ""
+    out = [
+        "<table class='x'><tr><th class='l'>method</th><th class='l'>best configuration</th>"
+        f"<th>best {html.escape(metric)}</th>{acc_head}<th>evaluations</th></tr>"
+    ]
+    for r in rows:
+        cls = " class='cur'" if r["method"] == current else ""
+        color = METHOD_COLORS.get(r["method"], "#999")
+        state = r.get("state", "")
+        if state and state != "done":
+            cfg = f"<span class='muted'>{html.escape(state)}</span>"
+        else:
+            cfg = _fmt_config(r.get("config"))
+        acc = ""
+        if show_accuracy:
+            a = r.get("accuracy")
+            acc = f"<td>{'–' if a is None else f'{100 * a:.1f}%'}</td>"
+        nfev = r.get("nfev")
+        evals = "–" if nfev is None else f"{nfev}/{r.get('budget', '?')}"
+        out.append(
+            f"<tr{cls}><td class='l'><span class='dot' style='background:{color}'></span>"
+            f"{html.escape(r['title'])}</td><td class='l'>{cfg}</td><td>{_fmt(r.get('value'))}</td>"
+            f"{acc}<td>{evals}</td></tr>"
+        )
+    out.append("</table>")
+    return "".join(out)
+
+
+def status_html(
+    n: int,
+    budget: int,
+    best_value: float | None,
+    best_config: dict | None,
+    step: int,
+    n_steps: int,
+    *,
+    metric: str = "f",
+    note: str = "",
+    error: str = "",
+) -> str:
+    """The status line: ``evaluations: n/B``, the best value and where, the step."""
+    best = "–" if best_value is None or not math.isfinite(best_value) else _fmt(best_value, 5)
+    where = f" at {_fmt_config(best_config)}" if best_config else ""
+    parts = [
+        f"<b>evaluations: {n}/{budget}</b>",
+        f"best {html.escape(metric)} = <b>{best}</b>{where}",
+        f"step {step}/{max(n_steps - 1, 0)}",
+    ]
+    if note:
+        parts.append(f"<span class='muted'>{html.escape(note)}</span>")
+    text = " &nbsp;·&nbsp; ".join(parts)
+    if error:
+        text += f"<div class='err'>{html.escape(error)}</div>"
+    return f"<div class='status'>{text}</div>"

@@ -1,0 +1,84 @@
+"""Colours, fonts and figure defaults shared by every view (one place to tune the looks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bokeh.palettes import Magma256, Viridis256
+from bokeh.plotting import figure
+
+__all__ = [
+    "ACCENT",
+    "BEST_COLOR",
+    "ERROR_PALETTE",
+    "LANDSCAPE_PALETTE",
+    "LEVEL_PALETTE",
+    "METHOD_COLORS",
+    "NEWEST_COLOR",
+    "ORDER_PALETTE",
+    "TEXT",
+    "make_figure",
+    "style_figure",
+]
+
+#: Loss landscapes (truth and surrogate share one mapper): dark = low loss.
+LANDSCAPE_PALETTE = Viridis256
+#: |truth - surrogate|: dark = small error.
+ERROR_PALETTE = Magma256
+#: Points coloured by level sum |l|_1 (low levels light, deep levels saturated).
+LEVEL_PALETTE = (
+    "#ffffff", "#fde0c5", "#facba6", "#f8b58b", "#f59e72", "#f2855d", "#ef6a4c", "#eb4a40",
+    "#d73239", "#b81b34", "#93003a",
+)
+#: Points coloured by evaluation order (early light, late saturated).
+ORDER_PALETTE = tuple(
+    f"#{255:02x}{int(255 - 175 * t):02x}{int(255 - 255 * t):02x}"
+    for t in [k / 63 for k in range(64)]
+)
+
+#: One colour per method, the same in every view (race, results, legends).
+METHOD_COLORS: dict[str, str] = {
+    "sparse_grid": "#e4572e",
+    "random": "#4c78a8",
+    "grid": "#9c755f",
+    "bayesian": "#8e44ad",
+    "adaptive_random": "#2e9e6b",
+}
+NEWEST_COLOR = "#ff2fa0"
+BEST_COLOR = "#ffd400"
+ACCENT = "#e4572e"
+TEXT = "#1f2933"
+FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def style_figure(fig: Any, *, title_size: str = "13px", axis_size: str = "12px") -> Any:
+    """Apply the explorer's fonts and quiet grid/toolbar to a Bokeh figure."""
+    fig.title.text_font = FONT
+    fig.title.text_font_size = title_size
+    fig.title.text_color = TEXT
+    fig.title.text_font_style = "bold"
+    for ax in (*fig.xaxis, *fig.yaxis):
+        ax.axis_label_text_font = FONT
+        ax.axis_label_text_font_size = axis_size
+        ax.axis_label_text_font_style = "normal"
+        ax.axis_label_text_color = TEXT
+        ax.major_label_text_font_size = "11px"
+        ax.major_label_text_color = "#52606d"
+        ax.axis_line_color = "#9aa5b1"
+        ax.major_tick_line_color = "#9aa5b1"
+        ax.minor_tick_line_color = None
+    fig.outline_line_color = "#cbd2d9"
+    fig.background_fill_color = "#ffffff"
+    fig.border_fill_color = "#ffffff"
+    fig.toolbar.logo = None
+    fig.toolbar.autohide = True
+    return fig
+
+
+def make_figure(**kwargs: Any) -> Any:
+    """A styled ``bokeh.plotting.figure`` with pan/zoom/reset tools and no logo."""
+    kwargs.setdefault("tools", "pan,wheel_zoom,box_zoom,reset,save")
+    kwargs.setdefault("toolbar_location", "above")
+    fig = figure(**kwargs)
+    style_figure(fig)
+    return fig
