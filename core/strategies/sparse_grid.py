@@ -43,8 +43,10 @@ from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearch", "Candidate"]
 
-#: Coordinates closer than this (max norm) count as the same point.
-DUPLICATE_TOL = 1e-6
+#: A primary candidate closer than this (max norm) to a known point is that point.
+DUPLICATE_TOL = 1e-9
+#: Extra candidates (filling leftover slots) must be at least this far from every known point.
+DISTINCT_TOL = 1e-3
 
 
 class Candidate(tuple):
@@ -152,7 +154,7 @@ class SparseGridSearch(Strategy):
         self.optimizer = optimizer
         if not isinstance(multistart, (bool, np.bool_)):
             raise TypeError(f"`multistart` must be a bool, got multistart={multistart!r}")
-        self.multistart = bool(multistart) and optimizer != "none"
+        self.multistart = bool(multistart) and optimizer not in ("none", "multistart")
         if optimizer == "none":
             if n_candidates not in (None, 0):
                 raise ValueError(
@@ -312,10 +314,10 @@ class SparseGridSearch(Strategy):
         known = np.asarray(gen.points)
         found: list[Candidate] = []
 
-        def add(res: Any, source: str) -> None:
+        def add(res: Any, source: str, tol: float = DUPLICATE_TOL) -> None:
             u = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
             pts = np.vstack([known, *[c.u[None, :] for c in found]])
-            if np.min(np.max(np.abs(pts - u), axis=1)) <= DUPLICATE_TOL:
+            if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
                 return
             found.append(Candidate(u, float(res.fun), source))
 
@@ -347,7 +349,7 @@ class SparseGridSearch(Strategy):
             if len(found) >= slots or rank > 2 * slots + 5:
                 break
             add(run(self.optimizer, int(order[rank]), local=self.trust_region),
-                f"{self.optimizer}@{rank + 1}")
+                f"{self.optimizer}@{rank + 1}", DISTINCT_TOL)
         return found[:slots]
 
 

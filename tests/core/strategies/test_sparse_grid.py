@@ -1,0 +1,170 @@
+"""Sparse grid search: grid phase, candidate phase, budget accounting, exposure for display."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.grid import NovakRitter
+from core.optimizers import OPTIMIZERS
+from core.strategies import SparseGridSearch
+
+C = np.array([0.3141, 0.6711, 0.4321])
+
+
+def smooth(U):
+    """Smooth, minimum 0 at C (off every dyadic point), not symmetric."""
+    D = U - C[: U.shape[1]]
+    return np.sum(D**2, axis=1) + 0.3 * np.sum(D**3, axis=1)
+
+
+def run(s, f=smooth, max_points=None):
+    batches = []
+    while len(U := s.ask(max_points=max_points)):
+        batches.append(np.array(U))
+        s.tell(U, f(U))
+    return batches
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_optimizer_gets_close_to_the_minimum(optimizer):
+    s = SparseGridSearch(2, 40, optimizer=optimizer, seed=0)
+    run(s)
+    grid_best = np.min(s.generator.values)
+    assert s.n_told <= 40
+    assert s.stop_reason in ("exhausted", "budget")
+    assert s.candidates, "the surrogate optimum differs from every grid point"
+    assert s.best[1] < 1e-5 < grid_best  # the candidates beat the grid by orders of magnitude
+    assert s.candidates[0].source == optimizer
+
+
+def test_none_is_pure_novak_ritter():
+    s = SparseGridSearch(2, 50, optimizer="none", gamma=0.7)
+    run(s, max_points=3)
+    gen = NovakRitter(2, 50, gamma=0.7)
+    while len(U := gen.ask()):
+        gen.tell(U, smooth(U))
+    np.testing.assert_array_equal(s.U_told, gen.points)
+    assert s.candidates == [] and s.n_candidates == 0
+    assert s.stop_reason == "exhausted" and s.n_told == 49
+
+
+@pytest.mark.parametrize("max_points", [1, 2, 3, 7])
+def test_partial_asks_give_the_same_run(max_points):
+    a = SparseGridSearch(3, 60, seed=4)
+    run(a)
+    b = SparseGridSearch(3, 60, seed=4)
+    batches = run(b, max_points=max_points)
+    assert all(len(U) <= max_points for U in batches)
+    np.testing.assert_array_equal(a.U_told, b.U_told)
+    np.testing.assert_array_equal(a.generator.points, b.generator.points)
+
+
+def test_budget_reservation_and_accounting():
+    s = SparseGridSearch(2, 50, seed=0)
+    assert s.n_candidates == 2 and s.generator.n_evals == 48
+    run(s)
+    g = s.generator
+    assert g.n_points == 45  # 1 + 4k <= 48
+    # 2 reserved + 3 the grid could not use: up to 5 candidates, all distinct
+    assert 2 <= len(s.candidates) <= 5
+    assert s.n_told == g.n_points + len(s.candidates) <= 50
+    np.testing.assert_array_equal(s.candidate_values, s.y_told[g.n_points:])
+    np.testing.assert_array_equal(s.U_told[: g.n_points], g.points)
+    U = np.array([c.u for c in s.candidates])
+    gaps = np.max(np.abs(U[:, None] - np.vstack([g.points, U])[None]), axis=2)
+    gaps[:, g.n_points:][np.diag_indices(len(U))] = np.inf
+    assert gaps.min() > 1e-9
+
+
+def test_candidate_on_a_grid_point_costs_nothing():
+    # a flat surrogate: every optimizer stays at its start, a grid point, so nothing is spent
+    s = SparseGridSearch(2, 24, seed=0)
+    run(s, lambda U: np.ones(len(U)))
+    assert s.candidates == []
+    assert s.n_told == s.generator.n_points == 21 < 24
+    assert s.stop_reason == "exhausted"
+    np.testing.assert_array_equal(s.best[0], [0.5, 0.5])
+
+
+def test_n_candidates_and_multistart_options():
+    s = SparseGridSearch(2, 30, multistart=False)
+    assert s.n_candidates == 1 and s.generator.n_evals == 29
+    s = SparseGridSearch(2, 30, n_candidates=5)
+    assert s.generator.n_evals == 25
+    s = SparseGridSearch(2, 30, optimizer="multistart")
+    assert s.n_candidates == 1  # the multi-start candidate is the optimizer's own
+
+
+def test_bad_input_is_rejected_with_the_rule():
+    with pytest.raises(ValueError, match="at least 3 .*1 initial grid points \\+ 2 reserved"):
+        SparseGridSearch(2, 2)
+    with pytest.raises(ValueError, match="at least 19 .*17 initial grid points"):
+        SparseGridSearch(2, 18, initial_level=3)
+    SparseGridSearch(2, 17, initial_level=3, optimizer="none")
+    with pytest.raises(ValueError, match="odd"):
+        SparseGridSearch(2, 30, degree=2)
+    with pytest.raises(ValueError, match="unknown optimizer 'bfgs'.*gradient_descent"):
+        SparseGridSearch(2, 30, optimizer="bfgs")
+    with pytest.raises(ValueError, match="gamma"):
+        SparseGridSearch(2, 30, gamma=1.3)
+    with pytest.raises(ValueError, match="initial_level"):
+        SparseGridSearch(2, 300, initial_level=5)
+    with pytest.raises(ValueError, match="n_candidates"):
+        SparseGridSearch(2, 30, optimizer="none", n_candidates=2)
+    with pytest.raises(TypeError, match="multistart"):
+        SparseGridSearch(2, 30, multistart="yes")
+
+
+def test_surrogate_exposure_and_intermediate_fit():
+    s = SparseGridSearch(2, 40, seed=0)
+    assert s.fit_surrogate_now() is None and s.surrogate is None
+    for _ in range(3):
+        U = s.ask()
+        s.tell(U, smooth(U))
+    sur = s.fit_surrogate_now()
+    g = s.generator
+    np.testing.assert_allclose(sur(np.asarray(g.points)), g.values, atol=1e-10)
+    assert len(s.refinement_history) == len(g.history) == 2
+    np.testing.assert_array_equal(s.scores(), g.scores)
+    run(s)
+    assert s.phase == "done"
+    assert s.surrogate is not None and s.surrogate.n_points == g.n_points
+    for c in s.candidates:
+        assert c.u.shape == (2,) and np.isclose(c.value, s.surrogate(c.u))
+
+
+def test_nan_grid_values_are_left_out_of_the_surrogate():
+    def failing(U):
+        y = smooth(U)
+        y[U[:, 0] > 0.8] = np.nan
+        return y
+
+    s = SparseGridSearch(2, 40, seed=0, gamma=1.0)
+    run(s, failing)
+    mask = s.surrogate.fit_mask
+    assert not mask.all() and np.all(np.isfinite(s.generator.values[mask]))
+    assert s.best[1] < 1e-3
+
+
+def test_local_box_is_bounded_by_axis_neighbours():
+    s = SparseGridSearch(2, 30, optimizer="none")
+    run(s)
+    P = np.asarray(s.generator.points)
+    for k in range(len(P)):
+        lo, hi = s.local_box(k)
+        assert np.all(lo <= P[k]) and np.all(P[k] <= hi)
+        # no grid point on an axis line through P[k] lies strictly inside the box
+        for t in range(2):
+            others = P[(P[:, 1 - t] == P[k, 1 - t]) & (P[:, t] != P[k, t]), t]
+            assert not np.any((others > lo[t]) & (others < hi[t]))
+
+
+def test_trust_region_candidate_stays_in_its_box():
+    s = SparseGridSearch(2, 30, trust_region=True, seed=0)
+    run(s)
+    first = s.candidates[0]
+    assert first.source.endswith("(local)")
+    k = int(np.argmin(s.generator.values))
+    lo, hi = s.local_box(k)
+    assert np.all((first.u >= lo) & (first.u <= hi))
