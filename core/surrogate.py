@@ -27,7 +27,6 @@ from threadpoolctl import threadpool_limits
 from core._validation import as_values, check_int
 from core.basis import (
     UnivariateFunctions,
-    basis_matrix,
     check_degree,
     check_grid,
     tensor_factors,
@@ -38,7 +37,7 @@ __all__ = ["SOLVERS", "Surrogate", "fit_surrogate"]
 #: Linear solvers accepted by :func:`fit_surrogate`.
 SOLVERS: tuple[str, ...] = ("auto", "dense", "sparse")
 #: Largest system solved densely by ``solver="auto"`` (the dense matrix takes 8 n^2 bytes).
-DENSE_MAX_POINTS = 3000
+DENSE_MAX_POINTS = 4000
 #: Systems up to this size are solved with one BLAS thread (STACK.md: small solves suffer
 #: from OpenBLAS threading on a loaded 2-core machine).
 SINGLE_THREAD_MAX_POINTS = 1000
@@ -505,17 +504,39 @@ def _solve_dense(A: np.ndarray, y: np.ndarray) -> np.ndarray:
     return alpha
 
 
-def _sparse_matrix(X: np.ndarray, lv: np.ndarray, ix: np.ndarray, p: int) -> Any:
+def _dense_matrix(X: np.ndarray, lv: np.ndarray, ix: np.ndarray, p: int) -> np.ndarray:
+    """Interpolation matrix ``A[j, k] = Phi_k(x_j)``, (n, n) Fortran order, filled in blocks.
+
+    Peak memory is ``8 n^2`` bytes plus one block (``basis_matrix`` would need several
+    ``n x n`` temporaries).
+    """
     factors = tensor_factors(lv, ix, p)
     n = X.shape[0]
-    step = max(1, (1 << 22) // n)
+    tables = [funcs.values(X[:, t])[0] for t, (funcs, _) in enumerate(factors)]  # (q_t, n)
+    A = np.empty((n, n), order="F")
+    B = A.T  # (basis, points), C-contiguous view
+    step = max(1, (1 << 20) // n)
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        block = B[a:b]
+        np.take(tables[0], factors[0][1][a:b], axis=0, out=block)
+        for t in range(1, len(factors)):
+            block *= tables[t].take(factors[t][1][a:b], axis=0)
+    return A
+
+
+def _sparse_matrix(X: np.ndarray, lv: np.ndarray, ix: np.ndarray, p: int) -> Any:
+    """Interpolation matrix as CSC, built in blocks of rows (only nonzeros are kept)."""
+    factors = tensor_factors(lv, ix, p)
+    n = X.shape[0]
+    step = max(1, (1 << 20) // n)
     blocks = []
     for a in range(0, n, step):
         b = min(a + step, n)
         B: np.ndarray | None = None
         for t, (funcs, inv) in enumerate(factors):
             (V,) = funcs.values(X[a:b, t])
-            G = V[inv]
+            G = V.take(inv, axis=0)
             if B is None:
                 B = G
             else:
@@ -562,7 +583,7 @@ def fit_surrogate(
     solver : {"auto", "dense", "sparse"}
         ``"dense"``: LU with partial pivoting (``scipy.linalg.lu_factor``). ``"sparse"``:
         SuperLU (``scipy.sparse.linalg.splu``) on the sparse matrix, built in chunks.
-        ``"auto"``: dense for ``n_fit <= 3000``, sparse above.
+        ``"auto"``: dense for ``n_fit <= 4000`` (128 MB), sparse above.
     rtol : float
         Largest accepted relative residual :math:`\|A\alpha - y\|_2 / \|y\|_2`.
 
@@ -625,7 +646,7 @@ def fit_surrogate(
     threads = 1 if n_fit <= SINGLE_THREAD_MAX_POINTS else None
     with threadpool_limits(limits=threads, user_api="blas"):
         if use_dense:
-            A: Any = basis_matrix(X, lv_f, ix_f, p)  # (n_fit, n_fit), F-contiguous
+            A: Any = _dense_matrix(X, lv_f, ix_f, p)  # (n_fit, n_fit), F-contiguous
             alpha = _solve_dense(A, y_f)
         else:
             A = _sparse_matrix(X, lv_f, ix_f, p)

@@ -12,7 +12,14 @@ from scipy.optimize import check_grad
 
 import core.surrogate as surrogate_module
 from core.basis import basis_matrix
-from core.surrogate import Surrogate, _solve_dense, _solve_sparse, fit_surrogate
+from core.surrogate import (
+    Surrogate,
+    _dense_matrix,
+    _solve_dense,
+    _solve_sparse,
+    _sparse_matrix,
+    fit_surrogate,
+)
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "sgpp_reference.json"
 
@@ -324,6 +331,18 @@ def test_single_finite_value_gives_constant():
 # --------------------------------------------------------------------------------------------
 # solvers and failures
 # --------------------------------------------------------------------------------------------
+def test_interpolation_matrices_match_basis_matrix():
+    levels, indices = random_adaptive_grid(3, 150, seed=24)
+    X = points_of(levels, indices)
+    expect = basis_matrix(X, levels, indices, 5)
+    dense = _dense_matrix(X, levels, indices, 5)
+    assert dense.flags.f_contiguous and dense.shape == (150, 150)
+    np.testing.assert_array_equal(dense, expect)
+    np.testing.assert_array_equal(_sparse_matrix(X, levels, indices, 5).toarray(), expect)
+    # the diagonal is the basis function at its own grid point: never zero
+    assert np.all(np.diag(dense) != 0)
+
+
 def test_sparse_solver_agrees_with_dense(rng):
     levels, indices = random_adaptive_grid(3, 300, seed=21)
     y = smooth_f(points_of(levels, indices))
