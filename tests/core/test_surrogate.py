@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import check_grad
 
 import core.surrogate as surrogate_module
-from core.basis import basis_matrix
+from core.basis import basis_matrix, modified_bspline
 from core.surrogate import (
     Surrogate,
     _dense_matrix,
@@ -93,27 +93,25 @@ def test_interpolates_grid_values(degree, d, n):
     np.testing.assert_array_equal(s.points, X)
 
 
-@pytest.mark.parametrize("degree", [1, 3, 5])
-def test_batch_paths_agree_with_dense_oracle(degree, monkeypatch, rng):
-    levels, indices = random_adaptive_grid(3, 90, seed=7)
+@pytest.mark.parametrize(
+    ("degree", "d", "n"), [(1, 3, 90), (3, 3, 90), (5, 3, 90), (3, 1, 30), (3, 2, 1), (3, 4, 120)]
+)
+def test_batch_paths_agree_with_dense_oracle(degree, d, n, monkeypatch, rng):
+    levels, indices = random_adaptive_grid(d, n, seed=7)
     y = smooth_f(points_of(levels, indices))
     s = fit_surrogate(levels, indices, y, degree)
-    U = rng.uniform(0, 1, (700, 3))
-    oracle = basis_matrix(U, levels, indices, degree) @ s.coefficients
+    U = rng.uniform(0, 1, (700, d))
+    alpha = s.coefficients
+    oracle = basis_matrix(U, levels, indices, degree) @ alpha
+    eye = np.eye(d, dtype=int)
     grad_oracle = np.stack(
-        [
-            basis_matrix(U, levels, indices, degree, nu=np.eye(3, dtype=int)[t]) @ s.coefficients
-            for t in range(3)
-        ],
-        axis=1,
+        [basis_matrix(U, levels, indices, degree, nu=eye[t]) @ alpha for t in range(d)], axis=1
     )
-    hess_oracle = np.empty((700, 3, 3))
-    for a in range(3):
-        for b in range(3):
-            nu = np.zeros(3, dtype=int)
-            nu[a] += 1
-            nu[b] += 1
-            hess_oracle[:, a, b] = basis_matrix(U, levels, indices, degree, nu=nu) @ s.coefficients
+    hess_oracle = np.empty((700, d, d))
+    for a in range(d):
+        for b in range(d):
+            nu = eye[a] + eye[b]
+            hess_oracle[:, a, b] = basis_matrix(U, levels, indices, degree, nu=nu) @ alpha
     results = {}
     for name, small in [("small", 1 << 30), ("trie", 0)]:
         monkeypatch.setattr(surrogate_module, "_SMALL_BATCH_ENTRIES", small)
@@ -321,11 +319,13 @@ def test_all_non_finite_raises():
         fit_surrogate([[1], [2]], [[1], [1]], [np.nan, np.inf])
 
 
-def test_single_finite_value_gives_constant():
+def test_single_finite_value(rng):
     s = fit_surrogate([[1, 1], [2, 1]], [[1, 1], [1, 1]], [np.nan, 4.0])
     assert s.n_points == 1
-    # only the basis function of the finite point remains
+    # only the basis function of the finite point (0.25, 0.5) remains: 4 phi_{2,1}(u_0)
     assert s([0.25, 0.3]) == pytest.approx(4.0)
+    U = rng.uniform(0, 1, (20000, 2))
+    np.testing.assert_allclose(s(U), 4.0 * modified_bspline(U[:, 0], 2, 1, 3), rtol=1e-14)
 
 
 # --------------------------------------------------------------------------------------------
