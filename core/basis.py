@@ -579,6 +579,8 @@ class UnivariateFunctions:
         a = np.searchsorted(us, self.lower, side="left")
         b = np.searchsorted(us, self.upper, side="right")
         counts = b - a
+        const = self.levels == 1  # phi = 1 everywhere: filled directly, not evaluated
+        counts[const] = 0
         total = int(counts.sum())
         # pairs (function j, sorted position pos) for pos in [a_j, b_j), grouped by function
         pos = np.arange(total, dtype=np.intp)
@@ -610,7 +612,10 @@ class UnivariateFunctions:
                 v *= np.repeat(factor, counts)
             dense = np.zeros(q * m)
             dense[flat] = v
-            out.append(dense.reshape(q, m))
+            dense = dense.reshape(q, m)
+            if nu == 0:
+                dense[const] = 1.0
+            out.append(dense)
         return out
 
 
