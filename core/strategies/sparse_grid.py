@@ -345,8 +345,9 @@ class SparseGridSearch(Strategy):
         add(run(self.optimizer, best), self.optimizer)
         if self.multistart and len(found) < slots:
             add(run("multistart", best), "multistart")
-        for rank in range(1, len(order)):
-            if len(found) >= slots or rank > 2 * slots + 5:
+        attempts = 2 * (slots - len(found)) + 1  # extra runs mostly re-find the same optimum
+        for rank in range(1, min(len(order), attempts + 1)):
+            if len(found) >= slots:
                 break
             add(run(self.optimizer, int(order[rank]), local=self.trust_region),
                 f"{self.optimizer}@{rank + 1}", DISTINCT_TOL)
