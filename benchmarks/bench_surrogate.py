@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no 2000-point eval")
     args = parser.parse_args(argv)
-    repeats = 3 if args.quick else 9
+    repeats = 3 if args.quick else 15
     m = 10_000
     rng = np.random.default_rng(0)
 
