@@ -1,7 +1,8 @@
 """Fit and evaluation times of the modified B-spline surrogate, beside SG++ 3.3.1.
 
 Run: ``python benchmarks/bench_surrogate.py`` (or ``python -m benchmarks.bench_surrogate``;
-``--quick`` for fewer repeats and no evaluation timing of the 2000-point grid). Degree 3 throughout.
+``--quick`` for fewer repeats and no evaluation timing of the 2000-point grid). Degree 3
+throughout.
 
 Grids are Novak-Ritter grids (``core.grid.NovakRitter``, gamma 0.85, sizes 1 + 2 d k as
 SG++ produces them) on the test functions of the SG++ reference data; if ``core.grid`` is not
