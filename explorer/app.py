@@ -110,8 +110,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.learning_card = pn.Card(pn.pane.Bokeh(ex.learning.fig), title="Learning curve",
                                      **card)
         self.strip_row = pn.Row(*[pn.pane.Bokeh(f) for f in ex.strip.figures])
-        top = pn.Row(pn.pane.Bokeh(lv.truth, margin=(0, 0)), pn.pane.Bokeh(lv.model, margin=(0, 0)),
-                     pn.pane.Bokeh(ex.convergence.fig, margin=(0, 0)), margin=(0, 5))
+        top = pn.Row(*[pn.pane.Bokeh(f, margin=(0, 0))
+                       for f in (lv.truth, lv.model, ex.convergence.fig)], margin=(0, 5))
         bottom = pn.Row(
             pn.Card(pn.pane.Bokeh(ex.inspector), title="Refinement inspector (Novak-Ritter)",
                     **card),
@@ -127,11 +127,19 @@ class ExplorerApp(pn.viewable.Viewer):
             self.learning_card, sizing_mode="stretch_width",
         )
         self._update_learning()
+        legend = pn.pane.HTML(
+            "<div style='font-size:12.5px;color:#3e4c59'>"
+            "<span style='color:#f2855d'>●</span> evaluation (fill: level |l|<sub>1</sub> or "
+            "order) &nbsp; <span style='color:#ff2fa0'>◯</span> newest step &nbsp; "
+            "<span style='color:#00a8cc'>▢</span> point refined this step &nbsp; "
+            "<span style='color:#e0b800'>★</span> best so far &nbsp; ◇ surrogate optimum "
+            "checked</div>", margin=(0, 12),
+        )
         return [
             pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>{INTRO}"
                          "</div>", margin=(0, 10), sizing_mode="stretch_width"),
             pn.pane.Bokeh(ex.status, margin=(2, 10), sizing_mode="stretch_width"),
-            self.message, top, bottom, results,
+            self.message, top, legend, bottom, results,
         ]
 
     def __panel__(self) -> Any:
@@ -221,6 +229,7 @@ def create_app() -> Any:
         header_background="#1f2933",
         main_layout=None,
         theme_toggle=False,
+        busy_indicator=None,
     )
     app.start()
     return template

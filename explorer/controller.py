@@ -80,6 +80,8 @@ class Explorer:
         Where races and gamma strips are computed and cached.
     race : bool
         Compute the other methods' runs for the convergence race and the results table.
+    executor : concurrent.futures.Executor, optional
+        Where live trainings run (default: the server-wide bounded process pool).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class Explorer:
         runs: RunStore | None = None,
         races: RaceService | None = None,
         race: bool = True,
+        executor: Any = None,
     ) -> None:
         self.config = config or ExperimentConfig()
         self.options = options or ViewOptions()
@@ -98,6 +101,7 @@ class Explorer:
         self.runs = runs or SHARED_RUNS
         self.races = races or SHARED_RACES
         self.race_enabled = race
+        self._executor = executor
         self.landscape = LandscapeView()
         self.convergence = ConvergenceView(METHOD_TITLES, width=215, height=230)
         self.strip = GammaStripView(self.landscape.truth_image, self.landscape.mapper)
@@ -219,7 +223,8 @@ class Explorer:
         elif self._live:
             self.data = RunData(key, objective)
             self.worker = RunWorker(
-                self.data, live=True, executor=engine.training_executor(), dims=dims
+                self.data, live=True, executor=self._executor or engine.training_executor(),
+                dims=dims,
             ).start()
             self.worker.allow(None if self.playback.playing else 0)
         else:
@@ -262,7 +267,8 @@ class Explorer:
     def _dims(self) -> tuple[int, int]:
         names = list(self.config.objective_obj.space.names)
         x = names.index(self.options.x_dim) if self.options.x_dim in names else 0
-        y = names.index(self.options.y_dim) if self.options.y_dim in names else min(1, len(names) - 1)
+        y = (names.index(self.options.y_dim) if self.options.y_dim in names
+             else min(1, len(names) - 1))
         if x == y and len(names) > 1:
             y = (x + 1) % len(names)
         return x, y
@@ -321,7 +327,9 @@ class Explorer:
         Z = truth_slice(objective, dims, fixed, MODEL_RESOLUTION)
         first = self._truth is None and Z is not None
         self._truth = Z
-        self.landscape.set_truth(None if Z is None else self._scale_values(Z, rescale=first or force))
+        self.landscape.set_truth(
+            None if Z is None else self._scale_values(Z, rescale=first or force)
+        )
         if Z is None:
             self.landscape.set_message(
                 "No true landscape: every point is a training.\nWatch the points and the model.",
@@ -477,7 +485,8 @@ class Explorer:
             self.convergence.reset_run(data.best_so_far[: frame.end])
         self.convergence.set_head(frame.end, frame.best_value)
         dx, dy = self._dims()
-        newest = (data.U[frame.start : frame.end, dx].copy(), data.U[frame.start : frame.end, dy].copy())
+        rows = slice(frame.start, frame.end)
+        newest = (data.U[rows, dx].copy(), data.U[rows, dy].copy())
         best = None
         if frame.best >= 0:
             best = (float(data.U[frame.best, dx]), float(data.U[frame.best, dy]), "")
@@ -558,9 +567,10 @@ class Explorer:
             self._set_scale(Z)
         self.landscape.set_model(self._scale(Z) if self._scale else Z, error)
         suffix = "" if j == k else f" (step {j})"
-        title = "Sparse-grid surrogate" if data.model_kind == "sparse_grid" else "GP posterior mean"
+        sg = data.model_kind == "sparse_grid"
+        title = "Sparse-grid surrogate" if sg else "GP posterior mean"
         if self.options.show_error:
-            title = "|truth − " + ("surrogate|" if data.model_kind == "sparse_grid" else "GP mean|")
+            title = "|truth − " + ("surrogate|" if sg else "GP mean|")
         self.landscape.set_model_title(title + suffix)
 
     # ------------------------------------------------------------------------------ text views

@@ -334,25 +334,15 @@ def _batches(
     objective: Any, strategy: Any, stop: threading.Event, executor: Any = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[dict | None]]]:
     """Yield ``(U, y, infos)`` per told batch, through :func:`core.run.iterate`."""
-    try:
-        from core import run as core_run
-    except ImportError:  # TEMPORARY until core.run lands: same loop, vectorized test functions
-        while not stop.is_set():
-            U = strategy.ask()
-            if len(U) == 0:
-                return
-            y = objective.evaluate_unit(U)
-            strategy.tell(U, y)
-            yield np.asarray(U), np.asarray(y, dtype=np.float64), [None] * len(U)
-        return
+    from core import run as core_run
 
     kwargs: dict[str, Any] = {"stop": stop}
     if executor is not None:
         kwargs["executor"] = executor
     for rec in core_run.iterate(objective, objective.space, strategy, **kwargs):
-        evs = list(getattr(rec, "evaluations", rec))
-        if not evs:
-            continue
+        evs = list(rec.evaluations)
+        if not evs or not getattr(rec, "complete", True):
+            continue  # empty end record, or a batch cut short by a stop request (not told)
         U = np.array([np.asarray(e.u, dtype=np.float64) for e in evs]).reshape(-1, strategy.dim)
         y = np.array([float(e.value) for e in evs], dtype=np.float64)
         infos = [dict(e.info) if getattr(e, "info", None) else None for e in evs]

@@ -99,9 +99,14 @@ def _objective_menu() -> dict[str, str]:
     for name, obj in explorer_objectives().items():
         title = getattr(obj, "title", name)
         if getattr(obj, "kind", "") == "neural_network":
-            title = f"{title} (live training)"
+            short = title.split("(")[0].strip()
+            title = f"{short} — {obj.space.dim}-D, trains live"
         menu[title] = name
     return menu
+
+
+def _optimizer_menu() -> dict[str, str]:
+    return {OPTIMIZER_TITLES.get(n, n): n for n in optimizer_names()}
 
 
 class ExperimentConfig(param.Parameterized):
@@ -124,7 +129,7 @@ class ExperimentConfig(param.Parameterized):
         doc="Number of objective evaluations every method may use.",
     )
     optimizer = param.Selector(
-        default="none", objects=optimizer_names(), label="Surrogate optimizer",
+        default="none", objects=_optimizer_menu(), label="Surrogate optimizer",
         doc="Optimizer run on the sparse-grid surrogate at the end (its proposal is checked "
         "with the true objective).",
     )

@@ -65,7 +65,8 @@ class ConvergenceView:
         self.run_renderer.glyph.line_color = color
         self.head_renderer.glyph.fill_color = color
         self.fig.x_range.update(start=0, end=max(budget, 2))
-        self.fig.yaxis.axis_label = f"best {metric} − f*" if f_opt is not None else f"best {metric}"
+        label = f"best {metric} − f*" if f_opt is not None else f"best {metric}"
+        self.fig.yaxis.axis_label = label
         self.run.data = {"x": [], "y": []}
         self.head.data = {"x": [], "y": []}
         for src in self.race.values():

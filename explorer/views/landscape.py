@@ -180,7 +180,8 @@ class LandscapeView:
             major_label_text_font_size="11px", label_standoff=4, padding=4,
         )
         self.error_colorbar = ColorBar(
-            color_mapper=self.error_mapper, width=12, title="|truth − surrogate|", title_text_font_size="11px", title_text_font_style="normal",
+            color_mapper=self.error_mapper, width=12, title="|truth − surrogate|",
+            title_text_font_size="11px", title_text_font_style="normal",
             major_label_text_font_size="11px", label_standoff=4, padding=4, visible=False,
         )
         self.model.add_layout(self.colorbar, "right")
@@ -235,7 +236,8 @@ class LandscapeView:
     def set_axes(self, x: AxisSpec, y: AxisSpec, x_integer: bool, y_integer: bool) -> None:
         """Native ticks and labels for the shown dimensions."""
         for fig in (self.truth, self.model):
-            for axis, spec, integer in ((fig.xaxis[0], x, x_integer), (fig.yaxis[0], y, y_integer)):
+            axes = ((fig.xaxis[0], x, x_integer), (fig.yaxis[0], y, y_integer))
+            for axis, spec, integer in axes:
                 ticks = native_ticks(spec, integer=integer)
                 axis.ticker = FixedTicker(ticks=list(ticks))
                 axis.major_label_overrides = {float(k): v for k, v in ticks.items()}

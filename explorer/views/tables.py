@@ -29,8 +29,8 @@ __all__ = [
 TABLE_CSS = f"""
 :host {{ font-family: {FONT}; color: {TEXT}; }}
 table.x {{ border-collapse: collapse; font-size: 12.5px; width: 100%; }}
-table.x th {{ text-align: right; font-weight: 600; color: #52606d; border-bottom: 1px solid #cbd2d9;
-  padding: 3px 6px; white-space: nowrap; }}
+table.x th {{ text-align: right; font-weight: 600; color: #52606d;
+  border-bottom: 1px solid #cbd2d9; padding: 3px 6px; white-space: nowrap; }}
 table.x td {{ text-align: right; padding: 2px 6px; border-bottom: 1px solid #f0f2f5;
   font-variant-numeric: tabular-nums; white-space: nowrap; }}
 table.x td.l, table.x th.l {{ text-align: left; }}
@@ -144,8 +144,8 @@ def inspector_html(
     rows.append("</table>")
     n = refinement.n_points
     return (
-        head + f"<div class='muted' style='margin-bottom:3px'>Step {refinement.step}: the {min(top, n)}"
-        f" best of {n} candidates</div>" + "".join(rows)
+        head + "<div class='muted' style='margin-bottom:3px'>"
+        f"Step {refinement.step}: the {min(top, n)} best of {n} candidates</div>" + "".join(rows)
     )
 
 
@@ -175,7 +175,8 @@ def results_html(
         evals = "–" if nfev is None else f"{nfev}/{r.get('budget', '?')}"
         out.append(
             f"<tr{cls}><td class='l'><span class='dot' style='background:{color}'></span>"
-            f"{html.escape(r['title'])}</td><td class='l'>{cfg}</td><td>{_fmt(r.get('value'))}</td>"
+            f"{html.escape(r['title'])}</td><td class='l'>{cfg}</td>"
+            f"<td>{_fmt(r.get('value'))}</td>"
             f"{acc}<td>{evals}</td></tr>"
         )
     out.append("</table>")

@@ -1,0 +1,116 @@
+"""Fixtures for the explorer tests: headless helpers and the browser-test recipe (STACK.md).
+
+Browser tests (marker ``ui``) use pytest-playwright with Debian's Chromium at
+``/usr/bin/chromium`` against ``panel serve explorer`` started here on a free port. Where
+Chromium is missing they are skipped with a message saying how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SCREENSHOTS = ROOT / "assets" / "screenshots"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    skip = pytest.mark.skip(
+        reason=f"browser tests need Debian's Chromium at {CHROMIUM} "
+        "(as root: apt-get update && apt-get install -y chromium)"
+    )
+    for item in items:
+        if "ui" in item.keywords and "explorer" in str(item.fspath):
+            item.add_marker(skip)
+
+
+from explorer_testing import inline_submit  # noqa: E402  (helpers shared with the tests)
+
+
+@pytest.fixture
+def runs():
+    """A fresh run store, so tests never share cached runs."""
+    from explorer.engine import RunStore
+
+    store = RunStore()
+    yield store
+    for _data, worker in list(store._runs.values()):
+        worker.stop()
+
+
+@pytest.fixture
+def races():
+    """A race service that computes inline (no process pool)."""
+    from explorer.engine import RaceService
+
+    return RaceService(submit_fn=inline_submit)
+
+
+# -- browser tests ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright: launch Debian's Chromium (never `playwright install`)."""
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 720}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def explorer_server(tmp_path_factory):
+    """``panel serve explorer`` on a free port: yields ``(url, log_path)``."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "panel.log"
+    cmd = [
+        sys.executable, "-m", "panel", "serve", "explorer", "--address", "127.0.0.1",
+        "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
+        "--num-procs", "1", "--check-unused-sessions", "1000",
+        "--unused-session-lifetime", "3000",
+    ]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/explorer"
+    deadline = time.time() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"panel serve exited:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"panel serve did not answer:\n{log_path.read_text()}")
+            time.sleep(0.5)
+        yield url, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
