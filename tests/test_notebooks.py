@@ -1,0 +1,128 @@
+"""The notebooks run top to bottom in a fresh kernel (small-budget mode) and are committed clean.
+
+Every notebook in ``notebooks/`` is executed headless with nbclient in the small-budget mode
+(``SGHPO_SMALL=1``); any cell error fails the test, and so does an error shown inside an
+ipywidgets output (``interact`` catches exceptions and prints them into its widget, where
+nbclient would not notice them). The kernel must be this interpreter's environment (the
+project's ``.venv``): a ``python3`` kernelspec elsewhere on the machine (``~/.local/share``)
+could point at another Python without the project installed, so the kernel is checked and, if
+needed, a kernelspec for ``sys.executable`` is installed into a temporary directory that is put
+first on ``JUPYTER_PATH``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+KERNEL = "python3"
+TIMEOUT = 600  # seconds per cell
+
+
+def _kernel_prefix() -> str:
+    """``sys.prefix`` as seen by a fresh ``python3`` kernel."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix)"))
+    nbclient.NotebookClient(nb, timeout=120, kernel_name=KERNEL).execute()
+    return nb.cells[0].outputs[0]["text"].strip()
+
+
+@pytest.fixture(scope="module")
+def notebook_env(tmp_path_factory):
+    """Small-budget mode and a ``python3`` kernel that runs this interpreter."""
+    saved = {k: os.environ.get(k) for k in ("SGHPO_SMALL", "JUPYTER_PATH", "PYTHONPATH")}
+    os.environ["SGHPO_SMALL"] = "1"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), saved["PYTHONPATH"]) if p
+    )
+    try:
+        try:
+            seen: str | None = _kernel_prefix()
+        except Exception:  # noqa: BLE001 - a broken kernelspec: replace it below
+            seen = None
+        if seen is None or Path(seen).resolve() != Path(sys.prefix).resolve():
+            prefix = tmp_path_factory.mktemp("kernel")
+            subprocess.run(
+                [sys.executable, "-m", "ipykernel", "install", "--prefix", str(prefix),
+                 "--name", KERNEL],
+                check=True, capture_output=True,
+            )
+            os.environ["JUPYTER_PATH"] = os.pathsep.join(
+                p for p in (str(prefix / "share" / "jupyter"), saved["JUPYTER_PATH"]) if p
+            )
+            seen = _kernel_prefix()
+            assert Path(seen).resolve() == Path(sys.prefix).resolve(), (
+                f"the {KERNEL!r} kernel runs in {seen}, not in this environment {sys.prefix}"
+            )
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _widget_errors(nb) -> list[str]:
+    """Error outputs recorded inside ipywidgets Output models (e.g. by ``interact``)."""
+    state = nb.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}
+    ).get("state", {})
+    errors = []
+    for model in state.values():
+        for out in model.get("state", {}).get("outputs", []) or []:
+            if out.get("output_type") == "error":
+                errors.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return errors
+
+
+def test_notebooks_exist():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names == [
+        "01_quickstart",
+        "02_sparse_grids_explained",
+        "03_reproduce_the_seed",
+        "04_adaptive_random_search",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_notebooks_have_no_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {i} has outputs"
+            assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+    assert "widgets" not in nb.metadata, f"{path.name} stores widget state"
+    assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_in_small_mode(path, notebook_env):
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=TIMEOUT, kernel_name=KERNEL,
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
+    t0 = time.perf_counter()
+    client.execute()  # raises CellExecutionError on the first failing cell
+    seconds = time.perf_counter() - t0
+    assert not _widget_errors(nb), f"{path.name}: errors inside widgets: {_widget_errors(nb)}"
+    first = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
+    text = "".join(o.get("text", "") for o in first.outputs)
+    assert "small-budget mode" in text, f"{path.name} did not run in the small mode"
+    print(f"{path.name}: {seconds:.1f} s")
