@@ -1,0 +1,659 @@
+"""The driver: the only code that calls objectives (ARCHITECTURE rule 1).
+
+:func:`iterate` runs the ask -> evaluate -> tell loop of a strategy and yields one
+:class:`~core.records.Batch` per ask/tell cycle; :func:`minimize` builds the strategy by name,
+the evaluation backend and the journal, and collects the run into a
+:class:`~core.records.RunResult`.
+
+Policies
+--------
+Budget
+    A run never records more evaluations than the strategy's ``n_evals`` (``res.nfev <=
+    n_evals``); a strategy that asks beyond it is a protocol error (``RuntimeError``).
+Failures
+    An objective that raises (an ``Exception`` in ``catch``), returns NaN, +inf, -inf, a
+    :class:`~core.result.Measurement` with such a value, or something that is not a number, is
+    recorded as a failed evaluation (``value`` NaN, ``error`` kept) and the strategy is told NaN;
+    the run goes on. The same holds for evaluations the backend loses (a worker process that dies,
+    a Dask worker lost mid-task). ``catch=()`` makes objective exceptions propagate instead.
+Order
+    Evaluations complete in any order on parallel backends (and are journaled as they
+    complete), but the history and every :class:`~core.records.Batch` are in asked order, so a
+    seeded run gives the same history on every backend.
+Batches
+    ``ask(max_points=max_batch)``: the strategy decides the batch size up to ``max_batch``
+    (``None``: its natural batch, bounded by the remaining budget; grid and sparse-grid batches
+    are natural, random search proposes its whole budget at once). With ``n`` parallel workers
+    and a strategy that proposes one point at a time (Bayesian optimization), pass
+    ``max_batch=n`` to keep the workers busy. Results of adaptive strategies depend on
+    ``max_batch``; it is part of a run's identity and is stored in the journal.
+Stop
+    ``stop`` is any object with ``is_set()`` (a :class:`threading.Event`). It is checked before
+    each ask, before each submission and every 50 ms while waiting. A stop ends the run with
+    what was done: completed evaluations are recorded, pending ones cancelled, running ones
+    abandoned (their results dropped), and the strategy is stopped with reason ``"stopped"``.
+    The serial backend cannot interrupt an evaluation in progress.
+Journal and resume
+    ``journal=path`` appends every evaluation as it completes (see :mod:`core.journal`).
+    ``resume=True`` replays a fresh strategy: each asked point is matched by its history index
+    to the journal (bit-exact ``u``), re-told without re-evaluation, and missing points
+    (in flight at a kill) are evaluated. A seeded run resumed this way ends at exactly the
+    result of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import pickle
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core._validation import check_int
+from core.executors import DaskExecutor, ProcessPool, SerialExecutor, make_executor
+from core.journal import JournalWriter, make_header, open_journal, to_json
+from core.records import Batch, Evaluation, RunResult
+from core.result import Measurement
+from core.space import SearchSpace
+
+if TYPE_CHECKING:
+    from core.strategies.base import Strategy
+
+__all__ = ["Batch", "Evaluation", "RunResult", "iterate", "minimize"]
+
+_POLL_SECONDS = 0.05
+_Outcome = tuple  # (value: float, status: str, error: str | None, info: dict, seconds: float)
+
+
+# -- the one place that calls an objective -------------------------------------------------------
+def _evaluate(fun: Callable[[dict], Any], config: dict, catch: tuple) -> _Outcome:
+    """Call ``fun(config)`` and classify the outcome; runs in the worker (picklable)."""
+    t0 = time.perf_counter()
+    try:
+        out = fun(config)
+    except catch as exc:
+        seconds = time.perf_counter() - t0
+        info = {"traceback": traceback.format_exc()}
+        return math.nan, "failed", f"{type(exc).__name__}: {exc}", info, seconds
+    seconds = time.perf_counter() - t0
+    value, error, info = _classify(out)
+    return value, ("ok" if error is None else "failed"), error, info, seconds
+
+
+def _classify(out: Any) -> tuple[float, str | None, dict]:
+    info: dict = {}
+    what = "value"
+    raw = out
+    if isinstance(out, Measurement):
+        info = dict(out.info)
+        raw = out.value
+        what = "Measurement value"
+    if isinstance(raw, np.ndarray) and raw.size == 1:
+        raw = raw.reshape(()).item()
+    if isinstance(raw, (bool, np.bool_)) or not hasattr(raw, "__float__"):
+        return math.nan, (
+            f"TypeError: the objective must return a float or a Measurement, "
+            f"got {type(raw).__name__} {raw!r:.80}"
+        ), info
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        return math.nan, f"TypeError: the objective's {what} is not a float ({exc})", info
+    if not math.isfinite(value):
+        return math.nan, f"the objective returned a non-finite {what}: {value!r}", info
+    return value, None, info
+
+
+def _failed(error: str) -> _Outcome:
+    return math.nan, "failed", error, {}, 0.0
+
+
+# -- shipping the objective to worker processes --------------------------------------------------
+def _cloud_loads(payload: bytes) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(payload)
+
+
+class _ByValue:
+    """Ship an objective to worker processes with cloudpickle (lambdas, notebook functions)."""
+
+    def __init__(self, fun: Any) -> None:
+        import cloudpickle
+
+        self._payload = cloudpickle.dumps(fun)
+
+    def __reduce__(self) -> tuple:
+        return (_cloud_loads, (self._payload,))
+
+
+def _defined_interactively(fun: Any) -> bool:
+    main = sys.modules.get("__main__")
+    if main is not None and hasattr(main, "__file__"):
+        return False  # a script: spawn/forkserver workers re-import it as __mp_main__
+    modules = {getattr(fun, "__module__", None), getattr(type(fun), "__module__", None)}
+    return "__main__" in modules
+
+
+def _prepare_objective(fun: Any, executor: Executor) -> Any:
+    """Check that ``fun`` can travel to a local process pool; fall back to cloudpickle."""
+    if not isinstance(executor, (ProcessPool, ProcessPoolExecutor)):
+        return fun  # serial: no pickling; Dask pickles with cloudpickle itself
+    error: Exception | None = None
+    if not _defined_interactively(fun):
+        try:
+            pickle.dumps(fun)
+            return fun
+        except Exception as exc:  # noqa: BLE001 - any pickling failure
+            error = exc
+    try:
+        return _ByValue(fun)
+    except Exception as exc:  # noqa: BLE001
+        raise TypeError(
+            "the objective must be picklable to run in a process pool (define it at module "
+            f"level, or install cloudpickle); pickling it failed: {error or exc}"
+        ) from exc
+
+
+# -- one batch on an executor --------------------------------------------------------------------
+def _check_stop(stop: Any) -> None:
+    if stop is not None and not callable(getattr(stop, "is_set", None)):
+        raise TypeError(f"`stop` must have an is_set() method (a threading.Event), got {stop!r}")
+
+
+def _stop_requested(stop: Any) -> bool:
+    return stop is not None and bool(stop.is_set())
+
+
+class _BatchRun:
+    """Evaluate the points ``todo`` of one batch; iterate to get ``(j, outcome)`` as they finish.
+
+    Crash recovery: when a future fails with ``BrokenProcessPool`` (a worker died), the culprit
+    is unknown, because the pool fails every pending future. Each affected point is then re-run
+    *alone* (nothing else of this batch in flight); a point whose lone run kills its worker
+    again is recorded as failed. Innocent points lose nothing; the pool is replaced by
+    :class:`~core.executors.ProcessPool` on the next submission.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        fun: Any,
+        configs: list[dict],
+        todo: list[int],
+        catch: tuple,
+        stop: Any,
+    ) -> None:
+        self.executor = executor
+        self.fun = fun
+        self.configs = configs
+        self.catch = catch
+        self.stop = stop
+        self.queue = deque(todo)
+        self.suspects: list[int] = []
+        self.running: dict[Future, tuple[int, bool]] = {}
+        self.stopped = False
+
+    def _submit(self, j: int, alone: bool) -> Future:
+        try:
+            f = self.executor.submit(_evaluate, self.fun, dict(self.configs[j]), self.catch)
+        except BrokenProcessPool as exc:
+            raise RuntimeError(
+                "the executor's process pool is broken (a worker died) and cannot restart "
+                "itself; use core.executors.ProcessPool (make_executor('process')), which does"
+            ) from exc
+        self.running[f] = (j, alone)
+        return f
+
+    def _handle(self, f: Future) -> Iterator[tuple[int, _Outcome]]:
+        j, alone = self.running.pop(f)
+        if f.cancelled():
+            yield j, _failed("CancelledError: the executor cancelled this evaluation")
+            return
+        exc = f.exception()
+        if exc is None:
+            yield j, f.result()
+        elif isinstance(exc, BrokenProcessPool):
+            if alone:
+                yield j, _failed(
+                    "WorkerDied: the worker process died while evaluating this configuration "
+                    f"(BrokenProcessPool: {exc})"
+                )
+            else:
+                bisect.insort(self.suspects, j)
+        elif isinstance(exc, self.catch):
+            yield j, _failed(f"{type(exc).__name__} (evaluation backend): {exc}")
+        else:
+            raise exc
+
+    def __iter__(self) -> Iterator[tuple[int, _Outcome]]:
+        timeout = None if self.stop is None else _POLL_SECONDS
+        try:
+            while self.queue or self.suspects or self.running:
+                if _stop_requested(self.stop):
+                    self.stopped = True
+                    return
+                if self.suspects:
+                    if not self.running:
+                        self._submit(self.suspects.pop(0), alone=True)
+                else:
+                    while self.queue and not _stop_requested(self.stop):
+                        f = self._submit(self.queue.popleft(), alone=False)
+                        if f.done():  # serial backend: handle at once (journal, stop checks)
+                            yield from self._handle(f)
+                        if self.suspects:
+                            break
+                if not self.running:
+                    continue
+                done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+                for f in sorted(done, key=lambda f: self.running[f][0]):
+                    yield from self._handle(f)
+        finally:
+            for f in self.running:
+                f.cancel()
+
+
+# -- the loop ------------------------------------------------------------------------------------
+def _resolve_space(fun: Any, space: Any) -> SearchSpace:
+    if not callable(fun):
+        raise TypeError(f"`fun` must be callable as fun(config) -> float, got {fun!r}")
+    if space is None:
+        space = getattr(fun, "space", None)
+        if space is None:
+            raise TypeError("`space` is required unless `fun` has a `.space` attribute")
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"`space` must be a core.space.SearchSpace, got {space!r}")
+    return space
+
+
+def _restore(record: Mapping[str, Any], u: np.ndarray, config: dict, step: int) -> Evaluation:
+    index = record["index"]
+    u_journal = np.asarray(record.get("u"), dtype=np.float64)
+    if u_journal.shape != u.shape or not np.array_equal(u_journal, u):
+        raise ValueError(
+            f"cannot resume: evaluation {index} in the journal is at u={u_journal.tolist()}, "
+            f"but the replayed strategy asked u={u.tolist()}; the run is not reproducible "
+            "(was it seeded with an int, with the same options and max_batch?)"
+        )
+    status = record.get("status")
+    value = record.get("value")
+    return Evaluation(
+        index=index,
+        config=config,
+        u=u,
+        value=math.nan if value is None or status != "ok" else value,
+        seconds=record.get("seconds") or 0.0,
+        status=status if status in ("ok", "failed") else "failed",
+        error=record.get("error"),
+        info=record.get("info") or {},
+        step=step,
+    )
+
+
+def iterate(
+    fun: Callable[[dict], Any],
+    space: SearchSpace | None,
+    strategy: Strategy,
+    *,
+    executor: Executor | None = None,
+    journal: str | Path | None = None,
+    resume: bool = False,
+    stop: Any = None,
+    max_batch: int | None = None,
+    on_evaluation: Callable[[Evaluation], Any] | None = None,
+    catch: tuple[type[BaseException], ...] = (Exception,),
+    run_info: Mapping[str, Any] | None = None,
+) -> Iterator[Batch]:
+    """Drive ``strategy`` on ``fun``: one :class:`~core.records.Batch` per ask/tell cycle.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(config: dict) -> float | Measurement``, lower is better.
+    space : SearchSpace or None
+        Maps the strategy's unit-cube points to configurations (None: ``fun.space``).
+    strategy : Strategy
+        A fresh ask/tell strategy of dimension ``space.dim``; its ``n_evals`` is the budget.
+    executor : concurrent.futures.Executor, optional
+        Evaluation backend (default: serial, inline). Never shut down here.
+    journal : path, optional
+        Append every evaluation to this JSON-lines file (:mod:`core.journal`).
+    resume : bool
+        Continue the run recorded in ``journal`` (see the module docstring).
+    stop : object with ``is_set()``, optional
+        Request to end the run (a :class:`threading.Event`).
+    max_batch : int, optional
+        Upper bound on the points per ask (None: the strategy's natural batch).
+    on_evaluation : callable, optional
+        Called in the driver's thread with each :class:`~core.records.Evaluation` as it
+        completes (completion order; replayed ones included), before the batch's record.
+    catch : tuple of exception types
+        Objective exceptions recorded as failures; others propagate (after pending work is
+        cancelled).
+    run_info : mapping, optional
+        JSON-serializable facts stored in the journal header and checked on resume.
+
+    Yields
+    ------
+    Batch
+        Evaluations in asked order; the last record has ``stop_reason`` set.
+
+    Raises
+    ------
+    ValueError
+        Mismatched dimensions, or a journal from another run (``resume=True``).
+    FileExistsError
+        ``journal`` already holds a run and ``resume`` is False.
+    RuntimeError
+        The strategy broke the ask/tell contract (e.g. asked beyond its budget).
+    """
+    space = _resolve_space(fun, space)
+    if strategy.dim != space.dim:
+        raise ValueError(
+            f"the strategy's dimension must equal the space's, got strategy.dim={strategy.dim} "
+            f"and space.dim={space.dim}"
+        )
+    if max_batch is not None:
+        max_batch = check_int(max_batch, "max_batch", low=1)
+    if not isinstance(catch, tuple):
+        raise TypeError(f"`catch` must be a tuple of exception types, got catch={catch!r}")
+    _check_stop(stop)
+    executor = SerialExecutor() if executor is None else executor
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"`executor` must be a concurrent.futures.Executor, got {executor!r}")
+    writer: JournalWriter | None = None
+    known: dict[int, dict] = {}
+    if journal is not None:
+        header = make_header(
+            space=space.describe(),
+            strategy=type(strategy).__name__,
+            dim=space.dim,
+            n_evals=strategy.n_evals,
+            max_batch=max_batch,
+            run=run_info,
+        )
+        writer, records = open_journal(journal, header, resume=resume)
+        for rec in records:
+            if isinstance(rec, dict) and isinstance(rec.get("index"), int):
+                known.setdefault(rec["index"], rec)
+    elif resume:
+        raise ValueError("`resume=True` needs a `journal` path to resume from")
+    shipped = _prepare_objective(fun, executor)
+    return _loop(
+        shipped, space, strategy, executor, writer, known, stop, max_batch, on_evaluation, catch
+    )
+
+
+def _loop(
+    fun: Any,
+    space: SearchSpace,
+    strategy: Strategy,
+    executor: Executor,
+    writer: JournalWriter | None,
+    known: dict[int, dict],
+    stop: Any,
+    max_batch: int | None,
+    on_evaluation: Callable[[Evaluation], Any] | None,
+    catch: tuple,
+) -> Iterator[Batch]:
+    t0 = time.perf_counter()
+    n_evals = strategy.n_evals
+    nfev = 0
+    best: Evaluation | None = None
+    step = 0
+
+    def record(ev: Evaluation, replayed: bool) -> None:
+        if writer is not None and not replayed:
+            writer.append(ev)
+        if on_evaluation is not None:
+            on_evaluation(ev)
+
+    try:
+        while True:
+            if _stop_requested(stop):
+                strategy.stop("stopped")
+                yield Batch(step, (), nfev, best, "stopped", time.perf_counter() - t0, False)
+                return
+            U = strategy.ask(max_batch)
+            k = len(U)
+            if k == 0:
+                reason = strategy.stop_reason or "exhausted"
+                yield Batch(step, (), nfev, best, reason, time.perf_counter() - t0, False)
+                return
+            if nfev + k > n_evals:
+                raise RuntimeError(
+                    f"{type(strategy).__name__} asked {k} points with {n_evals - nfev} of its "
+                    f"budget n_evals={n_evals} left"
+                )
+            configs = space.from_unit(U)
+            evaluations: list[Evaluation | None] = [None] * k
+            for j in range(k):
+                rec = known.pop(nfev + j, None)
+                if rec is not None:
+                    evaluations[j] = ev = _restore(rec, U[j], configs[j], step)
+                    record(ev, replayed=True)
+            todo = [j for j in range(k) if evaluations[j] is None]
+            batch = _BatchRun(executor, fun, configs, todo, catch, stop)
+            for j, (value, status, error, info, seconds) in batch:
+                ev = Evaluation(
+                    nfev + j, configs[j], U[j], value, seconds, status, error, info, step
+                )
+                evaluations[j] = ev
+                record(ev, replayed=False)
+            done = [ev for ev in evaluations if ev is not None]
+            for ev in done:
+                if ev.ok and (best is None or ev.value < best.value):
+                    best = ev
+            if batch.stopped:
+                strategy.stop("stopped")
+                yield Batch(
+                    step, tuple(done), nfev + len(done), best, "stopped",
+                    time.perf_counter() - t0, False,
+                )
+                return
+            strategy.tell(U, np.array([ev.value for ev in done], dtype=np.float64))
+            nfev += k
+            reason = strategy.stop_reason
+            if reason is not None and known:
+                warnings.warn(
+                    f"{len(known)} journal record(s) were not replayed (indices "
+                    f"{sorted(known)[:5]}): the resumed run ended before reaching them",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            yield Batch(step, tuple(done), nfev, best, reason, time.perf_counter() - t0, True)
+            if reason is not None:
+                return
+            step += 1
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+# -- minimize ------------------------------------------------------------------------------------
+class _AnyStop:
+    def __init__(self, *stops: Any) -> None:
+        self._stops = [s for s in stops if s is not None]
+
+    def is_set(self) -> bool:
+        return any(s.is_set() for s in self._stops)
+
+
+def _seed_record(seed: Any) -> Any:
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return None if seed is None else int(seed)
+    return f"<{type(seed).__name__}>"
+
+
+def _resolve_executor(
+    executor: Executor | str | None, n_workers: int | None, scheduler: str | None
+) -> tuple[Executor, bool]:
+    if executor is not None and not isinstance(executor, str):
+        if n_workers is not None or scheduler is not None:
+            raise ValueError(
+                "give either an `executor` or `n_workers`/`scheduler`, not both, got "
+                f"executor={executor!r}, n_workers={n_workers!r}, scheduler={scheduler!r}"
+            )
+        return executor, False
+    kind = executor
+    if kind is None:
+        kind = "serial"
+        if scheduler is not None:
+            kind = "dask"
+        elif n_workers is not None:
+            kind = "process"
+    return make_executor(kind, n_workers=n_workers, address=scheduler), True
+
+
+def _message(reason: str, best: Evaluation | None, nfev: int) -> str:
+    from core.strategies.base import STOP_REASONS
+
+    text = STOP_REASONS.get(reason, reason)
+    if best is None:
+        text += "; no evaluation succeeded" if nfev else "; nothing was evaluated"
+    return text
+
+
+def minimize(
+    fun: Callable[[dict], Any],
+    space: SearchSpace | None = None,
+    method: str = "sparse_grid",
+    n_evals: int = 100,
+    *,
+    seed: Any = None,
+    journal: str | Path | None = None,
+    resume: bool = False,
+    executor: Executor | str | None = None,
+    n_workers: int | None = None,
+    scheduler: str | None = None,
+    max_batch: int | None = None,
+    stop: Any = None,
+    callback: Callable[[Batch], Any] | None = None,
+    catch: tuple[type[BaseException], ...] = (Exception,),
+    **options: Any,
+) -> RunResult:
+    """Minimize a black-box objective over a search space with a registered strategy.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(config: dict) -> float | Measurement`` (lower is better).
+    space : SearchSpace, optional
+        The hyperparameters (default: ``fun.space``).
+    method : str
+        A key of ``core.strategies.STRATEGIES`` (an unknown name raises ``ValueError`` listing
+        the valid ones).
+    n_evals : int
+        Budget: ``res.nfev <= n_evals``.
+    seed : int, numpy Generator or None
+        An int reproduces the run bit for bit (same ``max_batch``, any backend).
+    journal, resume
+        See :func:`iterate`; resuming needs ``seed`` to be an int (or None for deterministic
+        methods) and the same space, method, budget, options and ``max_batch``.
+    executor : Executor or {"serial", "process", "dask"}, optional
+        An executor object is used as is and never shut down (share one across runs). A kind
+        (or ``n_workers`` alone -> ``"process"``, ``scheduler`` -> ``"dask"``) builds one that
+        this call owns and shuts down; after a stop request its running work is abandoned.
+    n_workers : int, optional
+        Worker processes for ``"process"`` or a Dask ``LocalCluster`` (``executor="dask"``).
+    scheduler : str, optional
+        Address of a Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    max_batch : int, optional
+        Points per ask at most (see :mod:`core.run`, "Batches").
+    stop : object with ``is_set()``, optional
+        A :class:`threading.Event` that ends the run cleanly when set.
+    callback : callable, optional
+        ``callback(batch)`` after each :class:`~core.records.Batch`; returning True requests a
+        stop.
+    catch : tuple of exception types
+        Objective exceptions recorded as failures (default: every ``Exception``).
+    **options
+        Strategy options (see ``core.strategies.make_strategy``).
+
+    Returns
+    -------
+    RunResult
+
+    Examples
+    --------
+    >>> from core.space import Float, SearchSpace
+    >>> space = SearchSpace({"x": Float(-2.0, 2.0), "y": Float(-2.0, 2.0)})
+    >>> res = minimize(lambda c: (c["x"] - 1) ** 2 + c["y"] ** 2, space, "random", 50, seed=0)
+    >>> res.nfev, res.fun < 0.5
+    (50, True)
+    """
+    space = _resolve_space(fun, space)
+    n_evals = check_int(n_evals, "n_evals", low=1)
+    _check_stop(stop)
+    from core.strategies import STRATEGIES, make_strategy
+
+    if not isinstance(method, str) or method not in STRATEGIES:
+        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(STRATEGIES)}")
+    if resume and journal is not None and isinstance(_seed_record(seed), str):
+        raise ValueError(
+            "resuming needs `seed` to be an int (or None for deterministic methods), got "
+            f"seed={seed!r}"
+        )
+    strategy = make_strategy(method, space.dim, n_evals, seed=seed, **options)
+    run_info = {"method": method, "seed": _seed_record(seed), "options": to_json(options)}
+    ex, owned = _resolve_executor(executor, n_workers, scheduler)
+    requested = threading.Event()
+    combined = _AnyStop(stop, requested)
+    t0 = time.perf_counter()
+    history: list[Evaluation] = []
+    nit = 0
+    reason = "stopped"
+    best: Evaluation | None = None
+    clean = False
+    try:
+        for batch in iterate(
+            fun, space, strategy, executor=ex, journal=journal, resume=resume, stop=combined,
+            max_batch=max_batch, catch=catch, run_info=run_info,
+        ):
+            history.extend(batch.evaluations)
+            nit += batch.complete
+            best = batch.best
+            if batch.stop_reason is not None:
+                reason = batch.stop_reason
+            if callback is not None and callback(batch) is True:
+                requested.set()
+        clean = reason != "stopped"
+    finally:
+        if owned:
+            _release(ex, clean)
+    return RunResult(
+        x=None if best is None else dict(best.config),
+        fun=math.nan if best is None else best.value,
+        u=np.full(space.dim, np.nan) if best is None else best.u,
+        nfev=len(history),
+        nit=nit,
+        history=tuple(history),
+        method=method,
+        stop_reason=reason,
+        success=best is not None and reason != "stopped",
+        message=_message(reason, best, len(history)),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _release(executor: Executor, clean: bool) -> None:
+    """Shut down an executor this module made; abandon running work unless the run ended."""
+    if clean:
+        executor.shutdown(wait=True)
+    elif isinstance(executor, ProcessPool):
+        executor.terminate()
+    elif isinstance(executor, DaskExecutor):
+        executor.shutdown(wait=False, cancel_futures=True)
+    else:
+        executor.shutdown(wait=False, cancel_futures=True)
