@@ -100,4 +100,4 @@ def test_shipped_landscape_matches_a_fresh_evaluation():
     j, i = 15, 3  # learning rate about 1.3e-2, 6 epochs: cheap
     config = {"epochs": int(land.x1[i]), "learning_rate": float(land.x2[j])}
     value = OBJECTIVES["mlp_regression_2d"](config).value
-    assert math.isclose(value, land.values[j, i], rel_tol=1e-4)
+    assert math.isclose(value, land.values[j, i], rel_tol=1e-3)  # bitwise on this machine
