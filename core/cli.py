@@ -457,6 +457,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
         sub.print_usage(err)
         err.write(f"{sub.prog}: error: {exc}\n")
         return 2
+    except OSError as exc:  # unreachable scheduler, unwritable journal, ...: no traceback
+        err.write(f"{PROG}: the run failed: {type(exc).__name__}: {exc}\n")
+        return 1
     except Exception as exc:  # noqa: BLE001 - report with the traceback, exit 1
         import traceback
 

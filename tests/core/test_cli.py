@@ -181,3 +181,41 @@ def test_in_process_run_matches_minimize_and_counts_failures():
     assert "rosenbrock_3d" in text and table_field(text, "evaluations used") == "40 of 40"
     config_rows = [ln for ln in text.splitlines() if "x1 =" in ln or " x2 =" in ln or "x3 =" in ln]
     assert len(config_rows) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_run_on_a_dask_scheduler():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        p = run_cli(
+            "run", "--objective", "rosenbrock", "--method", "random", "--budget", "12",
+            "--seed", "5", "--scheduler", cluster.scheduler_address, "--no-progress",
+        )
+    assert p.returncode == 0, p.stderr
+    from core.objectives import OBJECTIVES
+    from core.run import minimize
+
+    res = minimize(OBJECTIVES["rosenbrock"], method="random", n_evals=12, seed=5)
+    assert table_field(p.stdout, "evaluations used") == "12 of 12"
+    assert float(table_field(p.stdout, "best value (f(x))")) == pytest.approx(res.fun, rel=1e-5)
+
+
+def test_unreachable_scheduler_fails_cleanly(monkeypatch):
+    import core.run as run_module
+
+    def refuse(*args, **kwargs):
+        raise OSError("Timed out trying to connect to tcp://127.0.0.1:9 after 30 s")
+
+    monkeypatch.setattr(run_module, "make_executor", refuse)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["run", "--objective", "rosenbrock", "--method", "random", "--budget", "5",
+         "--scheduler", "tcp://127.0.0.1:9", "--no-progress"],
+        out=out, err=err,
+    )
+    assert code == 1
+    assert "the run failed: OSError: Timed out" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
