@@ -9,21 +9,31 @@ its batch is in. The phase ends when no further refinement fits (or ``max_level`
 point).
 
 **Candidate phase** (ALGORITHMS section 5.4, decision 6). The modified B-spline interpolant of
-the grid's finite values is fitted (:func:`core.surrogate.fit_surrogate`) and minimized:
+the grid's values is fitted (:func:`core.surrogate.fit_surrogate`; NaN/inf values are left out)
+and minimized:
 
-1. ``optimizer`` started from the best grid point (the thesis' gradient descent step);
-2. if ``multistart``: the multi-start optimizer (``core.optimizers`` ``"multistart"`` with its
-   default inner method) started from the best grid point plus random starts;
-3. if more slots than distinct candidates remain: ``optimizer`` started from the 2nd, 3rd, ...
-   best grid points.
+0. if ``trust_region``: ``optimizer`` inside the trust box of the best grid point (between its
+   nearest grid neighbours along each axis, :meth:`SparseGridSearch.local_box`), where the
+   interpolant is most reliable;
+1. ``optimizer`` started from the best grid point over the whole cube (the thesis' gradient
+   descent step);
+2. if ``multistart``: the multi-start optimizer (``core.optimizers`` ``"multistart"``, default
+   inner method Nelder-Mead) from the best grid point plus random starts (the thesis' second
+   candidate);
+3. while slots remain: ``optimizer`` started from the 2nd, 3rd, ... best grid points (at most
+   ``2 * free slots + 1`` such runs).
 
-The candidates are evaluated with the true objective in that order of preference.
+The candidates are evaluated with the true objective, all in one batch, in that order.
 ``reserved = n_candidates`` evaluations are kept back for them (default: 2 with ``multistart``,
-1 without, as the thesis reserves 2); evaluations the grid could not use (a refinement adds ``2d``
-points at once) go to further candidates as well. A candidate that coincides with an evaluated
-point or an earlier candidate (within ``1e-9`` per coordinate) costs nothing: it is skipped and
-the slot goes to the next candidate; slots without a distinct candidate stay unused. The best of
-all told values (grid points and candidates) is the result.
+1 without, as the thesis reserves 2); the evaluations the grid could not use (a refinement adds
+``2d`` points at once, so up to ``2d - 1`` are left over) become further slots.
+
+*Duplicates cost nothing.* A primary candidate (0-2) that coincides with an evaluated point or an
+earlier candidate (within ``1e-9`` per coordinate) is skipped, an extra candidate (3) must be at
+least ``1e-3`` away from all of them; the slot goes to the next candidate, and slots without a
+distinct candidate stay unused (the run then ends below ``n_evals``). If the interpolation system
+is singular, ``surrogate_error`` says so and no candidate is proposed. The result is the best of
+all told values, grid points and candidates.
 
 ``optimizer="none"`` is pure adaptive grid search: nothing is reserved and the generator gets the
 whole budget, so the told points are exactly those of ``NovakRitter(dim, n_evals, ...)``.

@@ -168,3 +168,18 @@ def test_trust_region_candidate_stays_in_its_box():
     k = int(np.argmin(s.generator.values))
     lo, hi = s.local_box(k)
     assert np.all((first.u >= lo) & (first.u <= hi))
+
+
+def test_pickle_in_the_candidate_phase():
+    import pickle
+
+    s = SparseGridSearch(2, 30, seed=0)
+    while s.phase == "grid" or not s.candidates:
+        U = s.ask(max_points=1)
+        s.tell(U, smooth(U))
+    clone = pickle.loads(pickle.dumps(s))
+    np.testing.assert_array_equal(clone.surrogate(clone.U_told), s.surrogate(s.U_told))
+    run(s)
+    run(clone)
+    np.testing.assert_array_equal(s.U_told, clone.U_told)
+    assert [c.source for c in s.candidates] == [c.source for c in clone.candidates]
