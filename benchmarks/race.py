@@ -6,8 +6,10 @@ One command::
     .venv/bin/python benchmarks/race.py --quick    # small subset, under 2 minutes
 
 Methods: the five registered strategies (``core.strategies.STRATEGIES``, default options) plus
-optuna's TPE sampler and pycma's CMA-ES as outside references. Functions, all on shifted domains
-so that no optimum sits on a dyadic grid point or a grid-search midpoint:
+optuna's TPE sampler and pycma's CMA-ES (with restarts) as outside references; optuna's GP
+sampler is opt-in (``--methods optuna_gp --prefix race_optuna_gp``: slow, imports torch).
+Functions, all on shifted domains so that no optimum sits on a dyadic grid point or a
+grid-search midpoint:
 
 - ``rosenbrock``: Rosenbrock on [-2, 2]^d, shifted by ``s ~ U(-0.5, 0.5)^d`` (the issue's
   reference setting), optimum 0 at ``1 + s``;
@@ -172,14 +174,17 @@ def _run_strategy(
 
 
 def _run_optuna_tpe(
-    fn: RaceFunction, dim: int, budget: int, seed: int, options: dict
+    fn: RaceFunction, dim: int, budget: int, seed: int, options: dict, kind: str = "tpe"
 ) -> RunOutcome:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t_start = time.perf_counter()
     t0 = time.process_time()
-    sampler = optuna.samplers.TPESampler(seed=seed, **options)
+    if kind == "tpe":
+        sampler = optuna.samplers.TPESampler(seed=seed, **options)
+    else:
+        sampler = optuna.samplers.GPSampler(seed=seed, **options)
     study = optuna.create_study(sampler=sampler)
     t_method = time.process_time() - t0
     best = np.inf
@@ -231,11 +236,19 @@ def _run_cma(fn: RaceFunction, dim: int, budget: int, seed: int, options: dict) 
     return RunOutcome(best, nfev, t_method, time.perf_counter() - t_start)
 
 
+def _run_optuna_gp(
+    fn: RaceFunction, dim: int, budget: int, seed: int, options: dict
+) -> RunOutcome:
+    return _run_optuna_tpe(fn, dim, budget, seed, options, kind="gp")
+
+
 OUTSIDE: dict[str, Callable[..., RunOutcome]] = {
     "optuna_tpe": _run_optuna_tpe,
     "cma": _run_cma,
+    "optuna_gp": _run_optuna_gp,  # opt-in (--methods optuna_gp): slow, imports torch
 }
 METHODS = (*STRATEGIES, *OUTSIDE)
+DEFAULT_METHODS = [m for m in METHODS if m != "optuna_gp"]
 
 
 def run_one(
@@ -394,23 +407,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budgets", nargs="+", type=int, default=None)
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (0..n-1)")
     p.add_argument("--out", type=Path, default=RESULTS, help="output directory")
+    p.add_argument("--prefix", default=None, help="file name prefix (default race / race_quick)")
     p.add_argument("--fresh", action="store_true", help="ignore rows already in race.csv")
     args = p.parse_args(argv)
 
     if args.quick:
-        methods = args.methods or list(METHODS)
+        methods = args.methods or DEFAULT_METHODS
         functions = args.functions or ["rosenbrock"]
         dims = args.dims or [2, 5]
         budgets = args.budgets or [50]
         n_seeds = args.seeds or 3
         prefix = "race_quick"
     else:
-        methods = args.methods or list(METHODS)
+        methods = args.methods or DEFAULT_METHODS
         functions = args.functions or list(FUNCTIONS)
         dims = args.dims or [2, 5, 10]
         budgets = args.budgets or [25, 50, 100, 200]
         n_seeds = args.seeds or 10
         prefix = "race"
+    prefix = args.prefix or prefix
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / f"{prefix}.csv"
