@@ -398,12 +398,19 @@ class _TorchObjective:
         ------
         ValueError, TypeError
             If ``config`` has missing or unknown keys or a value outside the space.
+        ImportError
+            If torch is not installed.
         """
         config = self.space.validate(config)
         cancel = cancel if cancel is not None else self.cancel
         t0 = time.perf_counter()
         info: dict[str, Any] = {"loss_curve": [], "val_curve": [], "epochs_run": 0}
-        import torch
+        try:
+            import torch
+        except ImportError as exc:  # an environment error, not a failed evaluation
+            raise ImportError(
+                f"the objective {self.name!r} needs torch: pip install 'torch>=2.2'"
+            ) from exc
 
         previous_threads = torch.get_num_threads()
         if self.n_threads is not None:
