@@ -279,6 +279,45 @@ def run_one(
 
 
 # ---------------------------------------------------------------------------------- summary
+#: Median regrets the issue measured in the same setting (Rosenbrock on [-2, 2]^d, shifted; 10
+#: seeds, optuna GP 2 seeds), by (dim, budget) -> reference -> regret.
+ISSUE_REFERENCES: dict[tuple[int, int], dict[str, float]] = {
+    (2, 50): {"random": 1.99, "optuna_tpe": 0.62, "cma": 0.88, "scipy DE": 0.38,
+              "Tasmanian": 0.074, "optuna_gp": 0.028},
+    (2, 100): {"random": 1.37, "optuna_tpe": 0.26, "cma": 0.37, "scipy DE": 0.18,
+               "Tasmanian": 0.012, "optuna_gp": 0.0005},
+    (2, 200): {"random": 0.19, "optuna_tpe": 0.023, "cma": 0.059, "scipy DE": 0.038,
+               "Tasmanian": 0.0001},
+    (5, 50): {"random": 153, "optuna_tpe": 29, "cma": 139, "Tasmanian": 54, "optuna_gp": 15.9},
+    (5, 100): {"random": 83, "optuna_tpe": 5.9, "cma": 78, "Tasmanian": 52, "optuna_gp": 4.5},
+    (5, 200): {"random": 52, "optuna_tpe": 4.4, "cma": 6.3, "Tasmanian": 28},
+}
+
+
+def reference_table(summary: list[dict], methods: list[str]) -> str:
+    """Markdown: this race's Rosenbrock medians beside the issue's reference figures."""
+    med = {(s["dim"], s["budget"], s["method"]): s["median_regret"] for s in summary
+           if s["function"] == "rosenbrock"}
+    lines = [
+        "## Rosenbrock reference setting: this race beside the issue's figures",
+        "",
+        "Median regret. `issue:` columns are the figures quoted in the issue (other shifts, "
+        "other machines); the rest are from this race.",
+        "",
+        "| d | B | " + " | ".join(methods) + " | " + " | ".join(
+            f"issue: {r}" for r in ("random", "optuna_tpe", "cma", "Tasmanian", "optuna_gp")
+        ) + " |",
+        "|" + "---|" * (len(methods) + 7),
+    ]
+    for (dim, budget), refs in ISSUE_REFERENCES.items():
+        ours = [_fmt(med[(dim, budget, m)]) if (dim, budget, m) in med else "" for m in methods]
+        theirs = [_fmt(refs[r]) if r in refs else "" for r in
+                  ("random", "optuna_tpe", "cma", "Tasmanian", "optuna_gp")]
+        if any(ours):
+            lines.append(f"| {dim} | {budget} | " + " | ".join(ours + theirs) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
 def _read_rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -347,7 +386,7 @@ def write_markdown(summary: list[dict], path: Path, methods: list[str]) -> str:
                     cells.append(f"**{txt}**" if m == best_m else txt)
                 lines.append(f"| {b} | " + " | ".join(cells) + " |")
             lines.append("")
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n" + reference_table(summary, methods)
     path.write_text(text)
     return text
 
