@@ -61,7 +61,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core._validation import check_int
-from core.executors import DaskExecutor, ProcessPool, SerialExecutor, make_executor
+from core.executors import (
+    DaskExecutor,
+    ProcessPool,
+    SerialExecutor,
+    executor_workers,
+    make_executor,
+)
 from core.journal import JournalWriter, make_header, open_journal, to_json
 from core.records import Batch, Evaluation, RunResult
 from core.result import Measurement
@@ -167,6 +173,11 @@ def _prepare_objective(fun: Any, executor: Executor) -> Any:
 
 
 # -- one batch on an executor --------------------------------------------------------------------
+def _worker_died(exc: BaseException) -> bool:
+    # KilledWorker: Dask gave up on a task after its workers died allowed-failures + 1 times
+    return isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker"
+
+
 def _check_stop(stop: Any) -> None:
     if stop is not None and not callable(getattr(stop, "is_set", None)):
         raise TypeError(f"`stop` must have an is_set() method (a threading.Event), got {stop!r}")
@@ -179,11 +190,18 @@ def _stop_requested(stop: Any) -> bool:
 class _BatchRun:
     """Evaluate the points ``todo`` of one batch; iterate to get ``(j, outcome)`` as they finish.
 
+    At most ``window`` evaluations are in flight (submitted, not finished): enough to keep every
+    worker busy and the next task queued, few enough that a stop cancels little and that a
+    crash takes down little. Several runs sharing one pool thus interleave.
+
     Crash recovery: when a future fails with ``BrokenProcessPool`` (a worker died), the culprit
     is unknown, because the pool fails every pending future. Each affected point is then re-run
     *alone* (nothing else of this batch in flight); a point whose lone run kills its worker
     again is recorded as failed. Innocent points lose nothing; the pool is replaced by
-    :class:`~core.executors.ProcessPool` on the next submission.
+    :class:`~core.executors.ProcessPool` on the next submission. Dask's ``KilledWorker`` is
+    treated the same way, because Dask also blames the tasks that were merely queued on a
+    dying worker: each is re-run alone once (so a real culprit is tried
+    ``allowed-failures + 1`` more times before it is recorded as failed).
     """
 
     def __init__(
@@ -194,8 +212,10 @@ class _BatchRun:
         todo: list[int],
         catch: tuple,
         stop: Any,
+        window: int | None = None,
     ) -> None:
         self.executor = executor
+        self.window = window
         self.fun = fun
         self.configs = configs
         self.catch = catch
@@ -224,11 +244,11 @@ class _BatchRun:
         exc = f.exception()
         if exc is None:
             yield j, f.result()
-        elif isinstance(exc, BrokenProcessPool):
+        elif _worker_died(exc):
             if alone:
                 yield j, _failed(
                     "WorkerDied: the worker process died while evaluating this configuration "
-                    f"(BrokenProcessPool: {exc})"
+                    f"({type(exc).__name__}: {exc})"
                 )
             else:
                 bisect.insort(self.suspects, j)
@@ -248,7 +268,11 @@ class _BatchRun:
                     if not self.running:
                         self._submit(self.suspects.pop(0), alone=True)
                 else:
-                    while self.queue and not _stop_requested(self.stop):
+                    while (
+                        self.queue
+                        and (self.window is None or len(self.running) < self.window)
+                        and not _stop_requested(self.stop)
+                    ):
                         f = self._submit(self.queue.popleft(), alone=False)
                         if f.done():  # serial backend: handle at once (journal, stop checks)
                             yield from self._handle(f)
@@ -444,7 +468,9 @@ def _loop(
                     evaluations[j] = ev = _restore(rec, U[j], configs[j], step)
                     record(ev, replayed=True)
             todo = [j for j in range(k) if evaluations[j] is None]
-            batch = _BatchRun(executor, fun, configs, todo, catch, stop)
+            n_workers = executor_workers(executor)  # per batch: Dask clusters may scale
+            window = 2 * n_workers if n_workers else None
+            batch = _BatchRun(executor, fun, configs, todo, catch, stop, window)
             for j, (value, status, error, info, seconds) in batch:
                 ev = Evaluation(
                     nfev + j, configs[j], U[j], value, seconds, status, error, info, step
