@@ -35,6 +35,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -77,6 +78,40 @@ def worker_init() -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - exists, owned by someone else
+        return True
+    return True
+
+
+def _watch_owner(owner_pid: int, interval: float) -> None:
+    """End this worker process soon after the process that owns the pool is gone.
+
+    ``ProcessPoolExecutor`` workers do not notice when their owner is killed (``kill -9``, OOM
+    killer): they wait for work forever, holding memory (a torch model, a dataset). A daemon
+    thread polls the owner every ``interval`` seconds and exits the worker when it is gone.
+    """
+
+    def watch() -> None:
+        while _alive(owner_pid):
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="owner-watchdog", daemon=True).start()
+
+
+def _worker_start(
+    owner_pid: int, interval: float, initializer: Callable[..., None] | None, initargs: tuple
+) -> None:
+    _watch_owner(owner_pid, interval)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 class SerialExecutor(Executor):
@@ -136,7 +171,8 @@ class ProcessPool(Executor):
     *every* pending future with ``BrokenProcessPool`` and refuses new work. This class keeps the
     broken pool's futures as they are (the driver decides what to re-run) and transparently
     starts a fresh pool on the next :meth:`submit`; :attr:`restarts` counts the replacements.
-    It is thread-safe, so several runs may share one pool.
+    It is thread-safe, so several runs may share one pool. Workers exit within about a second
+    when the process that made the pool dies (even by ``kill -9``), instead of lingering.
     """
 
     def __init__(
@@ -164,14 +200,15 @@ class ProcessPool(Executor):
         self._lock = threading.Lock()
         self._shutdown = False
         self.restarts = 0
+        self.owner_poll = 1.0
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.n_workers,
             mp_context=multiprocessing.get_context(self.context),
-            initializer=self._initializer,
-            initargs=self._initargs,
+            initializer=_worker_start,
+            initargs=(os.getpid(), self.owner_poll, self._initializer, self._initargs),
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
