@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import panel as pn
+from panel.io.state import set_curdoc
 
 from explorer.controller import Explorer
 from explorer.state import ExperimentConfig, Playback, ViewOptions
@@ -79,6 +80,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.message = pn.pane.Alert("", alert_type="danger", visible=False,
                                      sizing_mode="stretch_width", margin=(0, 10))
         self._periodic: Any = None
+        self._doc: Any = None
+        self._slider_synced = 0.0
         self._last = time.perf_counter()
         self._on_method()
         self._on_playback()
@@ -146,20 +149,61 @@ class ExplorerApp(pn.viewable.Viewer):
         self.start()
         return pn.Row(pn.Column(*self.sidebar(), width=300), pn.Column(*self.main()))
 
+    def sync_location(self) -> None:
+        """Mirror the controls in the URL (``?objective=ackley&gamma=0.5&play=1``): links
+        reproduce an experiment, and the browser tests and benchmark set up sessions this way."""
+        loc = pn.state.location
+        if loc is None:
+            return
+        ex = self.explorer
+        loc.sync(ex.config, {"objective": "objective", "method": "method", "gamma": "gamma",
+                             "budget": "budget", "optimizer": "optimizer", "degree": "degree",
+                             "initial_level": "level", "seed": "seed"},
+                 on_error=self._location_error)
+        loc.sync(ex.options, {"speed": "speed"}, on_error=self._location_error)
+        if (pn.state.session_args or {}).get("play") in ([b"1"], [b"true"]):
+            ex.play()
+
+    def _location_error(self, values: dict[str, Any]) -> None:
+        self.explorer._fail(ValueError(f"ignored invalid URL parameters: {values}"))
+
     # -- clock --------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start this session's clock (and stop it when the session ends)."""
+        """Start this session's clock (and stop it when the session ends).
+
+        In a server session the clock is Bokeh's own periodic callback: Panel's
+        ``add_periodic_callback`` adds a busy counter whose watchers cost several ms per tick,
+        which 10 sessions at 20 Hz cannot afford. In a notebook Panel's callback is used.
+        """
         if self._periodic is not None:
             return
         self._last = time.perf_counter()
-        self._periodic = pn.state.add_periodic_callback(self._tick, period=TICK_MS, start=True)
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            self._doc = doc
+            self._periodic = doc.add_periodic_callback(self._tick_server, TICK_MS)
             pn.state.on_session_destroyed(self._destroyed)
+        else:
+            self._doc = None
+            self._periodic = pn.state.add_periodic_callback(self._tick, period=TICK_MS,
+                                                            start=True)
 
-    def _tick(self) -> None:
+    def _dt(self) -> float:
         now = time.perf_counter()
         dt, self._last = min(now - self._last, 0.5), now
+        return dt
+
+    def _tick(self) -> None:
+        dt = self._dt()
         with pn.io.hold():
+            self.explorer.tick(dt)
+
+    def _tick_server(self) -> None:
+        dt = self._dt()
+        doc = self._doc
+        # Panel's hold sends every change of the tick in one PATCH-DOC message (Bokeh's own
+        # unhold sends one message per event, each re-indexing all models of the page)
+        with set_curdoc(doc), pn.io.hold(doc):
             self.explorer.tick(dt)
 
     def _destroyed(self, session_context: Any) -> None:
@@ -168,8 +212,11 @@ class ExplorerApp(pn.viewable.Viewer):
     def stop(self) -> None:
         if self._periodic is not None:
             try:
-                self._periodic.stop()
-            except Exception:  # already stopped with the session
+                if self._doc is not None:
+                    self._doc.remove_periodic_callback(self._periodic)
+                else:
+                    self._periodic.stop()
+            except Exception:  # already removed with the session
                 pass
             self._periodic = None
         self.explorer.close()
@@ -190,14 +237,18 @@ class ExplorerApp(pn.viewable.Viewer):
 
     def _on_playback(self, *events: Any) -> None:
         pb = self.explorer.playback
+        if self.message.object != pb.message:
+            self.message.object = pb.message
+            self.message.visible = bool(pb.message)
+        now = time.perf_counter()
+        if pb.playing and now - self._slider_synced < 0.25:
+            return  # while playing, the slider follows at 4 Hz (each update costs ~1 ms)
+        self._slider_synced = now
         end = max(pb.n_steps - 1, 1)
         if self.history.end != end:
             self.history.end = end
         if self.history.value != pb.step:
             self.history.value = min(pb.step, end)
-        self.play.disabled = False
-        self.message.object = pb.message
-        self.message.visible = bool(pb.message)
 
     def _update_dims_box(self) -> None:
         if hasattr(self, "dims_box"):
@@ -220,10 +271,11 @@ def create_app() -> Any:
     """The served page: a template with the title, the intro, controls and views."""
     pn.extension(raw_css=[_CSS], notifications=False)
     app = ExplorerApp()
+    # one root per area: every root added to a Bokeh document recomputes its model graph
     template = pn.template.FastListTemplate(
         title="Sparse-grid hyperparameter optimization — explorer",
-        sidebar=app.sidebar(),
-        main=app.main(),
+        sidebar=[pn.Column(*app.sidebar(), sizing_mode="stretch_width")],
+        main=[pn.Column(*app.main(), sizing_mode="stretch_width")],
         sidebar_width=280,
         accent="#e4572e",
         header_background="#1f2933",
@@ -232,6 +284,7 @@ def create_app() -> Any:
         busy_indicator=None,
     )
     app.start()
+    app.sync_location()
     return template
 
 

@@ -13,6 +13,7 @@ periodic callback.
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import Any
 
@@ -58,6 +59,9 @@ _MARKERS = {0: "circle", 1: "circle", 2: "diamond"}
 #: Bayesian optimization is left out of the precomputed race above this budget (a GP fit per
 #: evaluation makes it minutes of background work).
 BO_RACE_MAX_BUDGET = 300
+#: While playing, the slow views (inspector, gamma strip, learning curve) update at most this
+#: often (seconds).
+SLOW_VIEW_PERIOD = 0.25
 
 
 def _config_text(space: Any, u: np.ndarray) -> str:
@@ -131,6 +135,10 @@ class Explorer:
         self._objective_name: str | None = None
         self._session_runs: dict[Any, dict[str, RaceResult]] = {}
         self.n_renders = 0
+        self._quiet = False
+        self._slow_dirty = False
+        self._slow_at = 0.0
+        self.frames_sent = 0  # never reset: frame-rate measurements read it from the page
         self.config.param.watch(self._on_config, list(_RUN_PARAMS))
         self.options.param.watch(self._on_dims, ["x_dim", "y_dim"])
         self.options.param.watch(self._on_display, ["color_by", "log_color", "show_error"])
@@ -206,7 +214,12 @@ class Explorer:
         self.playback.set_outputs(message="")
         if cfg.objective != self._objective_name:
             self._objective_name = cfg.objective
-            self.options.set_dimensions(space.names)
+            self._quiet = True
+            try:
+                self.options.set_dimensions(space.names)
+                self.options.log_color = self._wants_log_colour(objective)
+            finally:
+                self._quiet = False
         key = cfg.run_key()
         self._release_run()
         problem = self._check(key, objective)
@@ -240,6 +253,21 @@ class Explorer:
         self._error = problem
         self._update_status(force=True)
         self.tick(0.0)
+
+    @staticmethod
+    def _wants_log_colour(objective: Any) -> bool:
+        """Log colours when a few high values would wash out the low region: the range is
+        more than five times the median's height above the minimum (Rosenbrock yes, Ackley no)."""
+        d = objective.space.dim
+        Z = truth_slice(objective, (0, min(1, d - 1)), np.full(d, 0.5), 32)
+        if Z is None:
+            return True
+        z = np.asarray(Z, dtype=np.float64)
+        z = z[np.isfinite(z)]
+        if z.size == 0:
+            return True
+        lo, med, hi = float(z.min()), float(np.median(z)), float(z.max())
+        return bool(hi - lo > 5 * max(med - lo, 1e-300))
 
     def _check(self, key: Any, objective: Any) -> str:
         """A readable reason why this combination cannot run, or ``""``."""
@@ -456,6 +484,11 @@ class Explorer:
             changed = True
         elif self._shown >= 0:
             self._refresh_model(self._shown)
+            if self._slow_dirty and (
+                not self.playback.playing
+                or time.perf_counter() - self._slow_at >= SLOW_VIEW_PERIOD
+            ):
+                self._render_slow_views()
         if changed or (data.done and not self._results_text):
             self._update_results()
         self._update_status()
@@ -499,6 +532,28 @@ class Explorer:
             self._update_truth(k)
         self._shown = k
         self._refresh_model(k)
+        self._slow_dirty = True
+        now = time.perf_counter()
+        if not self.playback.playing or now - self._slow_at >= SLOW_VIEW_PERIOD:
+            self._render_slow_views()
+        self._setting_step = True
+        try:
+            self.playback.step = k
+        finally:
+            self._setting_step = False
+        self.n_renders += 1
+        self.frames_sent += 1
+
+    def _render_slow_views(self) -> None:
+        """Inspector, gamma strip and learning curve: every frame when stepping, at most every
+        ``SLOW_VIEW_PERIOD`` while playing (nobody reads a table at 20 steps per second, and
+        each costs the browser a re-layout)."""
+        self._slow_dirty = False
+        self._slow_at = time.perf_counter()
+        data, k = self.data, self._shown
+        if data is None or k < 0:
+            return
+        frame = data.frames[k]
         if data.key.method == "sparse_grid":
             if frame.refinement is not self._shown_refinement or k == 0:
                 self._shown_refinement = frame.refinement
@@ -512,12 +567,6 @@ class Explorer:
         self.strip.show(frame.end)
         if self._live:
             self._show_learning(frame)
-        self._setting_step = True
-        try:
-            self.playback.step = k
-        finally:
-            self._setting_step = False
-        self.n_renders += 1
 
     def _inspector_other(self) -> str:
         return inspector_html(None, self.config.gamma, np.zeros((0, 1)), np.zeros(0), ()) + (
@@ -538,7 +587,7 @@ class Explorer:
         if data is None or data.model_kind is None:
             return
         dims = self._dims()
-        if self.worker is not None:
+        if self.worker is not None and (dims, k) not in data.slices:
             self.worker.want(dims, k)
         found = None
         for j in range(k, max(-1, k - 200), -1):
@@ -634,10 +683,11 @@ class Explorer:
             text = status_html(
                 n, key.budget, best, cfg, k, max(data.n_frames, 1),
                 metric=getattr(data.objective, "metric", "f"), note=note, error=self._error,
+                frame=self.frames_sent,
             )
         if force or text != self._status_text:
             self._status_text = text
-            set_html(self.status, text)
+            self.status.text = text  # inline styles: sent every frame, so no style block
             self.playback.set_outputs(status=text)
 
     def _fail(self, err: BaseException) -> None:
@@ -655,6 +705,8 @@ class Explorer:
         self.restart()
 
     def _on_dims(self, *events: Any) -> None:
+        if self._quiet:
+            return
         try:
             if self.data is None:
                 return
@@ -680,6 +732,8 @@ class Explorer:
                 self.convergence.set_race(method, res.n, res.best)
 
     def _on_display(self, *events: Any) -> None:
+        if self._quiet:
+            return
         try:
             names = {e.name for e in events}
             if "log_color" in names and self._truth is not None:

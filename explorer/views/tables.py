@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -194,6 +195,7 @@ def status_html(
     metric: str = "f",
     note: str = "",
     error: str = "",
+    frame: int | None = None,
 ) -> str:
     """The status line: ``evaluations: n/B``, the best value and where, the step."""
     best = "–" if best_value is None or not math.isfinite(best_value) else _fmt(best_value, 5)
@@ -204,8 +206,12 @@ def status_html(
         f"step {step}/{max(n_steps - 1, 0)}",
     ]
     if note:
-        parts.append(f"<span class='muted'>{html.escape(note)}</span>")
+        parts.append(f"<span style='color:#7b8794;font-size:12.5px'>{html.escape(note)}</span>")
     text = " &nbsp;·&nbsp; ".join(parts)
     if error:
-        text += f"<div class='err'>{html.escape(error)}</div>"
-    return f"<div class='status'>{text}</div>"
+        text += f"<div style='color:#b42318;font-weight:600'>{html.escape(error)}</div>"
+    if frame is not None:  # for lag and frame-rate measurements in the browser
+        text += (f"<span hidden class='frame' data-frame='{frame}' "
+                 f"data-t='{time.time():.3f}'></span>")
+    return f'<div style="font-size:14.5px;line-height:1.35;font-family:{FONT};color:{TEXT}">' \
+        f"{text}</div>"
