@@ -284,7 +284,7 @@ class DaskExecutor(Executor):
         Use this client (not closed by :meth:`shutdown`).
     **cluster_kwargs
         Passed to ``LocalCluster`` (defaults: ``processes=True``, ``threads_per_worker=1``, no
-        dashboard, quiet logs).
+        dashboard on a free port, quiet logs).
 
     Notes
     -----
@@ -325,7 +325,7 @@ class DaskExecutor(Executor):
                 "n_workers": n_workers or os.cpu_count() or 1,
                 "processes": True,
                 "threads_per_worker": 1,
-                "dashboard_address": None,
+                "dashboard_address": ":0",  # no fixed port (8787 may be taken)
                 "silence_logs": logging.WARNING,
             }
             options.update(cluster_kwargs)

@@ -55,6 +55,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -471,12 +472,13 @@ def _loop(
             n_workers = executor_workers(executor)  # per batch: Dask clusters may scale
             window = 2 * n_workers if n_workers else None
             batch = _BatchRun(executor, fun, configs, todo, catch, stop, window)
-            for j, (value, status, error, info, seconds) in batch:
-                ev = Evaluation(
-                    nfev + j, configs[j], U[j], value, seconds, status, error, info, step
-                )
-                evaluations[j] = ev
-                record(ev, replayed=False)
+            with closing(iter(batch)) as outcomes:  # cancels pending work if anything raises
+                for j, (value, status, error, info, seconds) in outcomes:
+                    ev = Evaluation(
+                        nfev + j, configs[j], U[j], value, seconds, status, error, info, step
+                    )
+                    evaluations[j] = ev
+                    record(ev, replayed=False)
             done = [ev for ev in evaluations if ev is not None]
             for ev in done:
                 if ev.ok and (best is None or ev.value < best.value):

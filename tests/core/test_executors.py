@@ -199,6 +199,18 @@ def test_stop_cancels_pending_work_on_a_pool(pool: ProcessPool) -> None:
     assert pool.submit(abs, -1).result(timeout=30) == 1
 
 
+def test_an_error_in_the_consumer_cancels_pending_work(pool: ProcessPool) -> None:
+    def explode(ev) -> None:
+        raise RuntimeError("consumer bug")
+
+    strategy = make_strategy("random", 2, 40, seed=0)
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="consumer bug"):
+        list(iterate(slow, SPACE, strategy, executor=pool, on_evaluation=explode))
+    assert pool.submit(abs, -4).result(timeout=30) == 4
+    assert time.perf_counter() - t0 < 3.0  # not 40 x 0.25 s / 2 workers
+
+
 def test_an_owned_pool_is_terminated_after_a_stop() -> None:
     stop = threading.Event()
     timer = threading.Timer(1.0, stop.set)
