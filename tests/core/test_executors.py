@@ -31,7 +31,7 @@ def quadratic(config: dict) -> float:
 
 def sleepy(config: dict) -> float:
     """Small x sleeps longest, so points asked early often finish late."""
-    time.sleep(0.01 + 0.06 * (2.0 - config["x"]) / 4.0)
+    time.sleep(0.01 + 0.12 * (2.0 - config["x"]) / 4.0)
     return quadratic(config)
 
 
