@@ -25,11 +25,10 @@ log = logging.getLogger(__name__)
 TICK_MS = 50
 
 INTRO = (
-    "Dots are evaluations of the loss over its true landscape (dark = low). The sparse grid "
-    "refines where the loss is low, as greedily as <b>γ</b> says; beside it, its B-spline "
-    "surrogate on the same colours; right, the race against the other methods at the same "
-    "budget. Press <b>Play</b>, then move γ. Notebooks: <code>notebooks/</code> "
-    "(<code>jupyter lab notebooks</code>)."
+    "Dots: evaluations over the true loss landscape (dark = low). The sparse grid refines where "
+    "the loss is low, as greedily as <b>γ</b> says; middle: its B-spline surrogate, same colours;"
+    " right: the race with the other methods at the same budget. Press <b>Play</b>, then move γ."
+    " Step by step in the notebooks: <code>jupyter lab notebooks</code>."
 )
 
 _CSS = """
@@ -77,8 +76,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.history.param.watch(self._on_history, "value")
         pb.param.watch(self._on_playback, ["step", "n_steps", "playing", "message"])
         cfg.param.watch(self._on_method, ["method", "objective"])
-        self.message = pn.pane.Alert("", alert_type="danger", visible=False,
-                                     sizing_mode="stretch_width", margin=(0, 10))
+        self.message = pn.pane.Alert("", alert_type="danger", visible=False, width=930,
+                                     margin=(0, 10))
         self._periodic: Any = None
         self._doc: Any = None
         self._slider_synced = 0.0
@@ -106,28 +105,30 @@ class ExplorerApp(pn.viewable.Viewer):
         ]
 
     def main(self) -> list[Any]:
+        """The views, in fixed widths that fit 1280x720 beside the sidebar (about 960 px)."""
         ex = self.explorer
         lv = ex.landscape
-        card = {"sizing_mode": "stretch_width", "margin": (6, 8), "collapsible": False,
-                "header_background": "#f5f7fa"}
+        card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa"}
         self.learning_card = pn.Card(pn.pane.Bokeh(ex.learning.fig), title="Learning curve",
-                                     **card)
-        self.strip_row = pn.Row(*[pn.pane.Bokeh(f) for f in ex.strip.figures])
+                                     width=380, **card)
+        self.strip_row = pn.Row(*[pn.pane.Bokeh(f, margin=(0, 4)) for f in ex.strip.figures])
         top = pn.Row(*[pn.pane.Bokeh(f, margin=(0, 0))
                        for f in (lv.truth, lv.model, ex.convergence.fig)], margin=(0, 5))
         bottom = pn.Row(
             pn.Card(pn.pane.Bokeh(ex.inspector), title="Refinement inspector (Novak-Ritter)",
-                    **card),
+                    width=480, **card),
             pn.Card(pn.Column(
                 pn.pane.HTML("<span style='color:#52606d;font-size:12.5px'>Same budget, three "
                              "adaptivities: greedy refinement hugs the best point, "
-                             "breadth-first fills the space.</span>", margin=(0, 5)),
-                self.strip_row), title="γ strip", **card),
-            sizing_mode="stretch_width",
+                             "breadth-first fills the space.</span>", margin=(0, 5),
+                             width=440),
+                self.strip_row, pn.pane.Bokeh(ex.strip_note, width=440)), title="γ strip",
+                width=460, **card),
         )
         results = pn.Row(
-            pn.Card(pn.pane.Bokeh(ex.results), title="Results (same budget)", **card),
-            self.learning_card, sizing_mode="stretch_width",
+            pn.Card(pn.pane.Bokeh(ex.results), title="Results (same budget)", width=560,
+                    **card),
+            self.learning_card,
         )
         self._update_learning()
         legend = pn.pane.HTML(
@@ -136,12 +137,12 @@ class ExplorerApp(pn.viewable.Viewer):
             "order) &nbsp; <span style='color:#ff2fa0'>◯</span> newest step &nbsp; "
             "<span style='color:#00a8cc'>▢</span> point refined this step &nbsp; "
             "<span style='color:#e0b800'>★</span> best so far &nbsp; ◇ surrogate optimum "
-            "checked</div>", margin=(0, 12),
+            "checked</div>", margin=(0, 12), width=940,
         )
         return [
             pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>{INTRO}"
-                         "</div>", margin=(0, 10), sizing_mode="stretch_width"),
-            pn.pane.Bokeh(ex.status, margin=(2, 10), sizing_mode="stretch_width"),
+                         "</div>", margin=(0, 10), width=940),
+            pn.pane.Bokeh(ex.status, margin=(2, 10), width=940),
             self.message, top, legend, bottom, results,
         ]
 
@@ -275,7 +276,7 @@ def create_app() -> Any:
     template = pn.template.FastListTemplate(
         title="Sparse-grid hyperparameter optimization — explorer",
         sidebar=[pn.Column(*app.sidebar(), sizing_mode="stretch_width")],
-        main=[pn.Column(*app.main(), sizing_mode="stretch_width")],
+        main=[pn.Column(*app.main())],
         sidebar_width=280,
         accent="#e4572e",
         header_background="#1f2933",

@@ -32,6 +32,7 @@ from explorer.engine import (
     RunWorker,
     axis_spec,
     gamma_strip,
+    landscape_objective,
     race_result,
     summarize,
     truth_slice,
@@ -64,10 +65,10 @@ BO_RACE_MAX_BUDGET = 300
 SLOW_VIEW_PERIOD = 0.25
 
 
-def _config_text(space: Any, u: np.ndarray) -> str:
+def _config_text(space: Any, u: np.ndarray, digits: int = 4) -> str:
     cfg = space.from_unit(np.clip(u, 0, 1)[None, :])[0]
     return ", ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in cfg.items()
+        f"{k}={v:.{digits}g}" if isinstance(v, float) else f"{k}={v}" for k, v in cfg.items()
     )
 
 
@@ -108,11 +109,12 @@ class Explorer:
         self._executor = executor
         self.landscape = LandscapeView()
         self.convergence = ConvergenceView(METHOD_TITLES, width=215, height=230)
-        self.strip = GammaStripView(self.landscape.truth_image, self.landscape.mapper)
+        self.strip = GammaStripView(self.landscape.truth_image, self.landscape.mapper, size=136)
         self.learning = LearningCurveView()
-        self.inspector = make_div("inspector", width=470)
-        self.results = make_div("results", width=560)
-        self.status = make_div("status")
+        self.inspector = make_div("inspector", width=455)
+        self.results = make_div("results", width=530)
+        self.status = make_div("status", width=930)
+        self.strip_note = make_div("strip-note")
         self.data: RunData | None = None
         self.worker: RunWorker | None = None
         self._shared_key: Any = None
@@ -337,6 +339,14 @@ class Explorer:
         self.learning.clear()
         self.strip.set_grids(None, dims, (d, d + 10))
         self._strip_done = False
+        if objective.kind == "test_function":
+            note = ""
+        elif landscape_objective(objective) is not None:
+            note = "<p class='muted'>Grids computed on the stored landscape of this training.</p>"
+        else:
+            note = ("<p class='muted'>The γ strip needs a test function or a 2-D training with "
+                    "a stored landscape (three more runs of trainings would take minutes).</p>")
+        set_html(self.strip_note, note)
 
     def _color_by(self, key: Any) -> str:
         return self.options.color_by if key.method == "sparse_grid" else "order"
@@ -410,6 +420,26 @@ class Explorer:
     def _poll_background(self) -> bool:
         changed = False
         objective = self.config.objective_obj
+        if self._strip_key is not None and not self._strip_done:
+            cheap = objective if objective.kind == "test_function" else landscape_objective(
+                objective
+            )
+            if cheap is not None:
+                res = self.races.get(
+                    self._strip_key, gamma_strip, cheap, self.config.budget,
+                    self.config.initial_level, STRIP_GAMMAS,
+                )
+            else:
+                res = RuntimeError("the γ strip needs a cheap objective or a stored landscape")
+            if res is not None:
+                self._strip_done = True
+                if isinstance(res, BaseException):
+                    set_html(self.strip_note, f"<p class='muted'>Not available: {res}</p>")
+                else:
+                    d = objective.space.dim
+                    self.strip.set_grids(res, self._dims(), (d, d + 10))
+                    n = self.data.frames[self._shown].end if self.data and self._shown >= 0 else 0
+                    self.strip.show(max(n, 1))
         for method, mkey in list(self._race_keys.items()):
             if method in self._race_done:
                 continue
@@ -423,21 +453,6 @@ class Explorer:
                 self._race_done[method] = res
                 self.convergence.set_race(method, res.n, res.best)
             changed = True
-        if self._strip_key is not None and not self._strip_done:
-            if getattr(objective, "kind", "") == "test_function":
-                res = self.races.get(
-                    self._strip_key, gamma_strip, objective, self.config.budget,
-                    self.config.initial_level, STRIP_GAMMAS,
-                )
-            else:
-                res = RuntimeError("the γ strip needs a cheap objective")
-            if res is not None:
-                self._strip_done = True
-                if not isinstance(res, BaseException):
-                    d = objective.space.dim
-                    self.strip.set_grids(res, self._dims(), (d, d + 10))
-                    n = self.data.frames[self._shown].end if self.data and self._shown >= 0 else 0
-                    self.strip.show(max(n, 1))
         return changed
 
     # ------------------------------------------------------------------------------ the clock
@@ -578,8 +593,8 @@ class Explorer:
         data = self.data
         row = frame.end - 1
         info = data.info[row] if row >= 0 else None
-        cfg = _config_text(data.space, data.U[row]) if row >= 0 else ""
-        self.learning.show(row, info, f"Latest training: {cfg}" if cfg else "")
+        cfg = _config_text(data.space, data.U[row], 2) if row >= 0 else ""
+        self.learning.show(row, info, f"Latest training ({cfg})" if cfg else "")
 
     def _refresh_model(self, k: int) -> None:
         """Model image of step ``k`` (or the newest computed one before it)."""

@@ -71,13 +71,11 @@ class ConvergenceView:
         self.head.data = {"x": [], "y": []}
         for src in self.race.values():
             src.data = {"x": [], "y": []}
-        items = []
-        for name, title in self.methods.items():
-            r = self.run_renderer if name == method else self.race_renderers[name]
+        for r in self.race_renderers.values():
             r.visible = True
-            items.append(LegendItem(label=title + (" (this run)" if name == method else ""),
-                                    renderers=[r]))
-        self.legend.items = items
+        self.run_renderer.visible = True
+        self.legend.items = [LegendItem(label=self.methods.get(method, method) + " (this run)",
+                                        renderers=[self.run_renderer])]
 
     def transform(self, best: np.ndarray) -> np.ndarray:
         """Values as plotted: ``max(best - f_opt, FLOOR)`` (NaN stays NaN)."""
@@ -114,6 +112,18 @@ class ConvergenceView:
         src = self.race.get(method)
         if src is not None:
             src.data = {"x": np.asarray(n, dtype=np.float64), "y": self.transform(best)}
+            r = self.race_renderers[method]
+            if not any(r in item.renderers for item in self.legend.items):
+                items = [*self.legend.items, LegendItem(label=self.methods[method], renderers=[r])]
+                order = list(self.methods)
+                items.sort(key=lambda it: (it.renderers[0] is not self.run_renderer,
+                                           order.index(self._method_of(it.renderers[0]))))
+                self.legend.items = items
+
+    def _method_of(self, renderer: Any) -> str:
+        if renderer is self.run_renderer:
+            return self.method
+        return next(m for m, r in self.race_renderers.items() if r is renderer)
 
     def set_title(self, text: str) -> None:
         self.fig.title.text = text

@@ -189,3 +189,73 @@ def test_ten_sessions_keep_animating(browser, explorer_server):
     finally:
         context.close()
     assert "Traceback" not in log.read_text()
+
+
+def _race_done_js():
+    return """() => { const m = Bokeh.documents[0].get_model_by_name('results');
+        return m && !m.text.includes('computing') && !m.text.includes('running'); }"""
+
+
+def test_screenshots_of_other_objectives(page, explorer_server):
+    """Screenshots for the README: a 3-D test function with axis selectors, γ = 0."""
+    url, _ = explorer_server
+    open_explorer(page, url, "?objective=rosenbrock_3d&budget=150&speed=40&play=1")
+    wait_status(page, "s => s.n >= 140", 30_000)
+    assert page.get_by_text("Shown hyperparameters").is_visible()
+    page.wait_for_function(_race_done_js(), timeout=60_000)
+    time.sleep(1.0)
+    page.screenshot(path=str(SCREENSHOTS / "explorer_3d.png"))
+    open_explorer(page, url, "?objective=himmelblau&gamma=0&budget=100&speed=40&play=1")
+    wait_status(page, "s => s.n >= 97", 30_000)
+    page.wait_for_function(_race_done_js(), timeout=60_000)
+    time.sleep(1.0)
+    page.screenshot(path=str(SCREENSHOTS / "explorer_gamma0.png"))
+
+
+@pytest.mark.slow
+def test_training_screenshot(page, explorer_server):
+    """A live training run: points appear as trainings finish, with the learning curve."""
+    url, _ = explorer_server
+    open_explorer(page, url, "?objective=mlp_regression_2d&budget=30&play=1")
+    wait_status(page, "s => s.n >= 21", 120_000)
+    assert page.get_by_text("Learning curve").first.is_visible()
+    time.sleep(1.0)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    time.sleep(0.5)
+    page.screenshot(path=str(SCREENSHOTS / "explorer_training.png"))
+
+
+def test_animated_gif(page, explorer_server):
+    """assets/explorer.gif: a sparse-grid run on Himmelblau, step by step, racing the others."""
+    import io
+
+    from PIL import Image
+
+    url, _ = explorer_server
+    open_explorer(page, url, "?objective=himmelblau&gamma=0.85&budget=120")
+    wait_status(page, "s => s.n >= 1")
+    page.wait_for_function(_race_done_js(), timeout=90_000)
+    step = page.get_by_role("button", name="Step")
+    box = page.locator(".bk-Canvas").first.bounding_box()
+    clip = {"x": box["x"] - 75, "y": box["y"] - 40, "width": 965, "height": 345}
+    frames = []
+    n_steps = None
+    k = 0
+    while True:
+        time.sleep(0.25)  # the surrogate of this step
+        shot = page.screenshot(clip=clip)
+        frames.append(Image.open(io.BytesIO(shot)).convert("RGB"))
+        s = status(page)
+        n_steps = n_steps or int(re.search(r"step \d+/(\d+)", s["text"]).group(1))
+        if k >= n_steps:
+            break
+        step.click()
+        k += 1
+        wait_status(page, f"s => s.step == {k}")
+    frames = [f.resize((f.width * 3 // 4, f.height * 3 // 4), Image.LANCZOS) for f in frames]
+    pal = [f.quantize(colors=128, method=Image.Quantize.MEDIANCUT) for f in frames]
+    out = SCREENSHOTS.parent / "explorer.gif"
+    durations = [180] * (len(pal) - 1) + [2500]
+    pal[0].save(out, save_all=True, append_images=pal[1:], duration=durations, loop=0,
+                optimize=True)
+    assert out.stat().st_size > 10_000 and len(pal) == n_steps + 1
