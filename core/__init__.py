@@ -28,7 +28,11 @@ __all__ = [
     "STRATEGIES",
     "SearchSpace",
     "fit_surrogate",
+    "Batch",
+    "Evaluation",
+    "RunResult",
     "iterate",
+    "make_executor",
     "minimize",
 ]
 
@@ -40,6 +44,10 @@ _LAZY = {
     "OBJECTIVES": "core.objectives",
     "minimize": "core.run",
     "iterate": "core.run",
+    "Batch": "core.records",
+    "Evaluation": "core.records",
+    "RunResult": "core.records",
+    "make_executor": "core.executors",
 }
 
 
