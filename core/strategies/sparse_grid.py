@@ -20,8 +20,14 @@ and minimized:
 2. if ``multistart``: the multi-start optimizer (``core.optimizers`` ``"multistart"``, default
    inner method Nelder-Mead) from the best grid point plus random starts (the thesis' second
    candidate);
-3. while slots remain: ``optimizer`` started from the 2nd, 3rd, ... best grid points (at most
-   ``2 * free slots + 1`` such runs).
+3. while slots remain, alternately (at most ``2 * free slots + 1`` such runs):
+
+   - if ``coarse_candidates``: ``optimizer`` on the surrogate of a coarser stage of the same grid
+     (the first ``n_0 + 2 d k`` points, ``k = K/2, K/4, ...`` of the ``K`` refinements), from
+     that stage's best point. A coarse interpolant is smoother and often has the better
+     optimum when the fine one oscillates (in 10-D Rosenbrock it halves the median regret at
+     B = 100 and 200), and the regret no longer grows with the budget;
+   - ``optimizer`` on the full surrogate from the 2nd, 3rd, ... best grid point.
 
 The candidates are evaluated with the true objective, all in one batch, in that order.
 ``reserved = n_candidates`` evaluations are kept back for them (default: 2 with ``multistart``,
@@ -62,8 +68,10 @@ DISTINCT_TOL = 1e-3
 class Candidate(tuple):
     """A surrogate-optimum candidate: ``(u, surrogate_value, source)``.
 
-    ``u`` has shape ``(d,)``; ``source`` names how it was found, e.g. ``"gradient_descent"`` or
-    ``"multistart"``, with ``"@k"`` appended when started from the ``k``-th best grid point.
+    ``u`` has shape ``(d,)``; ``surrogate_value`` is the value of the surrogate it was found on;
+    ``source`` names how it was found: ``"gradient_descent"``, ``"multistart"``, with ``"@k"``
+    appended when started from the ``k``-th best grid point, ``" (local)"`` inside the trust box,
+    ``"[m pts]"`` on the surrogate of the first ``m`` grid points (a coarser stage).
     """
 
     __slots__ = ()
@@ -118,6 +126,10 @@ class SparseGridSearch(Strategy):
         Maximal level of a grid point per coordinate.
     optimizer_options : dict or None
         Extra keyword options for the optimizer (e.g. ``{"maxfev": 2000}``).
+    trust_region : bool, default False
+        First propose the optimizer's result inside the trust box of the best grid point.
+    coarse_candidates : bool, default True
+        Fill extra slots also with optima of coarser stages' surrogates.
     seed : int, numpy Generator or None
         Randomness for the randomized optimizers.
 
@@ -150,6 +162,7 @@ class SparseGridSearch(Strategy):
         max_level: int = 20,
         optimizer_options: dict[str, Any] | None = None,
         trust_region: bool = False,
+        coarse_candidates: bool = True,
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
@@ -182,6 +195,7 @@ class SparseGridSearch(Strategy):
             )
         self.optimizer_options = dict(optimizer_options or {})
         self.trust_region = bool(trust_region)
+        self.coarse_candidates = bool(coarse_candidates)
         n0 = regular_grid_size(self.dim, self.initial_level)
         minimum = n0 + self.n_candidates
         if self.n_evals < minimum:
@@ -200,7 +214,7 @@ class SparseGridSearch(Strategy):
         )
         self.surrogate: Any = None
         self.candidates: list[Candidate] = []
-        self.phase = "grid"
+        self._phase = "grid"
         self._batch: np.ndarray | None = None  # the generator's batch being handed out
         self._batch_y: list[np.ndarray] = []
         self._batch_asked = 0
@@ -209,6 +223,13 @@ class SparseGridSearch(Strategy):
         self.surrogate_error: str | None = None
 
     # -- display helpers -------------------------------------------------------------------
+    @property
+    def phase(self) -> str:
+        """``"grid"``, ``"candidates"`` (surrogate optima being evaluated) or ``"done"``."""
+        if self._phase == "candidates" and not self._queue and self._pending is None:
+            return "done"
+        return self._phase
+
     @property
     def refinement_history(self) -> list[Any]:
         """The generator's refinement records (:class:`~core.grid.RefinementStep`)."""
@@ -226,7 +247,7 @@ class SparseGridSearch(Strategy):
     def candidate_values(self) -> np.ndarray:
         """True values of the candidates told so far, shape ``(k,)``."""
         n = self.generator.n_points
-        return self.y_told[n : n + len(self.candidates)].copy() if self.phase != "grid" else (
+        return self.y_told[n : n + len(self.candidates)].copy() if self._phase != "grid" else (
             np.empty(0)
         )
 
@@ -247,7 +268,7 @@ class SparseGridSearch(Strategy):
 
     # -- ask/tell --------------------------------------------------------------------------
     def _ask(self, max_points: int) -> np.ndarray:
-        if self.phase == "grid":
+        if self._phase == "grid":
             if self._batch is None:
                 batch = self.generator.ask()
                 if len(batch) == 0:
@@ -257,16 +278,16 @@ class SparseGridSearch(Strategy):
             U = self._batch[self._batch_asked : self._batch_asked + max_points]
             self._batch_asked += len(U)
             return U
-        if self.phase == "candidates" and self._queue:
+        if self._phase == "candidates" and self._queue:
             take = self._queue[:max_points]
             del self._queue[:max_points]
             self._asked_candidates += len(take)
             return np.array([c.u for c in take]).reshape(-1, self.dim)
-        self.phase = "done"
+        self._phase = "done"
         return np.empty((0, self.dim))
 
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
-        if self.phase != "grid":
+        if self._phase != "grid":
             return
         self._batch_y.append(y)
         if self._batch is not None and sum(len(v) for v in self._batch_y) == len(self._batch):
@@ -274,11 +295,11 @@ class SparseGridSearch(Strategy):
             self._batch, self._batch_y = None, []
 
     def _stop(self) -> str | None:
-        return "exhausted" if self.phase == "done" else None
+        return "exhausted" if self._phase == "done" else None
 
     # -- candidate phase -------------------------------------------------------------------
     def _start_candidates(self) -> None:
-        self.phase = "candidates"
+        self._phase = "candidates"
         slots = self.remaining if self.optimizer != "none" else 0
         if slots <= 0:
             return
@@ -314,15 +335,36 @@ class SparseGridSearch(Strategy):
                 hi[t] = above.min()
         return lo, hi
 
+    def stage_sizes(self) -> list[int]:
+        """Grid sizes of the coarser stages used for extra candidates, largest first.
+
+        The Novak-Ritter grid after ``k`` refinements is the first ``n_0 + 2 d k`` points in
+        storage order; with ``K`` refinements in all, the stages are ``k = K // 2, K // 4, ...,
+        1``.
+        """
+        n0 = regular_grid_size(self.dim, self.initial_level)
+        k = (self.generator.n_points - n0) // (2 * self.dim) // 2
+        sizes = []
+        while k >= 1:
+            sizes.append(n0 + 2 * self.dim * k)
+            k //= 2
+        return sizes
+
     def _find_candidates(self, slots: int) -> list[Candidate]:
         from core.optimizers import minimize
+        from core.surrogate import fit_surrogate
 
-        gen, sur = self.generator, self.surrogate
+        gen, full = self.generator, self.surrogate
         y = np.asarray(gen.values)
-        finite = np.flatnonzero(np.isfinite(y))
-        order = finite[np.argsort(y[finite], kind="stable")]
         known = np.asarray(gen.points)
         found: list[Candidate] = []
+
+        def ranked(m: int) -> np.ndarray:
+            """Indices of the finite values among the first ``m`` points, best first."""
+            finite = np.flatnonzero(np.isfinite(y[:m]))
+            return finite[np.argsort(y[finite], kind="stable")]
+
+        order = ranked(len(y))
 
         def add(res: Any, source: str, tol: float = DUPLICATE_TOL) -> None:
             u = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
@@ -331,7 +373,7 @@ class SparseGridSearch(Strategy):
                 return
             found.append(Candidate(u, float(res.fun), source))
 
-        def run(method: str, k: int, local: bool = False) -> Any:
+        def run(method: str, k: int, local: bool = False, sur: Any = full) -> Any:
             opts = dict(self.optimizer_options) if method == self.optimizer else {}
             x0 = known[k]
             if not local:
@@ -349,18 +391,41 @@ class SparseGridSearch(Strategy):
             )
             return _Moved(lo + res.x * w, res.fun)
 
+        def coarse(m: int) -> None:
+            """The optimizer on the surrogate of the first ``m`` grid points."""
+            first = ranked(m)
+            if first.size == 0:
+                return
+            try:
+                sur = fit_surrogate(gen.levels[:m], gen.indices[:m], y[:m], degree=self.degree)
+            except np.linalg.LinAlgError:
+                return
+            add(run(self.optimizer, int(first[0]), sur=sur), f"{self.optimizer}[{m} pts]",
+                DISTINCT_TOL)
+
+        def next_best(rank: int) -> None:
+            add(run(self.optimizer, int(order[rank]), local=self.trust_region),
+                f"{self.optimizer}@{rank + 1}", DISTINCT_TOL)
+
         best = int(order[0])
         if self.trust_region:
             add(run(self.optimizer, best, local=True), f"{self.optimizer} (local)")
         add(run(self.optimizer, best), self.optimizer)
         if self.multistart and len(found) < slots:
             add(run("multistart", best), "multistart")
-        attempts = 2 * (slots - len(found)) + 1  # extra runs mostly re-find the same optimum
-        for rank in range(1, min(len(order), attempts + 1)):
+        # extra slots: alternately a coarser stage's surrogate and the next best grid point;
+        # at most 2 * free slots + 1 runs (they often re-find an optimum already found)
+        extras: list[tuple[Any, int]] = []
+        stages = self.stage_sizes() if self.coarse_candidates else []
+        for j in range(max(len(stages), len(order) - 1)):
+            if j < len(stages):
+                extras.append((coarse, stages[j]))
+            if j + 1 < len(order):
+                extras.append((next_best, j + 1))
+        for step, arg in extras[: 2 * (slots - len(found)) + 1]:
             if len(found) >= slots:
                 break
-            add(run(self.optimizer, int(order[rank]), local=self.trust_region),
-                f"{self.optimizer}@{rank + 1}", DISTINCT_TOL)
+            step(arg)
         return found[:slots]
 
 

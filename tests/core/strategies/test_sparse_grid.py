@@ -131,7 +131,9 @@ def test_surrogate_exposure_and_intermediate_fit():
     assert s.phase == "done"
     assert s.surrogate is not None and s.surrogate.n_points == g.n_points
     for c in s.candidates:
-        assert c.u.shape == (2,) and np.isclose(c.value, s.surrogate(c.u))
+        assert c.u.shape == (2,)
+        if "pts]" not in c.source:  # coarse-stage candidates carry their own surrogate's value
+            assert np.isclose(c.value, s.surrogate(c.u))
 
 
 def test_nan_grid_values_are_left_out_of_the_surrogate():
@@ -183,3 +185,17 @@ def test_pickle_in_the_candidate_phase():
     run(clone)
     np.testing.assert_array_equal(s.U_told, clone.U_told)
     assert [c.source for c in s.candidates] == [c.source for c in clone.candidates]
+
+
+def test_coarse_stage_candidates():
+    s = SparseGridSearch(3, 70, seed=0)
+    run(s)
+    g = s.generator
+    K = (g.n_points - 1) // 6
+    assert s.stage_sizes() == [1 + 6 * k for k in (K // 2, K // 4, K // 8) if k >= 1]
+    sources = [c.source for c in s.candidates]
+    assert any("pts]" in src for src in sources)
+    off = SparseGridSearch(3, 70, seed=0, coarse_candidates=False)
+    run(off)
+    assert not any("pts]" in c.source for c in off.candidates)
+    np.testing.assert_array_equal(off.generator.points, g.points)
