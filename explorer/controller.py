@@ -514,9 +514,12 @@ class Explorer:
         dx, dy = self._dims()
         U = data.U[a:b]
         labels = [_config_text(data.space, u) for u in U] if b - a <= 64 else [""] * (b - a)
+        level = data.level_sum[a:b].copy()
+        order = np.arange(a, b)
         return {
-            "x": U[:, dx].copy(), "y": U[:, dy].copy(), "level": data.level_sum[a:b].copy(),
-            "order": np.arange(a, b), "value": data.y[a:b].copy(),
+            "x": U[:, dx].copy(), "y": U[:, dy].copy(),
+            "c": level if self.landscape.color_by == "level" else order,
+            "level": level, "order": order, "value": data.y[a:b].copy(),
             "marker": [_MARKERS[int(r)] for r in data.role[a:b]], "label": labels,
         }
 
@@ -758,6 +761,10 @@ class Explorer:
                 d = self.data.d
                 self.landscape.set_color_by(self._color_by(self.data.key), (d, d + 10),
                                             self.data.budget)
+                if self._shown >= 0:  # refill column "c"
+                    self.landscape.reset_points(
+                        self._point_columns(0, self.data.frames[self._shown].end)
+                    )
             if "show_error" in names:
                 self.landscape.show_error(bool(self.options.show_error))
             self._model_key = None

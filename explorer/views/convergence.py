@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 
 from explorer.views.theme import METHOD_COLORS, make_figure
@@ -47,7 +48,14 @@ class ConvergenceView:
         self.head_renderer = self.fig.scatter("x", "y", source=self.head, size=10,
                                               fill_color=METHOD_COLORS["sparse_grid"],
                                               line_color="white", line_width=1.5)
-        self.legend = Legend(items=[], location="bottom_left", label_text_font_size="11px",
+        self.run_item = LegendItem(label="this run", renderers=[self.run_renderer])
+        self.race_items = {
+            name: LegendItem(label=title, renderers=[self.race_renderers[name]], visible=False)
+            for name, title in methods.items()
+        }
+        # fixed items, shown and hidden by `visible` (new items would re-index the document)
+        self.legend = Legend(items=[self.run_item, *self.race_items.values()],
+                             location="bottom_left", label_text_font_size="11px",
                              glyph_width=16, glyph_height=10, spacing=0, padding=3, margin=4,
                              label_height=12, background_fill_alpha=0.75, click_policy="hide")
         self.fig.add_layout(self.legend)
@@ -74,8 +82,10 @@ class ConvergenceView:
         for r in self.race_renderers.values():
             r.visible = True
         self.run_renderer.visible = True
-        self.legend.items = [LegendItem(label=self.methods.get(method, method) + " (this run)",
-                                        renderers=[self.run_renderer])]
+        # value(...): a bare string assigned to a label spec would be read as a column name
+        self.run_item.label = value(self.methods.get(method, method) + " (this run)")
+        for item in self.race_items.values():
+            item.visible = False
 
     def transform(self, best: np.ndarray) -> np.ndarray:
         """Values as plotted: ``max(best - f_opt, FLOOR)`` (NaN stays NaN)."""
@@ -112,18 +122,7 @@ class ConvergenceView:
         src = self.race.get(method)
         if src is not None:
             src.data = {"x": np.asarray(n, dtype=np.float64), "y": self.transform(best)}
-            r = self.race_renderers[method]
-            if not any(r in item.renderers for item in self.legend.items):
-                items = [*self.legend.items, LegendItem(label=self.methods[method], renderers=[r])]
-                order = list(self.methods)
-                items.sort(key=lambda it: (it.renderers[0] is not self.run_renderer,
-                                           order.index(self._method_of(it.renderers[0]))))
-                self.legend.items = items
-
-    def _method_of(self, renderer: Any) -> str:
-        if renderer is self.run_renderer:
-            return self.method
-        return next(m for m, r in self.race_renderers.items() if r is renderer)
+            self.race_items[method].visible = method != self.method
 
     def set_title(self, text: str) -> None:
         self.fig.title.text = text

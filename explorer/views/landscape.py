@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from bokeh.models import (
-    BasicTicker,
     ColorBar,
     ColumnDataSource,
     FixedTicker,
@@ -43,11 +42,9 @@ from explorer.views.ticks import format_value, native_ticks
 
 __all__ = ["ColorScale", "LandscapeView", "empty_image"]
 
-_EMPTY = np.full((1, 1), np.nan, dtype=np.float32)
-
-
 def empty_image() -> dict[str, list]:
-    return {"image": [_EMPTY], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]}
+    """No image (zero rows): nothing is drawn."""
+    return {"image": [], "x": [], "y": [], "dw": [], "dh": []}
 
 
 class ColorScale:
@@ -82,17 +79,36 @@ class ColorScale:
         delta = min(float(np.quantile(above, 0.01)), 1e-3 * (hi - lo)) if above.size else None
         return cls(lo, hi, log, delta)
 
-    def __call__(self, values: np.ndarray) -> np.ndarray:
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """``f`` itself (linear) or ``log10(max(f - low, 0) + delta)``, float64."""
         v = np.asarray(values, dtype=np.float64)
         if not self.log:
-            return v.astype(np.float32)
+            return v
         with np.errstate(invalid="ignore"):
-            return np.log10(np.maximum(v - self.low, 0.0) + self.delta).astype(np.float32)
+            return np.log10(np.maximum(v - self.low, 0.0) + self.delta)
 
     @property
     def bounds(self) -> tuple[float, float]:
-        lo, hi = self(np.array([self.low, self.high]))
+        """The transformed values of ``low`` and ``high``."""
+        lo, hi = self.transform(np.array([self.low, self.high]))
         return float(lo), float(hi)
+
+    def position(self, values: np.ndarray) -> np.ndarray:
+        """Colour index in [0, 255] (float) of ``values``."""
+        lo, hi = self.bounds
+        return (self.transform(values) - lo) * (255.0 / (hi - lo))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """Colour indices (uint8, 0..255) of ``values``: what the images hold.
+
+        A 256-colour palette shows nothing finer, and uint8 images are a quarter of float32 on
+        the wire. Values outside ``[low, high]`` clip to the ends; NaN (a failed evaluation)
+        shows as the worst colour.
+        """
+        with np.errstate(invalid="ignore"):
+            p = np.rint(self.position(values))
+        p = np.where(np.isnan(p), 255.0, p)
+        return np.clip(p, 0, 255).astype(np.uint8)
 
 
 def _round_sig(v: float, digits: int = 2) -> float:
@@ -112,20 +128,30 @@ def colorbar_ticks(scale: ColorScale, n_ticks: int = 6) -> dict[float, str]:
     for t in np.linspace(t0, t1, n_ticks):
         v = scale.low + 10.0**t - scale.delta
         v = scale.low if t == t0 else _round_sig(v)
-        pos = float(scale(np.array([v]))[0])
-        if t0 - 1e-6 <= pos <= t1 + 1e-6 and all(abs(pos - p) > 0.08 * (t1 - t0) for p in out):
+        pos = float(scale.position(np.array([v]))[0])
+        if -1e-6 <= pos <= 255 + 1e-6 and all(abs(pos - p) > 0.08 * 255 for p in out):
             out[pos] = format_value(v)
     return out
 
 
+def linear_ticks(scale: ColorScale, target: int = 6) -> dict[float, str]:
+    """Nice ticks (1, 2, 2.5, 5 x 10^k steps) for a linear colour bar, at colour indices."""
+    low, high = scale.low, scale.high
+    raw = (high - low) / target
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    vals = np.arange(first, high + 1e-9 * step, step)
+    pos = scale.position(vals)
+    return {float(p): format_value(float(round(v, 12))) for p, v in zip(pos, vals, strict=True)}
+
+
 def _set_bar_ticks(bar: ColorBar, scale: ColorScale) -> None:
-    if scale.log:
-        ticks = colorbar_ticks(scale)
-        bar.ticker = FixedTicker(ticks=list(ticks))
-        bar.major_label_overrides = ticks
-    else:
-        bar.ticker = BasicTicker(desired_num_ticks=6)
-        bar.major_label_overrides = {}
+    """Ticks of a colour bar; the ticker object stays (a new model would make Bokeh re-index
+    every model of the page, ~0.1 s)."""
+    ticks = colorbar_ticks(scale) if scale.log else linear_ticks(scale)
+    bar.ticker.ticks = list(ticks)
+    bar.major_label_overrides = ticks
 
 
 class LandscapeView:
@@ -146,19 +172,18 @@ class LandscapeView:
         self.model_image = ColumnDataSource(empty_image(), name="model-image")
         self.error_image = ColumnDataSource(empty_image(), name="error-image")
         self.points = ColumnDataSource(
-            {k: [] for k in ("x", "y", "level", "order", "value", "marker", "label")},
+            {k: [] for k in ("x", "y", "c", "level", "order", "value", "marker", "label")},
             name="points",
         )
         self.newest = ColumnDataSource({"x": [], "y": []}, name="newest")
         self.best = ColumnDataSource({"x": [], "y": [], "label": []}, name="best")
         self.refined = ColumnDataSource({"x": [], "y": []}, name="refined")
 
-        self.mapper = LinearColorMapper(palette=LANDSCAPE_PALETTE, low=0, high=1,
-                                        nan_color="#e4e7eb")
-        self.error_mapper = LinearColorMapper(palette=ERROR_PALETTE, low=0, high=1,
-                                              nan_color="#e4e7eb")
-        self.level_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
-        self.order_mapper = LinearColorMapper(palette=ORDER_PALETTE, low=0, high=100)
+        # images hold colour indices 0..255 (see ColorScale), so the mappers never change
+        self.mapper = LinearColorMapper(palette=LANDSCAPE_PALETTE, low=0, high=255)
+        self.error_mapper = LinearColorMapper(palette=ERROR_PALETTE, low=0, high=255)
+        # one mapper for the points' fill; column "c" holds the level sum or the order
+        self.point_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
         xr, yr = Range1d(0, 1, bounds=(0, 1)), Range1d(0, 1, bounds=(0, 1))
         self.truth = self._figure("True loss landscape", xr, yr, size)
         self.model = self._figure("Sparse-grid surrogate", xr, yr, size)
@@ -175,12 +200,13 @@ class LandscapeView:
             color_mapper=self.error_mapper, level="image", visible=False,
         )
         self.colorbar = ColorBar(
-            color_mapper=self.mapper, width=12, title="f(x)",
+            color_mapper=self.mapper, width=12, title="f(x)", ticker=FixedTicker(ticks=[]),
             title_text_font_size="11px", title_text_font_style="normal",
             major_label_text_font_size="11px", label_standoff=4, padding=4,
         )
         self.error_colorbar = ColorBar(
             color_mapper=self.error_mapper, width=12, title="|truth − surrogate|",
+            ticker=FixedTicker(ticks=[]),
             title_text_font_size="11px", title_text_font_style="normal",
             major_label_text_font_size="11px", label_standoff=4, padding=4, visible=False,
         )
@@ -202,7 +228,7 @@ class LandscapeView:
         for fig, size_pt in ((self.truth, 9), (self.model, 6)):
             r = fig.scatter(
                 "x", "y", source=self.points, marker="marker", size=size_pt,
-                fill_color=transform("level", self.level_mapper), line_color="#1f2933",
+                fill_color=transform("c", self.point_mapper), line_color="#1f2933",
                 line_width=0.8,
             )
             self.point_renderers.append(r)
@@ -227,6 +253,8 @@ class LandscapeView:
             title=title, x_range=xr, y_range=yr, frame_width=size, frame_height=size,
             tools="pan,wheel_zoom,box_zoom,reset", match_aspect=True,
         )
+        fig.xaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
+        fig.yaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.grid.visible = False
         fig.min_border_left = 10
         fig.min_border_right = 10
@@ -239,29 +267,28 @@ class LandscapeView:
             axes = ((fig.xaxis[0], x, x_integer), (fig.yaxis[0], y, y_integer))
             for axis, spec, integer in axes:
                 ticks = native_ticks(spec, integer=integer)
-                axis.ticker = FixedTicker(ticks=list(ticks))
+                axis.ticker.ticks = list(ticks)
                 axis.major_label_overrides = {float(k): v for k, v in ticks.items()}
                 axis.axis_label = spec.name + (" (log)" if spec.log else "")
 
     def set_scale(self, scale: ColorScale, error_scale: ColorScale | None = None) -> None:
         """Colour range of truth and model (and of the error view)."""
-        lo, hi = scale.bounds
-        self.mapper.update(low=lo, high=hi)
         _set_bar_ticks(self.colorbar, scale)
         self.colorbar.title = "f(x), log scale" if scale.log else "f(x)"
         if error_scale is not None:
-            elo, ehi = error_scale.bounds
-            self.error_mapper.update(low=elo, high=ehi)
             _set_bar_ticks(self.error_colorbar, error_scale)
 
     def set_color_by(self, what: str, level_range: tuple[int, int], n_max: int) -> None:
-        """Colour points by ``"level"`` (level sum) or ``"order"`` (evaluation index)."""
+        """Colour points by ``"level"`` (level sum) or ``"order"`` (evaluation index).
+
+        The caller refills column ``c`` of :attr:`points` (``level`` or ``order``).
+        """
         self.color_by = what
-        self.level_mapper.update(low=level_range[0], high=max(level_range[1], level_range[0] + 1))
-        self.order_mapper.update(low=0, high=max(n_max - 1, 1))
-        mapper = self.level_mapper if what == "level" else self.order_mapper
-        for r in self.point_renderers:
-            r.glyph.fill_color = transform(what, mapper)
+        if what == "level":
+            self.point_mapper.update(palette=list(LEVEL_PALETTE), low=level_range[0],
+                                     high=max(level_range[1], level_range[0] + 1))
+        else:
+            self.point_mapper.update(palette=list(ORDER_PALETTE), low=0, high=max(n_max - 1, 1))
 
     def show_error(self, on: bool) -> None:
         self.model_renderer.visible = not on
@@ -270,27 +297,30 @@ class LandscapeView:
         self.error_colorbar.visible = on
 
     def set_model_title(self, title: str) -> None:
-        self.model.title.text = title
+        if self.model.title.text != title:
+            self.model.title.text = title
 
     def set_message(self, text: str, truth: bool = False) -> None:
         label = self.truth_message if truth else self.message
-        label.text = text
-        label.visible = bool(text)
+        if label.text != text:
+            label.text = text
+        if label.visible != bool(text):
+            label.visible = bool(text)
 
     # -- data -----------------------------------------------------------------------------------
     @staticmethod
     def image_data(Z: np.ndarray | None) -> dict[str, list]:
         if Z is None:
             return empty_image()
-        return {"image": [np.asarray(Z, dtype=np.float32)], "x": [0.0], "y": [0.0],
-                "dw": [1.0], "dh": [1.0]}
+        return {"image": [np.asarray(Z)], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]}
 
     def set_truth(self, Z: np.ndarray | None) -> None:
         self.truth_image.data = self.image_data(Z)
 
     def set_model(self, Z: np.ndarray | None, error: np.ndarray | None = None) -> None:
         self.model_image.data = self.image_data(Z)
-        self.error_image.data = self.image_data(error)
+        if error is not None or len(self.error_image.data["image"]):
+            self.error_image.data = self.image_data(error)  # only when shown or to clear it
 
     def reset_points(self, columns: dict[str, Any]) -> None:
         self.points.data = columns

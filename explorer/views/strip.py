@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from bokeh.models import ColumnDataSource, FixedTicker, LinearColorMapper, Range1d
+from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.transform import transform
 
 from explorer.views.theme import LEVEL_PALETTE, make_figure
@@ -89,6 +89,3 @@ class GammaStripView:
     def ready(self) -> bool:
         return bool(self._grids)
 
-    def set_ticks(self) -> None:  # the strip has no axes; kept for symmetry with other views
-        for fig in self.figures:
-            fig.xaxis.ticker = FixedTicker(ticks=[])

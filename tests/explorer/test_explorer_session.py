@@ -158,28 +158,33 @@ def test_surrogate_view_and_error_toggle(runs):
     lv = ex.landscape
     assert lv.truth_renderer.glyph.color_mapper is lv.model_renderer.glyph.color_mapper
     raw = ex.data.slices[((0, 1), ex.data.n_frames - 1)]
-    np.testing.assert_allclose(model, ex._scale(raw), rtol=1e-6)
+    np.testing.assert_array_equal(model, ex._scale(raw))
     assert truth.shape == model.shape
     # the error image is |truth - surrogate| in the error scale
     f = OBJECTIVES["rosenbrock"]
     from explorer.engine import slice_points
 
     t = f.evaluate_unit(slice_points(2, (0, 1), np.full(2, 0.5), 128)).reshape(128, 128)
-    np.testing.assert_allclose(err, ex._error_scale(np.abs(t - raw)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(err, ex._error_scale(np.abs(t - raw)), atol=1)
     ex.close()
 
 
 def test_log_colour_toggle_changes_images(runs):
     ex = make(runs, budget=20)
     settle(ex)
+    assert ex.options.log_color  # chosen for Rosenbrock: a few huge values
     logged = ex.landscape.truth_image.data["image"][0].copy()
     ex.options.log_color = False
     linear = ex.landscape.truth_image.data["image"][0]
-    f = OBJECTIVES["rosenbrock"]
-    assert np.nanmax(linear) == pytest.approx(float(np.max(f.evaluate_unit(
-        np.array([[0.5 / 128, 127.5 / 128], [127.5 / 128, 0.5 / 128], [0.5 / 128, 0.5 / 128],
-                  [127.5 / 128, 127.5 / 128]])))), rel=1e-3)
-    assert np.nanmax(logged) < 10
+    from explorer.engine import slice_points
+
+    f = OBJECTIVES["rosenbrock"].evaluate_unit(slice_points(2, (0, 1), np.full(2, 0.5), 128))
+    f = f.reshape(128, 128)
+    expected = np.rint(255 * (f - f.min()) / (f.max() - f.min()))
+    assert linear.dtype == np.uint8
+    assert np.abs(linear.astype(int) - expected).max() <= 1
+    # the log scale spreads the low values that cover most of the square
+    assert np.median(logged) > np.median(linear) + 50
     ex.close()
 
 
@@ -191,7 +196,7 @@ def test_other_methods_show_no_model_and_order_colours(runs):
     ex.config.method = "bayesian"
     settle(ex, 60)
     ex.seek(ex.data.n_frames - 1)
-    assert wait_until(lambda: ex.landscape.model_image.data["image"][0].size > 1, 10,
+    assert wait_until(lambda: len(ex.landscape.model_image.data["image"]) == 1, 10,
                       tick=lambda: ex.tick(0.0))
     assert ex.landscape.model.title.text.startswith("GP posterior mean")
     ex.close()
