@@ -568,6 +568,7 @@ def minimize(
     max_batch: int | None = None,
     stop: Any = None,
     callback: Callable[[Batch], Any] | None = None,
+    on_evaluation: Callable[[Evaluation], Any] | None = None,
     catch: tuple[type[BaseException], ...] = (Exception,),
     **options: Any,
 ) -> RunResult:
@@ -604,6 +605,9 @@ def minimize(
     callback : callable, optional
         ``callback(batch)`` after each :class:`~core.records.Batch`; returning True requests a
         stop.
+    on_evaluation : callable, optional
+        ``on_evaluation(evaluation)`` as each evaluation completes (completion order; also for
+        evaluations replayed from a journal), e.g. to tick a progress bar.
     catch : tuple of exception types
         Objective exceptions recorded as failures (default: every ``Exception``).
     **options
@@ -635,6 +639,9 @@ def minimize(
         )
     strategy = make_strategy(method, space.dim, n_evals, seed=seed, **options)
     run_info = {"method": method, "seed": _seed_record(seed), "options": to_json(options)}
+    objective_name = getattr(fun, "name", None)
+    if isinstance(objective_name, str):  # registered objectives: a journal is tied to one
+        run_info["objective"] = objective_name
     ex, owned = _resolve_executor(executor, n_workers, scheduler)
     requested = threading.Event()
     combined = _AnyStop(stop, requested)
@@ -647,7 +654,7 @@ def minimize(
     try:
         for batch in iterate(
             fun, space, strategy, executor=ex, journal=journal, resume=resume, stop=combined,
-            max_batch=max_batch, catch=catch, run_info=run_info,
+            max_batch=max_batch, catch=catch, run_info=run_info, on_evaluation=on_evaluation,
         ):
             history.extend(batch.evaluations)
             nit += batch.complete

@@ -181,6 +181,39 @@ def test_resume_refuses_a_journal_from_another_run(tmp_path: Path, change, field
     assert fun.calls == []
 
 
+def test_resume_refuses_a_journal_of_another_objective_with_the_same_space(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.jsonl"
+    rosenbrock = OBJECTIVES["rosenbrock"]
+    minimize(rosenbrock, None, "random", 4, seed=0, journal=path)
+    # a different named objective over an identical space must be refused by its name
+    impostor = _Renamed(rosenbrock, "himmelblau_impostor")
+    with pytest.raises(ValueError, match="belongs to another run") as info:
+        minimize(impostor, None, "random", 4, seed=0, journal=path, resume=True)
+    assert "objective" in str(info.value)
+
+
+class _Renamed:
+    def __init__(self, objective, name):
+        self._objective, self.name, self.space = objective, name, objective.space
+
+    def __call__(self, config):
+        return self._objective(config)
+
+
+def test_on_evaluation_sees_every_evaluation_in_completion_order(tmp_path: Path) -> None:
+    seen = []
+    res = minimize(quadratic, SPACE, "random", 5, seed=0, on_evaluation=seen.append)
+    assert [ev.index for ev in seen] == [ev.index for ev in res.history]
+    resumed = []
+    path = tmp_path / "run.jsonl"
+    minimize(quadratic, SPACE, "random", 5, seed=0, journal=path)
+    minimize(quadratic, SPACE, "random", 5, seed=0, journal=path, resume=True,
+             on_evaluation=resumed.append)
+    assert len(resumed) == 5  # replayed evaluations are reported too
+
+
 def test_an_existing_journal_is_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     run(quadratic, path, n_evals=4)
