@@ -10,7 +10,7 @@ TORCH_PIN ?= torch==2.13.0
 STAMP_APP := $(VENV)/.installed-app
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: serve test install install-dev bench lint clean
+.PHONY: serve test install install-dev lab bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ serve: $(STAMP_APP)
 test: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m "not ui" -p no:playwright
 	$(PY) -m pytest -q tests -m ui; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
+
+# JupyterLab on the notebooks (not part of the two quick-start commands)
+lab: $(STAMP_DEV)
+	$(PY) -m pip install -e ".[dev,notebooks]" "$(TORCH_PIN)"
+	$(VENV)/bin/jupyter lab --no-browser --ip 127.0.0.1 notebooks/
 
 bench: $(STAMP_DEV)
 	$(PY) -m benchmarks
