@@ -57,6 +57,7 @@ class ExplorerApp(pn.viewable.Viewer):
                                                     sizing_mode="stretch_width")
         self.seed = w.IntInput.from_param(cfg.param.seed, sizing_mode="stretch_width")
         self.speed = w.FloatSlider.from_param(opt.param.speed, sizing_mode="stretch_width")
+        self.loop = w.Checkbox.from_param(opt.param.loop)
         self.x_dim = w.Select.from_param(opt.param.x_dim, sizing_mode="stretch_width")
         self.y_dim = w.Select.from_param(opt.param.y_dim, sizing_mode="stretch_width")
         self.color_by = w.Select.from_param(opt.param.color_by, sizing_mode="stretch_width")
@@ -101,7 +102,7 @@ class ExplorerApp(pn.viewable.Viewer):
             self.initial_level, self.seed,
             self.dims_box,
             pn.pane.HTML("<b>Display</b>", **heading),
-            self.color_by, self.log_color, self.show_error,
+            self.color_by, self.log_color, self.show_error, self.loop,
         ]
 
     def main(self) -> list[Any]:
@@ -143,6 +144,7 @@ class ExplorerApp(pn.viewable.Viewer):
             pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>{INTRO}"
                          "</div>", margin=(0, 10), width=940),
             pn.pane.Bokeh(ex.status, margin=(2, 10), width=940),
+            pn.pane.Bokeh(ex.ack, visible=False),
             self.message, top, legend, bottom, results,
         ]
 
@@ -161,7 +163,7 @@ class ExplorerApp(pn.viewable.Viewer):
                              "budget": "budget", "optimizer": "optimizer", "degree": "degree",
                              "initial_level": "level", "seed": "seed"},
                  on_error=self._location_error)
-        loc.sync(ex.options, {"speed": "speed"}, on_error=self._location_error)
+        loc.sync(ex.options, {"speed": "speed", "loop": "loop"}, on_error=self._location_error)
         if (pn.state.session_args or {}).get("play") in ([b"1"], [b"true"]):
             ex.play()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import param
+from bokeh.models import CustomJS, Div
 
 from core.grid import regular_grid_size
 from explorer import engine
@@ -63,6 +64,12 @@ BO_RACE_MAX_BUDGET = 300
 #: While playing, the slow views (inspector, gamma strip, learning curve) update at most this
 #: often (seconds).
 SLOW_VIEW_PERIOD = 0.25
+#: Frames sent but not yet painted by the page before the player waits (flow control).
+MAX_FRAMES_IN_FLIGHT = 2
+_ACK_JS = """
+const m = /data-frame='(\\d+)'/.exec(cb_obj.text);
+if (m) { const n = +m[1]; requestAnimationFrame(() => { ack.tags = [n]; }); }
+"""
 
 
 def _config_text(space: Any, u: np.ndarray, digits: int = 4) -> str:
@@ -114,6 +121,13 @@ class Explorer:
         self.inspector = make_div("inspector", width=455)
         self.results = make_div("results", width=530)
         self.status = make_div("status", width=930)
+        # Frame acknowledgements from the browser (flow control, see _browser_behind): after a
+        # new status is painted, the page writes its frame number into `ack.tags`.
+        self.ack = Div(name="frame-ack", visible=False)
+        self.status.js_on_change("text", CustomJS(args={"ack": self.ack}, code=_ACK_JS))
+        self.ack.on_change("tags", self._on_ack)
+        self._acked = -1
+        self._acked_at = 0.0
         self.strip_note = make_div("strip-note")
         self.data: RunData | None = None
         self.worker: RunWorker | None = None
@@ -490,10 +504,15 @@ class Explorer:
                 else:
                     self._acc += max(float(self.options.speed), 0.1) * dt
                     adv = int(self._acc)
+                    if adv and self._browser_behind():
+                        adv = 0  # the steps keep accumulating: the next frame catches up
                     self._acc -= adv
                     target = min(self._shown + adv, n_avail - 1)
                     if data.done and target >= n_avail - 1 and self._shown >= n_avail - 1:
-                        self.pause()
+                        if self.options.loop:
+                            target = 0
+                        else:
+                            self.pause()
         if target != self._shown and target >= 0:
             self._render(target)
             changed = True
@@ -585,6 +604,24 @@ class Explorer:
         self.strip.show(frame.end)
         if self._live:
             self._show_learning(frame)
+
+    def _on_ack(self, attr: str, old: Any, new: Any) -> None:
+        if new:
+            self._acked = int(new[0])
+            self._acked_at = time.perf_counter()
+
+    def _browser_behind(self) -> bool:
+        """Whether the page has not yet painted the frames already sent.
+
+        Bokeh never drops messages: a page that renders slower than frames arrive falls
+        seconds behind. So once the page acknowledges frames, at most ``MAX_FRAMES_IN_FLIGHT``
+        unacknowledged frames are sent; a slow page gets fewer frames with more steps each
+        (the animation keeps real time). Without acknowledgements (notebooks, tests) or after
+        a second of silence, frames are sent regardless.
+        """
+        if self._acked < 0 or time.perf_counter() - self._acked_at > 1.0:
+            return False
+        return self.frames_sent - self._acked > MAX_FRAMES_IN_FLIGHT
 
     def _inspector_other(self) -> str:
         return inspector_html(None, self.config.gamma, np.zeros((0, 1)), np.zeros(0), ()) + (

@@ -166,6 +166,8 @@ class ViewOptions(param.Parameterized):
         default=8.0, bounds=(1.0, 60.0), step=1.0, label="Speed",
         doc="Animation speed in steps per second.",
     )
+    loop = param.Boolean(default=False, label="Loop",
+                         doc="Start again from the first step at the end (demonstrations).")
     x_dim = param.Selector(default="x1", objects=["x1", "x2"], label="x axis")
     y_dim = param.Selector(default="x2", objects=["x1", "x2"], label="y axis")
     color_by = param.Selector(

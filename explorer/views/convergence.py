@@ -9,7 +9,7 @@ import numpy as np
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 
-from explorer.views.theme import METHOD_COLORS, make_figure
+from explorer.views.theme import METHOD_COLORS, as_lists, make_figure
 
 __all__ = ["ConvergenceView", "FLOOR"]
 
@@ -97,16 +97,18 @@ class ConvergenceView:
 
     def reset_run(self, best: np.ndarray) -> None:
         n = len(best)
-        self.run.data = {"x": np.arange(1, n + 1, dtype=np.float64), "y": self.transform(best)}
+        self.run.data = as_lists(
+            {"x": np.arange(1, n + 1, dtype=np.float64), "y": self.transform(best)}
+        )
         self._head(n, best)
 
     def stream_run(self, start: int, best: np.ndarray) -> None:
         n = len(best)
         if n:
-            self.run.stream(
+            self.run.stream(as_lists(
                 {"x": np.arange(start + 1, start + n + 1, dtype=np.float64),
                  "y": self.transform(best)}
-            )
+            ))
 
     def set_head(self, n: int, best_value: float) -> None:
         self._head(n, np.array([best_value]))

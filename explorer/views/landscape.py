@@ -36,6 +36,7 @@ from explorer.views.theme import (
     NEWEST_COLOR,
     ORDER_PALETTE,
     TEXT,
+    as_lists,
     make_figure,
 )
 from explorer.views.ticks import format_value, native_ticks
@@ -323,11 +324,11 @@ class LandscapeView:
             self.error_image.data = self.image_data(error)  # only when shown or to clear it
 
     def reset_points(self, columns: dict[str, Any]) -> None:
-        self.points.data = columns
+        self.points.data = as_lists(columns)
 
     def stream_points(self, columns: dict[str, Any]) -> None:
         if len(columns["x"]):
-            self.points.stream(columns)
+            self.points.stream(as_lists(columns))
 
     def set_markers(
         self,
@@ -335,7 +336,7 @@ class LandscapeView:
         best: tuple[float, float, str] | None,
         refined: tuple[float, float] | None,
     ) -> None:
-        self.newest.data = {"x": newest[0], "y": newest[1]}
+        self.newest.data = as_lists({"x": newest[0], "y": newest[1]})
         self.best.data = (
             {"x": [best[0]], "y": [best[1]], "label": [best[2]]} if best
             else {"x": [], "y": [], "label": []}

@@ -13,7 +13,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.transform import transform
 
-from explorer.views.theme import LEVEL_PALETTE, make_figure
+from explorer.views.theme import LEVEL_PALETTE, as_lists, make_figure
 
 __all__ = ["GammaStripView", "STRIP_GAMMAS"]
 
@@ -80,9 +80,9 @@ class GammaStripView:
             if n > self._shown:
                 cols = self._columns(g, self._shown, n)
                 if len(cols["x"]):
-                    src.stream(cols)
+                    src.stream(as_lists(cols))
             else:
-                src.data = self._columns(g, 0, n)
+                src.data = as_lists(self._columns(g, 0, n))
         self._shown = n
 
     @property

@@ -9,6 +9,7 @@ from bokeh.plotting import figure
 
 __all__ = [
     "ACCENT",
+    "as_lists",
     "BEST_COLOR",
     "ERROR_PALETTE",
     "LANDSCAPE_PALETTE",
@@ -49,6 +50,19 @@ BEST_COLOR = "#ffd400"
 ACCENT = "#e4572e"
 TEXT = "#1f2933"
 FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def as_lists(columns: dict[str, Any], limit: int = 512) -> dict[str, Any]:
+    """Small numpy columns as plain lists.
+
+    Bokeh sends every numpy array as its own binary buffer (two websocket frames, two
+    ``send`` system calls each); a frame's few new points go faster as a few bytes of JSON.
+    Large columns (a full reset) stay arrays.
+    """
+    return {
+        k: v.tolist() if hasattr(v, "tolist") and getattr(v, "size", limit + 1) <= limit else v
+        for k, v in columns.items()
+    }
 
 
 def style_figure(fig: Any, *, title_size: str = "13px", axis_size: str = "12px") -> Any:

@@ -354,3 +354,44 @@ def test_close_stops_the_work(runs):
     assert worker.stop_event.is_set()
     worker.join(10)
     assert not worker.alive
+
+
+def test_loop_starts_again(runs):
+    ex = make(runs, budget=20)
+    settle(ex)
+    ex.options.loop = True
+    ex.options.speed = 60
+    ex.play()
+    seen = set()
+    for _ in range(40):
+        ex.tick(0.05)
+        seen.add(ex._shown)
+    assert ex.playback.playing and 0 in seen and ex.data.n_frames - 1 in seen
+    ex.close()
+
+
+def test_flow_control_waits_for_the_page(runs):
+    ex = make(runs, budget=200)
+    settle(ex)
+    ex.options.speed = 20
+    ex.play()
+    ex._on_ack("tags", [], [ex.frames_sent])  # the page has painted everything so far
+    sent = ex.frames_sent
+    for _ in range(10):
+        ex.tick(0.05)
+    # no acknowledgement arrives: at most MAX_FRAMES_IN_FLIGHT more frames are sent ...
+    from explorer.controller import MAX_FRAMES_IN_FLIGHT
+
+    assert ex.frames_sent == sent + MAX_FRAMES_IN_FLIGHT + 1
+    shown = ex._shown
+    ex._on_ack("tags", [], [ex.frames_sent])
+    ex.tick(0.05)
+    # ... and the steps kept accumulating: the next frame catches up in one jump
+    assert ex._shown >= shown + 8
+    # a page that stops answering for a second is not waited for
+    ex._on_ack("tags", [], [0])
+    ex._acked_at -= 2.0
+    before = ex.frames_sent
+    ex.tick(0.05)
+    assert ex.frames_sent == before + 1
+    ex.close()
