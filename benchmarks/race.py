@@ -393,6 +393,7 @@ def write_markdown(summary: list[dict], path: Path, methods: list[str]) -> str:
 
 def plot(summary: list[dict], path: Path, methods: list[str]) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -425,6 +426,9 @@ def plot(summary: list[dict], path: Path, methods: list[str]) -> None:
                 ax.fill_between(b, lo, hi, color=colors(k), alpha=0.12)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            budgets = sorted({s["budget"] for s in summary})
+            ax.set_xticks(budgets, [str(b) for b in budgets])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.set_title(f"{function}, {dim}-D", fontsize=10)
             ax.set_xlabel("budget B")
             if j == 0:
