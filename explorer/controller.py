@@ -245,6 +245,7 @@ class Explorer:
         self._model_key = None
         self._truth_fixed = None
         self._shown_refinement: Any = None
+        self._remembered = False
         self.n_renders = 0
         dims = self._dims()
         if problem:
@@ -426,13 +427,34 @@ class Explorer:
                     continue
                 self._race_keys[method] = mkey
                 self.races.hold(mkey)
+        if not cheap:  # trainings: earlier finished runs of this session are the race
+            for method, res in self._session_runs.get(self._session_key(key), {}).items():
+                if method != key.method:
+                    self._race_done[method] = res
+                    self.convergence.set_race(method, res.n, res.best)
         if self.race_enabled and (cheap or objective.space.dim == 2):
             skey = ("strip", key.objective, key.budget, key.initial_level)
             self._strip_key = skey
             self.races.hold(skey)
 
+    @staticmethod
+    def _session_key(key: Any) -> tuple:
+        return (key.objective, key.budget, key.seed)
+
+    def _remember_live_run(self) -> None:
+        """A finished training run joins this session's race for the same experiment."""
+        data = self.data
+        if not self._live or data is None or not data.done or data.error or self._remembered:
+            return
+        if data.stop_reason == "stopped" or data.n == 0:
+            return
+        self._remembered = True
+        runs = self._session_runs.setdefault(self._session_key(data.key), {})
+        runs[data.key.method] = summarize(data)
+
     def _poll_background(self) -> bool:
         changed = False
+        self._remember_live_run()
         objective = self.config.objective_obj
         if self._strip_key is not None and not self._strip_done:
             cheap = objective if objective.kind == "test_function" else landscape_objective(
@@ -704,7 +726,8 @@ class Explorer:
                     row["state"] = "computing…"
                 else:
                     row["state"] = (
-                        "run it with Method to compare" if self._live else "not computed"
+                        "choose it under Method and press Play to compare" if self._live
+                        else "not computed"
                     )
             rows.append(row)
         text = results_html(rows, key.method, getattr(objective, "metric", "f"), classifier)

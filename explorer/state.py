@@ -163,7 +163,7 @@ class ViewOptions(param.Parameterized):
     """Display choices that never restart a run."""
 
     speed = param.Number(
-        default=8.0, bounds=(1.0, 60.0), step=1.0, label="Speed",
+        default=8.0, bounds=(1.0, 60.0), step=1.0, label="Speed (steps/s)",
         doc="Animation speed in steps per second.",
     )
     loop = param.Boolean(default=False, label="Loop",

@@ -395,3 +395,21 @@ def test_flow_control_waits_for_the_page(runs):
     ex.tick(0.05)
     assert ex.frames_sent == before + 1
     ex.close()
+
+
+def test_finished_trainings_join_the_race(runs, fake_training):
+    from core.executors import SerialExecutor
+
+    config = ExperimentConfig(objective="fake_training", budget=12, method="random")
+    ex = Explorer(config, ViewOptions(), Playback(), runs=runs, race=False,
+                  executor=SerialExecutor())
+    ex.play()
+    assert wait_until(lambda: ex.data.done, 20, tick=lambda: ex.tick(0.05))
+    ex.tick(0.05)
+    best_random = ex.data.frames[-1].best_value
+    config.method = "sparse_grid"  # the random-search run is now part of the race
+    src = ex.convergence.race["random"]
+    assert len(src.data["x"]) == 12
+    assert src.data["y"][-1] == pytest.approx(best_random)
+    assert "Random search" in ex.results.text and "12/12" in ex.results.text
+    ex.close()
