@@ -647,14 +647,20 @@ def fit_surrogate(
     X = np.ldexp(ix_f.astype(np.float64), -lv_f)
     use_dense = solver == "dense" or (solver == "auto" and n_fit <= DENSE_MAX_POINTS)
     threads = 1 if n_fit <= SINGLE_THREAD_MAX_POINTS else None
+    # solve for y / max|y| so that huge values (1e300) cannot overflow the residual norms
+    scale = float(np.max(np.abs(y_f)))
+    scale = scale if scale > 0 else 1.0
+    y_s = y_f / scale
     with threadpool_limits(limits=threads, user_api="blas"):
         if use_dense:
             A: Any = _dense_matrix(X, lv_f, ix_f, p)  # (n_fit, n_fit), F-contiguous
-            alpha = _solve_dense(A, y_f)
+            alpha = _solve_dense(A, y_s)
         else:
             A = _sparse_matrix(X, lv_f, ix_f, p)
-            alpha = _solve_sparse(A, y_f)
-        residual = _relative_residual(A, alpha, y_f) if np.all(np.isfinite(alpha)) else np.inf
+            alpha = _solve_sparse(A, y_s)
+        residual = _relative_residual(A, alpha, y_s) if np.all(np.isfinite(alpha)) else np.inf
+    with np.errstate(over="ignore"):
+        alpha = alpha * scale
     if not residual <= rtol:
         raise np.linalg.LinAlgError(
             f"interpolation solve failed: relative residual {residual:.3g} > rtol={rtol:g} "

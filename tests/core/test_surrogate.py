@@ -314,6 +314,16 @@ def test_non_finite_values_are_left_out(rng):
     np.testing.assert_allclose(s(U), t(U), rtol=1e-13, atol=1e-13)
 
 
+def test_huge_values_fit_without_overflow(rng):
+    """Values near 1e300 (a diverging loss) must not overflow the residual check."""
+    levels, indices = random_adaptive_grid(2, 40, seed=3)
+    X = points_of(levels, indices)
+    y = 1e300 * (1.0 + smooth_f(X) / 10.0)
+    s = fit_surrogate(levels, indices, y)
+    assert s.residual < 1e-10
+    np.testing.assert_allclose(s(X), y, rtol=1e-9)
+
+
 def test_all_non_finite_raises():
     with pytest.raises(ValueError, match="at least one finite value, got 2 non-finite"):
         fit_surrogate([[1], [2]], [[1], [1]], [np.nan, np.inf])
