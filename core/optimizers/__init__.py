@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,7 @@ __all__ = [
     "NEEDS_HESSIAN",
     "OPTIMIZERS",
     "armijo",
+    "check_options",
     "get_optimizer",
     "minimize",
     "minimize_cmaes",
@@ -84,6 +86,44 @@ def get_optimizer(name: str) -> Callable[..., OptimizeResult]:
         raise ValueError(
             f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}"
         ) from None
+
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Check that ``options`` are keyword options of optimizer ``name``; return them.
+
+    An unknown option name raises ``TypeError`` naming it and listing the valid ones, so a typo
+    fails when a strategy is built, not after its grid evaluations were spent. For
+    ``"multistart"`` the options of its ``local_method`` (default Nelder-Mead) are valid too.
+    Values are checked by the optimizer itself.
+    """
+    method = get_optimizer(name)
+    common = {"jac", "hess", "seed"}
+
+    def keywords(f: Callable[..., Any]) -> list[str]:
+        params = inspect.signature(f).parameters.values()
+        return [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in common]
+
+    valid = keywords(method)
+    if name == "multistart":
+        inner = options.get("local_method", "nelder_mead")
+        inner_fun = LOCAL_METHODS.get(inner) if isinstance(inner, str) else inner
+        if not callable(inner_fun):
+            raise ValueError(
+                f"the local method of multistart must be one of {sorted(LOCAL_METHODS)} or a "
+                f"callable, got local_method={inner!r}"
+            )
+        try:
+            extra = keywords(inner_fun)
+        except (TypeError, ValueError):  # a callable without a signature: accept anything
+            return dict(options)
+        valid += [k for k in extra if k not in valid]
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for optimizer {name!r}; "
+            f"valid options: {', '.join(valid)}"
+        )
+    return dict(options)
 
 
 def minimize(

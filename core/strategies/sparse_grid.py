@@ -41,6 +41,19 @@ distinct candidate stay unused (the run then ends below ``n_evals``). If the int
 is singular, ``surrogate_error`` says so and no candidate is proposed. The result is the best of
 all told values, grid points and candidates.
 
+**Zoom stages** (``zoom > 0``, a multi-level scheme in the spirit of trust regions and of
+SG++'s / Tasmanian's local refinement). The two phases above run on ``1 - zoom_fraction`` of the
+budget (stage 0); the rest is split evenly into ``zoom`` further stages. Stage ``s`` is a complete
+sparse grid search of its own (Novak-Ritter grid, B-spline surrogate, candidates, same options)
+in the box of half-width ``h_s = 0.5 * zoom_shrink**s`` centred at the best point told so far
+(shifted to stay inside the unit cube): a fresh grid whose interpolant only has to resolve the
+function near the incumbent, where a low-degree polynomial is a good model. When the box centre is
+the incumbent its value is told to the stage without a new evaluation. A stage needs at least
+``2 d + 1 + n_candidates`` evaluations to refine at least once; fewer stages are run when the zoom
+budget is too small (:attr:`SparseGridSearch.zoom_budgets`). :attr:`SparseGridSearch.zoom_stages`
+holds each stage's ``(lo, hi, search)``; ``generator``, ``surrogate`` and ``candidates`` stay those
+of stage 0.
+
 ``optimizer="none"`` is pure adaptive grid search: nothing is reserved and the generator gets the
 whole budget, so the told points are exactly those of ``NovakRitter(dim, n_evals, ...)``.
 """
@@ -130,6 +143,12 @@ class SparseGridSearch(Strategy):
         First propose the optimizer's result inside the trust box of the best grid point.
     coarse_candidates : bool, default True
         Fill extra slots also with optima of coarser stages' surrogates.
+    zoom : int >= 0, default 0
+        Number of zoom stages (module docstring); 0 is the single-grid method.
+    zoom_fraction : float in (0, 1), default 0.4
+        Share of the budget for the zoom stages.
+    zoom_shrink : float in (0, 1), default 0.25
+        Half-width factor from one stage's box to the next (stage 0 is the unit cube).
     seed : int, numpy Generator or None
         Randomness for the randomized optimizers.
 
@@ -163,10 +182,13 @@ class SparseGridSearch(Strategy):
         optimizer_options: dict[str, Any] | None = None,
         trust_region: bool = False,
         coarse_candidates: bool = True,
+        zoom: int = 0,
+        zoom_fraction: float = 0.4,
+        zoom_shrink: float = 0.25,
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
-        from core.optimizers import OPTIMIZERS
+        from core.optimizers import OPTIMIZERS, check_options
 
         self.gamma = check_gamma(gamma)
         self.degree = check_degree(degree)
@@ -194,9 +216,30 @@ class SparseGridSearch(Strategy):
                 f"`optimizer_options` must be a dict or None, got {optimizer_options!r}"
             )
         self.optimizer_options = dict(optimizer_options or {})
+        if self.optimizer_options and optimizer == "none":
+            raise ValueError(
+                "`optimizer_options` must be empty with optimizer='none', "
+                f"got optimizer_options={optimizer_options!r}"
+            )
+        if optimizer != "none":
+            check_options(optimizer, self.optimizer_options)
         self.trust_region = bool(trust_region)
         self.coarse_candidates = bool(coarse_candidates)
+        self.zoom = check_int(zoom, "zoom", low=0)
+        self.zoom_fraction = _check_open_unit(zoom_fraction, "zoom_fraction")
+        self.zoom_shrink = _check_open_unit(zoom_shrink, "zoom_shrink")
+        if self.zoom and optimizer == "none":
+            raise ValueError(f"`zoom` must be 0 with optimizer='none', got zoom={zoom!r}")
+        self._options = dict(
+            gamma=self.gamma, initial_level=self.initial_level, degree=self.degree,
+            ranking=ranking, optimizer=optimizer, multistart=multistart,
+            n_candidates=n_candidates, max_level=max_level,
+            optimizer_options=self.optimizer_options, trust_region=self.trust_region,
+            coarse_candidates=self.coarse_candidates,
+        )
         n0 = regular_grid_size(self.dim, self.initial_level)
+        self.zoom_budgets = self._split_zoom_budget(n0)
+        self.stage0_budget = self.n_evals - sum(self.zoom_budgets)
         minimum = n0 + self.n_candidates
         if self.n_evals < minimum:
             raise ValueError(
@@ -206,7 +249,7 @@ class SparseGridSearch(Strategy):
             )
         self.generator = NovakRitter(
             self.dim,
-            self.n_evals - self.n_candidates,
+            self.stage0_budget - self.n_candidates,
             gamma=self.gamma,
             initial_level=self.initial_level,
             max_level=max_level,
@@ -221,13 +264,30 @@ class SparseGridSearch(Strategy):
         self._queue: list[Candidate] = []  # candidates not yet asked
         self._asked_candidates = 0
         self.surrogate_error: str | None = None
+        self.zoom_stages: list[tuple[np.ndarray, np.ndarray, SparseGridSearch]] = []
+        self._child_pending: np.ndarray | None = None
+
+    def _split_zoom_budget(self, n0: int) -> list[int]:
+        """Budgets of the zoom stages: ``zoom_fraction`` of ``n_evals`` split evenly (the last
+        stage takes the rounding rest), as many stages as get ``2 d + n0 + n_candidates`` each."""
+        if not self.zoom:
+            return []
+        total = int(round(self.zoom_fraction * self.n_evals))
+        need = 2 * self.dim + n0 + self.n_candidates
+        if self.n_evals - total < n0 + self.n_candidates:
+            return []
+        k = min(self.zoom, total // need)
+        if k == 0:
+            return []
+        return [total // k] * (k - 1) + [total - (total // k) * (k - 1)]
 
     # -- display helpers -------------------------------------------------------------------
     @property
     def phase(self) -> str:
-        """``"grid"``, ``"candidates"`` (surrogate optima being evaluated) or ``"done"``."""
+        """``"grid"``, ``"candidates"`` (surrogate optima being evaluated), ``"zoom"`` (a zoom
+        stage is running) or ``"done"``."""
         if self._phase == "candidates" and not self._queue and self._pending is None:
-            return "done"
+            return "zoom" if len(self.zoom_stages) < len(self.zoom_budgets) else "done"
         return self._phase
 
     @property
@@ -283,10 +343,66 @@ class SparseGridSearch(Strategy):
             del self._queue[:max_points]
             self._asked_candidates += len(take)
             return np.array([c.u for c in take]).reshape(-1, self.dim)
+        if self._phase in ("candidates", "zoom") and self.zoom_budgets:
+            self._phase = "zoom"
+            U = self._ask_zoom(max_points)
+            if len(U):
+                return U
         self._phase = "done"
         return np.empty((0, self.dim))
 
+    def _ask_zoom(self, max_points: int) -> np.ndarray:
+        """The next batch of the running zoom stage (starting the next stage when one ends)."""
+        while True:
+            child = self.zoom_stages[-1][2] if self.zoom_stages else None
+            if child is None or child.stop_reason is not None:
+                if len(self.zoom_stages) == len(self.zoom_budgets) or self.best is None:
+                    return np.empty((0, self.dim))
+                self._start_zoom_stage()
+                continue
+            lo, hi, _ = self.zoom_stages[-1]
+            V = child.ask(min(max_points, self.remaining))
+            if len(V) == 0:
+                continue
+            X = lo + V * (hi - lo)
+            known = self._known_values(X)
+            if np.all(np.isfinite(known)):  # e.g. the box centre at the incumbent: free
+                child.tell(V, known)
+                continue
+            self._child_pending = V
+            return X
+
+    def _known_values(self, X: np.ndarray) -> np.ndarray:
+        """Told values at the points ``X`` (within ``DUPLICATE_TOL``), NaN where unknown."""
+        U, y = self.U_told, self.y_told
+        out = np.full(len(X), np.nan)
+        for i, x in enumerate(X):
+            hit = np.flatnonzero(np.max(np.abs(U - x), axis=1) <= DUPLICATE_TOL)
+            if hit.size and np.isfinite(y[hit[0]]):
+                out[i] = y[hit[0]]
+        return out
+
+    def _start_zoom_stage(self) -> None:
+        s = len(self.zoom_stages) + 1
+        h = 0.5 * self.zoom_shrink**s
+        c = self.best[0]
+        lo = np.clip(c - h, 0.0, 1.0 - 2.0 * h)
+        hi = lo + 2.0 * h
+        budget = self.zoom_budgets[s - 1]
+        if s == len(self.zoom_budgets):
+            budget = self.remaining
+        centre = lo + 0.5 * (hi - lo)
+        free = int(np.isfinite(self._known_values(centre[None, :])[0]))
+        child = SparseGridSearch(
+            self.dim, budget + free, seed=self._rng, **self._options
+        )
+        self.zoom_stages.append((lo, hi, child))
+
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
+        if self._phase == "zoom":
+            V, self._child_pending = self._child_pending, None
+            self.zoom_stages[-1][2].tell(V, y)
+            return
         if self._phase != "grid":
             return
         self._batch_y.append(y)
@@ -300,7 +416,7 @@ class SparseGridSearch(Strategy):
     # -- candidate phase -------------------------------------------------------------------
     def _start_candidates(self) -> None:
         self._phase = "candidates"
-        slots = self.remaining if self.optimizer != "none" else 0
+        slots = self.stage0_budget - self.n_told if self.optimizer != "none" else 0
         if slots <= 0:
             return
         try:
@@ -427,6 +543,17 @@ class SparseGridSearch(Strategy):
                 break
             step(arg)
         return found[:slots]
+
+
+def _check_open_unit(value: Any, name: str) -> float:
+    """``value`` as a float in the open interval (0, 1), else a ``ValueError`` naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a float in (0, 1), got {name}={value!r}") from None
+    if isinstance(value, bool) or not 0.0 < v < 1.0:
+        raise ValueError(f"`{name}` must be in (0, 1), got {name}={value!r}")
+    return v
 
 
 class _Moved:

@@ -1,0 +1,204 @@
+"""Every bad input named in issues 2 and 3, through the public API: the error type and a message
+that states the rule and the value received."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.grid import NovakRitter
+from core.optimizers import check_options
+from core.optimizers import minimize as minimize_surrogate
+from core.run import iterate, minimize
+from core.space import Categorical, Float, Int, SearchSpace
+from core.strategies import make_strategy
+from core.surrogate import fit_surrogate
+
+SPACE = SearchSpace({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
+MIXED = SearchSpace({"x": Float(0.0, 1.0), "c": Categorical(["a", "b"]), "n": Int(1, 5)})
+ONE = np.ones((1, 2), dtype=int)
+
+
+def fun(config: dict) -> float:
+    return config["x"] ** 2 + config["y"]
+
+
+def _tell(make, mutate_U=None, y=None):
+    s = make()
+    U = s.ask(2) if hasattr(s, "n_told") else s.ask()
+    U = U if mutate_U is None else mutate_U(U)
+    s.tell(U, np.ones(len(U)) if y is None else y(U))
+
+
+def _tell_without_ask(make):
+    make().tell(np.full((1, 2), 0.5), [1.0])
+
+
+def _ask_twice(make):
+    s = make()
+    s.ask(1) if hasattr(s, "n_told") else s.ask()
+    s.ask(1) if hasattr(s, "n_told") else s.ask()
+
+
+def strategy():
+    return make_strategy("random", 2, 5, seed=0)
+
+
+def generator():
+    return NovakRitter(2, 20)
+
+
+# (id, call, exception type, regex every message must match: the rule and the value)
+CASES = [
+    # gamma outside [0, 1] (decision 2)
+    ("gamma NovakRitter", lambda: NovakRitter(2, 50, gamma=-0.1), ValueError,
+     r"`gamma` must be in \[0, 1\], got gamma=-0\.1"),
+    ("gamma nan", lambda: NovakRitter(2, 50, gamma=float("nan")), ValueError,
+     r"`gamma` must be in \[0, 1\], got gamma=nan"),
+    ("gamma sparse_grid", lambda: make_strategy("sparse_grid", 2, 50, gamma=1.3), ValueError,
+     r"`gamma` must be in \[0, 1\], got gamma=1\.3"),
+    ("gamma adaptive_random", lambda: make_strategy("adaptive_random", 2, 50, gamma=1.5),
+     ValueError, r"`gamma` must be in \[0, 1\], got gamma=1\.5"),
+    ("gamma minimize", lambda: minimize(fun, SPACE, "sparse_grid", 50, gamma=2), ValueError,
+     r"`gamma` must be in \[0, 1\], got gamma=2"),
+    # even or unsupported degree (decision 4)
+    ("degree 2", lambda: make_strategy("sparse_grid", 2, 50, degree=2), ValueError,
+     r"`degree` must be odd, one of 1, 3, 5, 7, got degree=2"),
+    ("degree 4 fit", lambda: fit_surrogate(ONE, ONE, [1.0], degree=4), ValueError,
+     r"`degree` must be odd.*got degree=4"),
+    ("degree 9 fit", lambda: fit_surrogate(ONE, ONE, [1.0], degree=9), ValueError,
+     r"one of 1, 3, 5, 7, got degree=9"),
+    ("degree float", lambda: make_strategy("sparse_grid", 2, 50, degree=3.0), TypeError,
+     r"`degree` must be an int, got degree=3\.0"),
+    # initial level outside 1..4 (decision 3)
+    ("initial_level 0", lambda: NovakRitter(2, 50, initial_level=0), ValueError,
+     r"`initial_level` must be in \[1, 4\], got initial_level=0"),
+    ("initial_level 5", lambda: make_strategy("sparse_grid", 2, 5000, initial_level=5),
+     ValueError, r"`initial_level` must be in \[1, 4\], got initial_level=5"),
+    # budget too small
+    ("budget < initial grid", lambda: NovakRitter(2, 10, initial_level=3), ValueError,
+     r"`n_evals` must be at least the size of the initial grid \(17 points.*got n_evals=10"),
+    ("budget < grid + reserved", lambda: make_strategy("sparse_grid", 2, 18, initial_level=3),
+     ValueError, r"at least 19 .*17 initial grid points \+ 2 reserved.*got n_evals=18"),
+    ("budget < grid + reserved minimize", lambda: minimize(fun, SPACE, "sparse_grid", 2),
+     ValueError, r"at least 3 .*got n_evals=2"),
+    ("budget 0", lambda: minimize(fun, SPACE, "random", 0), ValueError,
+     r"`n_evals` must be in \[1, inf\], got n_evals=0"),
+    ("budget float", lambda: minimize(fun, SPACE, "random", 5.0), TypeError,
+     r"`n_evals` must be an int, got n_evals=5\.0"),
+    # bounds
+    ("Float low == high", lambda: Float(1, 1), ValueError, r"low < high, got low=1\.0, high=1\.0"),
+    ("Float low > high", lambda: Float(2, 1), ValueError, r"low < high, got low=2\.0, high=1\.0"),
+    ("Int low == high", lambda: Int(3, 3), ValueError, r"low < high, got low=3, high=3"),
+    ("Float log low 0", lambda: Float(0, 1, log=True), ValueError,
+     r"log=True needs low > 0, got low=0\.0"),
+    ("Int log low < 0", lambda: Int(-1, 10, log=True), ValueError,
+     r"log=True needs low > 0, got low=-1"),
+    ("Float nan bound", lambda: Float(float("nan"), 1), ValueError, r"finite, got low=nan"),
+    # tell with the wrong shape or a batch that was not asked; out of turn
+    ("tell y shape", lambda: _tell(strategy, y=lambda U: np.ones(len(U) + 1)), ValueError,
+     r"`y` must have shape \(2,\), got shape \(3,\)"),
+    ("tell U shape", lambda: _tell(strategy, mutate_U=lambda U: U[:, :1]), ValueError,
+     r"`U` must have shape \(n, 2\), got shape \(2, 1\)"),
+    ("tell not asked", lambda: _tell(strategy, mutate_U=lambda U: U * 0.5), RuntimeError,
+     r"exactly the last asked batch"),
+    ("tell before ask", lambda: _tell_without_ask(strategy), RuntimeError, r"without a pending"),
+    ("ask twice", lambda: _ask_twice(strategy), RuntimeError, r"before the previous batch"),
+    ("NR tell y shape", lambda: _tell(generator, y=lambda U: np.ones(len(U) + 1)), ValueError,
+     r"`y` must have shape \(1,\), got shape \(2,\)"),
+    ("NR tell not asked", lambda: _tell(generator, mutate_U=lambda U: U * 0.5), RuntimeError,
+     r"exactly the batch returned by the last ask"),
+    ("NR tell before ask", lambda: _tell_without_ask(generator), RuntimeError,
+     r"needs a pending batch"),
+    ("NR ask twice", lambda: _ask_twice(generator), RuntimeError, r"called again before tell"),
+    # unknown names list the valid ones
+    ("unknown method", lambda: minimize(fun, SPACE, "sparsegrid", 20), ValueError,
+     r"unknown method 'sparsegrid'; valid methods: sparse_grid, grid, random"),
+    ("unknown strategy", lambda: make_strategy("foo", 2, 20), ValueError,
+     r"unknown strategy 'foo'; valid names: sparse_grid"),
+    ("unknown optimizer", lambda: make_strategy("sparse_grid", 2, 50, optimizer="bfgs"),
+     ValueError, r"unknown optimizer 'bfgs'; valid names: none, nelder_mead"),
+    ("unknown optimizer (surrogate)",
+     lambda: minimize_surrogate(lambda x: 0.0, [0.5], method="bfgs"), ValueError,
+     r"unknown optimizer 'bfgs'; valid names are \[.*'nelder_mead'"),
+    ("unknown optimizer option",
+     lambda: make_strategy("sparse_grid", 2, 50, optimizer_options={"foo": 1}), TypeError,
+     r"unknown option\(s\) 'foo' for optimizer 'gradient_descent'; valid options: maxfev"),
+    ("unknown multistart option",
+     lambda: check_options("multistart", {"local_method": "cmaes", "mutation": 0.5}), TypeError,
+     r"'mutation' for optimizer 'multistart'; valid options: .*sigma0"),
+    ("optimizer options with none",
+     lambda: make_strategy("sparse_grid", 2, 50, optimizer="none",
+                           optimizer_options={"maxfev": 5}),
+     ValueError, r"`optimizer_options` must be empty with optimizer='none'"),
+    ("unknown strategy option", lambda: make_strategy("random", 2, 5, gamma=0.5), TypeError,
+     r"unknown option\(s\) 'gamma' for strategy 'random'; valid options: none"),
+    ("unknown ranking", lambda: NovakRitter(2, 50, ranking="x"), ValueError,
+     r"`ranking` must be one of .*got ranking='x'"),
+    # configs outside the space
+    ("float outside", lambda: SPACE.to_unit([{"x": 2.0, "y": 0.5}]), ValueError,
+     r"`x` must be in \[0\.0, 1\.0\], got x=2\.0"),
+    ("int outside", lambda: MIXED.to_unit([{"x": 0.5, "c": "a", "n": 6}]), ValueError,
+     r"`n` must be in \[1, 5\], got n=6"),
+    ("int not integer", lambda: MIXED.to_unit([{"x": 0.5, "c": "a", "n": 2.5}]), TypeError,
+     r"`n` must be an integer, got n=2\.5"),
+    ("categorical outside", lambda: MIXED.to_unit([{"x": 0.5, "c": "z", "n": 2}]), ValueError,
+     r"`c` must be one of \['a', 'b'\], got c='z'"),
+    ("missing key", lambda: SPACE.to_unit([{"x": 0.5}]), ValueError, r"missing \['y'\]"),
+    ("unit point outside", lambda: SPACE.from_unit(np.array([[1.5, 0.5]])), ValueError,
+     r"unit cube \[0, 1\]\^d, got row 0 = \[1\.5, 0\.5\]"),
+    ("x0 outside", lambda: minimize_surrogate(lambda x: 0.0, [2.0, 0.5], method="nelder_mead"),
+     ValueError, r"`x0` must lie in the unit cube.*\[2\.0, 0\.5\]"),
+    # others
+    ("surrogate all NaN", lambda: fit_surrogate(ONE, ONE, [np.nan]), ValueError,
+     r"at least one finite value"),
+    ("surrogate even index", lambda: fit_surrogate(ONE, np.array([[2, 1]]), [1.0]), ValueError,
+     r"`index` must be odd.*got index=2"),
+    ("dimension mismatch", lambda: list(iterate(fun, SPACE, make_strategy("random", 3, 5))),
+     ValueError, r"got strategy\.dim=3 and space\.dim=2"),
+    ("seed negative", lambda: minimize(fun, SPACE, "random", 5, seed=-1), ValueError,
+     r"non-negative int, got seed=-1"),
+    ("resume without journal", lambda: minimize(fun, SPACE, "random", 5, resume=True),
+     ValueError, r"`resume=True` needs a `journal`"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "pattern"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_with_rule_and_value(call, exc, pattern):
+    with pytest.raises(exc) as info:
+        call()
+    assert re.search(pattern, str(info.value)), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"seed": 1}, r"another run; seed: journal has 0, this run has 1"),
+        ({"space": SearchSpace({"x": Float(0.0, 2.0), "y": Float(0.0, 1.0)})},
+         r"another run; space: journal has .*Float\(0, 1\).*this run has .*Float\(0, 2\)"),
+        ({"method": "grid"}, r"another run; .*method: journal has 'random', this run has 'grid'"),
+        ({"n_evals": 6}, r"another run; .*n_evals: journal has 5, this run has 6"),
+    ],
+    ids=["seed", "space", "method", "budget"],
+)
+def test_journal_of_another_run_is_refused_with_the_reason(tmp_path: Path, change, pattern):
+    path = tmp_path / "run.jsonl"
+    args = {"space": SPACE, "method": "random", "n_evals": 5, "seed": 0}
+    minimize(fun, journal=path, **args)
+    with pytest.raises(ValueError, match=pattern):
+        minimize(fun, journal=path, resume=True, **{**args, **change})
+    with pytest.raises(FileExistsError, match="already holds a run; pass resume=True"):
+        minimize(fun, journal=path, **args)
+
+
+def test_valid_optimizer_options_are_accepted():
+    s = make_strategy("sparse_grid", 2, 30, seed=0, optimizer="multistart",
+                      optimizer_options={"local_method": "cmaes", "sigma0": 0.2, "n_starts": 3})
+    assert s.optimizer_options["sigma0"] == 0.2
+    res = minimize(fun, SPACE, "sparse_grid", 20, seed=0, optimizer="nelder_mead",
+                   optimizer_options={"maxfev": 50})
+    assert res.nfev <= 20 and np.isfinite(res.fun)
