@@ -346,21 +346,6 @@ def save_convergence_png(res: Any, path: str | Path, *, title: str = "", metric:
     return path
 
 
-class _Ticking:
-    """Wraps an objective to advance a progress bar after each call (serial backend only)."""
-
-    def __init__(self, fun: Any, tick: Any) -> None:
-        self.fun = fun
-        self.space = fun.space
-        self.tick = tick
-
-    def __call__(self, config: dict[str, Any]) -> Any:
-        try:
-            return self.fun(config)
-        finally:
-            self.tick()
-
-
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tqdm.auto import tqdm
 
@@ -389,7 +374,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         disable=args.no_progress, file=err, dynamic_ncols=True,
     )
     lock = threading.Lock()
-    started = threading.Event()  # set once the first new evaluation ran
+    started = threading.Event()  # set once the first evaluation ran or was replayed
 
     def tick() -> None:
         started.set()
@@ -404,14 +389,13 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             bar.refresh()
         started.set()
 
-    serial = args.workers is None and args.scheduler is None
-    fun = _Ticking(objective, tick) if serial else objective
     t0 = time.perf_counter()
     try:
         res = minimize(
-            fun, objective.space, args.method, args.budget, seed=args.seed,
+            objective, objective.space, args.method, args.budget, seed=args.seed,
             journal=args.journal, resume=args.resume, n_workers=args.workers,
-            scheduler=args.scheduler, max_batch=args.max_batch, callback=on_batch, **options,
+            scheduler=args.scheduler, max_batch=args.max_batch, callback=on_batch,
+            on_evaluation=lambda _ev: tick(), **options,
         )
     except KeyboardInterrupt:
         bar.close()

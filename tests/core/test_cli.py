@@ -183,6 +183,30 @@ def test_in_process_run_matches_minimize_and_counts_failures():
     assert len(config_rows) == 3
 
 
+def test_serial_journal_names_the_objective_like_minimize(tmp_path):
+    """The CLI passes the registered objective itself (progress via on_evaluation), so its
+    journal header is the one minimize writes: the objective is named and a journal of another
+    objective is refused, whatever the backend."""
+    from core.objectives import get_objective
+    from core.run import minimize
+
+    journal = tmp_path / "cli.jsonl"
+    out, err = io.StringIO(), io.StringIO()
+    args = ["run", "--objective", "himmelblau", "--method", "random", "--budget", "6", "--seed",
+            "1", "--journal", str(journal)]
+    assert main(args, out=out, err=err) == 0, err.getvalue()
+    header = json.loads(journal.read_text().splitlines()[0])
+    assert header["run"]["objective"] == "himmelblau"
+    assert "6/6" in err.getvalue()  # the progress bar counted every evaluation
+    ref = tmp_path / "api.jsonl"
+    objective = get_objective("himmelblau")
+    minimize(objective, objective.space, "random", 6, seed=1, journal=ref)
+    ref_header = json.loads(ref.read_text().splitlines()[0])
+    assert {k: v for k, v in header.items() if k != "created"} == {
+        k: v for k, v in ref_header.items() if k != "created"
+    }
+
+
 @pytest.mark.slow
 @pytest.mark.dask
 def test_run_on_a_dask_scheduler():
