@@ -8,7 +8,8 @@ Run: ``python -m benchmarks.bench_objectives`` (or ``python benchmarks/bench_obj
    ``--repeats``; targets: ``mlp_regression_2d`` <= 0.5 s, ``cnn_digits_9d`` centre <= 3 s;
    plus the validation accuracy of a good ``cnn_digits_9d`` configuration (target >= 95 %);
 2. throughput on a batch of 8 ``cnn_digits_9d`` evaluations (8 x the centre, and 8 random
-   configurations): serial vs 2 local processes vs a 2-worker Dask ``LocalCluster``, every worker
+   configurations): serial vs 2 local processes vs a 2-worker Dask ``LocalCluster`` (as Dask
+   configures it, and without its ``MALLOC_TRIM_THRESHOLD_`` setting: see ``_make``), every worker
    with one torch thread and warmed up (torch imported) before timing; the backends take turns
    for ``--rounds`` rounds and the best round of each is reported (the machine is shared);
    target >= 1.6x for 2 processes;
@@ -28,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, wait
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +79,32 @@ def _warm(seconds: float) -> int:
     return os.getpid()
 
 
+def _timed(objective: Any, config: dict) -> tuple[Any, float]:
+    """``objective(config)`` and the CPU seconds the calling process spent on it."""
+    c0 = time.process_time()
+    out = objective(config)
+    return out, time.process_time() - c0
+
+
 def _trivial(config: dict) -> float:
     return OBJECTIVES["himmelblau"](config)
 
 
 def _make(kind: str, n_workers: int) -> Executor:
+    """``"serial"``, ``"process"``, ``"dask"`` or ``"dask-notrim"`` with ``n_workers`` workers.
+
+    ``"dask-notrim"`` is a Dask LocalCluster whose nanny does not set
+    ``MALLOC_TRIM_THRESHOLD_=65536`` (Dask's default). Setting that variable also switches off
+    glibc's dynamic mmap threshold, so every torch buffer above 128 KiB is a fresh mmap: about
+    10x the page faults and 60-80 % more CPU per cnn_digits_9d evaluation, measured here.
+    """
+    if kind == "dask-notrim":
+        import dask
+        import distributed  # noqa: F401  (its config defaults must exist before the override)
+
+        key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+        with dask.config.set({key: None}):
+            return _make("dask", n_workers)
     try:
         from core.executors import make_executor
     except ImportError:
@@ -144,9 +167,9 @@ def bench_throughput(with_dask: bool, rounds: int) -> None:
         "8 x centre": [obj.default_config] * 8,
         "8 random": obj.space.sample(8, seed=0),
     }
-    kinds = ["serial", "process"] + (["dask"] if with_dask else [])
+    kinds = ["serial", "process"] + (["dask", "dask-notrim"] if with_dask else [])
     executors: dict[str, Executor | None] = {"serial": None}
-    # best (lowest wall) round per (batch, backend), with its task times and values
+    # best (lowest wall) round per (batch, backend), with its values and CPU seconds per task
     best: dict[tuple[str, str], tuple[float, list[float], list[float]]] = {}
     try:
         _warm(0.0)
@@ -157,8 +180,8 @@ def bench_throughput(with_dask: bool, rounds: int) -> None:
         for _ in range(rounds):  # interleaved, so every backend sees the same load pattern
             for label, configs in batches.items():
                 for kind in kinds:
-                    wall, out = _batch(executors[kind], obj, configs)
-                    row = (wall, [m.value for m in out], [m.info["seconds"] for m in out])
+                    wall, out = _batch(executors[kind], partial(_timed, obj), configs)
+                    row = (wall, [m.value for m, _ in out], [cpu for _, cpu in out])
                     if (label, kind) not in best or wall < best[label, kind][0]:
                         best[label, kind] = row
     finally:
@@ -170,23 +193,25 @@ def bench_throughput(with_dask: bool, rounds: int) -> None:
         f"best of {rounds} interleaved rounds)"
     )
     print(
-        f"{'batch':<11} {'backend':<12} {'wall [s]':>9} {'evals/s':>8} {'speed-up':>9} "
-        f"{'sum of tasks [s]':>17} {'longest [s]':>12}"
+        f"{'batch':<11} {'backend':<15} {'wall [s]':>9} {'evals/s':>8} {'speed-up':>9} "
+        f"{'CPU of tasks [s]':>17} {'cores used':>11}"
     )
     for label in batches:
         ref_wall, ref_values, _ = best[label, "serial"]
         for kind in kinds:
-            wall, values, task_s = best[label, kind]
+            wall, values, cpu = best[label, kind]
             same = np.array_equal(values, ref_values, equal_nan=True)
             note = "" if same else "  (values differ from serial!)"
             name = kind if kind == "serial" else f"{kind} x2"
             print(
-                f"{label:<11} {name:<12} {wall:>9.2f} {8 / wall:>8.2f} {ref_wall / wall:>8.2f}x "
-                f"{sum(task_s):>17.2f} {max(task_s):>12.2f}{note}"
+                f"{label:<11} {name:<15} {wall:>9.2f} {8 / wall:>8.2f} {ref_wall / wall:>8.2f}x "
+                f"{sum(cpu):>17.2f} {sum(cpu) / wall:>11.2f}{note}"
             )
     print(
-        "   target: 2 processes >= 1.6x serial. 'sum of tasks' is the training time measured\n"
-        "   inside the objective: if it grows with parallelism, the cores were not free."
+        "   target: 2 processes >= 1.6x serial. 'CPU of tasks' is the CPU time the evaluating\n"
+        "   processes spent; 'cores used' = CPU / wall: below 2 for x2 backends, the cores were\n"
+        "   not free (shared machine) or the batch was unbalanced; the speed-up is about\n"
+        "   cores used x (serial CPU / parallel CPU)."
     )
 
 
