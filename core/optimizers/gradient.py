@@ -42,25 +42,12 @@ from core.optimizers._common import (
     make_result,
     require,
 )
-from core.optimizers.line_search import armijo
+from core.optimizers.line_search import CONVERGED, armijo, descend, line_search_options
 from core.result import OptimizeResult
 
 __all__ = ["minimize_gradient_descent", "minimize_nlcg"]
 
 Fun = Callable[[np.ndarray], Any]
-
-# Stop reasons that count as convergence.
-_CONVERGED = {"gtol", "small_improvement", "line_search"}
-
-
-def _line_search_options(beta: Any, gamma: Any, tol: Any, eps: Any) -> dict[str, float]:
-    return {
-        "beta": check_positive(beta, "beta", below_one=True),
-        "gamma": check_positive(gamma, "gamma", below_one=True),
-        "tol": check_positive(tol, "tol"),
-        "eps": check_positive(eps, "eps"),
-    }
-
 
 def minimize_gradient_descent(
     fun: Fun,
@@ -108,34 +95,13 @@ def minimize_gradient_descent(
     x = check_x0(x0)
     counted = CountedFunction(fun, check_maxfev(maxfev))
     maxiter = check_int(maxiter, "maxiter", low=0)
-    ls = _line_search_options(beta, gamma, tol, eps)
-    nit = 0
-    reason = "maxiter"
-    try:
-        fx = counted(x)
-        while nit < maxiter:
-            g = gradient_of(jac, x)
-            if not np.all(np.isfinite(g)):
-                reason = "bad_gradient"
-                break
-            s = -g
-            fixed = binding(x, s)
-            s[fixed] = 0.0
-            g[fixed] = 0.0
-            norm = float(np.linalg.norm(s))
-            if norm < ls["tol"]:
-                reason = "gtol"
-                break
-            s /= norm
-            nit += 1
-            step = armijo(counted, x, fx, g, s, **ls)
-            if step.status != "ok":
-                reason = step.status
-                break
-            x, fx = step.y, step.fy
-    except BudgetExhausted:
-        reason = "maxfev"
-    return make_result(counted, nit=nit, success=reason in _CONVERGED, reason=reason)
+    ls = line_search_options(beta, gamma, tol, eps)
+
+    def steepest(x: np.ndarray, g: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        return -g / float(np.linalg.norm(g))
+
+    nit, reason = descend(counted, x, jac, steepest, maxiter=maxiter, ls=ls)
+    return make_result(counted, nit=nit, success=reason in CONVERGED, reason=reason)
 
 
 def minimize_nlcg(
@@ -184,7 +150,7 @@ def minimize_nlcg(
     x = check_x0(x0)
     counted = CountedFunction(fun, check_maxfev(maxfev))
     maxiter = check_int(maxiter, "maxiter", low=0)
-    ls = _line_search_options(beta, gamma, tol, eps)
+    ls = line_search_options(beta, gamma, tol, eps)
     alpha = check_positive(restart_threshold, "restart_threshold")
     nit = 0
     reason = "maxiter"
@@ -226,4 +192,4 @@ def minimize_nlcg(
             x, fx, g = y, fy, g_new
     except BudgetExhausted:
         reason = "maxfev"
-    return make_result(counted, nit=nit, success=reason in _CONVERGED, reason=reason)
+    return make_result(counted, nit=nit, success=reason in CONVERGED, reason=reason)

@@ -11,11 +11,23 @@ Differences from SG++
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from core.optimizers._common import CountedFunction
+from core.optimizers._common import (
+    BudgetExhausted,
+    CountedFunction,
+    binding,
+    check_positive,
+    gradient_of,
+)
+
+__all__ = ["CONVERGED", "LineSearchResult", "armijo", "descend", "line_search_options"]
+
+#: Stop reasons of :func:`descend` that count as convergence.
+CONVERGED = frozenset({"gtol", "small_improvement", "line_search"})
 
 
 class LineSearchResult(NamedTuple):
@@ -94,3 +106,79 @@ def armijo(
                 return LineSearchResult("ok" if relative_ok else "small_improvement", y, fy)
         sigma *= beta
     return LineSearchResult("line_search", None, np.inf)
+
+
+def line_search_options(beta: Any, gamma: Any, tol: Any, eps: Any) -> dict[str, float]:
+    """Check the Armijo constants of :func:`armijo`; return them as keyword options."""
+    return {
+        "beta": check_positive(beta, "beta", below_one=True),
+        "gamma": check_positive(gamma, "gamma", below_one=True),
+        "tol": check_positive(tol, "tol"),
+        "eps": check_positive(eps, "eps"),
+    }
+
+
+def descend(
+    counted: CountedFunction,
+    x: np.ndarray,
+    jac: Callable[[np.ndarray], Any],
+    direction: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    *,
+    maxiter: int,
+    ls: dict[str, float],
+) -> tuple[int, str]:
+    """Projected descent with Armijo steps, the loop of gradient descent and Newton's method.
+
+    Each iteration takes the gradient ``g`` at ``x`` (non-finite: stop, ``"bad_gradient"``),
+    zeroes its components that are binding for ``-g`` (at a bound and pointing out of the
+    cube), stops with ``"gtol"`` once ``|g| < ls["tol"]``, asks ``direction(x, g, fixed)`` for
+    a unit search direction, shape ``(d,)``, and searches along it with :func:`armijo`.
+
+    Parameters
+    ----------
+    counted : CountedFunction
+        The counted objective; ``counted(x)`` is evaluated first.
+    x : ndarray, shape (d,)
+        Start point in [0, 1]^d.
+    jac : callable
+        ``jac(x) -> (d,)``.
+    direction : callable
+        ``direction(x, g, fixed) -> s``; ``g`` (projected) and the mask ``fixed`` have shape
+        ``(d,)``.
+    maxiter : int
+        Maximal number of line searches.
+    ls : dict
+        From :func:`line_search_options`.
+
+    Returns
+    -------
+    nit : int
+        Number of line searches.
+    reason : str
+        ``"maxiter"``, ``"maxfev"``, ``"bad_gradient"``, ``"gtol"`` or a non-``"ok"`` status of
+        :func:`armijo`; those in :data:`CONVERGED` count as success.
+    """
+    nit = 0
+    reason = "maxiter"
+    try:
+        fx = counted(x)
+        while nit < maxiter:
+            g = gradient_of(jac, x)
+            if not np.all(np.isfinite(g)):
+                reason = "bad_gradient"
+                break
+            fixed = binding(x, -g)
+            g[fixed] = 0.0
+            if float(np.linalg.norm(g)) < ls["tol"]:
+                reason = "gtol"
+                break
+            s = direction(x, g, fixed)
+            nit += 1
+            step = armijo(counted, x, fx, g, s, **ls)
+            if step.status != "ok":
+                reason = step.status
+                break
+            x, fx = step.y, step.fy
+    except BudgetExhausted:
+        reason = "maxfev"
+    return nit, reason

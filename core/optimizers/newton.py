@@ -30,27 +30,21 @@ import numpy as np
 
 from core._validation import check_int
 from core.optimizers._common import (
-    BudgetExhausted,
     CountedFunction,
-    binding,
     check_fun,
     check_maxfev,
     check_positive,
     check_x0,
-    gradient_of,
     hessian_of,
     make_result,
     require,
 )
-from core.optimizers.line_search import armijo
+from core.optimizers.line_search import CONVERGED, descend, line_search_options
 from core.result import OptimizeResult
 
 __all__ = ["minimize_newton", "newton_direction"]
 
 Fun = Callable[[np.ndarray], Any]
-
-_CONVERGED = {"gtol", "small_improvement", "line_search"}
-
 
 def newton_direction(
     g: np.ndarray, H: np.ndarray, *, alpha1: float = 1e-6, alpha2: float = 1e-6, p: float = 0.1
@@ -138,42 +132,19 @@ def minimize_newton(
     x = check_x0(x0)
     counted = CountedFunction(fun, check_maxfev(maxfev))
     maxiter = check_int(maxiter, "maxiter", low=0)
-    ls = {
-        "beta": check_positive(beta, "beta", below_one=True),
-        "gamma": check_positive(gamma, "gamma", below_one=True),
-        "tol": check_positive(tol, "tol"),
-        "eps": check_positive(eps, "eps"),
-    }
+    ls = line_search_options(beta, gamma, tol, eps)
     constants = {
         "alpha1": check_positive(alpha1, "alpha1"),
         "alpha2": check_positive(alpha2, "alpha2"),
         "p": check_positive(p, "p"),
     }
-    nit = 0
-    reason = "maxiter"
-    try:
-        fx = counted(x)
-        while nit < maxiter:
-            g = gradient_of(jac, x)
-            if not np.all(np.isfinite(g)):
-                reason = "bad_gradient"
-                break
-            H = hessian_of(hess, x)
-            fixed = binding(x, -g)
-            g[fixed] = 0.0
-            H[fixed, :] = 0.0
-            H[:, fixed] = 0.0
-            H[fixed, fixed] = 1.0
-            if float(np.linalg.norm(g)) < ls["tol"]:
-                reason = "gtol"
-                break
-            s, _ = newton_direction(g, H, **constants)
-            nit += 1
-            step = armijo(counted, x, fx, g, s, **ls)
-            if step.status != "ok":
-                reason = step.status
-                break
-            x, fx = step.y, step.fy
-    except BudgetExhausted:
-        reason = "maxfev"
-    return make_result(counted, nit=nit, success=reason in _CONVERGED, reason=reason)
+
+    def newton(x: np.ndarray, g: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        H = hessian_of(hess, x)
+        H[fixed, :] = 0.0
+        H[:, fixed] = 0.0
+        H[fixed, fixed] = 1.0
+        return newton_direction(g, H, **constants)[0]
+
+    nit, reason = descend(counted, x, jac, newton, maxiter=maxiter, ls=ls)
+    return make_result(counted, nit=nit, success=reason in CONVERGED, reason=reason)
