@@ -72,6 +72,32 @@ from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearch", "Candidate"]
 
+#: Scales on which the candidate search fits its surrogate (``target`` option).
+TARGETS = ("identity", "log")
+#: Offset of the log target, relative to the spread of the values (median - minimum).
+LOG_EPS = 1e-3
+
+
+def log_target(y: np.ndarray) -> np.ndarray:
+    """The log target ``log((y - min) / (median - min) + LOG_EPS)`` of the finite values.
+
+    Monotone, so it keeps the ranking and the minimizers of the values; it flattens the steep
+    walls of a loss (e.g. Rosenbrock's valley) whose cubic interpolant overshoots. Non-finite
+    entries stay non-finite. ``y`` and the result have shape ``(n,)``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    fin = np.isfinite(y)
+    if not fin.any():
+        return y.copy()
+    lo = np.min(y[fin])
+    spread = np.median(y[fin]) - lo
+    if not spread > 0:
+        spread = max(np.max(y[fin]) - lo, 1.0)
+    out = y.copy()
+    out[fin] = np.log((y[fin] - lo) / spread + LOG_EPS)
+    return out
+
+
 #: A primary candidate closer than this (max norm) to a known point is that point.
 DUPLICATE_TOL = 1e-9
 #: Extra candidates (filling leftover slots) must be at least this far from every known point.
@@ -184,7 +210,8 @@ class SparseGridSearch(Strategy):
         coarse_candidates: bool = True,
         zoom: int = 0,
         zoom_fraction: float = 0.4,
-        zoom_shrink: float = 0.25,
+        zoom_shrink: float | str = 0.25,
+        target: str = "identity",
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
@@ -227,10 +254,17 @@ class SparseGridSearch(Strategy):
         self.coarse_candidates = bool(coarse_candidates)
         self.zoom = check_int(zoom, "zoom", low=0)
         self.zoom_fraction = _check_open_unit(zoom_fraction, "zoom_fraction")
-        self.zoom_shrink = _check_open_unit(zoom_shrink, "zoom_shrink")
+        self.zoom_shrink: float | str = (
+            "auto" if zoom_shrink == "auto" else _check_open_unit(zoom_shrink, "zoom_shrink")
+        )
         if self.zoom and optimizer == "none":
             raise ValueError(f"`zoom` must be 0 with optimizer='none', got zoom={zoom!r}")
+        if target not in TARGETS:
+            raise ValueError(f"`target` must be one of {TARGETS}, got target={target!r}")
+        self.target = target
+        self.search_surrogate: Any = None
         self._options = dict(
+            target=target,
             gamma=self.gamma, initial_level=self.initial_level, degree=self.degree,
             ranking=ranking, optimizer=optimizer, multistart=multistart,
             n_candidates=n_candidates, max_level=max_level,
@@ -288,6 +322,10 @@ class SparseGridSearch(Strategy):
         stage is running) or ``"done"``."""
         if self._phase == "candidates" and not self._queue and self._pending is None:
             return "zoom" if len(self.zoom_stages) < len(self.zoom_budgets) else "done"
+        if self._phase == "zoom" and self._pending is None and (
+            self.remaining == 0 or self.stop_reason is not None
+        ):
+            return "done"
         return self._phase
 
     @property
@@ -384,8 +422,11 @@ class SparseGridSearch(Strategy):
 
     def _start_zoom_stage(self) -> None:
         s = len(self.zoom_stages) + 1
-        h = 0.5 * self.zoom_shrink**s
         c = self.best[0]
+        if self.zoom_shrink == "auto":
+            h = self._auto_half_width(c, s)
+        else:
+            h = np.full(self.dim, 0.5 * self.zoom_shrink**s)
         lo = np.clip(c - h, 0.0, 1.0 - 2.0 * h)
         hi = lo + 2.0 * h
         budget = self.zoom_budgets[s - 1]
@@ -397,6 +438,16 @@ class SparseGridSearch(Strategy):
             self.dim, budget + free, seed=self._rng, **self._options
         )
         self.zoom_stages.append((lo, hi, child))
+
+    def _auto_half_width(self, c: np.ndarray, s: int) -> np.ndarray:
+        """Per-dimension half-width of an automatic zoom box: the spread of the ``2 d + 1`` best
+        told points around the incumbent ``c``, at most ``0.5 * 0.5**s`` and at least
+        ``0.5 * 0.5**(4 s)``."""
+        U, y = self.U_told, self.y_told
+        finite = np.flatnonzero(np.isfinite(y))
+        top = finite[np.argsort(y[finite], kind="stable")[: 2 * self.dim + 1]]
+        h = np.max(np.abs(U[top] - c), axis=0)
+        return np.clip(h, 0.5 * 0.5 ** (4 * s), 0.5 * 0.5**s)
 
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
         if self._phase == "zoom":
@@ -472,6 +523,10 @@ class SparseGridSearch(Strategy):
 
         gen, full = self.generator, self.surrogate
         y = np.asarray(gen.values)
+        if self.target == "log":
+            y = log_target(y)
+            full = fit_surrogate(gen.levels, gen.indices, y, degree=self.degree)
+            self.search_surrogate = full
         known = np.asarray(gen.points)
         found: list[Candidate] = []
 

@@ -199,3 +199,92 @@ def test_coarse_stage_candidates():
     run(off)
     assert not any("pts]" in c.source for c in off.candidates)
     np.testing.assert_array_equal(off.generator.points, g.points)
+
+
+# -- zoom stages ------------------------------------------------------------------------------
+def test_zoom_budget_split_and_exact_accounting():
+    s = SparseGridSearch(2, 100, zoom=2, zoom_fraction=0.4, seed=0)
+    assert s.zoom_budgets == [20, 20] and s.stage0_budget == 60
+    assert s.generator.n_evals == 58  # stage 0 reserves its 2 candidates
+    run(s, max_points=3)
+    assert 100 - 3 <= s.n_told <= 100 and s.phase == "done"  # a last step of 4 may not fit
+    assert len(s.zoom_stages) == 2
+    # stage 0's told points are exactly its grid and candidates
+    n0 = s.generator.n_points + len(s.candidates)
+    assert n0 <= 60
+    np.testing.assert_array_equal(s.U_told[: s.generator.n_points], s.generator.points)
+    # every zoom stage's points (mapped back) were told, the free centre included
+    for lo, hi, child in s.zoom_stages:
+        X = lo + child.U_told * (hi - lo)
+        gaps = np.max(np.abs(X[:, None] - s.U_told[None]), axis=2).min(axis=1)
+        assert gaps.max() <= 1e-12
+        np.testing.assert_allclose(child.y_told, smooth(X), rtol=0, atol=1e-15)
+    # no point was evaluated twice: the centre at the incumbent came for free
+    U = s.U_told
+    d = np.max(np.abs(U[:, None] - U[None]), axis=2) + np.eye(len(U))
+    assert d.min() > 1e-9
+
+
+def test_zoom_boxes_shrink_around_the_incumbent_and_help():
+    s = SparseGridSearch(2, 60, zoom=2, zoom_shrink=0.25, seed=0)
+    run(s)
+    best_before = []
+    for s_idx, (lo, hi, child) in enumerate(s.zoom_stages, start=1):
+        np.testing.assert_allclose(hi - lo, 0.25**s_idx)  # half-width 0.5 * shrink**s
+        assert np.all(lo >= 0) and np.all(hi <= 1)
+        best_before.append(child.y_told[0])  # its centre: the incumbent when the stage began
+        X = lo + child.U_told * (hi - lo)
+        assert np.all((X >= lo - 1e-15) & (X <= hi + 1e-15))
+    assert best_before[0] >= best_before[1]
+    np.testing.assert_array_equal(best_before[0], s.zoom_stages[0][2].y_told[0])
+    assert np.max(np.abs(s.best[0] - C[:2])) < 1e-3
+
+
+def test_zoom_auto_box_spans_the_best_points():
+    s = SparseGridSearch(2, 60, zoom=1, zoom_shrink="auto", seed=0)
+    run(s)
+    lo, hi, child = s.zoom_stages[0]
+    assert np.all(hi - lo <= 0.5 + 1e-15) and np.all(hi - lo >= 0.5**4 - 1e-15)
+    n0 = s.n_told - child.n_told + 1  # told before the stage (its centre was free)
+    U, y = s.U_told[:n0], s.y_told[:n0]
+    top = U[np.argsort(y, kind="stable")[:5]]  # the 2 d + 1 best points, incumbent first
+    spread = np.max(np.abs(top - top[0]), axis=0)
+    np.testing.assert_allclose(hi - lo, 2 * np.clip(spread, 0.5**5, 0.25), rtol=1e-12)
+
+
+def test_zoom_stage_is_skipped_when_the_budget_is_too_small():
+    s = SparseGridSearch(2, 12, zoom=3)  # 5 for zooms < 4 + 1 + 2 per stage
+    assert s.zoom_budgets == [] and s.stage0_budget == 12
+    s = SparseGridSearch(2, 40, zoom=3)  # 16 for zooms: two stages of 8
+    assert s.zoom_budgets == [8, 8]
+    run(s)
+    assert s.n_told <= 40 and len(s.zoom_stages) <= 2
+
+
+def test_zoom_is_deterministic_and_pickles_mid_stage():
+    import pickle
+
+    a = SparseGridSearch(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
+    while a.phase != "zoom" or not a.zoom_stages:
+        U = a.ask(max_points=2)
+        a.tell(U, smooth(U))
+    clone = pickle.loads(pickle.dumps(a))
+    run(a)
+    run(clone)
+    b = SparseGridSearch(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
+    run(b)
+    np.testing.assert_array_equal(a.U_told, clone.U_told)
+    np.testing.assert_array_equal(a.U_told, b.U_told)
+
+
+def test_zoom_bad_input():
+    with pytest.raises(ValueError, match="zoom"):
+        SparseGridSearch(2, 30, zoom=-1)
+    with pytest.raises(ValueError, match="zoom_fraction.*1.5"):
+        SparseGridSearch(2, 30, zoom=1, zoom_fraction=1.5)
+    with pytest.raises(ValueError, match="zoom_shrink.*0"):
+        SparseGridSearch(2, 30, zoom=1, zoom_shrink=0)
+    with pytest.raises(TypeError, match="zoom_shrink"):
+        SparseGridSearch(2, 30, zoom=1, zoom_shrink="half")
+    with pytest.raises(ValueError, match="zoom.*optimizer='none'"):
+        SparseGridSearch(2, 30, zoom=1, optimizer="none")
