@@ -45,7 +45,8 @@ all told values, grid points and candidates.
 SG++'s / Tasmanian's local refinement). The two phases above run on ``1 - zoom_fraction`` of the
 budget (stage 0); the rest is split evenly into ``zoom`` further stages. Stage ``s`` is a complete
 sparse grid search of its own (Novak-Ritter grid, B-spline surrogate, candidates, same options)
-in the box of half-width ``h_s = 0.5 * zoom_shrink**s`` centred at the best point told so far
+in the box of half-width ``h_s = 0.5 * zoom_shrink**s`` (or fitted to the best points with
+``zoom_shrink="auto"``) centred at the best point told so far
 (shifted to stay inside the unit cube): a fresh grid whose interpolant only has to resolve the
 function near the incumbent, where a low-degree polynomial is a good model. When the box centre is
 the incumbent its value is told to the stage without a new evaluation. A stage needs at least
@@ -71,32 +72,6 @@ from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearch", "Candidate"]
-
-#: Scales on which the candidate search fits its surrogate (``target`` option).
-TARGETS = ("identity", "log")
-#: Offset of the log target, relative to the spread of the values (median - minimum).
-LOG_EPS = 1e-3
-
-
-def log_target(y: np.ndarray) -> np.ndarray:
-    """The log target ``log((y - min) / (median - min) + LOG_EPS)`` of the finite values.
-
-    Monotone, so it keeps the ranking and the minimizers of the values; it flattens the steep
-    walls of a loss (e.g. Rosenbrock's valley) whose cubic interpolant overshoots. Non-finite
-    entries stay non-finite. ``y`` and the result have shape ``(n,)``.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    fin = np.isfinite(y)
-    if not fin.any():
-        return y.copy()
-    lo = np.min(y[fin])
-    spread = np.median(y[fin]) - lo
-    if not spread > 0:
-        spread = max(np.max(y[fin]) - lo, 1.0)
-    out = y.copy()
-    out[fin] = np.log((y[fin] - lo) / spread + LOG_EPS)
-    return out
-
 
 #: A primary candidate closer than this (max norm) to a known point is that point.
 DUPLICATE_TOL = 1e-9
@@ -173,8 +148,10 @@ class SparseGridSearch(Strategy):
         Number of zoom stages (module docstring); 0 is the single-grid method.
     zoom_fraction : float in (0, 1), default 0.4
         Share of the budget for the zoom stages.
-    zoom_shrink : float in (0, 1), default 0.25
+    zoom_shrink : float in (0, 1) or "auto", default 0.25
         Half-width factor from one stage's box to the next (stage 0 is the unit cube).
+        ``"auto"``: per dimension, the spread of the ``2 d + 1`` best told points around the
+        incumbent, clipped to ``[0.5**(4 s + 1), 0.5**(s + 1)]`` for stage ``s``.
     seed : int, numpy Generator or None
         Randomness for the randomized optimizers.
 
@@ -211,7 +188,6 @@ class SparseGridSearch(Strategy):
         zoom: int = 0,
         zoom_fraction: float = 0.4,
         zoom_shrink: float | str = 0.25,
-        target: str = "identity",
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
@@ -255,16 +231,13 @@ class SparseGridSearch(Strategy):
         self.zoom = check_int(zoom, "zoom", low=0)
         self.zoom_fraction = _check_open_unit(zoom_fraction, "zoom_fraction")
         self.zoom_shrink: float | str = (
-            "auto" if zoom_shrink == "auto" else _check_open_unit(zoom_shrink, "zoom_shrink")
+            "auto"
+            if isinstance(zoom_shrink, str) and zoom_shrink == "auto"
+            else _check_open_unit(zoom_shrink, "zoom_shrink")
         )
         if self.zoom and optimizer == "none":
             raise ValueError(f"`zoom` must be 0 with optimizer='none', got zoom={zoom!r}")
-        if target not in TARGETS:
-            raise ValueError(f"`target` must be one of {TARGETS}, got target={target!r}")
-        self.target = target
-        self.search_surrogate: Any = None
         self._options = dict(
-            target=target,
             gamma=self.gamma, initial_level=self.initial_level, degree=self.degree,
             ranking=ranking, optimizer=optimizer, multistart=multistart,
             n_candidates=n_candidates, max_level=max_level,
@@ -523,10 +496,6 @@ class SparseGridSearch(Strategy):
 
         gen, full = self.generator, self.surrogate
         y = np.asarray(gen.values)
-        if self.target == "log":
-            y = log_target(y)
-            full = fit_surrogate(gen.levels, gen.indices, y, degree=self.degree)
-            self.search_surrogate = full
         known = np.asarray(gen.points)
         found: list[Candidate] = []
 
