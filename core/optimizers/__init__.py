@@ -11,6 +11,8 @@ with ``fun(x) -> float``, ``jac(x) -> (d,)`` and ``hess(x) -> (d, d)`` for ``x``
 - ``fun`` is only called inside [0, 1]^d, and ``x`` lies in [0, 1]^d;
 - ``x`` is the best point evaluated and ``fun`` the value ``fun`` returned there;
 - NaN values count as +inf (as do points outside the surrogate's support), nothing crashes;
+- gradients so large that their norms or products overflow (a surrogate of values near
+  1e300) give inf in the methods' own arithmetic, without a ``RuntimeWarning``;
 - all randomness comes from ``seed`` (:func:`core._validation.as_generator`): the same seed
   gives bit-identical results;
 - methods that do not use ``jac``/``hess``/``seed`` accept and ignore them, so callers can pass

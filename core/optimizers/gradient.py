@@ -104,6 +104,7 @@ def minimize_gradient_descent(
     return make_result(counted, nit=nit, success=reason in CONVERGED, reason=reason)
 
 
+@np.errstate(over="ignore")  # huge gradients overflow to inf: handled, not warned
 def minimize_nlcg(
     fun: Fun,
     x0: Any,

@@ -118,6 +118,7 @@ def line_search_options(beta: Any, gamma: Any, tol: Any, eps: Any) -> dict[str, 
     }
 
 
+@np.errstate(over="ignore")  # huge gradients overflow to inf: handled, not warned
 def descend(
     counted: CountedFunction,
     x: np.ndarray,

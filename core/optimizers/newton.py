@@ -46,6 +46,7 @@ __all__ = ["minimize_newton", "newton_direction"]
 
 Fun = Callable[[np.ndarray], Any]
 
+@np.errstate(over="ignore")  # huge gradients overflow to inf: handled, not warned
 def newton_direction(
     g: np.ndarray, H: np.ndarray, *, alpha1: float = 1e-6, alpha2: float = 1e-6, p: float = 0.1
 ) -> tuple[np.ndarray, bool]:

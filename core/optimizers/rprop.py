@@ -59,6 +59,7 @@ Fun = Callable[[np.ndarray], Any]
 _STALL_ITERATIONS = 10
 
 
+@np.errstate(over="ignore")  # huge gradients overflow to inf: handled, not warned
 def minimize_rprop(
     fun: Fun,
     x0: Any,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from core.grid import NovakRitter
-from core.optimizers import check_options
+from core.optimizers import OPTIMIZERS, check_options
 from core.optimizers import minimize as minimize_surrogate
 from core.run import iterate, minimize
 from core.space import Categorical, Float, Int, SearchSpace
-from core.strategies import make_strategy
+from core.strategies import STRATEGIES, make_strategy
 from core.surrogate import fit_surrogate
 
 SPACE = SearchSpace({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
@@ -202,3 +202,52 @@ def test_valid_optimizer_options_are_accepted():
     res = minimize(fun, SPACE, "sparse_grid", 20, seed=0, optimizer="nelder_mead",
                    optimizer_options={"maxfev": 50})
     assert res.nfev <= 20 and np.isfinite(res.fun)
+
+
+# -- non-finite values never crash (issue 2 "Bad input", issue 3 "objective failures") ----------
+
+
+def _mixed(U: np.ndarray) -> np.ndarray:
+    """Finite values of a smooth bowl with NaN, +inf, -inf and 1e300 sprinkled in."""
+    y = np.sum((U - 0.3) ** 2, axis=1)
+    k = np.floor(U[:, 0] * 16).astype(int) % 5
+    return np.select([k == 0, k == 1, k == 2, k == 3], [np.nan, np.inf, -np.inf, 1e300], y)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("values", "degree"), [("all_nan", 1), ("all_nan", 3), ("all_nan", 5), ("mixed", 3)]
+)
+@pytest.mark.parametrize("optimizer", ["none", *sorted(OPTIMIZERS)])
+def test_sparse_grid_survives_non_finite_values(values, optimizer, degree):
+    s = make_strategy("sparse_grid", 2, 14, seed=0, optimizer=optimizer, degree=degree)
+    while s.stop_reason is None:
+        U = s.ask()
+        if len(U) == 0:
+            break
+        s.tell(U, np.full(len(U), np.nan) if values == "all_nan" else _mixed(U))
+    assert 0 < s.n_told <= 14
+    res = s.result()
+    if values == "all_nan":
+        assert s.best is None and np.isnan(res.fun) and not res.success
+    else:  # -inf is a failure too (ranked worst), never the best value
+        assert np.isfinite(res.fun) and res.fun == np.min(_mixed(s.U_told)[np.isfinite(
+            _mixed(s.U_told))])
+
+
+@pytest.mark.parametrize("method", sorted(STRATEGIES))
+def test_minimize_records_raising_and_non_finite_objectives(method):
+    calls = []
+
+    def objective(config: dict) -> float:
+        calls.append(config)
+        kind = len(calls) % 4
+        if kind == 1:
+            raise RuntimeError("diverged")
+        return [np.nan, np.inf, -np.inf][kind - 1] if kind else fun(config)
+
+    res = minimize(objective, SPACE, method, 12, seed=0)
+    assert res.nfev == len(calls) <= 12
+    assert res.n_failed == sum(1 for i in range(1, len(calls) + 1) if i % 4)
+    finite = res.values[np.isfinite(res.values)]
+    assert (np.isnan(res.fun) and finite.size == 0) or res.fun == finite.min()
