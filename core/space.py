@@ -48,6 +48,16 @@ def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
         raise ValueError(f"{kind} with log=True needs low > 0, got low={low!r}")
 
 
+def _exact(v: float) -> str:
+    """``v`` in ``:g`` form when that reads back exactly, else its full ``repr``.
+
+    Descriptions identify a space (journal headers, stored landscapes): two different bounds
+    must never describe alike, as ``0.1`` and ``0.1000001`` would with ``:g`` alone.
+    """
+    short = f"{v:g}"
+    return short if float(short) == v else repr(float(v))
+
+
 @dataclass(frozen=True)
 class Float:
     """A continuous hyperparameter on ``[low, high]``, optionally log-scaled."""
@@ -101,7 +111,7 @@ class Float:
         return self.log
 
     def describe(self) -> str:
-        return f"Float({self.low:g}, {self.high:g}{', log' if self.log else ''})"
+        return f"Float({_exact(self.low)}, {_exact(self.high)}{', log' if self.log else ''})"
 
 
 @dataclass(frozen=True)

@@ -251,3 +251,21 @@ def test_minimize_records_raising_and_non_finite_objectives(method):
     assert res.n_failed == sum(1 for i in range(1, len(calls) + 1) if i % 4)
     finite = res.values[np.isfinite(res.values)]
     assert (np.isnan(res.fun) and finite.size == 0) or res.fun == finite.min()
+
+
+def test_spaces_that_differ_past_six_digits_describe_differently(tmp_path: Path):
+    """A journal identifies its space by ``describe()``; ``:g`` alone would make 0.1 and
+    0.1000001 alike and accept a journal from another space."""
+    a = SearchSpace({"lr": Float(1e-4, 0.1, log=True), "y": Float(1 / 3, 1.0)})
+    b = SearchSpace({"lr": Float(1e-4, 0.1000001, log=True), "y": Float(1 / 3, 1.0)})
+    assert a.describe()["lr"] == "Float(0.0001, 0.1, log)"  # short where exact (old journals)
+    assert a.describe()["y"] == "Float(0.3333333333333333, 1)"
+    assert a.describe() != b.describe()
+
+    def objective(config: dict) -> float:
+        return config["lr"] + config["y"]
+
+    path = tmp_path / "run.jsonl"
+    minimize(objective, a, "random", 3, seed=0, journal=path)
+    with pytest.raises(ValueError, match=r"another run; space: .*0\.1000001"):
+        minimize(objective, b, "random", 3, seed=0, journal=path, resume=True)
