@@ -86,7 +86,7 @@ def get_optimizer(name: str) -> Callable[..., OptimizeResult]:
         return OPTIMIZERS[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}"
+            f"unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}"
         ) from None
 
 

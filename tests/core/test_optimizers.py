@@ -509,7 +509,7 @@ def test_unknown_name_lists_valid_names():
     with pytest.raises(ValueError) as info:
         get_optimizer("bfgs")
     message = str(info.value)
-    assert "'bfgs'" in message and str(sorted(OPTIMIZERS)) in message
+    assert "'bfgs'" in message and f"valid names: {', '.join(OPTIMIZERS)}" in message
     with pytest.raises(ValueError, match="valid names"):
         minimize(INSIDE, [0.5] * 3, method="Nelder-Mead")
     with pytest.raises(ValueError, match="multistart"):
