@@ -25,8 +25,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
-from threadpoolctl import threadpool_limits
 
+from core._threads import blas_threads
 from core._validation import as_values, check_int
 from core.basis import (
     UnivariateFunctions,
@@ -478,7 +478,7 @@ class Surrogate:
         C = np.bincount(
             eng.inverse[db] * qa + eng.inverse[da], weights=w, minlength=qa * qb
         ).reshape(qb, qa)
-        with threadpool_limits(limits=1, user_api="blas"):  # tiny GEMMs: threads only hurt
+        with blas_threads(1):  # tiny GEMMs: threads only hurt
             Z = Vb.T @ (C @ Va)
         return grid, grid.copy(), Z
 
@@ -651,7 +651,7 @@ def fit_surrogate(
     scale = float(np.max(np.abs(y_f)))
     scale = scale if scale > 0 else 1.0
     y_s = y_f / scale
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with blas_threads(threads):
         if use_dense:
             A: Any = _dense_matrix(X, lv_f, ix_f, p)  # (n_fit, n_fit), F-contiguous
             alpha = _solve_dense(A, y_s)
