@@ -51,9 +51,11 @@ in the box of half-width ``h_s = 0.5 * zoom_shrink**s`` (or fitted to the best p
 function near the incumbent, where a low-degree polynomial is a good model. When the box centre is
 the incumbent its value is told to the stage without a new evaluation. A stage needs at least
 ``2 d + 1 + n_candidates`` evaluations to refine at least once; fewer stages are run when the zoom
-budget is too small (:attr:`SparseGridSearch.zoom_budgets`). :attr:`SparseGridSearch.zoom_stages`
-holds each stage's ``(lo, hi, search)``; ``generator``, ``surrogate`` and ``candidates`` stay those
-of stage 0.
+budget is too small (:attr:`SparseGridSearch.zoom_budgets`). A stage before the last gets only
+what its grid can use plus ``n_candidates`` (refinements add ``2 d`` points at once); the rest
+goes to the next stage, so only the last stage spends leftover slots on extra candidates.
+:attr:`SparseGridSearch.zoom_stages` holds each stage's ``(lo, hi, search)``; ``generator``,
+``surrogate`` and ``candidates`` stay those of stage 0.
 
 ``optimizer="none"`` is pure adaptive grid search: nothing is reserved and the generator gets the
 whole budget, so the told points are exactly those of ``NovakRitter(dim, n_evals, ...)``.
@@ -407,6 +409,10 @@ class SparseGridSearch(Strategy):
             budget = self.remaining
         centre = lo + 0.5 * (hi - lo)
         free = int(np.isfinite(self._known_values(centre[None, :])[0]))
+        if s < len(self.zoom_budgets):  # what its grid cannot use goes to the next stage
+            n0 = regular_grid_size(self.dim, self.initial_level)
+            k = (budget + free - self.n_candidates - n0) // (2 * self.dim)
+            budget = n0 + 2 * self.dim * max(k, 0) + self.n_candidates - free
         child = SparseGridSearch(
             self.dim, budget + free, seed=self._rng, **self._options
         )

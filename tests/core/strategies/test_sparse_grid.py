@@ -209,6 +209,10 @@ def test_zoom_budget_split_and_exact_accounting():
     run(s, max_points=3)
     assert 100 - 3 <= s.n_told <= 100 and s.phase == "done"  # a last step of 4 may not fit
     assert len(s.zoom_stages) == 2
+    # a stage before the last gets what its grid can use plus its 2 candidates; the rest moves on
+    first = s.zoom_stages[0][2]
+    assert first.n_evals == first.generator.n_evals + 2 == first.generator.n_points + 2
+    assert first.n_evals - 1 <= 20  # its centre was free
     # stage 0's told points are exactly its grid and candidates
     n0 = s.generator.n_points + len(s.candidates)
     assert n0 <= 60
