@@ -36,6 +36,7 @@ serve: $(STAMP_APP)
 # STACK.md); they skip with a clear message where /usr/bin/chromium is missing.
 test: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m "not ui" -p no:playwright
+	$(PY) -m pytest -q --doctest-modules core -p no:playwright
 	$(PY) -m pytest -q tests -m ui; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
 # JupyterLab on the notebooks (not part of the two quick-start commands)
