@@ -53,8 +53,8 @@ STATUS_JS = """() => {
   const m = Bokeh.documents[0].get_model_by_name('status');
   const t = m ? m.text : '';
   const ev = /evaluations: (\\d+)\\/(\\d+)/.exec(t);
-  const fr = /data-frame='(\\d+)'/.exec(t);
-  return {n: ev ? +ev[1] : -1, budget: ev ? +ev[2] : -1, frame: fr ? +fr[1] : -1};
+  const fc = Bokeh.documents[0].get_model_by_name('frame-counter');
+  return {n: ev ? +ev[1] : -1, budget: ev ? +ev[2] : -1, frame: fc ? fc.data.frame[0] : -1};
 }"""
 
 

@@ -141,11 +141,14 @@ class ExplorerApp(pn.viewable.Viewer):
             "checked</div>", margin=(0, 12), width=940,
         )
         return [
-            pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>{INTRO}"
-                         "</div>", margin=(0, 10), width=940),
-            pn.pane.Bokeh(ex.status, margin=(2, 10), width=940),
-            pn.pane.Bokeh(ex.ack, visible=False),
-            self.message, top, legend, bottom, results,
+            pn.Column(
+                pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>"
+                             f"{INTRO}</div>", margin=(0, 10), width=940),
+                self.message,
+            ),
+            pn.Row(pn.pane.Bokeh(ex.status, margin=(2, 10), width=940),
+                   pn.pane.Bokeh(ex.frame_counter_holder, visible=False)),
+            pn.Column(top, legend), bottom, results,
         ]
 
     def __panel__(self) -> Any:
@@ -244,8 +247,8 @@ class ExplorerApp(pn.viewable.Viewer):
             self.message.object = pb.message
             self.message.visible = bool(pb.message)
         now = time.perf_counter()
-        if pb.playing and now - self._slider_synced < 0.25:
-            return  # while playing, the slider follows at 4 Hz (each update costs ~1 ms)
+        if pb.playing and now - self._slider_synced < 0.5:
+            return  # while playing the slider follows at 2 Hz (each update re-renders it)
         self._slider_synced = now
         end = max(pb.n_steps - 1, 1)
         if self.history.end != end:
@@ -274,11 +277,13 @@ def create_app() -> Any:
     """The served page: a template with the title, the intro, controls and views."""
     pn.extension(raw_css=[_CSS], notifications=False)
     app = ExplorerApp()
-    # one root per area: every root added to a Bokeh document recomputes its model graph
+    # Roots: each root added to a Bokeh document re-indexes its models (keep them few), but a
+    # change of a Div's text makes BokehJS lay out its whole root again (keep the animated
+    # texts in small roots of their own). So: the sidebar, and one root per row of the page.
     template = pn.template.FastListTemplate(
         title="Sparse-grid hyperparameter optimization — explorer",
         sidebar=[pn.Column(*app.sidebar(), sizing_mode="stretch_width")],
-        main=[pn.Column(*app.main())],
+        main=app.main(),
         sidebar_width=280,
         accent="#e4572e",
         header_background="#1f2933",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -195,7 +194,6 @@ def status_html(
     metric: str = "f",
     note: str = "",
     error: str = "",
-    frame: int | None = None,
 ) -> str:
     """The status line: ``evaluations: n/B``, the best value and where, the step."""
     best = "–" if best_value is None or not math.isfinite(best_value) else _fmt(best_value, 5)
@@ -210,8 +208,5 @@ def status_html(
     text = " &nbsp;·&nbsp; ".join(parts)
     if error:
         text += f"<div style='color:#b42318;font-weight:600'>{html.escape(error)}</div>"
-    if frame is not None:  # for lag and frame-rate measurements in the browser
-        text += (f"<span hidden class='frame' data-frame='{frame}' "
-                 f"data-t='{time.time():.3f}'></span>")
     return f'<div style="font-size:14.5px;line-height:1.35;font-family:{FONT};color:{TEXT}">' \
         f"{text}</div>"

@@ -24,9 +24,9 @@ STATUS_JS = """() => {
   const t = m ? m.text : '';
   const ev = /evaluations: (\\d+)\\/(\\d+)/.exec(t);
   const st = /step (\\d+)\\//.exec(t);
-  const fr = /data-frame='(\\d+)'/.exec(t);
+  const fc = Bokeh.documents[0].get_model_by_name('frame-counter');
   return {n: ev ? +ev[1] : -1, budget: ev ? +ev[2] : -1, step: st ? +st[1] : -1,
-          frame: fr ? +fr[1] : -1, text: t};
+          frame: fc ? fc.data.frame[0] : -1, text: t};
 }"""
 
 SOURCE_LEN_JS = """(name) => {
@@ -57,7 +57,7 @@ def slider_handle(page, label):
     return slider.locator(".noUi-handle").first
 
 
-def wait_status(page, predicate_js, timeout=20_000):
+def wait_status(page, predicate_js, timeout=60_000):
     page.wait_for_function(
         f"() => {{ const s = ({STATUS_JS})(); return ({predicate_js})(s); }}", timeout=timeout
     )

@@ -375,7 +375,7 @@ def test_flow_control_waits_for_the_page(runs):
     settle(ex)
     ex.options.speed = 20
     ex.play()
-    ex._on_ack("tags", [], [ex.frames_sent])  # the page has painted everything so far
+    ex._on_ack("data", {}, {"frame": [ex.frames_sent]})  # the page has painted everything so far
     sent = ex.frames_sent
     for _ in range(10):
         ex.tick(0.05)
@@ -384,12 +384,12 @@ def test_flow_control_waits_for_the_page(runs):
 
     assert ex.frames_sent == sent + MAX_FRAMES_IN_FLIGHT + 1
     shown = ex._shown
-    ex._on_ack("tags", [], [ex.frames_sent])
+    ex._on_ack("data", {}, {"frame": [ex.frames_sent]})
     ex.tick(0.05)
     # ... and the steps kept accumulating: the next frame catches up in one jump
     assert ex._shown >= shown + 8
     # a page that stops answering for a second is not waited for
-    ex._on_ack("tags", [], [0])
+    ex._on_ack("data", {}, {"frame": [0]})
     ex._acked_at -= 2.0
     before = ex.frames_sent
     ex.tick(0.05)
