@@ -144,10 +144,10 @@ class ExplorerApp(pn.viewable.Viewer):
             pn.Column(
                 pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>"
                              f"{INTRO}</div>", margin=(0, 10), width=940),
+                pn.pane.Bokeh(ex.status, margin=(0, 10), width=940),
+                pn.pane.Bokeh(ex.frame_counter_holder, visible=False),
                 self.message,
             ),
-            pn.Row(pn.pane.Bokeh(ex.status, margin=(2, 10), width=940),
-                   pn.pane.Bokeh(ex.frame_counter_holder, visible=False)),
             pn.Column(top, legend), bottom, results,
         ]
 

@@ -226,13 +226,16 @@ class LandscapeView:
         )
         self.truth.add_layout(self.truth_message)
         self.point_renderers = []
-        for fig, size_pt in ((self.truth, 9), (self.model, 6)):
-            r = fig.scatter(
-                "x", "y", source=self.points, marker="marker", size=size_pt,
-                fill_color=transform("c", self.point_mapper), line_color="#1f2933",
-                line_width=0.8,
-            )
-            self.point_renderers.append(r)
+        # the model's copy of the points: small grey dots (the interpolation nodes); cheaper
+        # to draw than outlined, colour-mapped markers, and they keep the surrogate readable
+        self.point_renderers.append(self.truth.scatter(
+            "x", "y", source=self.points, marker="marker", size=9,
+            fill_color=transform("c", self.point_mapper), line_color="#1f2933", line_width=0.8,
+        ))
+        self.point_renderers.append(self.model.scatter(
+            "x", "y", source=self.points, size=3.5, fill_color="#1f2933", line_color=None,
+            fill_alpha=0.75,
+        ))
         self.truth.scatter("x", "y", source=self.refined, marker="square", size=17,
                            fill_alpha=0, line_color="#00d5ff", line_width=3)
         self.truth.scatter("x", "y", source=self.newest, size=15, fill_alpha=0,
