@@ -136,7 +136,15 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
     s = wait_status(page, "s => s.n >= 150", timeout=30_000)
     assert s["budget"] == 200
     wait_status(page, "s => s.text.includes('surrogate optimum') || s.n == 200", 30_000)
-    time.sleep(1.0)  # let the surrogate and the race catch up for the screenshot
+    # for the screenshot: the race finished, one step back (the last refinement, whose
+    # candidates the inspector lists)
+    page.wait_for_function(_race_done_js(), timeout=240_000)
+    last = status(page)["step"]
+    handle = slider_handle(page, "History")
+    handle.focus()
+    page.keyboard.press("ArrowLeft")
+    wait_status(page, f"s => s.step == {last - 1}")
+    time.sleep(1.0)
     page.screenshot(path=str(SCREENSHOTS / "explorer_run.png"))
     page.set_viewport_size({"width": 1280, "height": 1180})
     time.sleep(0.5)
@@ -237,8 +245,9 @@ def test_animated_gif(page, explorer_server):
     canvases = [page.locator(".bk-Canvas").nth(i).bounding_box() for i in range(3)]
     x0 = min(b["x"] for b in canvases) - 8
     x1 = max(b["x"] + b["width"] for b in canvases) + 8
-    y0 = min(b["y"] for b in canvases) - 34
-    y1 = max(b["y"] + b["height"] for b in canvases) + 4
+    status_box = page.locator("text=evaluations:").first.bounding_box()
+    y0 = status_box["y"] - 6
+    y1 = max(b["y"] + b["height"] for b in canvases) + 2
     clip = {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
     frames = []
     n_steps = None
@@ -255,7 +264,9 @@ def test_animated_gif(page, explorer_server):
         k += 1
         wait_status(page, f"s => s.step == {k}")
     frames = [f.resize((f.width * 3 // 4, f.height * 3 // 4), Image.LANCZOS) for f in frames]
-    pal = [f.quantize(colors=128, method=Image.Quantize.MEDIANCUT) for f in frames]
+    # one palette for all frames, from the last (it has every colour: race, points, maps)
+    palette = frames[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    pal = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     out = SCREENSHOTS.parent / "explorer.gif"
     durations = [180] * (len(pal) - 1) + [2500]
     pal[0].save(out, save_all=True, append_images=pal[1:], duration=durations, loop=0,

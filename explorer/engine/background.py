@@ -1,0 +1,202 @@
+"""Races and gamma strips in a server-wide process pool; the pool for trainings."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from explorer.engine.record import RunData, RunKey
+from explorer.engine.worker import _batches, make_strategy_for
+
+
+@dataclass
+class RaceResult:
+    """Outcome of one method on one experiment, for the convergence race and results table."""
+
+    method: str
+    n: np.ndarray  # evaluations 1..nfev
+    best: np.ndarray  # best finite value after each evaluation
+    best_config: dict | None
+    best_value: float
+    nfev: int
+    seconds: float
+    accuracy: float | None = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def race_result(key: Any, objective: Any) -> RaceResult:
+    """Run ``key.method`` on ``objective`` to the end (no slices) and summarize it."""
+    t0 = time.perf_counter()
+    data = RunData(key, objective)
+    try:
+        strategy = make_strategy_for(key, data.d)
+        for U, y, infos in _batches(objective, strategy, threading.Event()):
+            data.append_batch(U, y, infos)
+    except Exception as err:
+        return RaceResult(
+            key.method, np.zeros(0), np.zeros(0), None, math.nan, data.n,
+            time.perf_counter() - t0, error=f"{type(err).__name__}: {err}",
+        )
+    return summarize(data, time.perf_counter() - t0)
+
+
+def summarize(data: RunData, seconds: float | None = None) -> RaceResult:
+    """A :class:`RaceResult` from a (possibly unfinished) :class:`RunData`."""
+    n = data.n
+    best_row = data.frames[-1].best if data.frames else -1
+    acc = None
+    if best_row >= 0 and data.info[best_row]:
+        acc = data.info[best_row].get("accuracy")
+    return RaceResult(
+        data.key.method,
+        np.arange(1, n + 1, dtype=np.float64),
+        data.best_so_far[:n].copy(),
+        data.best_config(),
+        data.frames[-1].best_value if data.frames else math.nan,
+        n,
+        data.frames[-1].seconds if seconds is None and data.frames else (seconds or 0.0),
+        None if acc is None else float(acc),
+    )
+
+
+def gamma_strip(
+    objective: Any, budget: int, initial_level: int, gammas: tuple[float, ...] = (0.0, 0.5, 1.0)
+) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Novak-Ritter grids (no surrogate optimizer) at several ``gammas``, same budget.
+
+    Returns
+    -------
+    dict
+        ``gamma -> (U, y, level_sum)``: points ``U`` of shape ``(n, d)`` in storage order,
+        their values ``(n,)`` and level sums ``(n,)``.
+    """
+    out = {}
+    for gamma in gammas:
+        key = RunKey("strip", "sparse_grid", float(gamma), budget, "none", 1, initial_level, 0)
+        data = RunData(key, objective)
+        strategy = make_strategy_for(key, data.d)
+        for U, y, infos in _batches(objective, strategy, threading.Event()):
+            data.append_batch(U, y, infos)
+        n = data.n
+        out[float(gamma)] = (
+            data.U[:n].copy(), data.y[:n].copy(), np.asarray(strategy.generator.level_sums).copy()
+        )
+    return out
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: Any = None
+
+
+def _init_background_worker() -> None:  # pragma: no cover - runs in the child process
+    """One compute thread, lower priority: the server process keeps the CPU for animation."""
+    from core.executors import worker_init
+
+    worker_init()
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+
+
+def background_pool() -> Any:
+    """The server-wide pool (one niced worker process) for races and gamma strips."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from core.executors import ProcessPool
+
+            _POOL = ProcessPool(1, initializer=_init_background_worker)
+        return _POOL
+
+
+def submit(fn: Callable[..., Any], *args: Any) -> Future:
+    """Submit ``fn(*args)`` to :func:`background_pool`."""
+    return background_pool().submit(fn, *args)
+
+
+class RaceService:
+    """Races and gamma strips computed once per key in the background pool, cached for all.
+
+    ``get`` never blocks: it returns the finished value or ``None`` (and submits the work the
+    first time). ``release`` cancels work nobody waits for any more, if it has not started.
+    """
+
+    def __init__(self, max_items: int = 256, submit_fn: Callable[..., Future] | None = None):
+        self._lock = threading.Lock()
+        self._done: OrderedDict[Any, Any] = OrderedDict()
+        self._futures: dict[Any, Future] = {}
+        self._interest: dict[Any, int] = {}
+        self._max = max_items
+        self._submit = submit_fn or submit
+
+    def get(self, key: Any, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+            fut = self._futures.get(key)
+            if fut is None:
+                try:
+                    fut = self._submit(fn, *args)
+                except Exception as err:  # a broken pool: report, do not crash the session
+                    self._done[key] = err
+                    return err
+                self._futures[key] = fut
+                return None
+            if not fut.done():
+                return None
+            self._futures.pop(key)
+            try:
+                value = fut.result()
+            except Exception as err:
+                value = err
+            if not isinstance(value, BaseException):
+                self._done[key] = value
+                while len(self._done) > self._max:
+                    self._done.popitem(last=False)
+            return value
+
+    def hold(self, key: Any) -> None:
+        with self._lock:
+            self._interest[key] = self._interest.get(key, 0) + 1
+
+    def release(self, key: Any) -> None:
+        with self._lock:
+            k = self._interest.get(key, 0) - 1
+            if k > 0:
+                self._interest[key] = k
+                return
+            self._interest.pop(key, None)
+            fut = self._futures.get(key)
+            if fut is not None and fut.cancel():
+                self._futures.pop(key, None)
+
+
+_TRAIN_LOCK = threading.Lock()
+_TRAIN_EXECUTOR: Any = None
+#: Worker processes for live trainings, shared by all sessions of the server.
+TRAINING_WORKERS = 2
+
+
+def training_executor() -> Any:
+    """The server-wide executor for neural-network evaluations (``core.executors``)."""
+    global _TRAIN_EXECUTOR
+    with _TRAIN_LOCK:
+        if _TRAIN_EXECUTOR is None:
+            from core.executors import make_executor
+
+            _TRAIN_EXECUTOR = make_executor(
+                "process", n_workers=TRAINING_WORKERS, initializer=_init_background_worker
+            )
+        return _TRAIN_EXECUTOR
