@@ -187,12 +187,21 @@ class ExplorerApp(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
             self._doc = doc
-            self._periodic = doc.add_periodic_callback(self._tick_server, TICK_MS)
+            self._periodic = "pending"
+            # Start once the page is connected: changes made between building the page and
+            # the browser's connection would never reach it.
+            pn.state.onload(self._start_server_clock)
             pn.state.on_session_destroyed(self._destroyed)
         else:
             self._doc = None
             self._periodic = pn.state.add_periodic_callback(self._tick, period=TICK_MS,
                                                             start=True)
+
+    def _start_server_clock(self) -> None:
+        if self._periodic != "pending" or self._doc is None:
+            return
+        self._last = time.perf_counter()
+        self._periodic = self._doc.add_periodic_callback(self._tick_server, TICK_MS)
 
     def _dt(self) -> float:
         now = time.perf_counter()
@@ -218,7 +227,9 @@ class ExplorerApp(pn.viewable.Viewer):
     def stop(self) -> None:
         if self._periodic is not None:
             try:
-                if self._doc is not None:
+                if self._periodic == "pending":
+                    pass
+                elif self._doc is not None:
                     self._doc.remove_periodic_callback(self._periodic)
                 else:
                     self._periodic.stop()
