@@ -64,6 +64,9 @@ BO_RACE_MAX_BUDGET = 300
 #: While playing, the slow views (inspector, gamma strip, learning curve) update at most this
 #: often (seconds).
 SLOW_VIEW_PERIOD = 0.5
+#: While playing, the convergence plot follows at most this often (seconds): every repaint of a
+#: plot with a log axis costs the page several ms.
+CONVERGENCE_PERIOD = 0.2
 #: Frames sent but not yet painted by the page before the player waits (flow control).
 MAX_FRAMES_IN_FLIGHT = 2
 _ACK_JS = """
@@ -254,6 +257,9 @@ class Explorer:
         self._truth_fixed = None
         self._shown_refinement: Any = None
         self._remembered = False
+        self._range_set = False
+        self._conv_n = -1  # evaluations drawn in this run's convergence curve
+        self._conv_at = 0.0
         self.n_renders = 0
         dims = self._dims()
         if problem:
@@ -352,6 +358,8 @@ class Explorer:
         d = space.dim
         lv.set_color_by(self._color_by(key), (d, d + 10), key.budget)
         f_opt = getattr(objective, "f_opt", None)
+        self._conv_n = -1
+        self._range_set = False
         self.convergence.configure(
             key.method, key.budget, f_opt if objective.kind == "test_function" else None,
             getattr(objective, "metric", "f"),
@@ -518,6 +526,9 @@ class Explorer:
             self._update_status()
             return
         n_avail = data.n_frames
+        if data.done and not self._range_set:  # the whole run's curve: the axis stays put
+            self._range_set = True
+            self.convergence.include(self.convergence.transform(data.best_so_far[: data.n]))
         if n_avail != self.playback.n_steps:
             self.playback.set_outputs(n_steps=n_avail)
         if data.error and not self._error:
@@ -555,6 +566,11 @@ class Explorer:
                 or time.perf_counter() - self._slow_at >= SLOW_VIEW_PERIOD
             ):
                 self._render_slow_views()
+            if self._conv_n != self.data.frames[self._shown].end and (
+                not self.playback.playing
+                or time.perf_counter() - self._conv_at >= CONVERGENCE_PERIOD
+            ):
+                self._render_convergence()
         if changed or (data.done and not self._results_text):
             self._update_results()
         self._update_status()
@@ -581,11 +597,8 @@ class Explorer:
         lv = self.landscape
         if prev is not None and k > self._shown:
             lv.stream_points(self._point_columns(prev.end, frame.end))
-            self.convergence.stream_run(prev.end, data.best_so_far[prev.end : frame.end])
         else:
             lv.reset_points(self._point_columns(0, frame.end))
-            self.convergence.reset_run(data.best_so_far[: frame.end])
-        self.convergence.set_head(frame.end, frame.best_value)
         dx, dy = self._dims()
         rows = slice(frame.start, frame.end)
         newest = (data.U[rows, dx].copy(), data.U[rows, dy].copy())
@@ -603,6 +616,8 @@ class Explorer:
         self._refresh_model(k)
         self._slow_dirty = True
         now = time.perf_counter()
+        if not self.playback.playing or now - self._conv_at >= CONVERGENCE_PERIOD:
+            self._render_convergence()
         if not self.playback.playing or now - self._slow_at >= SLOW_VIEW_PERIOD:
             self._render_slow_views()
         self._setting_step = True
@@ -613,6 +628,21 @@ class Explorer:
         self.n_renders += 1
         self.frames_sent += 1
         self.frame_counter.data = {"frame": [self.frames_sent], "t": [time.time()]}
+
+    def _render_convergence(self) -> None:
+        """This run's curve up to the shown step (streamed when it grew)."""
+        data, k = self.data, self._shown
+        if data is None or k < 0:
+            return
+        frame = data.frames[k]
+        done = self._conv_n
+        if 0 <= done <= frame.end and done > 0:
+            self.convergence.stream_run(done, data.best_so_far[done : frame.end])
+        else:
+            self.convergence.reset_run(data.best_so_far[: frame.end])
+        self.convergence.set_head(frame.end, frame.best_value)
+        self._conv_n = frame.end
+        self._conv_at = time.perf_counter()
 
     def _render_slow_views(self) -> None:
         """Inspector, gamma strip and learning curve: every frame when stepping, at most every

@@ -28,8 +28,13 @@ class ConvergenceView:
         self.methods = methods  # name -> title
         self.fig = make_figure(
             title="Convergence race", frame_width=width, frame_height=height,
-            y_axis_type="log", x_range=Range1d(0, 100), tools="pan,wheel_zoom,box_zoom,reset",
+            y_axis_type="log", x_range=Range1d(0, 100), y_range=Range1d(1e-3, 1e3),
+            tools="pan,wheel_zoom,box_zoom,reset",
         )
+        # A fixed y range, widened on the server when a curve needs it: an auto-ranging axis
+        # recomputes its ticks and re-measures its labels on every streamed point, about 10 ms
+        # of the page's time per frame.
+        self._y_lo, self._y_hi = math.inf, -math.inf
         self.fig.xaxis.axis_label = "evaluations"
         self.fig.yaxis.axis_label = "best f − f*"
         self.fig.min_border_left = 10
@@ -79,6 +84,7 @@ class ConvergenceView:
         self.head.data = {"x": [], "y": []}
         for src in self.race.values():
             src.data = {"x": [], "y": []}
+        self._y_lo, self._y_hi = math.inf, -math.inf
         for r in self.race_renderers.values():
             r.visible = True
         self.run_renderer.visible = True
@@ -95,19 +101,34 @@ class ConvergenceView:
         with np.errstate(invalid="ignore"):
             return np.where(np.isnan(b), np.nan, np.maximum(b, FLOOR))
 
+    def include(self, values: np.ndarray) -> None:
+        """Widen the y range (log axis, a factor 2 of margin) to show ``values`` (plotted)."""
+        v = np.asarray(values, dtype=np.float64)
+        v = v[np.isfinite(v) & (v > 0)]
+        if not v.size:
+            return
+        lo, hi = min(self._y_lo, float(v.min())), max(self._y_hi, float(v.max()))
+        if (lo, hi) == (self._y_lo, self._y_hi):
+            return
+        self._y_lo, self._y_hi = lo, hi
+        span = max(math.log10(hi) - math.log10(lo), 1.0)
+        pad = 10 ** (0.06 * span)
+        self.fig.y_range.update(start=lo / pad, end=hi * pad)
+
     def reset_run(self, best: np.ndarray) -> None:
         n = len(best)
-        self.run.data = as_lists(
-            {"x": np.arange(1, n + 1, dtype=np.float64), "y": self.transform(best)}
-        )
+        y = self.transform(best)
+        self.include(y)
+        self.run.data = as_lists({"x": np.arange(1, n + 1, dtype=np.float64), "y": y})
         self._head(n, best)
 
     def stream_run(self, start: int, best: np.ndarray) -> None:
         n = len(best)
         if n:
+            y = self.transform(best)
+            self.include(y)
             self.run.stream(as_lists(
-                {"x": np.arange(start + 1, start + n + 1, dtype=np.float64),
-                 "y": self.transform(best)}
+                {"x": np.arange(start + 1, start + n + 1, dtype=np.float64), "y": y}
             ))
 
     def set_head(self, n: int, best_value: float) -> None:
@@ -123,7 +144,9 @@ class ConvergenceView:
     def set_race(self, method: str, n: np.ndarray, best: np.ndarray) -> None:
         src = self.race.get(method)
         if src is not None:
-            src.data = {"x": np.asarray(n, dtype=np.float64), "y": self.transform(best)}
+            y = self.transform(best)
+            self.include(y)
+            src.data = {"x": np.asarray(n, dtype=np.float64), "y": y}
             self.race_items[method].visible = method != self.method
 
     def set_title(self, text: str) -> None:
