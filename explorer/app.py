@@ -187,6 +187,7 @@ class ExplorerApp(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
             self._doc = doc
+            self.explorer.batch = lambda: pn.io.hold(doc)
             self._periodic = "pending"
             # Start once the page is connected: changes made between building the page and
             # the browser's connection would never reach it.

@@ -13,6 +13,7 @@ periodic callback.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from typing import Any
@@ -67,6 +68,8 @@ SLOW_VIEW_PERIOD = 0.5
 #: While playing, the convergence plot follows at most this often (seconds): every repaint of a
 #: plot with a log axis costs the page several ms.
 CONVERGENCE_PERIOD = 0.2
+#: How long a restart waits for the first frame of a cheap run (seconds).
+FIRST_FRAME_WAIT = 0.03
 #: Frames sent but not yet painted by the page before the player waits (flow control).
 MAX_FRAMES_IN_FLIGHT = 2
 _ACK_JS = """
@@ -119,6 +122,9 @@ class Explorer:
         self.races = races or SHARED_RACES
         self.race_enabled = race
         self._executor = executor
+        #: Context manager that batches model changes into one message; the app sets it to
+        #: Panel's ``hold`` for its document (here: no batching, no Panel import).
+        self.batch: Any = contextlib.nullcontext
         self.landscape = LandscapeView()
         self.convergence = ConvergenceView(METHOD_TITLES, width=215, height=230)
         self.strip = GammaStripView(self.landscape.truth_image, self.landscape.mapper, size=136)
@@ -276,6 +282,9 @@ class Explorer:
             self._shared_key = key
             if not self.worker.alive:
                 self.worker = self.runs.restart_slices(key) or self.worker
+            # a cheap run's first batch takes about a millisecond: wait for it (briefly), so
+            # the reset views and the new run's first frame reach the page in one message
+            self.data.first_frame.wait(FIRST_FRAME_WAIT)
         self._configure_views(key, objective, dims)
         self._request_background(key, objective)
         with param.parameterized.discard_events(self.playback):
@@ -828,7 +837,8 @@ class Explorer:
 
     # ------------------------------------------------------------------------------ watchers
     def _on_config(self, *events: Any) -> None:
-        self.restart()
+        with self.batch():
+            self.restart()
 
     def _on_dims(self, *events: Any) -> None:
         if self._quiet:

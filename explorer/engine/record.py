@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,7 @@ class RunData:
         self.indices = np.ones((cap, d), dtype=np.int64)
         self.info: list[dict | None] = [None] * cap
         self.frames: list[Frame] = []
+        self.first_frame = threading.Event()  # set when frame 0 is published
         self.done = False
         self.error: str | None = None
         self.stop_reason: str | None = None
@@ -176,6 +178,8 @@ class RunData:
             a, b, best, best_value, n_grid, refinement, label, time.perf_counter() - self.created
         )
         self.frames.append(frame)
+        if len(self.frames) == 1:
+            self.first_frame.set()
         return frame
 
     def _grow(self, need: int) -> None:
