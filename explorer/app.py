@@ -127,7 +127,7 @@ class ExplorerApp(pn.viewable.Viewer):
                 width=460, **card),
         )
         results = pn.Row(
-            pn.Card(pn.pane.Bokeh(ex.results), title="Results (same budget)", width=560,
+            pn.Card(pn.pane.Bokeh(ex.results), title="Results (same budget)", width=530,
                     **card),
             self.learning_card,
         )

@@ -130,7 +130,7 @@ class Explorer:
         self.strip = GammaStripView(self.landscape.truth_image, self.landscape.mapper, size=136)
         self.learning = LearningCurveView()
         self.inspector = make_div("inspector", width=455)
-        self.results = make_div("results", width=530)
+        self.results = make_div("results", width=500)
         self.status = make_div("status", width=930)
         # Frame acknowledgements from the browser (flow control, see _browser_behind): after a
         # new status is painted, the page writes its frame number into `ack.tags`.
@@ -298,6 +298,8 @@ class Explorer:
     def _wants_log_colour(objective: Any) -> bool:
         """Log colours when a few high values would wash out the low region: the range is
         more than five times the median's height above the minimum (Rosenbrock yes, Ackley no)."""
+        if getattr(objective, "kind", "") == "neural_network":
+            return True  # losses of trainings span decades
         d = objective.space.dim
         Z = truth_slice(objective, (0, min(1, d - 1)), np.full(d, 0.5), 32)
         if Z is None:
@@ -707,7 +709,7 @@ class Explorer:
         row = frame.end - 1
         info = data.info[row] if row >= 0 else None
         cfg = _config_text(data.space, data.U[row], 2) if row >= 0 else ""
-        self.learning.show(row, info, f"Latest training ({cfg})" if cfg else "")
+        self.learning.show(row, info, cfg)
 
     def _refresh_model(self, k: int) -> None:
         """Model image of step ``k`` (or the newest computed one before it)."""
@@ -776,9 +778,8 @@ class Explorer:
                 elif method in self._race_keys:
                     row["state"] = "computing…"
                 else:
-                    row["state"] = (
-                        "choose it under Method and press Play to compare" if self._live
-                        else "not computed"
+                    row["state"] = "not run yet (choose it under Method)" if self._live else (
+                        "not computed"
                     )
             rows.append(row)
         text = results_html(rows, key.method, getattr(objective, "metric", "f"), classifier)

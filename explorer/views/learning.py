@@ -16,9 +16,9 @@ __all__ = ["LearningCurveView"]
 class LearningCurveView:
     """Training loss and validation value per epoch of the most recent evaluation."""
 
-    def __init__(self, width: int = 300, height: int = 170) -> None:
+    def __init__(self, width: int = 290, height: int = 170) -> None:
         self.fig = make_figure(
-            title="Learning curve of the latest training", frame_width=width,
+            title="Latest training", frame_width=width,
             frame_height=height, y_axis_type="log", tools="", toolbar_location=None,
         )
         self.fig.xaxis.axis_label = "epoch"
@@ -48,10 +48,10 @@ class LearningCurveView:
             y = np.asarray(info.get(key) or [], dtype=np.float64)
             y = np.where(y > 0, y, np.nan)
             src.data = {"x": np.arange(1, len(y) + 1, dtype=np.float64), "y": y}
-        if title:
-            self.fig.title.text = title
+        if title:  # the configuration of this training, under the plot
+            self.fig.xaxis.axis_label = f"epoch  ({title})"
 
     def clear(self) -> None:
         self._shown_row = -2
         self.show(-1, None)
-        self.fig.title.text = "Learning curve of the latest training"
+        self.fig.xaxis.axis_label = "epoch"
