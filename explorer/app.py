@@ -110,7 +110,8 @@ class ExplorerApp(pn.viewable.Viewer):
         ex = self.explorer
         lv = ex.landscape
         card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa"}
-        self.learning_card = pn.Card(pn.pane.Bokeh(ex.learning.fig), title="Learning curve",
+        self.learning_card = pn.Card(pn.pane.Bokeh(ex.learning.fig),
+                                     pn.pane.Bokeh(ex.learning.caption), title="Learning curve",
                                      width=380, **card)
         self.strip_row = pn.Row(*[pn.pane.Bokeh(f, margin=(0, 4)) for f in ex.strip.figures])
         top = pn.Row(*[pn.pane.Bokeh(f, margin=(0, 0))

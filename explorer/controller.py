@@ -363,7 +363,7 @@ class Explorer:
         self._truth = None
         self._update_truth(0, force=True)
         if key.method not in ("sparse_grid", "bayesian"):
-            lv.set_message(f"{METHOD_TITLES[key.method]} builds no model of the landscape")
+            lv.set_message(f"{METHOD_TITLES[key.method]} builds\nno model of the landscape")
         else:
             lv.set_message("")
         d = space.dim
@@ -412,7 +412,7 @@ class Explorer:
         )
         if Z is None:
             self.landscape.set_message(
-                "No true landscape: every point is a training.\nWatch the points and the model.",
+                "No true landscape here:\neach point costs a training",
                 truth=True,
             )
         else:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from explorer.engine.record import ROLE_CANDIDATE, ROLE_GRID, ROLE_SAMPLE, RunData
-from explorer.engine.units import MODEL_RESOLUTION, slice_points
+from explorer.engine.units import MODEL_RESOLUTION, dyadic_levels, slice_points
 
 
 def make_strategy_for(key: Any, dim: int) -> Any:
@@ -21,13 +21,31 @@ def make_strategy_for(key: Any, dim: int) -> Any:
     return make_strategy(key.method, dim, key.budget, seed=key.seed, **key.strategy_options)
 
 
+def animation_batch(method: str, budget: int, live: bool, n_workers: int = 2) -> int | None:
+    """Points per evaluated batch, so that the animation has steps worth watching.
+
+    Sparse grids keep their natural batch (one refinement, ``2 d`` points) when replayed; other
+    methods are replayed in batches of one point (at most about 150 steps per run). Live
+    trainings go ``n_workers`` at a time, so each finished training shows soon.
+    """
+    if live:
+        return n_workers
+    if method == "sparse_grid":
+        return None
+    return max(1, round(budget / 150))
+
+
 def _batches(
-    objective: Any, strategy: Any, stop: threading.Event, executor: Any = None
+    objective: Any,
+    strategy: Any,
+    stop: threading.Event,
+    executor: Any = None,
+    max_batch: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[dict | None]]]:
     """Yield ``(U, y, infos)`` per told batch, through :func:`core.run.iterate`."""
     from core import run as core_run
 
-    kwargs: dict[str, Any] = {"stop": stop}
+    kwargs: dict[str, Any] = {"stop": stop, "max_batch": max_batch}
     if executor is not None:
         kwargs["executor"] = executor
     for rec in core_run.iterate(objective, objective.space, strategy, **kwargs):
@@ -38,6 +56,15 @@ def _batches(
         y = np.array([float(e.value) for e in evs], dtype=np.float64)
         infos = [dict(e.info) if getattr(e, "info", None) else None for e in evs]
         yield U, y, infos
+
+
+def executor_workers(executor: Any) -> int:
+    """Parallel workers of ``executor`` (1 when unknown or inline)."""
+    if executor is None:
+        return 1
+    from core.executors import executor_workers as workers
+
+    return max(1, workers(executor) or 1)
 
 
 def _refinement_label(rec: Any, data: RunData) -> str:
@@ -155,18 +182,20 @@ class RunWorker:
         if self.live and not self._wait_allowed():
             data.stop_reason = "stopped"
             return
-        for U, y, infos in _batches(data.objective, strategy, self.stop_event, self.executor):
+        batch = animation_batch(data.key.method, data.budget, self.live,
+                                executor_workers(self.executor))
+        for U, y, infos in _batches(
+            data.objective, strategy, self.stop_event, self.executor, batch
+        ):
             role, levels, indices, rec, label = ROLE_SAMPLE, None, None, None, ""
             if gen is not None:
-                n_grid_before = data.frames[-1].n_grid if data.frames else 0
-                if gen.n_points >= n_grid_before + len(U) and _same_rows(
-                    gen.points[n_grid_before : n_grid_before + len(U)], U
-                ):
+                # Grid points come first, in the generator's storage order, possibly in parts
+                # of a refinement's batch (live runs); the candidates follow in their phase.
+                if getattr(strategy, "phase", "grid") == "grid":
                     role = ROLE_GRID
-                    levels = np.asarray(gen.levels[n_grid_before : n_grid_before + len(U)])
-                    indices = np.asarray(gen.indices[n_grid_before : n_grid_before + len(U)])
+                    levels, indices = dyadic_levels(U)
                     hist = gen.history
-                    if len(hist) > n_hist:
+                    if len(hist) > n_hist:  # the refinement whose batch is now complete
                         rec = hist[-1]
                         n_hist = len(hist)
                 else:
@@ -264,10 +293,6 @@ class RunWorker:
     def _idle_exit(self) -> bool:
         """Keep the thread for slice requests while the run is shown (until stopped)."""
         return self.stop_event.is_set()
-
-
-def _same_rows(A: np.ndarray, B: np.ndarray) -> bool:
-    return A.shape == B.shape and bool(np.all(np.abs(np.asarray(A) - B) <= 1e-12))
 
 
 class RunStore:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from bokeh.models import ColumnDataSource, Legend, LegendItem
+from bokeh.models import ColumnDataSource, Div, Legend, LegendItem
 
 from explorer.views.theme import make_figure
 
@@ -34,6 +35,7 @@ class LearningCurveView:
             background_fill_alpha=0.8,
         ))
         self._shown_row = -1
+        self.caption = Div(text="", width=width + 50, name="learning-caption")
 
     def show(self, row: int, info: Mapping[str, Any] | None, title: str = "") -> None:
         """Curves of evaluation ``row`` (``info`` with ``loss_curve`` and ``val_curve``)."""
@@ -49,9 +51,11 @@ class LearningCurveView:
             y = np.where(y > 0, y, np.nan)
             src.data = {"x": np.arange(1, len(y) + 1, dtype=np.float64), "y": y}
         if title:  # the configuration of this training, under the plot
-            self.fig.xaxis.axis_label = f"epoch  ({title})"
+            self.caption.text = (
+                "<span style='font-size:12px;color:#52606d'>" + html.escape(title) + "</span>"
+            )
 
     def clear(self) -> None:
         self._shown_row = -2
         self.show(-1, None)
-        self.fig.xaxis.axis_label = "epoch"
+        self.caption.text = ""

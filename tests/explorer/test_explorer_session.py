@@ -191,7 +191,7 @@ def test_log_colour_toggle_changes_images(runs):
 def test_other_methods_show_no_model_and_order_colours(runs):
     ex = make(runs, method="random", budget=30)
     settle(ex)
-    assert "builds no model" in ex.landscape.message.text
+    assert "no model of the landscape" in ex.landscape.message.text
     assert ex.landscape.color_by == "order"
     ex.config.method = "bayesian"
     settle(ex, 60)
@@ -338,6 +338,15 @@ def test_live_training_runs_only_while_playing(runs, fake_training):
     assert wait_until(lambda: ex.data.done, 20, tick=lambda: ex.tick(0.05))
     ex.tick(0.05)
     assert evaluations(ex) == (21, 21)
+    # one training per frame (a serial executor), the grid's batches arrive in parts: the
+    # levels recovered from the coordinates are the generator's, refinements are recorded
+    gen = ex.data.strategy.generator
+    assert ex.data.n_frames == 21
+    np.testing.assert_array_equal(ex.data.levels[: gen.n_points], gen.levels)
+    np.testing.assert_array_equal(ex.data.indices[: gen.n_points], gen.indices)
+    assert [f.refinement.refined for f in ex.data.frames if f.refinement] == [
+        r.refined for r in gen.history
+    ]
     assert len(ex.learning.train.data["y"]) > 0  # learning curve of the latest training
     assert "no true landscape" in ex.landscape.truth_message.text.lower()
     ex.reset()  # a live reset starts over, paused
