@@ -156,6 +156,7 @@ class Explorer:
         self._truth: np.ndarray | None = None
         self._truth_fixed: Any = None
         self._scale: ColorScale | None = None
+        self._scale_observed = False
         self._race_keys: dict[str, Any] = {}
         self._race_done: dict[str, RaceResult | str] = {}
         self._strip_key: Any = None
@@ -361,6 +362,8 @@ class Explorer:
         }.get(key.method, "Model")
         lv.set_model_title(model_title)
         self._truth = None
+        self._scale = None
+        self._scale_observed = False
         self._update_truth(0, force=True)
         if key.method not in ("sparse_grid", "bayesian"):
             lv.set_message(f"{METHOD_TITLES[key.method]} builds\nno model of the landscape")
@@ -422,6 +425,21 @@ class Explorer:
         if rescale or self._scale is None:
             self._set_scale(Z)
         return self._scale(Z)
+
+    def _observed_scale(self, y: np.ndarray) -> None:
+        """Without a true landscape the colours span the values seen so far (widened, never
+        narrowed, so the colours of a step do not jump back)."""
+        y = np.asarray(y, dtype=np.float64)
+        y = y[np.isfinite(y)]
+        if not y.size:
+            return
+        lo, hi = float(y.min()), float(y.max())
+        s = self._scale
+        if s is None or not self._scale_observed or lo < s.low or hi > s.high:
+            if s is not None and self._scale_observed:
+                lo, hi = min(lo, s.low), max(hi, s.high)
+            self._set_scale(np.array([lo, hi]))
+            self._scale_observed = True
 
     def _set_scale(self, Z: np.ndarray) -> None:
         log = bool(self.options.log_color)
@@ -668,9 +686,10 @@ class Explorer:
         if data.key.method == "sparse_grid":
             if frame.refinement is not self._shown_refinement or k == 0:
                 self._shown_refinement = frame.refinement
+                cols = list(range(data.d)) if data.d <= 3 else list(self._dims())
                 set_html(self.inspector, inspector_html(
-                    frame.refinement, data.key.gamma, data.X[: frame.end], data.y[: frame.end],
-                    data.space.names,
+                    frame.refinement, data.key.gamma, data.X[: frame.end, cols],
+                    data.y[: frame.end], [data.space.names[c] for c in cols],
                 ))
         elif self._shown_refinement != "other":
             self._shown_refinement = "other"
@@ -742,9 +761,11 @@ class Explorer:
         error = None
         if self.options.show_error and self._truth is not None and self._truth.shape == Z.shape:
             error = self._error_scale(np.abs(self._truth.astype(np.float64) - Z))
-        if self._scale is None:
+        if self._truth is None:
+            self._observed_scale(data.y[: data.frames[k].end])
+        if self._scale is None:  # nothing finite observed yet
             self._set_scale(Z)
-        self.landscape.set_model(self._scale(Z) if self._scale else Z, error)
+        self.landscape.set_model(self._scale(Z), error)
         suffix = ""  # a title that changed every frame would cost the page a layout
         sg = data.model_kind == "sparse_grid"
         title = "Sparse-grid surrogate" if sg else "GP posterior mean"

@@ -156,9 +156,10 @@ def results_html(
     """Results table: one row per method (``method``, ``title``, ``config``, ``value``,
     ``accuracy``, ``nfev``, ``budget``, ``state``)."""
     acc_head = "<th>accuracy</th>" if show_accuracy else ""
+    value_head = f"best {metric}" if len(metric) <= 16 else "best value"
     out = [
         "<table class='x'><tr><th class='l'>method</th><th class='l'>best configuration</th>"
-        f"<th>best {html.escape(metric)}</th>{acc_head}<th>evaluations</th></tr>"
+        f"<th>{html.escape(value_head)}</th>{acc_head}<th>evaluations</th></tr>"
     ]
     for r in rows:
         cls = " class='cur'" if r["method"] == current else ""
