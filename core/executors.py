@@ -258,6 +258,33 @@ class ProcessPool(Executor):
         return f"ProcessPool(n_workers={self.n_workers}, context={self.context!r})"
 
 
+_MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
+
+def _local_cluster_without_malloc_trim(distributed: Any, options: dict[str, Any]) -> Any:
+    """Start a ``LocalCluster`` whose workers keep glibc's default malloc trimming.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (its default
+    ``distributed.nanny.pre-spawn-environ``) and leaves the variable in this process's
+    ``os.environ``, so process pools started later inherit it too. It disables glibc's dynamic
+    mmap threshold: every torch buffer above 128 KiB becomes a fresh mmap, which made a
+    ``cnn_digits_9d`` evaluation cost about 1.9x the CPU time here (0.37 -> 0.7 CPU s,
+    ``benchmarks/bench_objectives.py``). Remote clusters: set the same config key to ``None``
+    on the workers' machines.
+    """
+    import dask
+
+    before = os.environ.get(_MALLOC_TRIM)
+    try:
+        os.environ.pop(_MALLOC_TRIM, None)
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{_MALLOC_TRIM}": None}):
+            return distributed.LocalCluster(**options)
+    finally:
+        os.environ.pop(_MALLOC_TRIM, None)
+        if before is not None:
+            os.environ[_MALLOC_TRIM] = before
+
+
 def _import_distributed() -> Any:
     try:
         import distributed
@@ -329,7 +356,7 @@ class DaskExecutor(Executor):
                 "silence_logs": logging.WARNING,
             }
             options.update(cluster_kwargs)
-            self._cluster = distributed.LocalCluster(**options)
+            self._cluster = _local_cluster_without_malloc_trim(distributed, options)
             self.client = distributed.Client(self._cluster)
         self._executor = self.client.get_executor(pure=False)
 

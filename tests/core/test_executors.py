@@ -269,6 +269,20 @@ def dask_executor():
         ex.shutdown()
 
 
+def malloc_trim_setting(_: object = None) -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+@pytest.mark.dask
+def test_dask_workers_and_parent_keep_default_malloc_trimming(
+    dask_executor: DaskExecutor,
+) -> None:
+    """Dask's nanny default (MALLOC_TRIM_THRESHOLD_=65536) slows torch ~1.9x; it is not set."""
+    workers = {dask_executor.submit(malloc_trim_setting).result() for _ in range(4)}
+    assert workers == {None}
+    assert malloc_trim_setting() is None
+
+
 @pytest.mark.dask
 def test_dask_local_cluster_matches_the_serial_run(dask_executor: DaskExecutor) -> None:
     assert dask_executor.n_workers == 2
