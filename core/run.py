@@ -118,6 +118,9 @@ def _classify(out: Any) -> tuple[float, str | None, dict]:
     except (TypeError, ValueError) as exc:
         return math.nan, f"TypeError: the objective's {what} is not a float ({exc})", info
     if not math.isfinite(value):
+        reason = info.get("error")
+        if isinstance(reason, str) and reason:  # the objective said why (e.g. a diverged training)
+            return math.nan, reason, info
         return math.nan, f"the objective returned a non-finite {what}: {value!r}", info
     return value, None, info
 

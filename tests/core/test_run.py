@@ -63,6 +63,7 @@ def test_failures_are_recorded_told_as_nan_and_the_run_goes_on() -> None:
         np.array([0.75]),
         np.array([1.0, 2.0]),
         True,
+        Measurement(math.nan, {"error": "training diverged at epoch 3"}),
     ]
     calls = []
 
@@ -73,14 +74,14 @@ def test_failures_are_recorded_told_as_nan_and_the_run_goes_on() -> None:
             raise out
         return out
 
-    strategy = FixedPoints(grid_points(len(outcomes)), batches=[4, 5, 4])
+    strategy = FixedPoints(grid_points(len(outcomes)), batches=[4, 5, 5])
     records = list(iterate(fun, SPACE, strategy))
     history = [ev for rec in records for ev in rec.evaluations]
     assert len(history) == len(outcomes) == len(calls)
     status = [ev.status for ev in history]
     assert status == [
         "ok", "failed", "failed", "failed", "failed", "failed", "ok",
-        "failed", "failed", "ok", "ok", "failed", "failed",
+        "failed", "failed", "ok", "ok", "failed", "failed", "failed",
     ]
     for ev in history:
         assert (ev.error is None) == ev.ok
@@ -96,6 +97,7 @@ def test_failures_are_recorded_told_as_nan_and_the_run_goes_on() -> None:
     assert "got NoneType" in history[7].error and "got str" in history[8].error
     assert history[9].value == 2.0 and history[10].value == 0.75
     assert "bool" in history[12].error
+    assert history[13].error == "training diverged at epoch 3"  # the objective's own reason
     # the strategy was told NaN for every failure (inf included) and the values of the others
     told = strategy.y_told
     np.testing.assert_array_equal(np.isnan(told), [not ev.ok for ev in history])
