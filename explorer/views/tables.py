@@ -34,7 +34,7 @@ table.x th {{ text-align: right; font-weight: 600; color: #52606d;
 table.x td {{ text-align: right; padding: 2px 6px; border-bottom: 1px solid #f0f2f5;
   font-variant-numeric: tabular-nums; white-space: nowrap; }}
 table.x td.l, table.x th.l {{ text-align: left; }}
-table.x td.cfg {{ white-space: normal; max-width: 250px; }}
+table.x td.cfg {{ white-space: normal; max-width: 200px; }}
 table.x tr.sel td {{ background: #fff1e6; font-weight: 600; }}
 table.x tr.cur td {{ background: #f5f7fa; font-weight: 600; }}
 .dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px;
