@@ -155,6 +155,14 @@ def _set_bar_ticks(bar: ColorBar, scale: ColorScale) -> None:
     bar.major_label_overrides = ticks
 
 
+_MARKER_COLUMNS = ("x", "y", "marker", "size", "fill", "fill_alpha", "line", "line_width")
+_MARKER_STYLES = {  # marker, size, fill, fill_alpha, line, line_width
+    "newest": ("circle", 15, "#ffffff", 0.0, NEWEST_COLOR, 2.5),
+    "refined": ("square", 17, "#ffffff", 0.0, "#00d5ff", 3.0),
+    "best": ("star", 22, BEST_COLOR, 1.0, "#1f2933", 1.2),
+}
+
+
 class LandscapeView:
     """The truth heatmap with the points, and the model heatmap beside it.
 
@@ -164,8 +172,9 @@ class LandscapeView:
     points : ColumnDataSource
         Columns ``x, y`` (unit square), ``level``, ``order``, ``value``, ``marker``, ``label``
         (native configuration text); streamed, one row per evaluation.
-    newest, best, refined : ColumnDataSource
-        Markers of the newest batch, the best point so far and the point refined this step.
+    markers : ColumnDataSource
+        The newest batch (``kind == "newest"``), the point refined this step (``"refined"``)
+        and the best point so far (``"best"``), with their marker styles.
     """
 
     def __init__(self, size: int = 230) -> None:
@@ -176,9 +185,9 @@ class LandscapeView:
             {k: [] for k in ("x", "y", "c", "level", "order", "value", "marker", "label")},
             name="points",
         )
-        self.newest = ColumnDataSource({"x": [], "y": []}, name="newest")
-        self.best = ColumnDataSource({"x": [], "y": [], "label": []}, name="best")
-        self.refined = ColumnDataSource({"x": [], "y": []}, name="refined")
+        self.markers = ColumnDataSource(
+            {k: [] for k in _MARKER_COLUMNS} | {"kind": []}, name="markers"
+        )
 
         # images hold colour indices 0..255 (see ColorScale), so the mappers never change
         self.mapper = LinearColorMapper(palette=LANDSCAPE_PALETTE, low=0, high=255)
@@ -236,13 +245,12 @@ class LandscapeView:
             "x", "y", source=self.points, size=3.5, fill_color="#1f2933", line_color=None,
             fill_alpha=0.75,
         ))
-        self.truth.scatter("x", "y", source=self.refined, marker="square", size=17,
-                           fill_alpha=0, line_color="#00d5ff", line_width=3)
-        self.truth.scatter("x", "y", source=self.newest, size=15, fill_alpha=0,
-                           line_color=NEWEST_COLOR, line_width=2.5)
+        # newest step, refined point and best point: one source (one change per frame), drawn
+        # on both figures; each row carries its own marker style
         for fig in (self.truth, self.model):
-            fig.scatter("x", "y", source=self.best, marker="star", size=22,
-                        fill_color=BEST_COLOR, line_color="#1f2933", line_width=1.2)
+            fig.scatter("x", "y", source=self.markers, marker="marker", size="size",
+                        fill_color="fill", fill_alpha="fill_alpha", line_color="line",
+                        line_width="line_width")
         hover = HoverTool(
             renderers=[self.point_renderers[0]],
             tooltips=[("config", "@label"), ("f", "@value{0.000g}"), ("level |l|₁", "@level"),
@@ -339,11 +347,23 @@ class LandscapeView:
         best: tuple[float, float, str] | None,
         refined: tuple[float, float] | None,
     ) -> None:
-        self.newest.data = as_lists({"x": newest[0], "y": newest[1]})
-        self.best.data = (
-            {"x": [best[0]], "y": [best[1]], "label": [best[2]]} if best
-            else {"x": [], "y": [], "label": []}
-        )
-        self.refined.data = (
-            {"x": [refined[0]], "y": [refined[1]]} if refined else {"x": [], "y": []}
-        )
+        xs, ys = list(np.asarray(newest[0]).tolist()), list(np.asarray(newest[1]).tolist())
+        kinds = ["newest"] * len(xs)
+        if refined:
+            xs.append(refined[0])
+            ys.append(refined[1])
+            kinds.append("refined")
+        if best:
+            xs.append(best[0])
+            ys.append(best[1])
+            kinds.append("best")
+        cols: dict[str, list] = {"x": xs, "y": ys, "kind": kinds}
+        for k, name in enumerate(_MARKER_COLUMNS[2:]):
+            cols[name] = [_MARKER_STYLES[kind][k] for kind in kinds]
+        self.markers.data = cols
+
+    def marker_points(self, kind: str) -> tuple[list[float], list[float]]:
+        """``(x, y)`` of the markers of one ``kind`` ("newest", "refined" or "best")."""
+        d = self.markers.data
+        rows = [i for i, k in enumerate(d["kind"]) if k == kind]
+        return [d["x"][i] for i in rows], [d["y"][i] for i in rows]

@@ -112,12 +112,10 @@ def test_markers_newest_best_refined(runs):
     settle(ex)
     ex.seek(5)
     frame = ex.data.frames[5]
-    nd = ex.landscape.newest.data
-    np.testing.assert_allclose(nd["x"], ex.data.U[frame.start : frame.end, 0])
-    bd = ex.landscape.best.data
-    assert bd["x"] == [ex.data.U[frame.best, 0]]
-    rd = ex.landscape.refined.data
-    assert rd["x"] == [ex.data.U[frame.refinement.refined, 0]]
+    nx, _ = ex.landscape.marker_points("newest")
+    np.testing.assert_allclose(nx, ex.data.U[frame.start : frame.end, 0])
+    assert ex.landscape.marker_points("best")[0] == [ex.data.U[frame.best, 0]]
+    assert ex.landscape.marker_points("refined")[0] == [ex.data.U[frame.refinement.refined, 0]]
     # the inspector lists the refined point first, with the formula
     html = ex.inspector.text
     assert "(r + 1)<sup>1−γ</sup>" in html and "◀ refined" in html
