@@ -135,7 +135,7 @@ def inspector_html(
     ]
     for k in order:
         sel = " class='sel'" if k == refinement.refined else ""
-        pt = ", ".join(_fmt(float(c), 3) for c in coords[k])
+        pt = ", ".join(_fmt(float(c), 5) for c in coords[k])
         mark = " ◀ refined" if k == refinement.refined else ""
         rows.append(
             f"<tr{sel}><td>{k}</td><td class='l'>({pt}){mark}</td><td>{_fmt(float(values[k]))}"
