@@ -28,7 +28,7 @@ install: $(STAMP_APP)
 install-dev: $(STAMP_DEV)
 
 serve: $(STAMP_APP)
-	$(PY) -m panel serve explorer --address 127.0.0.1 --port $(PORT) \
+	$(PY) -m panel serve explorer --address 127.0.0.1 --port $(PORT) --warm \
 		--allow-websocket-origin 127.0.0.1:$(PORT) --allow-websocket-origin localhost:$(PORT) \
 		--num-procs 1 --check-unused-sessions 2000 --unused-session-lifetime 10000
 
