@@ -661,6 +661,11 @@ def fit_surrogate(
         residual = _relative_residual(A, alpha, y_s) if np.all(np.isfinite(alpha)) else np.inf
     with np.errstate(over="ignore"):
         alpha = alpha * scale
+    if not np.all(np.isfinite(alpha)):  # values near the float maximum: coefficients overflow
+        raise np.linalg.LinAlgError(
+            f"interpolation coefficients overflow float64 (max |y| = {scale:.3g}); "
+            "rescale the values"
+        )
     if not residual <= rtol:
         raise np.linalg.LinAlgError(
             f"interpolation solve failed: relative residual {residual:.3g} > rtol={rtol:g} "

@@ -280,7 +280,15 @@ def test_dask_workers_and_parent_keep_default_malloc_trimming(
     """Dask's nanny default (MALLOC_TRIM_THRESHOLD_=65536) slows torch ~1.9x; it is not set."""
     workers = {dask_executor.submit(malloc_trim_setting).result() for _ in range(4)}
     assert workers == {None}
-    assert malloc_trim_setting() is None
+
+
+@pytest.mark.dask
+def test_starting_a_local_cluster_leaves_the_parent_environment_alone() -> None:
+    before = malloc_trim_setting()  # other code (a bare LocalCluster) may have leaked it
+    with make_executor("dask", n_workers=1) as ex:
+        assert ex.submit(malloc_trim_setting).result() is None
+        assert malloc_trim_setting() == before
+    assert malloc_trim_setting() == before
 
 
 @pytest.mark.dask

@@ -322,6 +322,9 @@ def test_huge_values_fit_without_overflow(rng):
     s = fit_surrogate(levels, indices, y)
     assert s.residual < 1e-10
     np.testing.assert_allclose(s(X), y, rtol=1e-9)
+    # at the float maximum the coefficients themselves overflow: a solver error, not a crash
+    with pytest.raises(np.linalg.LinAlgError, match="overflow"):
+        fit_surrogate(levels, indices, np.where(np.arange(40) == 7, 1.79e308, y))
 
 
 def test_all_non_finite_raises():
