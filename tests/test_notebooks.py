@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 KERNEL = "python3"
-TIMEOUT = 600  # seconds per cell
+TIMEOUT = 240  # seconds per cell (small-mode cells take seconds)
+#: A kernel that stops answering (seen once in CI: kernel and client both idle, the execute
+#: reply never arriving) is an infrastructure fault, not a notebook error: such a run is
+#: retried once in a fresh kernel. A cell that raises fails at once.
+ATTEMPTS = 2
 
 
 def _kernel_prefix() -> str:
@@ -113,13 +117,22 @@ def test_committed_notebooks_have_no_outputs(path):
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_small_mode(path, notebook_env):
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=TIMEOUT, kernel_name=KERNEL,
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-    )
-    t0 = time.perf_counter()
-    client.execute()  # raises CellExecutionError on the first failing cell
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    for attempt in range(1, ATTEMPTS + 1):
+        nb = nbformat.read(path, as_version=4)
+        client = nbclient.NotebookClient(
+            nb, timeout=TIMEOUT, kernel_name=KERNEL,
+            resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        )
+        t0 = time.perf_counter()
+        try:
+            client.execute()  # raises CellExecutionError on the first failing cell
+            break
+        except (CellTimeoutError, DeadKernelError) as exc:
+            if attempt == ATTEMPTS:
+                raise
+            print(f"{path.name}: kernel stopped answering ({type(exc).__name__}); retrying")
     seconds = time.perf_counter() - t0
     assert not _widget_errors(nb), f"{path.name}: errors inside widgets: {_widget_errors(nb)}"
     first = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
