@@ -16,8 +16,8 @@ Run: ``python -m benchmarks.bench_objectives`` (or ``python benchmarks/bench_obj
 3. overhead per task of a trivial objective (``himmelblau``): round trip one at a time, and
    amortized over 200 concurrent tasks, on the process pool and on Dask; target Dask <= 20 ms.
 
-Backends come from ``core.executors.make_executor`` when it exists (``ProcessPoolExecutor`` with
-``spawn`` and a one-thread initializer otherwise).
+Backends come from ``core.executors.make_executor`` (its Dask ``LocalCluster`` starts workers
+without Dask's ``MALLOC_TRIM_THRESHOLD_`` default, which made torch evaluations ~1.9x costlier).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, wait
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -66,11 +66,6 @@ def _median_seconds(objective: Any, config: dict, repeats: int) -> tuple[float, 
 
 
 # -- workers ---------------------------------------------------------------------------------
-def _one_thread() -> None:
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = "1"
-
-
 def _warm(seconds: float) -> int:
     """Import torch and load the digits in a worker, then hold it so each worker gets one."""
     obj = OBJECTIVES["cnn_digits_9d"]
@@ -91,56 +86,10 @@ def _trivial(config: dict) -> float:
 
 
 def _make(kind: str, n_workers: int) -> Executor:
-    """``"serial"``, ``"process"``, ``"dask"`` or ``"dask-notrim"`` with ``n_workers`` workers.
+    """``"serial"``, ``"process"`` or ``"dask"`` with ``n_workers`` workers."""
+    from core.executors import make_executor
 
-    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (its default
-    ``distributed.nanny.pre-spawn-environ``) and leaves that variable in the *parent's*
-    ``os.environ``, so every process started later (a process pool's forkserver) inherits it.
-    Setting it also switches off glibc's dynamic mmap threshold: every torch buffer above
-    128 KiB becomes a fresh mmap, about 10x the page faults and 0.2 s of system time per
-    ``cnn_digits_9d`` centre evaluation (0.37 -> 0.7 CPU s), measured here. ``"dask-notrim"``
-    starts the cluster without it; both Dask kinds restore the parent's environment afterwards.
-    """
-    if kind in ("dask", "dask-notrim"):
-        import dask
-        import distributed  # noqa: F401  (its config defaults must exist before the override)
-
-        name, key = "MALLOC_TRIM_THRESHOLD_", "distributed.nanny.pre-spawn-environ."
-        before = os.environ.get(name)
-        try:
-            if kind == "dask-notrim":
-                os.environ.pop(name, None)
-                with dask.config.set({key + name: None}):
-                    return _make_backend("dask", n_workers)
-            return _make_backend("dask", n_workers)
-        finally:
-            os.environ.pop(name, None)
-            if before is not None:
-                os.environ[name] = before
-    return _make_backend(kind, n_workers)
-
-
-def _make_backend(kind: str, n_workers: int) -> Executor:
-    try:
-        from core.executors import make_executor
-    except ImportError:
-        make_executor = None
-    if make_executor is not None:
-        return make_executor(kind, n_workers=n_workers) if kind != "serial" else make_executor()
-    if kind == "process":
-        import multiprocessing
-
-        return ProcessPoolExecutor(
-            n_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
-        )
-    if kind == "dask":
-        from distributed import Client, LocalCluster
-
-        cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        return Client(cluster).get_executor(pure=False)
-    raise ValueError(kind)
+    return make_executor() if kind == "serial" else make_executor(kind, n_workers=n_workers)
 
 
 def _batch(ex: Executor | None, fn: Callable, configs: list[dict]) -> tuple[float, list[Any]]:
@@ -183,7 +132,7 @@ def bench_throughput(with_dask: bool, rounds: int) -> None:
         "8 x centre": [obj.default_config] * 8,
         "8 random": obj.space.sample(8, seed=0),
     }
-    kinds = ["serial", "process"] + (["dask", "dask-notrim"] if with_dask else [])
+    kinds = ["serial", "process"] + (["dask"] if with_dask else [])
     executors: dict[str, Executor | None] = {"serial": None}
     # best (lowest wall) round per (batch, backend), with its values and CPU seconds per task
     best: dict[tuple[str, str], tuple[float, list[float], list[float]]] = {}
