@@ -102,14 +102,6 @@ class Float:
             )
         return v
 
-    def grid_values(self, k: int) -> np.ndarray:
-        """``k`` native values at the unit-cube cell midpoints ``(j + 1/2)/k``."""
-        return self._from_unit((np.arange(k) + 0.5) / k)
-
-    @property
-    def is_log(self) -> bool:
-        return self.log
-
     def describe(self) -> str:
         return f"Float({_exact(self.low)}, {_exact(self.high)}{', log' if self.log else ''})"
 
@@ -170,14 +162,6 @@ class Int:
             )
         return v
 
-    def grid_values(self, k: int) -> np.ndarray:
-        """Distinct native values at the unit-cube cell midpoints ``(j + 1/2)/k``."""
-        return np.unique(self._from_unit((np.arange(k) + 0.5) / k))
-
-    @property
-    def is_log(self) -> bool:
-        return self.log
-
     def describe(self) -> str:
         return f"Int({self.low}, {self.high}{', log' if self.log else ''})"
 
@@ -219,14 +203,6 @@ class Categorical:
             if c == value:
                 return k
         raise ValueError(f"`{name}` must be one of {list(self.choices)!r}, got {name}={value!r}")
-
-    def grid_values(self, k: int) -> list:
-        idx = np.unique(self._from_unit((np.arange(k) + 0.5) / k))
-        return [self.choices[i] for i in idx]
-
-    @property
-    def is_log(self) -> bool:
-        return False
 
     def describe(self) -> str:
         return f"Categorical({list(self.choices)!r})"
