@@ -9,7 +9,7 @@ Public API
 ----------
 - :func:`cardinal_bspline` -- the cardinal B-spline ``b_p`` (knots 0, 1, ..., p+1) and its
   derivatives.
-- :func:`modified_bspline` -- SG++'s ``BsplineModifiedBasis`` ``phi_{l,i}`` (ALGORITHMS 3.4).
+- :func:`modified_bspline` -- SG++'s ``BsplineModifiedBasis`` ``phi_{l,i}``.
 - :class:`UnivariateFunctions` -- a set of ``q`` one-dimensional modified functions, evaluated
   at ``m`` points as a dense ``(q, m)`` array that only touches each function's support.
 - :func:`tensor_factors` / :func:`basis_matrix` -- tensor-product basis values (and partial
@@ -18,8 +18,8 @@ Public API
 Notes
 -----
 Degree ``p`` is the polynomial degree (scipy calls it ``k``). Only odd degrees 1, 3, 5, 7 are
-supported for the modified basis: SG++ silently lowers an even degree by one (ALGORITHMS 3.3),
-this module raises instead (project decision 4).
+supported for the modified basis: SG++ silently lowers an even degree by one,
+this module raises instead (`docs/decisions.md`).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def _boundary_pieces_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
     """Pieces of the modified left-boundary function in ``X = 2**l x`` on [j, j+1), j = 0..c.
 
     ``phi_mod(X) = sum_{k=0}^{c} (k+1) b_p(X + c - 1 + k)`` with ``c = (p+1)/2``
-    (= floor((p+2)/2) for odd p, ALGORITHMS 3.4). It vanishes for ``X >= c + 1``.
+    (= floor((p+2)/2) for odd p). It vanishes for ``X >= c + 1``.
     """
     card = _cardinal_pieces_exact(degree)
     c = (degree + 1) // 2

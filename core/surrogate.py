@@ -582,7 +582,7 @@ def fit_surrogate(
         values (NaN/inf from failed evaluations) are allowed, see Notes.
     degree : {1, 3, 5, 7}
         Odd modified B-spline degree (default 3, cubic). Even degrees raise ``ValueError``
-        (SG++ silently lowers them, ALGORITHMS 3.3).
+        (SG++ silently lowers them).
     solver : {"auto", "dense", "sparse"}
         ``"dense"``: LU with partial pivoting (``scipy.linalg.lu_factor``). ``"sparse"``:
         SuperLU (``scipy.sparse.linalg.splu``) on the sparse matrix, built in chunks.
@@ -606,7 +606,7 @@ def fit_surrogate(
     -----
     The system is :math:`A\alpha = y` with :math:`A_{jk} = \Phi_k(x_j)` (row: grid point,
     column: basis function), as SG++'s ``HierarchisationSLE``; Novak-Ritter grids lack
-    hierarchical ancestors, so no fast hierarchisation applies (ALGORITHMS 3.6, decision 5).
+    hierarchical ancestors, so no fast hierarchisation applies (see `docs/algorithms.md`).
     Dense LU is followed by one step of iterative refinement. Small systems
     (``n <= 1000``) run with a single BLAS thread.
 

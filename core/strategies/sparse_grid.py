@@ -8,9 +8,9 @@ handed out in parts when ``ask`` allows fewer points; the generator is told once
 its batch is in. The phase ends when no further refinement fits (or ``max_level`` blocks every
 point).
 
-**Candidate phase** (ALGORITHMS section 5.4, decision 6). The modified B-spline interpolant of
-the grid's values is fitted (:func:`core.surrogate.fit_surrogate`; NaN/inf values are left out)
-and minimized:
+**Candidate phase** (the thesis' two candidates, see ``docs/algorithms.md``). The modified
+B-spline interpolant of the grid's values is fitted (:func:`core.surrogate.fit_surrogate`;
+NaN/inf values are left out) and minimized:
 
 0. if ``trust_region``: ``optimizer`` inside the trust box of the best grid point (between its
    nearest grid neighbours along each axis, :meth:`SparseGridSearch.local_box`), where the
@@ -63,7 +63,7 @@ whole budget, so the told points are exactly those of ``NovakRitter(dim, n_evals
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -73,7 +73,11 @@ from core.grid import NovakRitter, regular_grid_size
 from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
-__all__ = ["SparseGridSearch", "Candidate"]
+__all__ = ["SparseGridSearch", "Candidate", "VARIANTS"]
+
+#: The variants of sparse grid search: ``"thesis"`` is the thesis' method (plain Novak-Ritter
+#: refinement, surrogate candidates only at the end).
+VARIANTS: tuple[str, ...] = ("thesis",)
 
 #: A primary candidate closer than this (max norm) to a known point is that point.
 DUPLICATE_TOL = 1e-9
@@ -154,6 +158,9 @@ class SparseGridSearch(Strategy):
         Half-width factor from one stage's box to the next (stage 0 is the unit cube).
         ``"auto"``: per dimension, the spread of the ``2 d + 1`` best told points around the
         incumbent, clipped to ``[0.5**(4 s + 1), 0.5**(s + 1)]`` for stage ``s``.
+    variant : {"thesis"}, default "thesis"
+        ``"thesis"``: the thesis' method (plain Novak-Ritter refinement, candidates only at the
+        end), unchanged.
     seed : int, numpy Generator or None
         Randomness for the randomized optimizers.
 
@@ -170,6 +177,29 @@ class SparseGridSearch(Strategy):
 
     name = "sparse_grid"
     title = "Sparse grid"
+    has_model: ClassVar[bool] = True
+
+    @classmethod
+    def min_budget(cls, dim: int, **options: Any) -> int:
+        """Fewest evaluations the options accept: the initial grid plus the reserved candidates.
+
+        ``options`` are keyword options of the constructor (defaults for those not given).
+        """
+        initial_level = check_int(
+            options.get("initial_level", 1), "initial_level", low=1, high=4
+        )
+        optimizer = options.get("optimizer", "gradient_descent")
+        multistart = bool(options.get("multistart", True)) and optimizer not in (
+            "none", "multistart"
+        )
+        n_candidates = options.get("n_candidates")
+        if optimizer == "none":
+            reserved = 0
+        elif n_candidates is None:
+            reserved = 1 + int(multistart)
+        else:
+            reserved = check_int(n_candidates, "n_candidates", low=1)
+        return regular_grid_size(check_int(dim, "dim", low=1), initial_level) + reserved
 
     def __init__(
         self,
@@ -190,10 +220,18 @@ class SparseGridSearch(Strategy):
         zoom: int = 0,
         zoom_fraction: float = 0.4,
         zoom_shrink: float | str = 0.25,
+        variant: str = "thesis",
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
         from core.optimizers import OPTIMIZERS, check_options
+
+        if not isinstance(variant, str) or variant not in VARIANTS:
+            raise ValueError(
+                f"`variant` must be one of {', '.join(map(repr, VARIANTS))}, "
+                f"got variant={variant!r}"
+            )
+        self.variant = variant
 
         self.gamma = check_gamma(gamma)
         self.degree = check_degree(degree)

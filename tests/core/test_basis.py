@@ -89,7 +89,7 @@ def test_cardinal_partition_of_unity_and_support(p, rng):
 
 
 def test_cardinal_cubic_closed_form(rng):
-    # ALGORITHMS 3.1 pieces for p = 3 (global coordinate)
+    # the cardinal cubic B-spline pieces (global coordinate)
     x = rng.uniform(0.0, 4.0, 400)
     expect = np.select(
         [x < 1, x < 2, x < 3, x < 4],
@@ -133,7 +133,7 @@ def test_modified_matches_sum_formula_oracle(p, nu, rng):
     np.testing.assert_allclose(fast / scale, slow / scale, rtol=1e-11, atol=1e-12)
 
 
-# (l, i, x, p=3 value, p=3 derivative, degree-1 value) -- ALGORITHMS 3.8 (pysgpp 3.3.1)
+# (l, i, x, p=3 value, p=3 derivative, degree-1 value) -- golden values from pysgpp 3.3.1
 GOLDEN = [
     (1, 1, 0.3, 1.0, 0.0, 1.0),
     (2, 1, 0.0, 2.0, -4.0, 2.0),

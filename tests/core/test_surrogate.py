@@ -56,7 +56,7 @@ def random_adaptive_grid(d: int, n: int, seed: int, max_level: int = 10):
 
 
 def regular_sparse_grid(d: int, n: int):
-    """All (l, i) with |l|_1 <= n + d - 1, odd i (ALGORITHMS 1.1 point set)."""
+    """All (l, i) with |l|_1 <= n + d - 1, odd i (the regular sparse grid point set)."""
     import itertools
 
     levels, indices = [], []
