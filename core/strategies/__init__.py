@@ -2,7 +2,8 @@
 
 ``STRATEGIES`` maps a registry name to its class; :func:`make_strategy` builds one by name with
 checked options. Every strategy works in the unit cube and never sees the objective
-(ARCHITECTURE rule 1); :mod:`core.run` drives them.
+(see docs/architecture.md); :mod:`core.run` drives them. Each class also states its menu
+``title``, whether it ``has_model`` to draw and its ``min_budget(dim, **options)``.
 
 ========================  ===========================  ===========================================
 name                      class                        what it does

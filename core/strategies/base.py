@@ -1,4 +1,4 @@
-"""The ask/tell contract every search strategy follows (ARCHITECTURE rules 1, 3-6, 10).
+"""The ask/tell contract every search strategy follows (docs/architecture.md).
 
 A strategy proposes points in the unit cube and learns from their values; it never sees the
 objective. :mod:`core.run` is the only code that evaluates anything.
@@ -16,6 +16,12 @@ Protocol
     ``None`` while the strategy can go on; otherwise one of :data:`STOP_REASONS`.
 ``best``
     ``(u, value)`` of the best finite value told so far (first on ties), or ``None``.
+
+Metadata for front ends
+-----------------------
+``title`` (menu label), ``has_model`` (whether the strategy builds a model of the landscape that
+can be drawn) and :meth:`Strategy.min_budget` (the fewest evaluations the strategy accepts for
+given options) let an application offer the strategies without restating their rules.
 """
 
 from __future__ import annotations
@@ -49,13 +55,33 @@ class Strategy(ABC):
     n_evals : int
         Budget: the number of points this strategy may propose in total.
     seed : int, numpy Generator or None
-        Source of randomness (ARCHITECTURE rule 6).
+        Source of randomness (``core._validation.as_generator``).
 
     Subclasses implement :meth:`_ask` and may override :meth:`_tell` and :meth:`_stop`.
     """
 
     name: ClassVar[str] = "strategy"
     title: ClassVar[str] = "Strategy"
+    #: Whether the strategy builds a model of the landscape (a surrogate) that can be drawn.
+    has_model: ClassVar[bool] = False
+
+    @classmethod
+    def min_budget(cls, dim: int, **options: Any) -> int:
+        """The fewest evaluations (``n_evals``) the strategy accepts with these options.
+
+        Parameters
+        ----------
+        dim : int
+            Dimension ``d``.
+        **options
+            The strategy's keyword options (unknown ones are ignored here).
+
+        Returns
+        -------
+        int
+            At least 1; subclasses with an initial design or reserved evaluations override it.
+        """
+        return 1
 
     def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
         self.dim = check_int(dim, "dim", low=1)

@@ -1,4 +1,4 @@
-"""Bayesian optimization: a Matern 5/2 Gaussian process with expected improvement (decision 11).
+"""Bayesian optimization: a Matern 5/2 Gaussian process with expected improvement.
 
 Each proposal after the initial design:
 
@@ -15,7 +15,7 @@ Each proposal after the initial design:
    polished by L-BFGS-B inside [0, 1]^d, in coordinates scaled by the length scales. The best
    polished point that is not an already evaluated point is proposed.
 
-Fixes of the thesis implementation (ALGORITHMS section 5.7): several space-filling initial points
+Fixes of the thesis implementation (docs/algorithms.md): several space-filling initial points
 (Latin hypercube) instead of one (and no ``scipy.stats.uniform(lo, hi)`` misuse); Matern 5/2 with
 fitted length scales per dimension instead of a fixed Matern 3/2; a proposal is rejected only
 when the whole point coincides with an evaluated point, not when any single coordinate is close
@@ -69,6 +69,7 @@ class BayesianOptimization(Strategy):
 
     name = "bayesian"
     title = "Bayesian optimization"
+    has_model = True  # the GP posterior mean
 
     def __init__(
         self,
@@ -164,7 +165,7 @@ class BayesianOptimization(Strategy):
             U = self._initial[self._n_initial_asked : self._n_initial_asked + max_points]
             self._n_initial_asked += len(U)
             return U
-        # small dense linear algebra: BLAS threads only add overhead (STACK.md)
+        # small dense linear algebra: BLAS threads only add overhead
         with single_blas_thread():
             gp = self._fit()
             if gp is None:
