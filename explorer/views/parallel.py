@@ -1,0 +1,332 @@
+"""Parallel coordinates: every evaluation as one line across all hyperparameters and the value.
+
+Each hyperparameter is a vertical axis drawn in unit-cube coordinates with ticks in native units
+(log parameters get decade ticks, integers whole numbers, categoricals their choices), so a log
+axis needs no special axis type; the last axis is the objective's value on the same colour scale
+as the landscape views. Lines are coloured by value (dark = low), failed evaluations are grey
+and end at the last hyperparameter, and the best evaluation is drawn on top, thick.
+
+Brushing: drag a box over an axis (the box-select tool is the default drag). The browser turns
+the box into a range of that axis in a small "brush" source (one row per axis; a click without
+a drag clears that axis); the server keeps the lines inside every brush in the "kept" source and
+greys the others. Everything is Bokeh's own tools plus one short ``CustomJS``: no compiled
+extension, nothing loaded from outside.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.events import SelectionGeometry
+from bokeh.models import BoxSelectTool, ColumnDataSource, CustomJS, FixedTicker, Range1d
+
+from core.space import Int, SearchSpace
+from explorer.engine import axis_spec
+from explorer.views.landscape import ColorScale, colorbar_ticks, linear_ticks
+from explorer.views.theme import BEST_COLOR, FONT, LANDSCAPE_PALETTE, TEXT, make_figure
+from explorer.views.ticks import native_ticks
+
+__all__ = ["ParallelView", "axis_positions", "brush_mask"]
+
+FAILED_COLOR = "#b8c0c8"
+MUTED_COLOR = "#dde2e7"
+#: Half the width of an axis's brush box, in axis spacings.
+BRUSH_HALF_WIDTH = 0.09
+#: A box shorter than this (in axis units) is a click: it clears that axis's brush.
+MIN_BRUSH = 0.01
+
+_BRUSH_JS = """
+const g = cb_obj.geometry;
+if (g.type !== 'rect') { return; }
+const k = Math.round((g.x0 + g.x1) / 2);
+if (!(k >= 0 && k < n_axes)) { return; }
+const lo = Math.max(0, Math.min(g.y0, g.y1)), hi = Math.min(1, Math.max(g.y0, g.y1));
+const old = brush.data;
+const axis = [], low = [], high = [], left = [], right = [];
+for (let i = 0; i < old.axis.length; i++) {
+  if (old.axis[i] !== k) {
+    axis.push(old.axis[i]); low.push(old.lo[i]); high.push(old.hi[i]);
+    left.push(old.left[i]); right.push(old.right[i]);
+  }
+}
+if (hi - lo >= min_brush) {
+  axis.push(k); low.push(lo); high.push(hi); left.push(k - half); right.push(k + half);
+}
+brush.data = {axis: axis, lo: low, hi: high, left: left, right: right};
+"""
+
+
+def axis_positions(space: SearchSpace, U: np.ndarray) -> np.ndarray:
+    """Where unit-cube points sit on the hyperparameter axes (integers and choices snapped).
+
+    Parameters
+    ----------
+    space : SearchSpace
+    U : ndarray, shape (n, d)
+        Evaluated points in the unit cube.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        Unit-cube coordinates with integer and categorical values moved to the centre of their
+        bin, where their native ticks are.
+    """
+    U = np.asarray(U, dtype=np.float64).reshape(-1, space.dim)
+    if not len(U):
+        return U.copy()
+    return space.to_unit(space.from_unit(np.clip(U, 0.0, 1.0)))
+
+
+def brush_mask(Y: np.ndarray, brushes: dict[int, tuple[float, float]]) -> np.ndarray:
+    """Which lines pass every brush.
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n, m)
+        Line positions on the ``m`` axes (NaN where a line has no point, e.g. a failed value).
+    brushes : dict
+        Axis index -> ``(low, high)`` in axis units.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True for lines inside every brush (a line with no point on a brushed axis is out).
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    keep = np.ones(len(Y), dtype=bool)
+    for k, (lo, hi) in brushes.items():
+        col = Y[:, k]
+        with np.errstate(invalid="ignore"):
+            keep &= (col >= lo) & (col <= hi)
+    return keep
+
+
+class ParallelView(pn.viewable.Viewer):
+    """Parallel-coordinates plot of a run's evaluations, with brushing.
+
+    Parameters
+    ----------
+    space : SearchSpace
+        The hyperparameters (one axis each, in this order).
+    metric : str
+        Name of the value axis (e.g. ``"f(x)"``, ``"validation MSE"``).
+    """
+
+    log_value = param.Boolean(default=True, label="Log value axis",
+                              doc="Value axis and colours on a log scale above the best value.")
+    brushes = param.Dict(default={}, constant=True,
+                         doc="Axis index -> (low, high) in axis units, set by brushing.")
+    n_kept = param.Integer(default=0, constant=True, doc="Evaluations inside every brush.")
+    n_total = param.Integer(default=0, constant=True, doc="Evaluations shown.")
+
+    def __init__(self, space: SearchSpace, metric: str = "value", *, height: int = 260,
+                 **params: Any) -> None:
+        super().__init__(**params)
+        if not isinstance(space, SearchSpace):
+            raise TypeError(f"`space` must be a core.space.SearchSpace, got {space!r}")
+        self.space = space
+        self.metric = str(metric)
+        self._names = [*space.names, self.metric]
+        m = len(self._names)
+        self._U = np.empty((0, space.dim))
+        self._Y = np.empty((0, m))
+        self._values = np.empty(0)
+        self.fig = make_figure(
+            title="All evaluations (drag over an axis to filter)",
+            frame_width=max(300, 92 * m), frame_height=height,
+            x_range=Range1d(-0.45, m - 0.55), y_range=Range1d(-0.04, 1.04),
+            tools="reset,save", toolbar_location="above",
+        )
+        self.fig.yaxis.visible = False
+        self.fig.ygrid.visible = False
+        self.fig.xgrid.visible = False
+        self.fig.xaxis.ticker = FixedTicker(ticks=list(range(m)))
+        self.fig.xaxis.major_label_overrides = {k: n for k, n in enumerate(self._names)}
+        self.fig.xaxis.major_label_text_font_size = "12px"
+        self.fig.xaxis.major_label_text_color = TEXT
+        self.fig.min_border_left = 50
+        self.fig.min_border_right = 20
+        self.fig.segment(x0=list(range(m)), x1=list(range(m)), y0=[0.0] * m, y1=[1.0] * m,
+                         line_color="#7b8794", line_width=1)
+        self.ticks = ColumnDataSource({"x": [], "y": [], "text": []}, name="parallel-ticks")
+        self.fig.scatter("x", "y", source=self.ticks, marker="dash", size=6, angle=0.0,
+                         line_color="#7b8794")
+        self.fig.text("x", "y", text="text", source=self.ticks, x_offset=-5,
+                      text_align="right", text_baseline="middle", text_font_size="10px",
+                      text_color="#52606d", text_font={"value": FONT})
+        self.muted = ColumnDataSource({"xs": [], "ys": []}, name="parallel-muted")
+        self.kept = ColumnDataSource({"xs": [], "ys": [], "color": [], "index": []},
+                                     name="parallel-kept")
+        self.best = ColumnDataSource({"xs": [], "ys": []}, name="parallel-best")
+        self.fig.multi_line("xs", "ys", source=self.muted, line_color=MUTED_COLOR, line_width=1)
+        self.fig.multi_line("xs", "ys", source=self.kept, line_color="color", line_width=1.3,
+                            line_alpha=0.75)
+        self.fig.multi_line("xs", "ys", source=self.best, line_color="#1f2933", line_width=5)
+        self.fig.multi_line("xs", "ys", source=self.best, line_color=BEST_COLOR, line_width=3)
+        self.brush = ColumnDataSource(
+            {"axis": [], "lo": [], "hi": [], "left": [], "right": []}, name="parallel-brush"
+        )
+        self.fig.quad(left="left", right="right", bottom="lo", top="hi", source=self.brush,
+                      fill_color="#4c78a8", fill_alpha=0.18, line_color="#4c78a8",
+                      line_width=1.5)
+        # the box-select tool needs a target renderer; an invisible one keeps lines unselected
+        anchor = self.fig.scatter(x=list(range(m)), y=[0.5] * m, alpha=0.0, size=1)
+        tool = BoxSelectTool(renderers=[anchor], description="Brush an axis")
+        self.fig.add_tools(tool)
+        self.fig.toolbar.active_drag = tool
+        self.fig.js_on_event(SelectionGeometry, CustomJS(
+            args={"brush": self.brush, "n_axes": m, "half": BRUSH_HALF_WIDTH,
+                  "min_brush": MIN_BRUSH},
+            code=_BRUSH_JS,
+        ))
+        self.brush.on_change("data", self._on_brush_data)
+        self._caption = pn.pane.HTML("", margin=(0, 10), sizing_mode="stretch_width")
+        self._clear = pn.widgets.Button(label="Clear brushes", width=110, margin=(0, 10))
+        self._clear.on_click(lambda _e: self.clear_brushes())
+        self._pane = pn.pane.Bokeh(self.fig)
+        self.param.watch(lambda _e: self._redraw(), "log_value")
+        self._draw_ticks(None)
+        self._update_caption()
+
+    # -- public ----------------------------------------------------------------------------
+    def update(self, U: np.ndarray, values: np.ndarray) -> None:
+        """Show these evaluations (replacing what was shown).
+
+        Parameters
+        ----------
+        U : ndarray, shape (n, d)
+            Evaluated points in the unit cube, in evaluation order.
+        values : ndarray, shape (n,)
+            Their values (NaN for a failed evaluation).
+        """
+        U = np.asarray(U, dtype=np.float64).reshape(-1, self.space.dim)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(values) != len(U):
+            raise ValueError(
+                f"`values` must have one entry per point, got {len(values)} values for "
+                f"{len(U)} points"
+            )
+        self._U = U
+        self._values = values
+        self._redraw()
+
+    def set_brushes(self, brushes: dict[int, tuple[float, float]]) -> None:
+        """Brush axes from Python: axis index (or name) -> ``(low, high)`` in axis units."""
+        rows: dict[int, tuple[float, float]] = {}
+        for key, (lo, hi) in brushes.items():
+            k = self._names.index(key) if isinstance(key, str) else int(key)
+            if not 0 <= k < len(self._names):
+                raise ValueError(f"brush axis must be in [0, {len(self._names) - 1}], got {k}")
+            rows[k] = (float(min(lo, hi)), float(max(lo, hi)))
+        ks = sorted(rows)
+        self.brush.data = {
+            "axis": ks, "lo": [rows[k][0] for k in ks], "hi": [rows[k][1] for k in ks],
+            "left": [k - BRUSH_HALF_WIDTH for k in ks],
+            "right": [k + BRUSH_HALF_WIDTH for k in ks],
+        }  # the source's change callback applies them
+
+    def clear_brushes(self) -> None:
+        """Remove every brush."""
+        self.set_brushes({})
+
+    def kept_indices(self) -> np.ndarray:
+        """Indices (into the shown evaluations) of the lines inside every brush."""
+        return np.flatnonzero(brush_mask(self._Y, self.brushes))
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _scale(self) -> ColorScale:
+        return ColorScale.from_values(self._values, bool(self.log_value))
+
+    def _redraw(self) -> None:
+        n = len(self._values)
+        m = len(self._names)
+        Y = np.full((n, m), np.nan)
+        scale = self._scale() if n else None
+        if n:
+            Y[:, :-1] = axis_positions(self.space, self._U)
+            Y[:, -1] = scale.position(self._values) / 255.0
+        self._Y = Y
+        self._draw_ticks(scale)
+        self._apply_brushes()
+
+    def _line_columns(self, rows: np.ndarray) -> dict[str, list]:
+        xs = list(range(len(self._names)))
+        out_xs, out_ys = [], []
+        for r in rows:
+            y = self._Y[r]
+            if np.isnan(y[-1]):
+                out_xs.append(xs[:-1])
+                out_ys.append(y[:-1].tolist())
+            else:
+                out_xs.append(xs)
+                out_ys.append(y.tolist())
+        return {"xs": out_xs, "ys": out_ys}
+
+    def _apply_brushes(self) -> None:
+        data = self.brush.data
+        brushes = {int(k): (float(lo), float(hi))
+                   for k, lo, hi in zip(data["axis"], data["lo"], data["hi"], strict=True)}
+        keep = brush_mask(self._Y, brushes) if brushes else np.ones(len(self._Y), dtype=bool)
+        kept = np.flatnonzero(keep)
+        colors = self._colors(kept)
+        self.muted.data = self._line_columns(np.flatnonzero(~keep))
+        self.kept.data = {**self._line_columns(kept), "color": colors, "index": kept.tolist()}
+        ok = np.isfinite(self._values)
+        if ok.any():
+            b = int(np.argmin(np.where(ok, self._values, np.inf)))
+            self.best.data = self._line_columns(np.array([b]))
+        else:
+            self.best.data = {"xs": [], "ys": []}
+        with param.edit_constant(self):
+            self.param.update(brushes=brushes, n_kept=int(keep.sum()), n_total=len(keep))
+        self._update_caption()
+
+    def _colors(self, rows: np.ndarray) -> list[str]:
+        palette = LANDSCAPE_PALETTE
+        out = []
+        t = self._Y[rows, -1] if len(rows) else np.empty(0)
+        for v in t:
+            out.append(FAILED_COLOR if np.isnan(v)
+                       else palette[int(np.clip(round(v * 255), 0, 255))])
+        return out
+
+    def _draw_ticks(self, scale: ColorScale | None) -> None:
+        xs: list[float] = []
+        ys: list[float] = []
+        texts: list[str] = []
+        for k, name in enumerate(self.space.names):
+            spec = axis_spec(self.space, name)
+            ticks = native_ticks(spec, integer=isinstance(self.space[name], Int))
+            for pos, label in ticks.items():
+                xs.append(k)
+                ys.append(pos)
+                texts.append(label)
+        if scale is not None:
+            ticks = colorbar_ticks(scale) if scale.log else linear_ticks(scale)
+            for pos, label in ticks.items():
+                xs.append(len(self.space.names))
+                ys.append(pos / 255.0)
+                texts.append(label)
+        self.ticks.data = {"x": xs, "y": ys, "text": texts}
+
+    def _on_brush_data(self, _attr: str, _old: Any, _new: Any) -> None:
+        self._apply_brushes()
+
+    def _update_caption(self) -> None:
+        n, k = self.n_total, self.n_kept
+        if not self.brushes:
+            text = f"{n} evaluations; drag over an axis to keep the lines through a range"
+        else:
+            names = ", ".join(self._names[a] for a in sorted(self.brushes))
+            text = f"{k} of {n} evaluations inside the brushes on {names}"
+        self._caption.object = (
+            f"<span class='parallel-caption' style='font-size:12.5px;color:#52606d'>"
+            f"{html.escape(text)}</span>"
+        )
+
+    def __panel__(self) -> Any:
+        return pn.Column(self._pane, pn.Row(self._clear, self._caption), margin=0)
