@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import textwrap
 import threading
@@ -346,6 +347,19 @@ def save_convergence_png(res: Any, path: str | Path, *, title: str = "", metric:
     return path
 
 
+def _check_output_file(path: Path, flag: str) -> None:
+    """Refuse an output path that could not be written, before any work is spent."""
+    if path.is_dir():
+        raise _UsageError(f"{flag}: {str(path)!r} is a directory; give a file path")
+    parent = path.parent
+    if not parent.is_dir():
+        raise _UsageError(f"{flag}: the directory {str(parent)!r} does not exist")
+    if path.exists() and not (path.is_file() and os.access(path, os.W_OK)):
+        raise _UsageError(f"{flag}: {str(path)!r} exists and is not a writable file")
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise _UsageError(f"{flag}: the directory {str(parent)!r} is not writable")
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tqdm.auto import tqdm
 
@@ -356,14 +370,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = _strategy_options(args)
     if args.resume and args.journal is None:
         raise _UsageError("--resume needs --journal FILE, the journal of the run to continue")
-    if args.journal is not None and not args.resume and args.journal.exists() \
-            and args.journal.stat().st_size > 0:
-        raise _UsageError(
-            f"the journal {str(args.journal)!r} already holds a run; add --resume to continue "
-            "it, or choose another --journal file"
-        )
-    if args.png is not None and not args.png.parent.exists():
-        raise _UsageError(f"--png: the directory {str(args.png.parent)!r} does not exist")
+    if args.journal is not None:
+        from core.journal import check_journal_path
+
+        try:
+            check_journal_path(args.journal, resume=args.resume)
+        except OSError as exc:
+            text = str(exc).replace("pass resume=True", "add --resume")
+            raise _UsageError(f"--journal: {text}") from None
+    if args.png is not None:
+        _check_output_file(args.png, "--png")
     try:  # check the options and the budget before anything runs
         make_strategy(args.method, objective.space.dim, args.budget, seed=args.seed, **options)
     except (TypeError, ValueError) as exc:

@@ -4,15 +4,22 @@ Format (UTF-8, one JSON object per line):
 
 - line 1, the header: ``{"journal": "sparse-hpo", "version": 1, "space": {...}, "strategy": ...,
   "dim": d, "n_evals": n, "max_batch": ..., "run": {...}, "created": "..."}``. ``run`` holds what
-  the caller adds (:func:`core.run.minimize` stores ``method``, ``seed`` and ``options``).
+  the caller adds (:func:`core.run.minimize` stores ``method``, ``seed`` and ``options``). The
+  line always begins with the bytes of :data:`HEADER_PREFIX`; that is how a journal is told
+  apart from any other file, which is never written to.
 - every further line, one evaluation: ``{"index", "step", "u", "config", "value", "status",
   "error", "seconds", "info", "time"}``; ``value`` is ``null`` for a failed evaluation. Lines are
   in completion order, which may differ from ``index`` order with parallel backends.
 
 Each line is written with one ``write``, flushed and ``os.fsync``-ed, so a ``kill -9`` loses at
-most the evaluations still in flight; a partially written last line is ignored (and cut off)
-when the journal is reopened. Floats are written with ``repr`` precision, so unit-cube points
-round-trip bit for bit.
+most the evaluations still in flight; a partially written last line is ignored by the readers
+(and cut off when the journal is reopened to resume). Floats are written with ``repr``
+precision, so unit-cube points round-trip bit for bit.
+
+Reading (read-only, safe on a journal another process is still writing):
+:func:`read_journal` reads the whole file; :class:`JournalTail` returns the records completed
+since its last call, for following a live run. Both raise :class:`JournalError` naming the file,
+the line and what was expected.
 """
 
 from __future__ import annotations
@@ -27,11 +34,41 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["JOURNAL_FORMAT", "JOURNAL_VERSION", "JournalWriter", "open_journal", "read_journal"]
+__all__ = [
+    "HEADER_PREFIX",
+    "JOURNAL_FORMAT",
+    "JOURNAL_VERSION",
+    "JournalError",
+    "JournalTail",
+    "JournalWriter",
+    "check_journal_path",
+    "open_journal",
+    "read_journal",
+]
 
 JOURNAL_FORMAT = "sparse-hpo"
 JOURNAL_VERSION = 1
+#: Every journal starts with these bytes (the header's first two keys, compact JSON).
+HEADER_PREFIX = f'{{"journal":"{JOURNAL_FORMAT}",'.encode()
 _UNCHECKED = ("created",)
+_RECORD_KEYS = ("index", "u", "status")
+
+
+class JournalError(ValueError):
+    """A journal line that is not what the format expects.
+
+    Attributes
+    ----------
+    path : str
+        The journal file.
+    line : int
+        1-based line number of the offending line.
+    """
+
+    def __init__(self, path: str | os.PathLike, line: int, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        super().__init__(f"{self.path}: line {line} {message}")
 
 
 def _default(obj: Any) -> Any:
@@ -99,8 +136,135 @@ class JournalWriter:
         self.close()
 
 
+# -- reading -------------------------------------------------------------------------------------
+def _shown(raw: bytes) -> str:
+    return repr(raw[:80]) + (" ..." if len(raw) > 80 else "")
+
+
+def _parse_header(path: Any, raw: bytes) -> dict[str, Any]:
+    if not raw.startswith(HEADER_PREFIX):
+        raise JournalError(
+            path, 1, f"is not a journal header: expected a {JOURNAL_FORMAT!r} journal header "
+            f"starting with {HEADER_PREFIX.decode()!r}, got {_shown(raw)}"
+        )
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise JournalError(
+            path, 1, f"is a corrupt journal header: expected JSON ({exc})"
+        ) from None
+    if not isinstance(header, dict):
+        raise JournalError(path, 1, f"is not a journal header object, got {_shown(raw)}")
+    if header.get("version") != JOURNAL_VERSION:
+        raise JournalError(
+            path, 1, f"has journal version {header.get('version')!r}; this program reads "
+            f"version {JOURNAL_VERSION}"
+        )
+    return header
+
+
+def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
+    expected = "an evaluation record, a JSON object with 'index', 'u' and 'status'"
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise JournalError(
+            path, lineno, f"is corrupt: expected UTF-8 text, got undecodable byte at column "
+            f"{exc.start + 1}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise JournalError(path, lineno, f"is corrupt: expected {expected} ({exc})") from None
+    if not isinstance(rec, dict) or any(k not in rec for k in _RECORD_KEYS):
+        raise JournalError(path, lineno, f"is corrupt: expected {expected}, got {_shown(raw)}")
+    index, u, status = rec["index"], rec["u"], rec["status"]
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise JournalError(path, lineno, f"is corrupt: 'index' must be an int >= 0, got {index!r}")
+    if not isinstance(u, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in u
+    ):
+        raise JournalError(
+            path, lineno, f"is corrupt: 'u' must be a list of numbers, got {u!r:.80}"
+        )
+    if status not in ("ok", "failed"):
+        raise JournalError(
+            path, lineno, f"is corrupt: 'status' must be 'ok' or 'failed', got {status!r:.40}"
+        )
+    return rec
+
+
+class JournalTail:
+    """Follow a journal, possibly still being written: each :meth:`poll` returns new records.
+
+    Only complete lines are read; a line still being written is picked up by a later poll.
+    The file is opened and closed on every poll (never held, never written).
+
+    Parameters
+    ----------
+    path : path-like
+        The journal file (it may not exist yet: polls then return nothing).
+
+    Attributes
+    ----------
+    header : dict or None
+        The header, once its line is complete.
+    offset : int
+        Bytes consumed so far (the end of the last complete line read).
+    lines : int
+        Complete lines consumed so far (the header included).
+
+    Examples
+    --------
+    >>> tail = JournalTail("run.jsonl")  # doctest: +SKIP
+    >>> new = tail.poll()  # records completed since the last poll, in file order
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.header: dict[str, Any] | None = None
+        self.offset = 0
+        self.lines = 0
+
+    def poll(self) -> list[dict[str, Any]]:
+        """Records of the lines completed since the last call (header excluded), in file order.
+
+        Raises
+        ------
+        JournalError
+            A complete line is not what the format expects, or the file shrank (it was
+            replaced or truncated by someone else).
+        """
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < self.offset:
+                    raise JournalError(
+                        self.path, self.lines + 1, f"cannot be read: a journal only grows, "
+                        f"but the file shrank from {self.offset} to {size} bytes"
+                    )
+                f.seek(self.offset)
+                data = f.read(size - self.offset)
+        except FileNotFoundError:
+            if self.offset:
+                raise
+            return []
+        end = data.rfind(b"\n") + 1
+        if self.header is None and self.lines == 0 and not HEADER_PREFIX.startswith(
+            data[: len(HEADER_PREFIX)]
+        ):
+            _parse_header(self.path, data[: end - 1] if end else data)  # raises: not a journal
+        records = []
+        for raw in data[:end].split(b"\n")[:-1]:
+            self.lines += 1
+            if self.lines == 1:
+                self.header = _parse_header(self.path, raw)
+            elif raw.strip():
+                records.append(_parse_record(self.path, self.lines, raw))
+        self.offset += end
+        return records
+
+
 def read_journal(path: str | os.PathLike) -> tuple[dict[str, Any] | None, list[dict], int]:
-    """Read a journal.
+    """Read a journal (read-only; a partial last line, from a kill or a live writer, is skipped).
 
     Returns
     -------
@@ -109,42 +273,22 @@ def read_journal(path: str | os.PathLike) -> tuple[dict[str, Any] | None, list[d
     records : list of dict
         The evaluation lines, in file order.
     n_valid : int
-        Number of bytes up to the end of the last complete line (a partial last line, from a
-        kill mid-write, is not counted).
+        Number of bytes up to the end of the last complete line.
 
     Raises
     ------
-    ValueError
-        If a complete line is not valid JSON or the header is not a journal header.
+    JournalError
+        (a ``ValueError``) If the file is not a journal or a complete line is not what the
+        format expects; the message names the file and the line.
     """
-    data = Path(path).read_bytes()
-    n_valid = data.rfind(b"\n") + 1
-    lines = data[:n_valid].decode("utf-8").splitlines()
-    if not lines:
-        return None, [], 0
-    try:
-        header = json.loads(lines[0])
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: line 1 is not a journal header ({exc})") from None
-    if not isinstance(header, dict) or header.get("journal") != JOURNAL_FORMAT:
-        raise ValueError(
-            f"{path}: line 1 must be a {JOURNAL_FORMAT!r} journal header, got {lines[0][:120]!r}"
-        )
-    if header.get("version") != JOURNAL_VERSION:
-        raise ValueError(
-            f"{path}: journal version must be {JOURNAL_VERSION}, got {header.get('version')!r}"
-        )
-    records = []
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: line {lineno} is corrupt ({exc})") from None
-    return header, records, n_valid
+    tail = JournalTail(path)
+    if not tail.path.is_file():
+        raise FileNotFoundError(f"the journal {str(path)!r} does not exist or is not a file")
+    records = tail.poll()
+    return tail.header, records, tail.offset
 
 
+# -- opening for a run ---------------------------------------------------------------------------
 def make_header(
     *,
     space: Mapping[str, Any],
@@ -185,6 +329,57 @@ def _header_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
     return diffs
 
 
+def check_journal_path(path: str | os.PathLike, *, resume: bool) -> Path:
+    """Check, without writing anything, that a run may use ``path`` as its journal.
+
+    The file may be missing or empty (a new journal), or be a journal of this format: with
+    ``resume=False`` only while it holds no complete header (the leftover of a run killed
+    while writing its first line). Anything else is refused.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` is not ours (any other file, or a directory), or holds a run and ``resume``
+        is False. The message names the file; nothing is written.
+    FileNotFoundError
+        The directory of ``path`` does not exist.
+    PermissionError
+        ``path`` or its directory is not writable.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileExistsError(f"the journal path {str(path)!r} is a directory; give a file path")
+    if path.exists():
+        if not path.is_file():
+            raise FileExistsError(f"the journal path {str(path)!r} is not a regular file")
+        with open(path, "rb") as f:
+            first = f.readline()
+        start = first[: len(HEADER_PREFIX)]
+        complete = start == HEADER_PREFIX and first.endswith(b"\n")
+        if start and not (start == HEADER_PREFIX or HEADER_PREFIX.startswith(start)):
+            raise FileExistsError(
+                f"{str(path)!r} exists and is not a {JOURNAL_FORMAT!r} journal (it does not "
+                f"begin with {HEADER_PREFIX.decode()!r}); nothing was written to it. Choose "
+                "another journal path."
+            )
+        if complete and not resume:
+            raise FileExistsError(
+                f"the journal {str(path)!r} already holds a run; pass resume=True to continue "
+                "it, or choose another path"
+            )
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"the journal {str(path)!r} is not writable")
+    else:
+        parent = path.parent
+        if not parent.is_dir():
+            raise FileNotFoundError(f"the journal's directory {str(parent)!r} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(
+                f"cannot create the journal {str(path)!r}: its directory is not writable"
+            )
+    return path
+
+
 def open_journal(
     path: str | os.PathLike, header: dict[str, Any], *, resume: bool
 ) -> tuple[JournalWriter, list[dict]]:
@@ -196,30 +391,25 @@ def open_journal(
     header : dict
         From :func:`make_header`.
     resume : bool
-        False: the file must not exist (or be empty); a new journal is started.
+        False: the file must not hold a run; a new journal is started.
         True: an existing journal must have an equal header (``created`` aside), its records are
         returned for replay and a partial last line is cut off; a missing or empty file starts
         a new journal.
 
     Raises
     ------
-    FileExistsError
-        ``resume=False`` and the journal already holds a run.
+    FileExistsError, FileNotFoundError, PermissionError
+        See :func:`check_journal_path` (nothing is written).
     ValueError
         ``resume=True`` and the journal belongs to another run (the message lists every
-        difference), or it is corrupt.
+        difference), or a line is corrupt (:class:`JournalError`, naming the file and line).
     """
-    path = Path(path)
+    path = check_journal_path(path, resume=resume)
     records: list[dict] = []
     existing = None
     n_valid = 0
     if path.exists():
         existing, records, n_valid = read_journal(path)
-    if existing is not None and not resume:
-        raise FileExistsError(
-            f"the journal {str(path)!r} already holds a run; pass resume=True to continue it, "
-            "or choose another path"
-        )
     if existing is not None:
         diffs = _header_differences(existing, header)
         if diffs:
@@ -228,15 +418,12 @@ def open_journal(
                 + "; ".join(diffs)
             )
     if path.exists() and path.stat().st_size != n_valid:
-        with open(path, "r+b") as f:  # drop a partially written last line
+        with open(path, "r+b") as f:  # drop a partially written last line (ours: checked above)
             f.truncate(n_valid)
             f.flush()
             os.fsync(f.fileno())
-    new = existing is None
-    if new and path.parent and not path.parent.exists():
-        raise FileNotFoundError(f"the journal's directory {str(path.parent)!r} does not exist")
     writer = JournalWriter(path)
-    if new:
+    if existing is None:
         writer._write_line(header)
         _fsync_dir(path.parent)
     return writer, records

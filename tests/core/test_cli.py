@@ -243,3 +243,41 @@ def test_unreachable_scheduler_fails_cleanly(monkeypatch):
     assert code == 1
     assert "the run failed: OSError: Timed out" in err.getvalue()
     assert "Traceback" not in err.getvalue()
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+RANDOM_RUN = ("run", "--objective", "rosenbrock", "--method", "random", "--budget", "5",
+              "--no-progress")
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_resume_on_a_file_that_is_not_a_journal_leaves_it_untouched(tmp_path, resume):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"best": 0.25}))  # json.dump: no trailing newline
+    code, _, err = _cli(*RANDOM_RUN, "--journal", str(path), *resume)
+    assert code == 2 and "results.json" in err and "is not a 'sparse-hpo' journal" in err
+    assert path.read_text() == '{"best": 0.25}'
+
+
+@pytest.mark.parametrize("where", ["directory", "missing dir", "unwritable dir"])
+def test_png_path_is_checked_before_the_run(tmp_path, where):
+    journal = tmp_path / "run.jsonl"
+    if where == "directory":
+        png, message = tmp_path, "is a directory"
+    elif where == "missing dir":
+        png, message = tmp_path / "missing" / "x.png", "does not exist"
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        if os.access(locked, os.W_OK):  # root ignores permissions
+            pytest.skip("the user can write to any directory")
+        png, message = locked / "x.png", "is not writable"
+    code, out, err = _cli(*RANDOM_RUN, "--journal", str(journal), "--png", str(png))
+    assert code == 2 and "--png" in err and message in err
+    assert not journal.exists() and out == ""  # refused before any evaluation

@@ -232,8 +232,9 @@ def test_corrupt_or_foreign_files_are_refused(tmp_path: Path) -> None:
         run(quadratic, path, n_evals=6, resume=True)
     other = tmp_path / "notes.txt"
     other.write_text("hello\n")
-    with pytest.raises(ValueError, match="journal header"):
+    with pytest.raises(FileExistsError, match="is not a 'sparse-hpo' journal"):
         run(quadratic, other, n_evals=6, resume=True)
+    assert other.read_text() == "hello\n"
     with pytest.raises(FileNotFoundError, match="directory"):
         run(quadratic, tmp_path / "missing" / "run.jsonl", n_evals=6)
 
@@ -338,3 +339,128 @@ def test_kill_9_mid_run_then_resume_matches_an_uninterrupted_run(
     # in flight at the kill: one evaluation serially, at most a window (2 x workers) in parallel
     lost = set(range(max(done) + 1)) - done
     assert len(lost) <= (1 if not n_workers else 2 * n_workers)
+
+
+# -- nothing that is not ours is ever overwritten ------------------------------------------------
+FOREIGN = {
+    "json.dump without newline": b'{"results": [1, 2, 3]}',
+    "json with newline": b'{"results": [1, 2, 3]}\n',
+    "csv": b"x,y\n1,2\n",
+    "one byte": b"x",
+    "binary": bytes(range(256)),
+    "other journal-like key order": b'{"version":1,"journal":"sparse-hpo"}\n',
+}
+
+
+@pytest.mark.parametrize("resume", [False, True])
+@pytest.mark.parametrize("content", FOREIGN.values(), ids=FOREIGN.keys())
+def test_an_existing_file_that_is_not_a_journal_is_refused_and_left_untouched(
+    tmp_path: Path, content: bytes, resume: bool
+) -> None:
+    path = tmp_path / "results.json"
+    path.write_bytes(content)
+    fun = Counting()
+    with pytest.raises(FileExistsError, match=r"results\.json.*is not a 'sparse-hpo' journal"):
+        run(fun, path, n_evals=6, resume=resume)
+    assert path.read_bytes() == content
+    assert fun.calls == []
+
+
+def test_a_directory_is_refused_as_journal(tmp_path: Path) -> None:
+    with pytest.raises(FileExistsError, match="is a directory"):
+        run(quadratic, tmp_path, n_evals=4)
+
+
+def test_a_journal_killed_while_writing_its_header_is_restarted(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    reference = run(quadratic, path, n_evals=6)
+    header_line = path.read_bytes().split(b"\n")[0]
+    path.write_bytes(header_line[:40])  # a torn header: ours, holds no run
+    resumed = run(quadratic, path, n_evals=6)
+    assert_same_run(reference, resumed)
+    assert read_journal(path)[0]["journal"] == "sparse-hpo"
+
+
+# -- errors that name the file, the line and what was expected -----------------------------------
+TAMPERED = {
+    "binary": (b"\xff\xfe\x00garbage", r"line 3 is corrupt: expected UTF-8 text"),
+    "not json": (b"{not json}", r"line 3 is corrupt: expected an evaluation record"),
+    "a list": (b"[1, 2]", r"line 3 is corrupt: expected an evaluation record.*got b'\[1, 2\]'"),
+    "index text": (
+        b'{"index": "3", "u": [0.5, 0.5], "status": "ok"}',
+        r"line 3 is corrupt: 'index' must be an int >= 0, got '3'",
+    ),
+    "u text": (
+        b'{"index": 3, "u": "0.5", "status": "ok"}',
+        r"line 3 is corrupt: 'u' must be a list of numbers",
+    ),
+    "status": (
+        b'{"index": 3, "u": [0.5], "status": "great"}',
+        r"line 3 is corrupt: 'status' must be 'ok' or 'failed', got 'great'",
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "message"), TAMPERED.values(), ids=TAMPERED.keys())
+def test_a_tampered_line_names_file_line_and_expectation(
+    tmp_path: Path, line: bytes, message: str
+) -> None:
+    path = tmp_path / "run.jsonl"
+    run(quadratic, path, n_evals=6)
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([*lines[:2], line, *lines[2:]]))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"run\.jsonl: " + message):
+        run(quadratic, path, n_evals=6, resume=True)
+    with pytest.raises(ValueError, match=message):
+        read_journal(path)
+    assert path.read_bytes() == before
+
+
+def test_a_journal_of_another_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    run(quadratic, path, n_evals=4)
+    text = path.read_text().replace('"version":1', '"version":7', 1)
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"run\.jsonl: line 1 has journal version 7"):
+        run(quadratic, path, n_evals=4, resume=True)
+    assert path.read_text() == text
+
+
+# -- following a journal that is still being written ---------------------------------------------
+def test_journal_tail_returns_each_complete_record_once(tmp_path: Path) -> None:
+    from core.journal import JournalTail
+
+    path = tmp_path / "run.jsonl"
+    tail = JournalTail(path)
+    assert tail.poll() == [] and tail.header is None  # not created yet
+    reference = run(quadratic, path, n_evals=9)
+    data = path.read_bytes()
+    path.write_bytes(b"")
+    seen: list[dict] = []
+    # replay the file as a writer would produce it, cut at arbitrary byte positions
+    cuts = sorted({0, 7, 40, len(data) // 3, len(data) // 3 + 1, len(data) - 5, len(data)})
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        with open(path, "ab") as f:
+            f.write(data[a:b])
+        seen += tail.poll()
+    assert tail.header is not None and tail.header["n_evals"] == 9
+    assert [r["index"] for r in seen] == list(range(reference.nfev))
+    assert tail.offset == len(data) and tail.poll() == []
+    assert seen == read_journal(path)[1]
+
+
+def test_journal_tail_refuses_a_foreign_or_shrinking_file(tmp_path: Path) -> None:
+    from core.journal import JournalError, JournalTail
+
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"hello")  # no newline yet: still recognisably not a journal
+    with pytest.raises(JournalError, match=r"notes\.txt: line 1 is not a journal header"):
+        JournalTail(path).poll()
+    path = tmp_path / "run.jsonl"
+    run(quadratic, path, method="random", n_evals=4)
+    tail = JournalTail(path)
+    assert len(tail.poll()) == 4
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(JournalError, match="shrank"):
+        tail.poll()
