@@ -1,8 +1,10 @@
-"""One BLAS thread around small dense linear algebra (STACK.md: threads only add overhead).
+"""One BLAS thread around small dense linear algebra, where extra threads only add overhead.
 
-``threadpoolctl.threadpool_limits`` rescans the loaded libraries on every call (0.3-6 ms on
-this machine, more than a whole GP proposal step at small n, and most of a 128x128 surrogate
-slice); a cached :class:`~threadpoolctl.ThreadpoolController` limits in about 0.01 ms. The
+See docs/architecture.md, 'Small dense linear algebra'.
+
+``threadpoolctl.threadpool_limits`` rescans the loaded libraries on every call, which can cost
+more than the small GP proposal step or surrogate slice it wraps; a cached
+:class:`~threadpoolctl.ThreadpoolController` limits at a small fraction of that cost. The
 controller is created on first use, after numpy and scipy loaded their BLAS libraries; a BLAS
 loaded later (e.g. torch's) is not limited, which is fine for the numpy/scipy work done here.
 """

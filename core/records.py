@@ -1,6 +1,7 @@
 """What the driver (:mod:`core.run`) records: one evaluation, one batch, one finished run.
 
-All three are frozen dataclasses (ARCHITECTURE rule 8); array fields are copied and read-only.
+All three are frozen dataclasses; array fields are copied and read-only (``frozen`` alone does
+not protect numpy buffers).
 They are plain data: picklable, cheap to pass between threads, and free of objective code.
 
 Failed evaluations
@@ -8,9 +9,10 @@ Failed evaluations
 An evaluation is ``status="failed"`` when the objective raised, returned NaN, +inf or -inf (bare
 or inside a :class:`~core.result.Measurement`), returned something that is not a number, or when
 the evaluation backend lost it (a worker process that died, a Dask worker lost mid-task). Its
-``value`` is NaN, ``error`` says why, and the strategy is told NaN (ARCHITECTURE rule 5: NaN is
-the one value that means "failed"; an infinite loss is told as NaN too, so that ``-inf`` can never
-become the best point and ``+inf`` never enters a surrogate fit).
+``value`` is NaN, ``error`` says why, and the strategy is told NaN: NaN is the one value that
+means "failed"; an infinite loss is told as NaN too, so that ``-inf`` can never become the best
+point and ``+inf`` never enters a surrogate fit (docs/decisions.md, 'Failed evaluations are
+NaN').
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def generator():
 
 # (id, call, exception type, regex every message must match: the rule and the value)
 CASES = [
-    # gamma outside [0, 1] (decision 2)
+    # gamma outside [0, 1] (docs/decisions.md, 'Gamma weights the level term')
     ("gamma NovakRitter", lambda: NovakRitter(2, 50, gamma=-0.1), ValueError,
      r"`gamma` must be in \[0, 1\], got gamma=-0\.1"),
     ("gamma nan", lambda: NovakRitter(2, 50, gamma=float("nan")), ValueError,
@@ -64,7 +64,7 @@ CASES = [
      ValueError, r"`gamma` must be in \[0, 1\], got gamma=1\.5"),
     ("gamma minimize", lambda: minimize(fun, SPACE, "sparse_grid", 50, gamma=2), ValueError,
      r"`gamma` must be in \[0, 1\], got gamma=2"),
-    # even or unsupported degree (decision 4)
+    # even or unsupported degree (docs/decisions.md, 'Even B-spline degrees')
     ("degree 2", lambda: make_strategy("sparse_grid", 2, 50, degree=2), ValueError,
      r"`degree` must be odd, one of 1, 3, 5, 7, got degree=2"),
     ("degree 4 fit", lambda: fit_surrogate(ONE, ONE, [1.0], degree=4), ValueError,
@@ -73,7 +73,7 @@ CASES = [
      r"one of 1, 3, 5, 7, got degree=9"),
     ("degree float", lambda: make_strategy("sparse_grid", 2, 50, degree=3.0), TypeError,
      r"`degree` must be an int, got degree=3\.0"),
-    # initial level outside 1..4 (decision 3)
+    # initial level outside 1..4 (docs/decisions.md, 'Initial level 1 by default')
     ("initial_level 0", lambda: NovakRitter(2, 50, initial_level=0), ValueError,
      r"`initial_level` must be in \[1, 4\], got initial_level=0"),
     ("initial_level 5", lambda: make_strategy("sparse_grid", 2, 5000, initial_level=5),
@@ -204,7 +204,7 @@ def test_valid_optimizer_options_are_accepted():
     assert res.nfev <= 20 and np.isfinite(res.fun)
 
 
-# -- non-finite values never crash (issue 2 "Bad input", issue 3 "objective failures") ----------
+# -- non-finite values never crash: bad input and objective failures ------------------------
 
 
 def _mixed(U: np.ndarray) -> np.ndarray:

@@ -37,7 +37,10 @@ def _raise_on_fp_errors():
 
 # ---------------------------------------------------------------------------- regular grid
 def _regular_grid_oracle(d: int, n: int) -> list[tuple[tuple[int, int], ...]]:
-    """Literal transcription of ALGORITHMS.md 1.1 (including the in-place overwrite)."""
+    """Literal transcription of SG++'s ``regular_iter`` loop (including the in-place overwrite).
+
+    See docs/algorithms.md, 'Regular initial grid'.
+    """
     pts: list[list[tuple[int, int]]] = []
     for l in range(1, n + 1):
         for i in range(1, 2**l, 2):
@@ -66,7 +69,7 @@ def _as_pairs(lv: np.ndarray, ix: np.ndarray) -> list[tuple[tuple[int, int], ...
 
 
 def test_regular_grid_matches_algorithms_example_order():
-    # ALGORITHMS.md 1.1, listed as (l1,i1; l2,i2)
+    # the order pysgpp 3.3.1 produced for d=2, level 3, listed as (l1,i1; l2,i2)
     expected = [
         (1, 1, 1, 1), (2, 1, 1, 1), (2, 3, 1, 1), (3, 1, 1, 1), (3, 3, 1, 1), (3, 5, 1, 1),
         (3, 7, 1, 1), (1, 1, 2, 1), (1, 1, 2, 3), (1, 1, 3, 1), (1, 1, 3, 3), (1, 1, 3, 5),
@@ -235,7 +238,10 @@ def test_scores_validation():
 
 # ---------------------------------------------------------------------------- rankings
 def _sgpp_backward_scan(y_init: list[float], batches: list[list[float]]) -> list[int]:
-    """Literal SG++ 3.3 rank bookkeeping (ALGORITHMS.md 2.4), NaN treated as +inf."""
+    """Literal SG++ 3.3 rank bookkeeping, NaN treated as +inf.
+
+    See docs/algorithms.md, 'Rank bookkeeping'.
+    """
     f = [math.inf if math.isnan(v) else v for v in y_init]
     order = sorted(range(len(f)), key=lambda k: f[k])  # stable, like std::sort on <= 16
     rank = [0] * len(f)

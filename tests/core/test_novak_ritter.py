@@ -103,7 +103,7 @@ def test_golden_a():
     assert (gen.levels[best].tolist(), gen.indices[best].tolist()) == ([3, 2], [5, 3])
     assert gen.points[best].tolist() == [0.625, 0.75]
     assert gen.values[best] == pytest.approx(-1.8178587680897305, abs=1e-15)
-    # worked example 2.6: the first refinement chooses the centre; (1,1;2,3) is refined later
+    # SG++'s worked example: the first refinement chooses the centre; (1,1;2,3) is refined later
     steps = gen.history
     assert [s.refined for s in steps] == [0, gen.index_of([1, 2], [1, 3]), 0]
     assert steps[0].children.tolist() == [17, 18, 19, 20]
@@ -163,7 +163,9 @@ def test_initial_grid_larger_than_budget_is_an_error():
 
 # ---------------------------------------------------------------------------- slow oracle
 def _oracle(fun, d, n_evals, gamma, initial_level, max_level, ranking):
-    """Pure-Python Novak-Ritter after ALGORITHMS.md 2.9, with SG++'s lazy ignore scan.
+    """Pure-Python Novak-Ritter with SG++'s lazy ignore scan.
+
+    See docs/algorithms.md, 'Novak-Ritter refinement'.
 
     Ranks are recomputed from scratch each step (consistent) or kept by SG++'s literal backward
     scan (sgpp). Budget is checked before selection, and an all-ignored grid stops.

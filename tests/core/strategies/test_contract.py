@@ -1,4 +1,4 @@
-"""The contract every registered strategy must satisfy (ARCHITECTURE rules 1, 3-6, 10).
+"""The contract every registered strategy must satisfy (docs/architecture.md, 'Ask/tell contract').
 
 Adding a strategy to ``core.strategies.STRATEGIES`` adds it to every test here. The strategies
 are driven with synthetic values: no objective, no driver.
