@@ -5,7 +5,8 @@ PORT ?= 5006
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# torch pin from STACK.md: the CPU wheel on this machine's disk (an ordinary PyPI release elsewhere)
+# torch pin: here pip resolves it to a CPU-only wheel on local disk (no CUDA packages);
+# elsewhere it is an ordinary PyPI release
 TORCH_PIN ?= torch==2.13.0
 STAMP_APP := $(VENV)/.installed-app
 STAMP_DEV := $(VENV)/.installed-dev
@@ -32,8 +33,8 @@ serve: $(STAMP_APP)
 		--allow-websocket-origin 127.0.0.1:$(PORT) --allow-websocket-origin localhost:$(PORT) \
 		--num-procs 1 --check-unused-sessions 2000 --unused-session-lifetime 10000
 
-# Browser tests run in a second pytest process (Playwright's event loop and Bokeh's client clash,
-# STACK.md); they skip with a clear message where /usr/bin/chromium is missing.
+# Browser tests run in a second pytest process (Playwright's event loop and Bokeh's client clash
+# in one process); they skip with a clear message where /usr/bin/chromium is missing.
 test: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m "not ui" -p no:playwright
 	$(PY) -m pytest -q --doctest-modules core -p no:playwright
@@ -44,8 +45,10 @@ lab: $(STAMP_DEV)
 	$(PY) -m pip install -e ".[dev,notebooks]" "$(TORCH_PIN)"
 	$(VENV)/bin/jupyter lab --no-browser --ip 127.0.0.1 notebooks/
 
+# Every benchmark with its quick settings, one after the other (each prints its tables, then a
+# summary); BENCH="grid surrogate" runs only those, `$(PY) -m benchmarks --list` lists them.
 bench: $(STAMP_DEV)
-	$(PY) -m benchmarks
+	nice -n 10 $(PY) -m benchmarks $(BENCH)
 
 lint: $(STAMP_DEV)
 	$(PY) -m ruff check core explorer tests benchmarks
