@@ -33,6 +33,10 @@ class OptimizeResult:
         Whether the method ended by its own convergence criterion.
     message : str
         Why the method ended.
+    path : ndarray, shape (k, d), or None
+        For the surrogate optimizers of :mod:`core.optimizers`: the best-so-far trajectory (the
+        first point evaluated, then every point that improved on all earlier ones; the last row
+        is ``x``). ``None`` where nothing was recorded (search strategies).
     """
 
     x: np.ndarray
@@ -41,6 +45,7 @@ class OptimizeResult:
     nit: int
     success: bool
     message: str
+    path: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "x", _frozen_array(self.x))
@@ -48,6 +53,8 @@ class OptimizeResult:
         object.__setattr__(self, "nfev", int(self.nfev))
         object.__setattr__(self, "nit", int(self.nit))
         object.__setattr__(self, "success", bool(self.success))
+        if self.path is not None:
+            object.__setattr__(self, "path", _frozen_array(self.path))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ with ``fun(x) -> float``, ``jac(x) -> (d,)`` and ``hess(x) -> (d, d)`` for ``x``
   them uniformly. Methods in :data:`GRADIENT_BASED` raise ``ValueError`` without ``jac``,
   those in :data:`NEEDS_HESSIAN` without ``hess``.
 
-The methods follow SG++ 3.3's optimizers (ALGORITHMS.md section 4); each module docstring lists
-where and why it differs (decision 10).
+The methods follow SG++ 3.3's optimizers (``docs/algorithms.md``, "Surrogate optimizers"); each
+module docstring lists where and why it differs (``docs/decisions.md``, "Optimizers without
+SG++'s quirks").
 
 Examples
 --------
@@ -34,15 +35,22 @@ Examples
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
+from core.optimizers._common import Rule, apply_rules
 from core.optimizers.cmaes import minimize_cmaes
 from core.optimizers.differential_evolution import minimize_differential_evolution
 from core.optimizers.gradient import minimize_gradient_descent, minimize_nlcg
 from core.optimizers.line_search import armijo
-from core.optimizers.multistart import LOCAL_METHODS, minimize_multistart, multistart
+from core.optimizers.multistart import (
+    LOCAL_METHODS,
+    LOCAL_OPTIONS,
+    MULTISTART_OPTIONS,
+    check_local_method,
+    minimize_multistart,
+    multistart,
+)
 from core.optimizers.nelder_mead import minimize_nelder_mead
 from core.optimizers.newton import minimize_newton
 from core.optimizers.rprop import minimize_rprop
@@ -65,6 +73,7 @@ __all__ = [
     "minimize_nlcg",
     "minimize_rprop",
     "multistart",
+    "option_rules",
 ]
 
 #: Registry name -> method. "multistart" wraps one of the others (default Nelder-Mead).
@@ -90,42 +99,74 @@ def get_optimizer(name: str) -> Callable[..., OptimizeResult]:
         ) from None
 
 
-def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Check that ``options`` are keyword options of optimizer ``name``; return them.
+def option_rules(method: str, local_method: Any = "nelder_mead") -> dict[str, Rule] | None:
+    """The option rules (option name -> check) of optimizer ``method``.
 
-    An unknown option name raises ``TypeError`` naming it and listing the valid ones, so a typo
-    fails when a strategy is built, not after its grid evaluations were spent. For
-    ``"multistart"`` the options of its ``local_method`` (default Nelder-Mead) are valid too.
-    Values are checked by the optimizer itself.
+    For ``"multistart"`` these are its own options plus those of ``local_method`` except
+    ``maxfev`` (multi-start splits its own budget). ``None`` for a custom callable local method,
+    whose options cannot be known.
     """
-    method = get_optimizer(name)
-    common = {"jac", "hess", "seed"}
+    get_optimizer(method)
+    if method != "multistart":
+        return dict(LOCAL_OPTIONS[method])
+    check_local_method(local_method)
+    if callable(local_method):
+        return None
+    inner = {k: v for k, v in LOCAL_OPTIONS[local_method].items() if k != "maxfev"}
+    return {**MULTISTART_OPTIONS, **inner}
 
-    def keywords(f: Callable[..., Any]) -> list[str]:
-        params = inspect.signature(f).parameters.values()
-        return [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in common]
 
-    valid = keywords(method)
-    if name == "multistart":
-        inner = options.get("local_method", "nelder_mead")
-        inner_fun = LOCAL_METHODS.get(inner) if isinstance(inner, str) else inner
-        if not callable(inner_fun):
-            raise ValueError(
-                f"the local method of multistart must be one of {sorted(LOCAL_METHODS)} or a "
-                f"callable, got local_method={inner!r}"
-            )
-        try:
-            extra = keywords(inner_fun)
-        except (TypeError, ValueError):  # a callable without a signature: accept anything
-            return dict(options)
-        valid += [k for k in extra if k not in valid]
-    unknown = [k for k in options if k not in valid]
+def check_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Validate every option of optimizer ``method`` without evaluating anything.
+
+    Each value is checked by the same rule the optimizer applies when it runs (type and range),
+    so a strategy can call this in its constructor and fail before its first evaluation.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`OPTIMIZERS`.
+    options : dict
+        Keyword options for the method (not ``jac``, ``hess`` or ``seed``, which the caller
+        passes). For ``"multistart"`` the options of its ``local_method`` (default Nelder-Mead)
+        are valid too; with a custom callable local method only multi-start's own options are
+        checked.
+
+    Returns
+    -------
+    dict
+        The options, normalized (e.g. ints as ``int``, numbers as ``float``).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``method``; a value out of range, naming the option, the rule and the value
+        (``optimizer 'nelder_mead': `xatol` must be a number in (0, inf), got xatol=-1``).
+    TypeError
+        ``options`` not a dict; an unknown option name (listing the valid ones); a value of the
+        wrong type.
+    """
+    get_optimizer(method)
+    if not isinstance(options, dict):
+        raise TypeError(f"optimizer options must be a dict, got {options!r}")
+    rules = option_rules(method, options.get("local_method", "nelder_mead"))
+    if rules is None:  # custom local method: check multi-start's own options only
+        own = {k: v for k, v in options.items() if k in MULTISTART_OPTIONS}
+        return {**options, **_apply(method, MULTISTART_OPTIONS, own)}
+    unknown = [k for k in options if k not in rules]
     if unknown:
         raise TypeError(
-            f"unknown option(s) {', '.join(map(repr, unknown))} for optimizer {name!r}; "
-            f"valid options: {', '.join(valid)}"
+            f"unknown option(s) {', '.join(map(repr, unknown))} for optimizer {method!r}; "
+            f"valid options: {', '.join(rules)}"
         )
-    return dict(options)
+    return _apply(method, rules, options)
+
+
+def _apply(method: str, rules: dict[str, Rule], options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return apply_rules(rules, options)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"optimizer {method!r}: {error}") from None
 
 
 def minimize(

@@ -12,7 +12,9 @@ which
   function cannot crash a method or win;
 - remembers the best point evaluated (first one on ties). Every method returns that point and
   the value ``fun`` returned there, so ``result.fun == fun(result.x)`` holds without a
-  re-evaluation and ``result.x`` always lies in the cube.
+  re-evaluation and ``result.x`` always lies in the cube;
+- records the best-so-far trajectory (each point that improved on all earlier ones), returned
+  as ``result.path`` so that the methods' searches can be drawn and compared.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class CountedFunction:
         Best point evaluated so far (``None`` before the first call).
     best_f : float
         Value at ``best_x`` (+inf before the first call).
+    path : list of ndarray, shape (d,)
+        Every point that improved ``best_f`` when it was evaluated, in order: the first point
+        evaluated, then each new best (the method's best-so-far trajectory).
     """
 
     def __init__(self, fun: Callable[[np.ndarray], Any], maxfev: int) -> None:
@@ -80,6 +85,7 @@ class CountedFunction:
         self.nfev = 0
         self.best_x: np.ndarray | None = None
         self.best_f = np.inf
+        self.path: list[np.ndarray] = []
 
     @property
     def remaining(self) -> int:
@@ -105,6 +111,7 @@ class CountedFunction:
         if self.best_x is None or f < self.best_f:
             self.best_x = x
             self.best_f = f
+            self.path.append(x)
         return f
 
 
@@ -133,17 +140,114 @@ def check_maxfev(maxfev: Any) -> int:
     return check_int(maxfev, "maxfev", low=1)
 
 
-def check_positive(value: Any, name: str, *, below_one: bool = False) -> float:
-    """Validate a positive float option (in (0, 1) when ``below_one``)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a number, got {name}={value!r}") from None
-    if below_one and not (0.0 < v < 1.0):
-        raise ValueError(f"`{name}` must be in (0, 1), got {name}={value!r}")
-    if not below_one and not (v > 0.0 and np.isfinite(v)):
-        raise ValueError(f"`{name}` must be a positive finite number, got {name}={value!r}")
+def apply_rules(rules: dict[str, Rule], values: dict[str, Any]) -> dict[str, Any]:
+    """Check ``values`` (option name -> value) with ``rules``; return the normalized values.
+
+    Names without a rule raise ``TypeError`` listing the valid names.
+    """
+    unknown = [k for k in values if k not in rules]
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(map(repr, unknown))}; "
+            f"valid options: {', '.join(rules)}"
+        )
+    return {k: rules[k](v) for k, v in values.items()}
+
+
+#: An option rule: takes the value, returns it normalized, raises naming the option otherwise.
+Rule = Callable[[Any], Any]
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float = -np.inf,
+    high: float = np.inf,
+    low_open: bool = True,
+    high_open: bool = True,
+) -> float:
+    """Validate a real-number option (not a string or bool) inside an interval.
+
+    Parameters
+    ----------
+    value : Any
+        The value received.
+    name : str
+        Option name, used in the message.
+    low, high : float
+        Interval ends; infinite ends are always open, so the number is finite.
+    low_open, high_open : bool
+        Whether ``low`` / ``high`` themselves are excluded.
+
+    Returns
+    -------
+    float
+    """
+    interval = (
+        f"{'(' if low_open or not np.isfinite(low) else '['}{low:g}, "
+        f"{high:g}{')' if high_open or not np.isfinite(high) else ']'}"
+    )
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"`{name}` must be a number in {interval}, got {name}={value!r}")
+    v = float(value)
+    below = v <= low if low_open else v < low
+    above = v >= high if high_open else v > high
+    if not np.isfinite(v) or below or above:
+        raise ValueError(f"`{name}` must be a number in {interval}, got {name}={value!r}")
     return v
+
+
+def check_positive(value: Any, name: str, *, below_one: bool = False) -> float:
+    """Validate a positive finite number option (in (0, 1) when ``below_one``)."""
+    return check_number(value, name, low=0.0, high=1.0 if below_one else np.inf)
+
+
+def positive(name: str, *, below_one: bool = False) -> Rule:
+    """Rule for :func:`check_positive`."""
+    return lambda value: check_positive(value, name, below_one=below_one)
+
+
+def number(name: str, **interval: Any) -> Rule:
+    """Rule for :func:`check_number` with the given interval keywords."""
+    return lambda value: check_number(value, name, **interval)
+
+
+def integer(name: str, *, low: int, optional: bool = False) -> Rule:
+    """Rule for an int ``>= low`` (``None`` allowed when ``optional``)."""
+
+    def rule(value: Any) -> int | None:
+        if optional and value is None:
+            return None
+        return check_int(value, name, low=low)
+
+    return rule
+
+
+def choice(name: str, choices: tuple[str, ...]) -> Rule:
+    """Rule for one of a fixed set of strings."""
+
+    def rule(value: Any) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise ValueError(f"`{name}` must be one of {list(choices)}, got {name}={value!r}")
+        return value
+
+    return rule
+
+
+def flag(name: str) -> Rule:
+    """Rule for a boolean option."""
+
+    def rule(value: Any) -> bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"`{name}` must be True or False, got {name}={value!r}")
+        return bool(value)
+
+    return rule
+
+
+#: Rule of ``maxfev``, the evaluation budget every method takes.
+MAXFEV_RULE: dict[str, Rule] = {"maxfev": integer("maxfev", low=1)}
 
 
 def require(derivative: Any, kind: str, method: str) -> None:
@@ -192,4 +296,5 @@ def make_result(
         nit=nit,
         success=success,
         message=message,
+        path=np.array(counted.path, dtype=np.float64),
     )

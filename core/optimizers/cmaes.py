@@ -1,4 +1,4 @@
-"""CMA-ES on [0, 1]^d via pycma (``cma``), after SG++'s ``CMAES`` (section 4.8).
+"""CMA-ES on [0, 1]^d via pycma (``cma``), after SG++'s ``CMAES``.
 
 SG++'s settings are kept where pycma has them: start mean ``x0``, step size ``sigma0 = 0.3``,
 default population ``4 + floor(3 ln d)`` and pycma's standard weights and learning rates
@@ -7,7 +7,7 @@ default population ``4 + floor(3 ln d)`` and pycma's standard weights and learni
 
 Differences from SG++
 ---------------------
-- **Best ever, not last generation** (decision 10): the result is the best point evaluated
+- **Best ever, not last generation**: the result is the best point evaluated
   over the whole run. SG++ returns the best sample of the last generation.
 - **Box handling**: pycma's ``BoundTransform`` maps every sample into [0, 1]^d, so no
   evaluation is wasted; SG++ gives out-of-box samples +inf.
@@ -31,22 +31,32 @@ from typing import Any
 
 import numpy as np
 
-from core._validation import as_generator, check_int
+from core._validation import as_generator
 from core.optimizers._common import (
+    MAXFEV_RULE,
     BudgetExhausted,
     CountedFunction,
+    Rule,
+    apply_rules,
     check_fun,
-    check_maxfev,
-    check_positive,
     check_x0,
     for_library,
+    integer,
     make_result,
+    positive,
 )
 from core.result import OptimizeResult
 
-__all__ = ["minimize_cmaes"]
+__all__ = ["CMAES_OPTIONS", "minimize_cmaes"]
 
 Fun = Callable[[np.ndarray], Any]
+
+#: Option rules of :func:`minimize_cmaes` (name -> check).
+CMAES_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "sigma0": positive("sigma0"),
+    "popsize": integer("popsize", low=2, optional=True),
+}
 
 
 def minimize_cmaes(
@@ -88,7 +98,8 @@ def minimize_cmaes(
 
     check_fun(fun)
     x = check_x0(x0)
-    counted = CountedFunction(fun, check_maxfev(maxfev))
+    o = apply_rules(CMAES_OPTIONS, {"maxfev": maxfev, "sigma0": sigma0, "popsize": popsize})
+    counted = CountedFunction(fun, o["maxfev"])
     rng = as_generator(seed)
     options: dict[str, Any] = {
         "bounds": [0.0, 1.0],
@@ -98,9 +109,9 @@ def minimize_cmaes(
         "maxfevals": counted.maxfev,
         "verbose": -9,
     }
-    if popsize is not None:
-        options["popsize"] = check_int(popsize, "popsize", low=2)
-    sigma = check_positive(sigma0, "sigma0")
+    if o["popsize"] is not None:
+        options["popsize"] = o["popsize"]
+    sigma = o["sigma0"]
 
     nit = 0
     try:

@@ -1,6 +1,6 @@
 """Differential evolution on [0, 1]^d via :func:`scipy.optimize.differential_evolution`.
 
-Follows SG++'s ``DifferentialEvolution`` (section 4.7) where it is sensible: budget 1000
+Follows SG++'s ``DifferentialEvolution`` where it is sensible: budget 1000
 evaluations, population ``10 d``, strategy rand/1/bin with scaling ``F = 0.6`` and crossover
 ``CR = 0.5``, generation-synchronous updates (``updating="deferred"``), and SG++'s stopping rule
 (the population mean improved by less than 1e-6 for 20 generations *and* every member lies
@@ -8,8 +8,8 @@ within 1e-4 of the best), checked after each generation.
 
 Differences from SG++
 ---------------------
-- **The start point is used** (decision 10): ``x0`` replaces the first member of the initial
-  population. SG++ ignores it.
+- **The start point is used**, so an optimal start is never lost: ``x0`` replaces the first
+  member of the initial population. SG++ ignores it.
 - **Initial population**: a Latin hypercube sample (scipy's default) drawn from ``seed``
   instead of i.i.d. uniform points from a clock-seeded global generator; runs are reproducible.
 - **The initial population counts**: its values take part in selection and in the result.
@@ -35,24 +35,51 @@ import numpy as np
 from scipy.optimize import Bounds, differential_evolution
 from scipy.stats import qmc
 
-from core._validation import as_generator, check_int
+from core._validation import as_generator
 from core.optimizers._common import (
+    MAXFEV_RULE,
     BudgetExhausted,
     CountedFunction,
+    Rule,
+    apply_rules,
     check_fun,
-    check_maxfev,
-    check_positive,
     check_x0,
+    choice,
+    flag,
     for_library,
+    integer,
     make_result,
+    number,
+    positive,
 )
 from core.result import OptimizeResult
 
-__all__ = ["minimize_differential_evolution"]
+__all__ = ["DIFFERENTIAL_EVOLUTION_OPTIONS", "STRATEGIES", "minimize_differential_evolution"]
 
 Fun = Callable[[np.ndarray], Any]
 
 _MIN_POPULATION = 5  # scipy's minimum for rand1bin
+
+#: scipy's mutation strategies (``strategy`` option).
+STRATEGIES: tuple[str, ...] = (
+    "rand1bin", "rand1exp", "rand2bin", "rand2exp", "best1bin", "best1exp", "best2bin",
+    "best2exp", "randtobest1bin", "randtobest1exp", "currenttobest1bin", "currenttobest1exp",
+)
+
+#: Option rules of :func:`minimize_differential_evolution` (name -> check). scipy accepts a
+#: mutation constant in [0, 2); 0 would never move, so it is excluded.
+DIFFERENTIAL_EVOLUTION_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "popsize": integer("popsize", low=_MIN_POPULATION, optional=True),
+    "mutation": number("mutation", low=0.0, high=2.0),
+    "recombination": number("recombination", low=0.0, high=1.0, high_open=False),
+    "strategy": choice("strategy", STRATEGIES),
+    "init": choice("init", ("latinhypercube", "random")),
+    "polish": flag("polish"),
+    "idle_generations": integer("idle_generations", low=0),
+    "mean_tol": positive("mean_tol"),
+    "distance_tol": positive("distance_tol"),
+}
 
 
 class _SgppStop:
@@ -137,20 +164,22 @@ def minimize_differential_evolution(
     check_fun(fun)
     x = check_x0(x0)
     d = x.shape[0]
-    counted = CountedFunction(fun, check_maxfev(maxfev))
+    o = apply_rules(
+        DIFFERENTIAL_EVOLUTION_OPTIONS,
+        {"maxfev": maxfev, "popsize": popsize, "mutation": mutation,
+         "recombination": recombination, "strategy": strategy, "init": init, "polish": polish,
+         "idle_generations": idle_generations, "mean_tol": mean_tol,
+         "distance_tol": distance_tol},
+    )
+    counted = CountedFunction(fun, o["maxfev"])
     rng = as_generator(seed)
-    if popsize is None:
-        pop = 10 * d
-    else:
-        pop = check_int(popsize, "popsize", low=_MIN_POPULATION)
+    pop = 10 * d if o["popsize"] is None else o["popsize"]
     if 2 * pop > counted.maxfev:
         pop = max(_MIN_POPULATION, counted.maxfev // 2)
-    if init == "latinhypercube":
+    if o["init"] == "latinhypercube":
         population = qmc.LatinHypercube(d, rng=rng).random(pop)
-    elif init == "random":
-        population = rng.random((pop, d))
     else:
-        raise ValueError(f"`init` must be 'latinhypercube' or 'random', got init={init!r}")
+        population = rng.random((pop, d))
     population[0] = x
     maxiter = max(0, (counted.maxfev - pop) // pop)
 
@@ -164,23 +193,18 @@ def minimize_differential_evolution(
                 stop.last_mean = float(np.mean(initial_values))
         return value
 
-    stop = _SgppStop(
-        np.inf,
-        check_int(idle_generations, "idle_generations", low=0),
-        check_positive(mean_tol, "mean_tol"),
-        check_positive(distance_tol, "distance_tol"),
-    )
+    stop = _SgppStop(np.inf, o["idle_generations"], o["mean_tol"], o["distance_tol"])
     try:
         differential_evolution(
             objective,
             Bounds(np.zeros(d), np.ones(d)),
-            strategy=strategy,
+            strategy=o["strategy"],
             maxiter=maxiter,
-            mutation=check_positive(mutation, "mutation"),
-            recombination=check_positive(recombination, "recombination"),
+            mutation=o["mutation"],
+            recombination=o["recombination"],
             rng=rng,
             callback=stop,
-            polish=bool(polish),
+            polish=o["polish"],
             init=population,
             tol=0.0,
             atol=0.0,

@@ -1,4 +1,4 @@
-"""Projected gradient descent and nonlinear conjugate gradients on [0, 1]^d (SG++ section 4.2-4.3).
+"""Projected gradient descent and nonlinear conjugate gradients on [0, 1]^d (after SG++).
 
 Both follow SG++'s ``GradientDescent`` and ``NLCG``: normalised search directions, components
 that are *binding* (the point is within 1e-6 of a bound and the direction points outward) are
@@ -29,25 +29,45 @@ from typing import Any
 
 import numpy as np
 
-from core._validation import check_int
 from core.optimizers._common import (
+    MAXFEV_RULE,
     BudgetExhausted,
     CountedFunction,
+    Rule,
+    apply_rules,
     binding,
     check_fun,
-    check_maxfev,
-    check_positive,
     check_x0,
     gradient_of,
+    integer,
     make_result,
+    positive,
     require,
 )
-from core.optimizers.line_search import CONVERGED, armijo, descend, line_search_options
+from core.optimizers.line_search import CONVERGED, LINE_SEARCH_OPTIONS, armijo, descend
 from core.result import OptimizeResult
 
-__all__ = ["minimize_gradient_descent", "minimize_nlcg"]
+__all__ = [
+    "GRADIENT_DESCENT_OPTIONS",
+    "NLCG_OPTIONS",
+    "minimize_gradient_descent",
+    "minimize_nlcg",
+]
 
 Fun = Callable[[np.ndarray], Any]
+
+#: Option rules of :func:`minimize_gradient_descent` (name -> check).
+GRADIENT_DESCENT_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "maxiter": integer("maxiter", low=0),
+    **LINE_SEARCH_OPTIONS,
+}
+
+#: Option rules of :func:`minimize_nlcg`.
+NLCG_OPTIONS: dict[str, Rule] = {
+    **GRADIENT_DESCENT_OPTIONS,
+    "restart_threshold": positive("restart_threshold"),
+}
 
 def minimize_gradient_descent(
     fun: Fun,
@@ -93,9 +113,14 @@ def minimize_gradient_descent(
     require(jac, "jac", "gradient_descent")
     check_fun(fun)
     x = check_x0(x0)
-    counted = CountedFunction(fun, check_maxfev(maxfev))
-    maxiter = check_int(maxiter, "maxiter", low=0)
-    ls = line_search_options(beta, gamma, tol, eps)
+    o = apply_rules(
+        GRADIENT_DESCENT_OPTIONS,
+        {"maxfev": maxfev, "maxiter": maxiter, "beta": beta, "gamma": gamma, "tol": tol,
+         "eps": eps},
+    )
+    counted = CountedFunction(fun, o.pop("maxfev"))
+    maxiter = o.pop("maxiter")
+    ls = o
 
     def steepest(x: np.ndarray, g: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         return -g / float(np.linalg.norm(g))
@@ -149,10 +174,15 @@ def minimize_nlcg(
     require(jac, "jac", "nlcg")
     check_fun(fun)
     x = check_x0(x0)
-    counted = CountedFunction(fun, check_maxfev(maxfev))
-    maxiter = check_int(maxiter, "maxiter", low=0)
-    ls = line_search_options(beta, gamma, tol, eps)
-    alpha = check_positive(restart_threshold, "restart_threshold")
+    o = apply_rules(
+        NLCG_OPTIONS,
+        {"maxfev": maxfev, "maxiter": maxiter, "beta": beta, "gamma": gamma, "tol": tol,
+         "eps": eps, "restart_threshold": restart_threshold},
+    )
+    counted = CountedFunction(fun, o.pop("maxfev"))
+    maxiter = o.pop("maxiter")
+    alpha = o.pop("restart_threshold")
+    ls = o
     nit = 0
     reason = "maxiter"
     try:

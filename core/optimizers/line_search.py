@@ -19,12 +19,29 @@ import numpy as np
 from core.optimizers._common import (
     BudgetExhausted,
     CountedFunction,
+    Rule,
+    apply_rules,
     binding,
-    check_positive,
     gradient_of,
+    positive,
 )
 
-__all__ = ["CONVERGED", "LineSearchResult", "armijo", "descend", "line_search_options"]
+__all__ = [
+    "CONVERGED",
+    "LINE_SEARCH_OPTIONS",
+    "LineSearchResult",
+    "armijo",
+    "descend",
+    "line_search_options",
+]
+
+#: Rules of the Armijo constants, shared by gradient descent, NLCG and Newton.
+LINE_SEARCH_OPTIONS: dict[str, Rule] = {
+    "beta": positive("beta", below_one=True),
+    "gamma": positive("gamma", below_one=True),
+    "tol": positive("tol"),
+    "eps": positive("eps"),
+}
 
 #: Stop reasons of :func:`descend` that count as convergence.
 CONVERGED = frozenset({"gtol", "small_improvement", "line_search"})
@@ -110,12 +127,9 @@ def armijo(
 
 def line_search_options(beta: Any, gamma: Any, tol: Any, eps: Any) -> dict[str, float]:
     """Check the Armijo constants of :func:`armijo`; return them as keyword options."""
-    return {
-        "beta": check_positive(beta, "beta", below_one=True),
-        "gamma": check_positive(gamma, "gamma", below_one=True),
-        "tol": check_positive(tol, "tol"),
-        "eps": check_positive(eps, "eps"),
-    }
+    return apply_rules(
+        LINE_SEARCH_OPTIONS, {"beta": beta, "gamma": gamma, "tol": tol, "eps": eps}
+    )
 
 
 @np.errstate(over="ignore")  # huge gradients overflow to inf: handled, not warned

@@ -1,14 +1,15 @@
 """Multi-start wrapper: run a local method from ``x0`` and from random points, keep the best.
 
-After SG++'s ``MultiStart`` (section 4.9): ``n_starts`` defaults to ``min(10 d, 100)``, the
+After SG++'s ``MultiStart``: ``n_starts`` defaults to ``min(10 d, 100)``, the
 inner method defaults to Nelder-Mead, and the budget is split evenly: start ``k`` (0-based)
 may use ``ceil(remaining / (n_starts - k))`` calls of ``fun``, where ``remaining`` is what the
 earlier starts left over, so unused evaluations flow to later starts.
 
 Differences from SG++
 ---------------------
-- **The start point is used** (decision 10): the first run starts at ``x0``; the other
-  ``n_starts - 1`` start at uniform random points drawn from ``seed``. SG++ ignores ``x0``.
+- **The start point is used**, so an optimal start is never lost: the first run starts at
+  ``x0``; the other ``n_starts - 1`` start at uniform random points drawn from ``seed``.
+  SG++ ignores ``x0``.
 - Runs are sequential and reproducible; each inner run gets its own child generator spawned
   from ``seed`` (relevant for randomized inner methods). SG++ runs them in parallel with
   OpenMP and a clock-seeded global generator.
@@ -23,17 +24,40 @@ from typing import Any
 
 import numpy as np
 
-from core._validation import as_generator, check_int
-from core.optimizers._common import MESSAGES, check_fun, check_maxfev, check_x0
-from core.optimizers.cmaes import minimize_cmaes
-from core.optimizers.differential_evolution import minimize_differential_evolution
-from core.optimizers.gradient import minimize_gradient_descent, minimize_nlcg
-from core.optimizers.nelder_mead import minimize_nelder_mead
-from core.optimizers.newton import minimize_newton
-from core.optimizers.rprop import minimize_rprop
+from core._validation import as_generator
+from core.optimizers._common import (
+    MAXFEV_RULE,
+    MESSAGES,
+    CountedFunction,
+    Rule,
+    apply_rules,
+    check_fun,
+    check_x0,
+    integer,
+)
+from core.optimizers.cmaes import CMAES_OPTIONS, minimize_cmaes
+from core.optimizers.differential_evolution import (
+    DIFFERENTIAL_EVOLUTION_OPTIONS,
+    minimize_differential_evolution,
+)
+from core.optimizers.gradient import (
+    GRADIENT_DESCENT_OPTIONS,
+    NLCG_OPTIONS,
+    minimize_gradient_descent,
+    minimize_nlcg,
+)
+from core.optimizers.nelder_mead import NELDER_MEAD_OPTIONS, minimize_nelder_mead
+from core.optimizers.newton import NEWTON_OPTIONS, minimize_newton
+from core.optimizers.rprop import RPROP_OPTIONS, minimize_rprop
 from core.result import OptimizeResult
 
-__all__ = ["LOCAL_METHODS", "minimize_multistart", "multistart"]
+__all__ = [
+    "LOCAL_METHODS",
+    "LOCAL_OPTIONS",
+    "MULTISTART_OPTIONS",
+    "minimize_multistart",
+    "multistart",
+]
 
 Fun = Callable[[np.ndarray], Any]
 
@@ -46,6 +70,31 @@ LOCAL_METHODS: dict[str, Callable[..., OptimizeResult]] = {
     "nlcg": minimize_nlcg,
     "newton": minimize_newton,
     "rprop": minimize_rprop,
+}
+
+#: Option rules of each single-run method (name -> option -> check).
+LOCAL_OPTIONS: dict[str, dict[str, Rule]] = {
+    "nelder_mead": NELDER_MEAD_OPTIONS,
+    "differential_evolution": DIFFERENTIAL_EVOLUTION_OPTIONS,
+    "cmaes": CMAES_OPTIONS,
+    "gradient_descent": GRADIENT_DESCENT_OPTIONS,
+    "nlcg": NLCG_OPTIONS,
+    "newton": NEWTON_OPTIONS,
+    "rprop": RPROP_OPTIONS,
+}
+
+
+def check_local_method(method: Any) -> str | Callable[..., OptimizeResult]:
+    """Rule of ``local_method``: a name from :data:`LOCAL_METHODS` or a callable."""
+    _inner(method)
+    return method
+
+
+#: Multi-start's own option rules; the inner method's options (but ``maxfev``) come on top.
+MULTISTART_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "local_method": check_local_method,
+    "n_starts": integer("n_starts", low=1, optional=True),
 }
 
 
@@ -98,17 +147,19 @@ def minimize_multistart(
     Returns
     -------
     OptimizeResult
-        The best inner result (earliest start on ties) with ``nfev`` summed over all runs and
-        ``nit`` = number of runs.
+        The best inner result (earliest start on ties) with ``nfev`` summed over all runs,
+        ``nit`` = number of runs and ``path`` the best-so-far trajectory over all runs.
     """
     name, inner = _inner(local_method)
     check_fun(fun)
     x = check_x0(x0)
     d = x.shape[0]
-    budget = check_maxfev(maxfev)
-    starts_wanted = min(10 * d, 100) if n_starts is None else n_starts
-    starts_wanted = check_int(starts_wanted, "n_starts", low=1)
+    o = apply_rules(MULTISTART_OPTIONS, {"maxfev": maxfev, "n_starts": n_starts})
+    budget = o["maxfev"]
+    starts_wanted = min(10 * d, 100) if o["n_starts"] is None else o["n_starts"]
     rng = as_generator(seed)
+    # records the best-so-far path over all starts; the inner runs share its budget
+    recorder = CountedFunction(fun, budget)
     starts = np.vstack([x[None, :], rng.random((starts_wanted - 1, d))])
     child_seeds = rng.spawn(starts_wanted)
 
@@ -121,7 +172,8 @@ def minimize_multistart(
         if share <= 0:
             continue
         result = inner(
-            fun, starts[k], jac=jac, hess=hess, seed=child_seeds[k], maxfev=share, **options
+            recorder, starts[k], jac=jac, hess=hess, seed=child_seeds[k], maxfev=share,
+            **options,
         )
         nfev += result.nfev
         runs += 1
@@ -134,7 +186,8 @@ def minimize_multistart(
         f"best from start {best_index}: {best.message}"
     )
     return OptimizeResult(
-        x=best.x, fun=best.fun, nfev=nfev, nit=runs, success=best.success, message=message
+        x=best.x, fun=best.fun, nfev=nfev, nit=runs, success=best.success, message=message,
+        path=np.array(recorder.path, dtype=np.float64),
     )
 
 

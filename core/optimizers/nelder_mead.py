@@ -1,4 +1,4 @@
-"""Nelder-Mead on [0, 1]^d via :func:`scipy.optimize.minimize` (SG++ ``NelderMead``, section 4.6).
+"""Nelder-Mead on [0, 1]^d via :func:`scipy.optimize.minimize` (SG++ ``NelderMead``).
 
 SG++'s defaults are kept: budget 1000 evaluations, coefficients reflection 1, expansion 2,
 contraction 0.5, shrink 0.5 (scipy's standard, non-adaptive coefficients), and the start
@@ -29,22 +29,34 @@ from typing import Any
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
-from core._validation import check_int
 from core.optimizers._common import (
+    MAXFEV_RULE,
     BudgetExhausted,
     CountedFunction,
+    Rule,
+    apply_rules,
     check_fun,
-    check_maxfev,
-    check_positive,
     check_x0,
     for_library,
+    integer,
     make_result,
+    number,
+    positive,
 )
 from core.result import OptimizeResult
 
-__all__ = ["minimize_nelder_mead", "start_simplex"]
+__all__ = ["NELDER_MEAD_OPTIONS", "minimize_nelder_mead", "start_simplex"]
 
 Fun = Callable[[np.ndarray], Any]
+
+#: Option rules of :func:`minimize_nelder_mead` (name -> check).
+NELDER_MEAD_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "maxiter": integer("maxiter", low=0, optional=True),
+    "initial_edge": number("initial_edge", low=0.0, high=0.5, high_open=False),
+    "xatol": positive("xatol"),
+    "fatol": positive("fatol"),
+}
 
 
 def start_simplex(x0: np.ndarray, edge: float = 0.4) -> np.ndarray:
@@ -108,16 +120,18 @@ def minimize_nelder_mead(
     """
     check_fun(fun)
     x = check_x0(x0)
-    counted = CountedFunction(fun, check_maxfev(maxfev))
-    edge = check_positive(initial_edge, "initial_edge")
-    if edge > 0.5:
-        raise ValueError(f"`initial_edge` must be in (0, 0.5], got initial_edge={initial_edge!r}")
+    o = apply_rules(
+        NELDER_MEAD_OPTIONS,
+        {"maxfev": maxfev, "maxiter": maxiter, "initial_edge": initial_edge, "xatol": xatol,
+         "fatol": fatol},
+    )
+    counted = CountedFunction(fun, o["maxfev"])
     options: dict[str, Any] = {
-        "initial_simplex": start_simplex(x, edge),
+        "initial_simplex": start_simplex(x, o["initial_edge"]),
         "maxfev": counted.maxfev,
-        "maxiter": math.inf if maxiter is None else check_int(maxiter, "maxiter", low=0),
-        "xatol": check_positive(xatol, "xatol"),
-        "fatol": check_positive(fatol, "fatol"),
+        "maxiter": math.inf if o["maxiter"] is None else o["maxiter"],
+        "xatol": o["xatol"],
+        "fatol": o["fatol"],
         "adaptive": False,
     }
     d = x.shape[0]

@@ -1,4 +1,4 @@
-"""Newton's method with a steepest-descent safeguard on [0, 1]^d (SG++ ``Newton``, section 4.4).
+"""Newton's method with a steepest-descent safeguard on [0, 1]^d (SG++ ``Newton``).
 
 Each iteration projects out the binding components (gradient entries zeroed; the matching
 Hessian rows and columns zeroed with a 1 on the diagonal), solves ``H d = -g``, accepts the
@@ -28,23 +28,35 @@ from typing import Any
 
 import numpy as np
 
-from core._validation import check_int
 from core.optimizers._common import (
+    MAXFEV_RULE,
     CountedFunction,
+    Rule,
+    apply_rules,
     check_fun,
-    check_maxfev,
-    check_positive,
     check_x0,
     hessian_of,
+    integer,
     make_result,
+    positive,
     require,
 )
-from core.optimizers.line_search import CONVERGED, descend, line_search_options
+from core.optimizers.line_search import CONVERGED, LINE_SEARCH_OPTIONS, descend
 from core.result import OptimizeResult
 
-__all__ = ["minimize_newton", "newton_direction"]
+__all__ = ["NEWTON_OPTIONS", "minimize_newton", "newton_direction"]
 
 Fun = Callable[[np.ndarray], Any]
+
+#: Option rules of :func:`minimize_newton` (name -> check).
+NEWTON_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "maxiter": integer("maxiter", low=0),
+    **LINE_SEARCH_OPTIONS,
+    "alpha1": positive("alpha1"),
+    "alpha2": positive("alpha2"),
+    "p": positive("p"),
+}
 
 @np.errstate(over="ignore")  # huge gradients overflow to inf: handled, not warned
 def newton_direction(
@@ -131,14 +143,15 @@ def minimize_newton(
     require(hess, "hess", "newton")
     check_fun(fun)
     x = check_x0(x0)
-    counted = CountedFunction(fun, check_maxfev(maxfev))
-    maxiter = check_int(maxiter, "maxiter", low=0)
-    ls = line_search_options(beta, gamma, tol, eps)
-    constants = {
-        "alpha1": check_positive(alpha1, "alpha1"),
-        "alpha2": check_positive(alpha2, "alpha2"),
-        "p": check_positive(p, "p"),
-    }
+    o = apply_rules(
+        NEWTON_OPTIONS,
+        {"maxfev": maxfev, "maxiter": maxiter, "beta": beta, "gamma": gamma, "tol": tol,
+         "eps": eps, "alpha1": alpha1, "alpha2": alpha2, "p": p},
+    )
+    counted = CountedFunction(fun, o.pop("maxfev"))
+    maxiter = o.pop("maxiter")
+    constants = {k: o.pop(k) for k in ("alpha1", "alpha2", "p")}
+    ls = o
 
     def newton(x: np.ndarray, g: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         H = hessian_of(hess, x)

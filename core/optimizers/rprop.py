@@ -1,4 +1,4 @@
-"""Rprop (resilient propagation) on [0, 1]^d, after SG++'s ``Rprop`` (section 4.5).
+"""Rprop (resilient propagation) on [0, 1]^d, after SG++'s ``Rprop``.
 
 Each coordinate has its own step size ``alpha_t`` and moves by ``-alpha_t * sign(g_t)``. With
 ``q_t = g_t * g_old_t``: if ``q_t > 0`` the step grows (``*= 1.2``) and ``g_old_t = g_t``; if
@@ -38,23 +38,36 @@ from typing import Any
 
 import numpy as np
 
-from core._validation import check_int
 from core.optimizers._common import (
+    MAXFEV_RULE,
     BudgetExhausted,
     CountedFunction,
+    Rule,
+    apply_rules,
     check_fun,
-    check_maxfev,
-    check_positive,
     check_x0,
     gradient_of,
+    integer,
     make_result,
+    number,
+    positive,
     require,
 )
 from core.result import OptimizeResult
 
-__all__ = ["minimize_rprop"]
+__all__ = ["RPROP_OPTIONS", "minimize_rprop"]
 
 Fun = Callable[[np.ndarray], Any]
+
+#: Option rules of :func:`minimize_rprop` (name -> check).
+RPROP_OPTIONS: dict[str, Rule] = {
+    **MAXFEV_RULE,
+    "maxiter": integer("maxiter", low=0),
+    "tol": positive("tol"),
+    "initial_step": positive("initial_step"),
+    "increase": number("increase", low=1.0),
+    "decrease": positive("decrease", below_one=True),
+}
 
 _STALL_ITERATIONS = 10
 
@@ -104,14 +117,14 @@ def minimize_rprop(
     check_fun(fun)
     x = check_x0(x0)
     d = x.shape[0]
-    counted = CountedFunction(fun, check_maxfev(maxfev))
-    maxiter = check_int(maxiter, "maxiter", low=0)
-    tol = check_positive(tol, "tol")
-    initial_step = check_positive(initial_step, "initial_step")
-    increase = check_positive(increase, "increase")
-    decrease = check_positive(decrease, "decrease", below_one=True)
-    if increase <= 1.0:
-        raise ValueError(f"`increase` must be > 1, got increase={increase!r}")
+    o = apply_rules(
+        RPROP_OPTIONS,
+        {"maxfev": maxfev, "maxiter": maxiter, "tol": tol, "initial_step": initial_step,
+         "increase": increase, "decrease": decrease},
+    )
+    counted = CountedFunction(fun, o["maxfev"])
+    maxiter, tol = o["maxiter"], o["tol"]
+    initial_step, increase, decrease = o["initial_step"], o["increase"], o["decrease"]
 
     alpha = np.full(d, initial_step)
     g_old = np.zeros(d)

@@ -15,6 +15,7 @@ from core.optimizers import (
     NEEDS_HESSIAN,
     OPTIMIZERS,
     armijo,
+    check_options,
     get_optimizer,
     minimize,
     minimize_differential_evolution,
@@ -22,6 +23,7 @@ from core.optimizers import (
     minimize_newton,
     minimize_rprop,
     multistart,
+    option_rules,
 )
 from core.optimizers._common import CountedFunction
 from core.optimizers.nelder_mead import start_simplex
@@ -197,7 +199,7 @@ def _sgpp_example_surrogate():
 
 @pytest.mark.parametrize("name", ALL)
 def test_minimize_fitted_surrogate(name):
-    """SG++'s optimization example (ALGORITHMS 4.11): RN grid p=3, N=30, gamma=0.95."""
+    """SG++'s optimization example (its optimization.py): RN grid p=3, N=30, gamma=0.95."""
     s, x0 = _sgpp_example_surrogate()
     np.testing.assert_array_equal(x0, [0.625, 0.75])
     res = minimize(s, x0, method=name, jac=s.gradient, hess=s.hessian, seed=5)
@@ -375,7 +377,7 @@ def test_same_seed_bit_identical_and_no_global_state(name):
 
 @pytest.mark.parametrize("name", ["differential_evolution", "cmaes"])
 def test_start_point_is_used(name):
-    """Decision 10: DE and CMA-ES do not ignore x0 (an optimal start is never lost)."""
+    """DE and CMA-ES do not ignore x0 (an optimal start is never lost)."""
     c = np.array([0.123, 0.877])
     res = minimize(lambda x: float(np.sum((x - c) ** 2)), c, method=name, seed=0, maxfev=100)
     assert res.fun == 0.0
@@ -551,3 +553,140 @@ def test_fun_must_return_scalar():
         lambda x: np.array([float(np.sum((x - 0.4) ** 2))]), [0.5, 0.5], method="nelder_mead"
     )
     np.testing.assert_allclose(res.x, 0.4, atol=1e-6)
+
+
+# ---------------------------------------------------------------- option checks, before any run
+# One bad value per option of every method: (method, options, exception, message pattern).
+BAD_OPTIONS = [
+    ("nelder_mead", {"maxfev": "100"}, TypeError, r"`maxfev` must be an int, got maxfev='100'"),
+    ("nelder_mead", {"maxfev": 0}, ValueError, r"`maxfev` must be in \[1, inf\], got maxfev=0"),
+    ("nelder_mead", {"maxiter": 2.5}, TypeError, r"`maxiter` must be an int"),
+    ("nelder_mead", {"initial_edge": 0.7}, ValueError,
+     r"`initial_edge` must be a number in \(0, 0\.5\], got initial_edge=0\.7"),
+    ("nelder_mead", {"xatol": "1e-3"}, TypeError, r"`xatol` must be a number in \(0, inf\)"),
+    ("nelder_mead", {"fatol": -1.0}, ValueError, r"got fatol=-1\.0"),
+    ("differential_evolution", {"popsize": 4}, ValueError, r"`popsize` must be in \[5, inf\]"),
+    ("differential_evolution", {"mutation": 2.0}, ValueError,
+     r"`mutation` must be a number in \(0, 2\), got mutation=2\.0"),
+    ("differential_evolution", {"recombination": 1.5}, ValueError,
+     r"`recombination` must be a number in \(0, 1\]"),
+    ("differential_evolution", {"strategy": "best3bin"}, ValueError,
+     r"`strategy` must be one of \['rand1bin'.*got strategy='best3bin'"),
+    ("differential_evolution", {"init": "sobol"}, ValueError, r"got init='sobol'"),
+    ("differential_evolution", {"polish": "yes"}, TypeError,
+     r"`polish` must be True or False, got polish='yes'"),
+    ("differential_evolution", {"idle_generations": -1}, ValueError, r"idle_generations=-1"),
+    ("differential_evolution", {"mean_tol": float("nan")}, ValueError, r"mean_tol=nan"),
+    ("differential_evolution", {"distance_tol": 0}, ValueError, r"distance_tol=0"),
+    ("cmaes", {"sigma0": float("inf")}, ValueError, r"`sigma0` .*got sigma0=inf"),
+    ("cmaes", {"popsize": 1}, ValueError, r"`popsize` must be in \[2, inf\], got popsize=1"),
+    ("gradient_descent", {"beta": 1.0}, ValueError, r"`beta` must be a number in \(0, 1\)"),
+    ("gradient_descent", {"gamma": True}, TypeError, r"`gamma` .*got gamma=True"),
+    ("gradient_descent", {"tol": 0.0}, ValueError, r"got tol=0\.0"),
+    ("nlcg", {"eps": None}, TypeError, r"got eps=None"),
+    ("nlcg", {"restart_threshold": -0.1}, ValueError, r"restart_threshold=-0\.1"),
+    ("newton", {"alpha1": 0}, ValueError, r"alpha1=0"),
+    ("newton", {"alpha2": "x"}, TypeError, r"alpha2='x'"),
+    ("newton", {"p": -1}, ValueError, r"p=-1"),
+    ("rprop", {"increase": 1.0}, ValueError, r"`increase` must be a number in \(1, inf\)"),
+    ("rprop", {"decrease": 1.0}, ValueError, r"`decrease` must be a number in \(0, 1\)"),
+    ("rprop", {"initial_step": 0}, ValueError, r"initial_step=0"),
+    ("multistart", {"n_starts": 0}, ValueError, r"`n_starts` must be in \[1, inf\]"),
+    ("multistart", {"local_method": "bfgs"}, ValueError, r"got 'bfgs'"),
+    ("multistart", {"local_method": "cmaes", "sigma0": -1}, ValueError, r"sigma0=-1"),
+    ("multistart", {"local_method": "newton", "mutation": 0.5}, TypeError,
+     r"unknown option\(s\) 'mutation' for optimizer 'multistart'; valid options: maxfev, "
+     r"local_method, n_starts, maxiter"),
+]
+# the options the gradient-based methods share
+BAD_OPTIONS += [
+    (name, {key: value}, error, pattern)
+    for name in ("gradient_descent", "nlcg", "newton", "rprop")
+    for key, value, error, pattern in [
+        ("maxiter", -1, ValueError, r"`maxiter` must be in \[0, inf\], got maxiter=-1"),
+        ("maxiter", 1.0, TypeError, r"`maxiter` must be an int, got maxiter=1\.0"),
+        ("tol", -1e-8, ValueError, r"`tol` must be a number in \(0, inf\), got tol=-1e-08"),
+        ("beta", 0.0, ValueError, r"`beta` must be a number in \(0, 1\), got beta=0\.0"),
+        ("gamma", 2, ValueError, r"`gamma` must be a number in \(0, 1\), got gamma=2"),
+        ("eps", "0", TypeError, r"`eps` must be a number in \(0, inf\), got eps='0'"),
+    ]
+    if name != "rprop" or key in ("maxiter", "tol")
+]
+
+
+@pytest.mark.parametrize(("name", "options", "error", "pattern"), BAD_OPTIONS)
+def test_check_options_rejects_each_bad_value_as_the_method_does(name, options, error, pattern):
+    with pytest.raises(error, match=pattern):
+        check_options(name, options)
+    rec = Recorder(INSIDE)
+    with pytest.raises(error):  # the method itself applies the same rule
+        minimize(rec, [0.5] * 3, method=name, **derivatives(INSIDE, name), **options)
+    assert rec.points == []  # ... before evaluating anything
+
+
+def test_every_option_of_every_method_has_a_rule():
+    import inspect
+
+    for name in ALL:
+        params = inspect.signature(OPTIMIZERS[name]).parameters.values()
+        keywords = {p.name for p in params if p.kind is p.KEYWORD_ONLY} - {"jac", "hess", "seed"}
+        inner = {"local_method": "nelder_mead"} if name == "multistart" else {}
+        assert keywords <= set(option_rules(name, **inner)), name
+    covered = {(name, key) for name, options, *_ in BAD_OPTIONS for key in options}
+    wanted = {(name, key) for name in SINGLE for key in option_rules(name) if key != "maxfev"}
+    wanted |= {("multistart", key) for key in ("n_starts", "local_method")}
+    assert wanted <= covered  # the bad-value table above tests every option
+
+
+def test_check_options_message_names_the_optimizer():
+    with pytest.raises(ValueError, match=r"^optimizer 'nelder_mead': `xatol` must be a number "
+                       r"in \(0, inf\), got xatol=-1$"):
+        check_options("nelder_mead", {"xatol": -1})
+
+
+def test_check_options_normalizes_and_accepts_defaults():
+    assert check_options("cmaes", {"sigma0": 1, "popsize": np.int64(6)}) == {
+        "sigma0": 1.0, "popsize": 6}
+    assert check_options("multistart", {"local_method": "newton", "maxiter": 3}) == {
+        "local_method": "newton", "maxiter": 3}
+    assert check_options("nelder_mead", {"maxiter": None}) == {"maxiter": None}
+    custom = check_options("multistart", {"local_method": minimize_newton, "anything": 1})
+    assert custom["anything"] == 1
+    with pytest.raises(TypeError, match=r"unknown option\(s\) 'seed'"):  # passed by the caller
+        check_options("nelder_mead", {"seed": 1})
+    with pytest.raises(TypeError, match="must be a dict"):
+        check_options("nelder_mead", [("maxfev", 3)])
+    with pytest.raises(ValueError, match="valid names"):
+        check_options("bfgs", {})
+
+
+# ---------------------------------------------------------------- best-so-far path
+@pytest.mark.parametrize("name", ALL)
+def test_path_is_the_best_so_far_trajectory(name):
+    rec = Recorder(wavy)
+    x0 = np.array([0.9, 0.1, 0.5, 0.8])
+    res = minimize(rec, x0, method=name, jac=wavy_jac, hess=wavy_hess, seed=3, maxfev=300)
+    # the slow oracle: replay the recorded calls and keep each strict improvement
+    expected, best = [], np.inf
+    for p in rec.points:
+        v = wavy(p)
+        if not expected or v < best:
+            expected.append(p)
+            best = v
+    assert res.path.shape == (len(expected), 4)
+    np.testing.assert_array_equal(res.path, np.array(expected))
+    np.testing.assert_allclose(res.path[0], x0, rtol=0, atol=1e-15)  # DE: scipy's rescaling
+    np.testing.assert_array_equal(res.path[-1], res.x)
+    assert not res.path.flags.writeable
+
+
+def test_path_shows_methods_differ():
+    starts = {}
+    for name in ("nelder_mead", "differential_evolution", "cmaes", "newton"):
+        res = minimize(INSIDE, [0.9, 0.1, 0.1], method=name, seed=0, maxfev=400,
+                       **derivatives(INSIDE, name))
+        starts[name] = res.path
+        assert len(res.path) >= 2
+    # the first step: Newton jumps straight towards the minimum, the others do not
+    first_step = {k: float(np.linalg.norm(p[1] - INSIDE.c)) for k, p in starts.items()}
+    assert first_step["newton"] < min(v for k, v in first_step.items() if k != "newton")
