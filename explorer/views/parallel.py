@@ -139,7 +139,7 @@ class ParallelView(pn.viewable.Viewer):
             title="All evaluations (drag over an axis to filter)",
             frame_width=max(300, 92 * m), frame_height=height,
             x_range=Range1d(-0.45, m - 0.55), y_range=Range1d(-0.04, 1.04),
-            tools="reset,save", toolbar_location="above",
+            tools="reset,save", toolbar_location="above", name="parallel",
         )
         self.fig.yaxis.visible = False
         self.fig.ygrid.visible = False
@@ -152,12 +152,6 @@ class ParallelView(pn.viewable.Viewer):
         self.fig.min_border_right = 20
         self.fig.segment(x0=list(range(m)), x1=list(range(m)), y0=[0.0] * m, y1=[1.0] * m,
                          line_color="#7b8794", line_width=1)
-        self.ticks = ColumnDataSource({"x": [], "y": [], "text": []}, name="parallel-ticks")
-        self.fig.scatter("x", "y", source=self.ticks, marker="dash", size=6, angle=0.0,
-                         line_color="#7b8794")
-        self.fig.text("x", "y", text="text", source=self.ticks, x_offset=-5,
-                      text_align="right", text_baseline="middle", text_font_size="10px",
-                      text_color="#52606d", text_font={"value": FONT})
         self.muted = ColumnDataSource({"xs": [], "ys": []}, name="parallel-muted")
         self.kept = ColumnDataSource({"xs": [], "ys": [], "color": [], "index": []},
                                      name="parallel-kept")
@@ -165,8 +159,15 @@ class ParallelView(pn.viewable.Viewer):
         self.fig.multi_line("xs", "ys", source=self.muted, line_color=MUTED_COLOR, line_width=1)
         self.fig.multi_line("xs", "ys", source=self.kept, line_color="color", line_width=1.3,
                             line_alpha=0.75)
-        self.fig.multi_line("xs", "ys", source=self.best, line_color="#1f2933", line_width=5)
-        self.fig.multi_line("xs", "ys", source=self.best, line_color=BEST_COLOR, line_width=3)
+        self.fig.multi_line("xs", "ys", source=self.best, line_color="#1f2933", line_width=4.5)
+        self.fig.multi_line("xs", "ys", source=self.best, line_color=BEST_COLOR, line_width=2.5)
+        self.ticks = ColumnDataSource({"x": [], "y": [], "text": []}, name="parallel-ticks")
+        self.fig.scatter("x", "y", source=self.ticks, marker="dash", size=6, angle=0.0,
+                         line_color="#7b8794")
+        self.fig.text("x", "y", text="text", source=self.ticks, x_offset=-5,
+                      text_align="right", text_baseline="middle", text_font_size="10px",
+                      text_color="#3e4c59", text_font={"value": FONT},
+                      background_fill_color="white", background_fill_alpha=0.8)
         self.brush = ColumnDataSource(
             {"axis": [], "lo": [], "hi": [], "left": [], "right": []}, name="parallel-brush"
         )
