@@ -8,6 +8,8 @@
 - :func:`run_all`: many :func:`core.run.minimize` runs with one tqdm progress bar.
 - :func:`show_table`, :func:`fmt_config`: tables as Markdown (no pandas needed).
 - :func:`plot_best_vs_cost`: best value against cost, one line (median and range) per method.
+- :func:`md`: Markdown built from computed values (every number in the notebooks' prose comes
+  from code), :func:`range_text`: "median (min-max)" of several runs.
 """
 
 from __future__ import annotations
@@ -15,20 +17,27 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "ROOT",
     "SMALL",
     "Memo",
     "fmt_config",
     "fmt_value",
+    "md",
     "pick",
     "plot_best_vs_cost",
+    "range_text",
     "run_all",
     "show_table",
 ]
+
+#: The repository root (the notebooks run with ``notebooks/`` as working directory).
+ROOT = Path(__file__).resolve().parents[1]
 
 #: True in the small-budget mode (``SGHPO_SMALL=1``), used by CI.
 SMALL: bool = os.environ.get("SGHPO_SMALL", "").strip().lower() not in ("", "0", "false", "no")
@@ -181,3 +190,23 @@ def plot_best_vs_cost(
     ax.set_xlabel("cost (objective evaluations)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
+
+
+def md(text: str) -> str:
+    """Display ``text`` as Markdown in the notebook (plain text elsewhere) and return it."""
+    try:
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+    except ImportError:  # pragma: no cover - outside IPython
+        print(text)
+    return text
+
+
+def range_text(values: Sequence[float], digits: int = 3) -> str:
+    """``"0.512 (0.498-0.533)"``: median and range of several runs (one value: just it)."""
+    v = np.asarray(values, dtype=float)
+    med = fmt_value(float(np.median(v)), digits)
+    if len(v) < 2:
+        return med
+    return f"{med} ({fmt_value(float(v.min()), digits)}-{fmt_value(float(v.max()), digits)})"
