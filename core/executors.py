@@ -310,8 +310,9 @@ class DaskExecutor(Executor):
     client : distributed.Client, optional
         Use this client (not closed by :meth:`shutdown`).
     **cluster_kwargs
-        Passed to ``LocalCluster`` (defaults: ``processes=True``, ``threads_per_worker=1``, no
-        dashboard on a free port, quiet logs).
+        Passed to ``LocalCluster`` (defaults: ``processes=True``, ``threads_per_worker=1``,
+        scheduler, workers and dashboard on ``127.0.0.1`` only, the dashboard on a free port,
+        quiet logs). Pass ``host=`` / ``dashboard_address=`` to listen elsewhere.
 
     Notes
     -----
@@ -352,7 +353,10 @@ class DaskExecutor(Executor):
                 "n_workers": n_workers or os.cpu_count() or 1,
                 "processes": True,
                 "threads_per_worker": 1,
-                "dashboard_address": ":0",  # no fixed port (8787 may be taken)
+                # loopback only: a dashboard or scheduler on 0.0.0.0 lets anyone on the
+                # network watch and control the cluster; no fixed port (8787 may be taken)
+                "host": "127.0.0.1",
+                "dashboard_address": "127.0.0.1:0",
                 "silence_logs": logging.WARNING,
             }
             options.update(cluster_kwargs)

@@ -22,8 +22,9 @@ Order
     seeded run gives the same history on every backend.
 Batches
     ``ask(max_points=max_batch)``: the strategy decides the batch size up to ``max_batch``
-    (``None``: its natural batch, bounded by the remaining budget; grid and sparse-grid batches
-    are natural, random search proposes its whole budget at once). With ``n`` parallel workers
+    (``None``: its natural batch, bounded by the remaining budget; random and grid search
+    propose at most ``core.strategies.random_search.NATURAL_BATCH`` points per ask, so memory
+    never grows with the budget). With ``n`` parallel workers
     and a strategy that proposes one point at a time (Bayesian optimization), pass
     ``max_batch=n`` to keep the workers busy. Results of adaptive strategies depend on
     ``max_batch``; it is part of a run's identity and is stored in the journal.
@@ -156,24 +157,41 @@ def _defined_interactively(fun: Any) -> bool:
     return "__main__" in modules
 
 
+def _unpicklable(fun: Any, executor: Executor, exc: Exception) -> TypeError:
+    where = "a Dask cluster" if isinstance(executor, DaskExecutor) else "worker processes"
+    return TypeError(
+        f"the objective {fun!r:.80} cannot be sent to {where}: neither pickle nor cloudpickle "
+        f"can serialize it ({type(exc).__name__}: {exc}). It or something it holds (a lock, an "
+        "open file or connection, a generator) cannot be copied to another process; create "
+        "that inside the objective, or run serially (no n_workers / executor)"
+    )
+
+
 def _prepare_objective(fun: Any, executor: Executor) -> Any:
-    """Check that ``fun`` can travel to a local process pool; fall back to cloudpickle."""
+    """Check that ``fun`` can travel to worker processes; fall back to cloudpickle.
+
+    Checked before the first evaluation, so an objective that cannot travel costs no work.
+    """
+    if isinstance(executor, DaskExecutor):  # Dask ships it with cloudpickle itself
+        try:
+            import cloudpickle
+
+            cloudpickle.dumps(fun)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure
+            raise _unpicklable(fun, executor, exc) from exc
+        return fun
     if not isinstance(executor, (ProcessPool, ProcessPoolExecutor)):
-        return fun  # serial: no pickling; Dask pickles with cloudpickle itself
-    error: Exception | None = None
+        return fun  # serial: no pickling
     if not _defined_interactively(fun):
         try:
             pickle.dumps(fun)
             return fun
-        except Exception as exc:  # noqa: BLE001 - any pickling failure
-            error = exc
+        except Exception:  # noqa: BLE001, S110 - any pickling failure: try cloudpickle
+            pass
     try:
         return _ByValue(fun)
     except Exception as exc:  # noqa: BLE001
-        raise TypeError(
-            "the objective must be picklable to run in a process pool (define it at module "
-            f"level, or install cloudpickle); pickling it failed: {error or exc}"
-        ) from exc
+        raise _unpicklable(fun, executor, exc) from exc
 
 
 # -- one batch on an executor --------------------------------------------------------------------

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,18 @@ import numpy as np
 
 from core._validation import as_points, check_unit_cube
 
-__all__ = ["Float", "Int", "Categorical", "SearchSpace", "Param"]
+__all__ = ["MAX_INT_BOUND", "Float", "Int", "Categorical", "SearchSpace", "Param"]
+
+
+#: Largest magnitude of an ``Int`` bound: integers up to ``2**53`` are exact in float64, which
+#: the unit-cube mapping computes in (and they fit int64).
+MAX_INT_BOUND = 2**53
+
+
+def _check_log(kind: str, log: Any) -> bool:
+    if not isinstance(log, (bool, np.bool_)):
+        raise TypeError(f"{kind} `log` must be True or False, got log={log!r}")
+    return bool(log)
 
 
 def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
@@ -44,6 +56,11 @@ def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
         raise ValueError(f"{kind} bounds must be finite, got low={low!r}, high={high!r}")
     if not low < high:
         raise ValueError(f"{kind} needs low < high, got low={low!r}, high={high!r}")
+    if not math.isfinite(high - low):
+        raise ValueError(
+            f"{kind} width high - low must be a finite float64 (at most {sys.float_info.max:g}),"
+            f" got low={low!r}, high={high!r} (width overflows to inf)"
+        )
     if log and low <= 0:
         raise ValueError(f"{kind} with log=True needs low > 0, got low={low!r}")
 
@@ -72,6 +89,7 @@ class Float:
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
                 raise TypeError(f"Float `{name}` must be a number, got {name}={v!r}")
             object.__setattr__(self, name, float(v))
+        object.__setattr__(self, "log", _check_log("Float", self.log))
         _check_bounds("Float", self.low, self.high, self.log)
 
     def _from_unit(self, u: np.ndarray) -> np.ndarray:
@@ -121,7 +139,13 @@ class Int:
                 isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
             ):
                 raise TypeError(f"Int `{name}` must be an integer, got {name}={v!r}")
+            if not -MAX_INT_BOUND <= int(v) <= MAX_INT_BOUND:
+                raise ValueError(
+                    f"Int `{name}` must be in [-2**53, 2**53] (exact in float64, fits int64), "
+                    f"got {name}={v!r}"
+                )
             object.__setattr__(self, name, int(v))
+        object.__setattr__(self, "log", _check_log("Int", self.log))
         _check_bounds("Int", self.low, self.high, self.log)
 
     @property
@@ -137,9 +161,10 @@ class Int:
         if self.log:
             a, b = self._log_edges()
             x = np.rint(np.exp(a + u * (b - a)))
+            x = np.where(u <= 0.0, self.low, np.where(u >= 1.0, self.high, x))  # exact ends
             return np.clip(x, self.low, self.high).astype(np.int64)
         k = np.minimum(np.floor(u * self.n_values), self.n_values - 1)
-        return (self.low + np.maximum(k, 0)).astype(np.int64)
+        return np.int64(self.low) + np.maximum(k, 0).astype(np.int64)  # exact integer sum
 
     def _to_unit(self, x: np.ndarray) -> np.ndarray:
         if self.log:

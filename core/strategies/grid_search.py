@@ -15,8 +15,12 @@ from typing import Any
 import numpy as np
 
 from core.strategies.base import Strategy
+from core.strategies.random_search import NATURAL_BATCH
 
-__all__ = ["GridSearch", "integer_root"]
+__all__ = ["GridSearch", "MAX_GRID_BUDGET", "integer_root"]
+
+#: Largest budget of grid search: point numbers stay within int64.
+MAX_GRID_BUDGET = 2**62
 
 
 def integer_root(n: int, d: int) -> int:
@@ -53,6 +57,9 @@ class GridSearch(Strategy):
     Notes
     -----
     Points are proposed in ``itertools.product`` order: the first coordinate varies slowest.
+    They are computed when asked (point ``j`` from the base-``k`` digits of ``j``), at most
+    :data:`~core.strategies.random_search.NATURAL_BATCH` per ``ask``, so memory does not grow
+    with the budget and any dimension works.
 
     Examples
     --------
@@ -66,22 +73,38 @@ class GridSearch(Strategy):
 
     def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
         super().__init__(dim, n_evals, seed=seed)
+        if self.n_evals > MAX_GRID_BUDGET:
+            raise ValueError(
+                f"grid search needs n_evals <= 2**62 (point numbers are int64), got "
+                f"n_evals={n_evals!r}"
+            )
         self.points_per_dim = integer_root(self.n_evals, self.dim)
-        k = self.points_per_dim
-        axis = (np.arange(k) + 0.5) / k
-        mesh = np.meshgrid(*([axis] * self.dim), indexing="ij")
-        self._grid = np.stack([m.ravel() for m in mesh], axis=1)
+        self.n_points = self.points_per_dim**self.dim
         self._next = 0
 
     @property
     def grid(self) -> np.ndarray:
-        """All grid points in proposal order, shape ``(k^d, d)``."""
-        return self._grid.copy()
+        """All grid points in proposal order, shape ``(k^d, d)`` (built on request)."""
+        return self._points(0, self.n_points)
+
+    def _points(self, start: int, stop: int) -> np.ndarray:
+        """Grid points ``start..stop-1`` in proposal order, shape ``(stop - start, d)``."""
+        k = self.points_per_dim
+        U = np.empty((stop - start, self.dim))
+        if k == 1:
+            U.fill(0.5)
+            return U
+        j = np.arange(start, stop, dtype=np.int64)
+        for t in range(self.dim - 1, -1, -1):  # the last coordinate varies fastest
+            j, digit = np.divmod(j, k)
+            U[:, t] = (digit + 0.5) / k
+        return U
 
     def _ask(self, max_points: int) -> np.ndarray:
-        U = self._grid[self._next : self._next + max_points]
-        self._next += len(U)
+        stop = min(self.n_points, self._next + min(max_points, NATURAL_BATCH))
+        U = self._points(self._next, stop)
+        self._next = stop
         return U
 
     def _stop(self) -> str | None:
-        return "exhausted" if self._next >= len(self._grid) and self._pending is None else None
+        return "exhausted" if self._next >= self.n_points and self._pending is None else None

@@ -13,7 +13,11 @@ import numpy as np
 
 from core.strategies.base import Strategy
 
-__all__ = ["RandomSearch"]
+__all__ = ["NATURAL_BATCH", "RandomSearch"]
+
+#: Most points random and grid search propose per ``ask`` when the caller sets no limit: memory
+#: stays independent of the budget (a budget of 10**9 runs until stopped).
+NATURAL_BATCH = 1024
 
 
 class RandomSearch(Strategy):
@@ -31,7 +35,8 @@ class RandomSearch(Strategy):
     Notes
     -----
     Points are drawn row by row from one stream, so the sequence of proposed points does not
-    depend on how many points each ``ask`` requests.
+    depend on how many points each ``ask`` requests. Each ``ask`` proposes at most
+    :data:`NATURAL_BATCH` points, drawn when asked: memory does not grow with the budget.
 
     Examples
     --------
@@ -39,6 +44,8 @@ class RandomSearch(Strategy):
     >>> U = s.ask()
     >>> U.shape
     (3, 2)
+    >>> RandomSearch(2, 10**9, seed=0).ask().shape  # a natural batch, not the budget
+    (1024, 2)
     """
 
     name = "random"
@@ -48,4 +55,4 @@ class RandomSearch(Strategy):
         super().__init__(dim, n_evals, seed=seed)
 
     def _ask(self, max_points: int) -> np.ndarray:
-        return self._rng.random((max_points, self.dim))
+        return self._rng.random((min(max_points, NATURAL_BATCH), self.dim))

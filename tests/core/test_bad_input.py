@@ -98,6 +98,21 @@ CASES = [
     ("Int log low < 0", lambda: Int(-1, 10, log=True), ValueError,
      r"log=True needs low > 0, got low=-1"),
     ("Float nan bound", lambda: Float(float("nan"), 1), ValueError, r"finite, got low=nan"),
+    ("Float inf bound", lambda: Float(0, float("inf")), ValueError, r"finite, got .*high=inf"),
+    ("Float width overflows", lambda: Float(-1e308, 1e308), ValueError,
+     r"Float width high - low must be a finite float64.*got low=-1e\+308, high=1e\+308"),
+    ("Float log not bool", lambda: Float(1, 100, log="no"), TypeError,
+     r"Float `log` must be True or False, got log='no'"),
+    ("Float log 1", lambda: Float(1, 100, log=1), TypeError,
+     r"Float `log` must be True or False, got log=1"),
+    ("Int log not bool", lambda: Int(1, 100, log="yes"), TypeError,
+     r"Int `log` must be True or False, got log='yes'"),
+    ("Int beyond int64", lambda: Int(0, 10**30), ValueError,
+     r"Int `high` must be in \[-2\*\*53, 2\*\*53\].*got high=10{30}"),
+    ("Int below -2**53", lambda: Int(-(2**53) - 1, 0), ValueError,
+     r"Int `low` must be in \[-2\*\*53, 2\*\*53\].*got low=-9007199254740993"),
+    ("grid budget beyond int64", lambda: make_strategy("grid", 2, 2**63), ValueError,
+     r"n_evals <= 2\*\*62.*got n_evals=9223372036854775808"),
     # tell with the wrong shape or a batch that was not asked; out of turn
     ("tell y shape", lambda: _tell(strategy, y=lambda U: np.ones(len(U) + 1)), ValueError,
      r"`y` must have shape \(2,\), got shape \(3,\)"),
@@ -269,3 +284,84 @@ def test_spaces_that_differ_past_six_digits_describe_differently(tmp_path: Path)
     minimize(objective, a, "random", 3, seed=0, journal=path)
     with pytest.raises(ValueError, match=r"another run; space: .*0\.1000001"):
         minimize(objective, b, "random", 3, seed=0, journal=path, resume=True)
+
+
+# -- hardening: spaces, dimensions, budgets, objectives --------------------------------------
+
+
+def test_extreme_int_bounds_map_exactly_through_minimize():
+    space = SearchSpace({"n": Int(-(2**53), 2**53), "m": Int(1, 2**53, log=True)})
+    seen: list[dict] = []
+    minimize(lambda c: seen.append(c) or 0.0, space, "grid", 9)
+    assert len(seen) == 9
+    assert all(isinstance(c["n"], int) and -(2**53) <= c["n"] <= 2**53 for c in seen)
+    assert all(1 <= c["m"] <= 2**53 for c in seen)
+    ends = space.from_unit([[0.0, 0.0], [1.0, 1.0]])
+    assert ends == [{"n": -(2**53), "m": 1}, {"n": 2**53, "m": 2**53}]
+
+
+@pytest.mark.parametrize("d", [33, 50])
+def test_grid_search_beyond_32_dimensions(d):
+    space = SearchSpace({f"x{t}": Float(0.0, 1.0) for t in range(d)})
+    res = minimize(lambda c: sum(c.values()), space, "grid", 50)
+    assert res.nfev == 1 and res.stop_reason == "exhausted"  # k = 1: the centre
+    assert res.x == {name: 0.5 for name in space.names}
+    # k = 2: 2**d points, generated as asked; stop after the first batch
+    res = minimize(lambda c: sum(c.values()), space, "grid", 2**d, callback=lambda b: True)
+    assert res.stop_reason == "stopped" and 0 < res.nfev <= 1024
+    first, second = res.U[0], res.U[1]
+    assert np.all(first == 0.25) and second[-1] == 0.75 and np.all(second[:-1] == 0.25)
+
+
+def _peak_bytes(method: str, budget: int, n: int) -> int:
+    """Peak Python-heap bytes of a run of ``method`` stopped after ``n`` evaluations."""
+    import threading
+    import tracemalloc
+
+    stop = threading.Event()
+
+    def objective(config: dict) -> float:
+        return config["x"] + config["y"]
+
+    def count(batch) -> None:
+        if batch.nfev >= n:
+            stop.set()
+
+    tracemalloc.start()
+    try:
+        res = minimize(objective, SPACE, method, budget, seed=0, stop=stop, callback=count)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert res.stop_reason == "stopped" and n <= res.nfev < n + 1024
+    return peak
+
+
+@pytest.mark.parametrize("method", ["random", "grid"])
+def test_huge_budget_with_a_stop_event_runs_until_stopped(method):
+    """Memory does not depend on the budget: 10**9 costs what 10**4 costs for the same work."""
+    small = _peak_bytes(method, 10**4, 3000)
+    huge = _peak_bytes(method, 10**9, 3000)
+    assert huge < 1.5 * small + 1e6, (small, huge)
+
+
+class _HoldsALock:
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+
+    def __call__(self, config: dict) -> float:
+        with self.lock:
+            return config["x"]
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_unpicklable_objective_is_refused_before_any_work_with_an_accurate_reason(executor):
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    with pytest.raises(TypeError) as info:
+        minimize(_HoldsALock(), SPACE, "random", 4, executor=executor, n_workers=1)
+    text = str(info.value)
+    assert "neither pickle nor cloudpickle can serialize it" in text
+    assert "lock" in text and "install cloudpickle" not in text

@@ -333,3 +333,51 @@ def test_a_dask_worker_lost_mid_task(dask_executor: DaskExecutor, tmp_path) -> N
             assert ev.status == "failed" and "KilledWorker" in ev.error
         else:
             assert ev.value == expected
+
+
+# -- local by default ----------------------------------------------------------------------------
+def _listening(pids: set[int]) -> list[tuple[int, str, int]]:
+    import psutil
+
+    found = []
+    for conn in psutil.net_connections(kind="inet"):
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids:
+            found.append((conn.pid, conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+def _run_tree() -> set[int]:
+    import psutil
+
+    me = psutil.Process()
+    return {me.pid, *(p.pid for p in me.children(recursive=True))}
+
+
+@pytest.mark.dask
+def test_a_dask_run_listens_on_loopback_only() -> None:
+    """Every socket a run's LocalCluster listens on (scheduler, dashboard, workers, nannies)."""
+    pytest.importorskip("distributed")
+    before = {(ip, port) for _, ip, port in _listening(_run_tree())}
+    seen: list[tuple[int, str, int]] = []
+
+    def during_the_run(batch) -> None:
+        seen.extend(s for s in _listening(_run_tree()) if (s[1], s[2]) not in before)
+
+    res = minimize(quadratic, SPACE, "random", 4, seed=0, executor="dask", n_workers=1,
+                   max_batch=2, callback=during_the_run)
+    assert res.nfev == 4
+    assert len({port for _, _, port in seen}) >= 2  # at least the scheduler and its dashboard
+    exposed = sorted({(ip, port) for _, ip, port in seen if ip not in ("127.0.0.1", "::1")})
+    assert not exposed, f"listening beyond loopback: {exposed}"
+
+
+def test_process_pool_run_opens_no_network_socket() -> None:
+    before = {(ip, port) for _, ip, port in _listening(_run_tree())}
+    seen: list[tuple[int, str, int]] = []
+
+    def during_the_run(batch) -> None:
+        seen.extend(s for s in _listening(_run_tree()) if (s[1], s[2]) not in before)
+
+    minimize(quadratic, SPACE, "random", 4, seed=0, n_workers=2, max_batch=2,
+             callback=during_the_run)
+    assert seen == []
