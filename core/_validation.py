@@ -1,6 +1,7 @@
 """Input validation shared by the public entry points of :mod:`core`.
 
-Public functions validate once here and trust their inputs afterwards (ARCHITECTURE rule 3).
+Public functions validate once here and trust their inputs afterwards (docs/architecture.md,
+"Array shapes and validation").
 Every error states the rule and the value received.
 """
 

@@ -1,4 +1,5 @@
-"""The driver: the only code that calls objectives (ARCHITECTURE rule 1).
+"""The driver: the only code that calls objectives (docs/architecture.md, "The single
+driver").
 
 :func:`iterate` runs the ask -> evaluate -> tell loop of a strategy and yields one
 :class:`~core.records.Batch` per ask/tell cycle; :func:`minimize` builds the strategy by name,

@@ -1,9 +1,9 @@
 """Search spaces: named hyperparameters mapped to and from the unit cube [0, 1]^d.
 
-Only this module knows native units (ARCHITECTURE rule 2). Everything else (grids, surrogates,
-strategies, optimizers) works in the unit cube.
+Only this module knows native units (docs/architecture.md, "The unit cube is the internal
+language"). Everything else (grids, surrogates, strategies, optimizers) works in the unit cube.
 
-Mapping rules (ALGORITHMS decision 7):
+Mapping rules (docs/decisions.md, "Integer and categorical bins"):
 
 - ``Float(low, high)``: ``x = low + u (high - low)``; with ``log=True`` uniform in log space,
   ``x = low (high / low)^u``.

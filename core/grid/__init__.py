@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from core.grid.levels import (
+    MAX_INITIAL_LEVEL,
+    MAX_LEVEL,
     MAX_SUPPORTED_LEVEL,
     children,
     coordinates,
@@ -17,6 +19,8 @@ from core.grid.novak_ritter import NovakRitter, RefinementStep, novak_ritter_sco
 from core.grid.ranking import RANKINGS
 
 __all__ = [
+    "MAX_INITIAL_LEVEL",
+    "MAX_LEVEL",
     "MAX_SUPPORTED_LEVEL",
     "RANKINGS",
     "NovakRitter",

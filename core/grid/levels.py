@@ -10,7 +10,8 @@ any (matching) shape unless stated otherwise.
 References
 ----------
 SG++ 3.3, ``HashGenerator.hpp::regular_iter`` (storage order of :func:`regular_grid`) and
-``HashRefinementMultiple`` (chain children). See ALGORITHMS.md sections 1.1 and 2.6.
+``HashRefinementMultiple`` (chain children); docs/algorithms.md, "Regular initial grid" and
+"Chain children".
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import numpy as np
 from core._validation import check_int
 
 __all__ = [
+    "MAX_INITIAL_LEVEL",
+    "MAX_LEVEL",
     "MAX_SUPPORTED_LEVEL",
     "children",
     "coordinates",
@@ -34,8 +37,15 @@ __all__ = [
     "right_chain_child",
 ]
 
-#: Deepest level supported: coordinates ``i * 2**-l`` stay exact in float64 (53-bit mantissa).
-MAX_SUPPORTED_LEVEL = 52
+#: Deepest level of any grid point: the one limit of the generator (``max_level``), the B-spline
+#: basis and the explorer. Coordinates ``i * 2**-l`` are exact in float64 up to level 52; the
+#: basis keeps two levels of headroom for its scaled coordinates ``x 2**l - i``.
+MAX_LEVEL = 50
+#: The same limit under its former name.
+MAX_SUPPORTED_LEVEL = MAX_LEVEL
+#: Deepest initial regular grid of the Novak-Ritter generator (``initial_level``; the reason is
+#: in docs/decisions.md, "Initial level 1 by default").
+MAX_INITIAL_LEVEL = 4
 
 
 def _as_int_array(a: Any, name: str) -> np.ndarray:
@@ -55,9 +65,9 @@ def _check_level_index(levels: np.ndarray, indices: np.ndarray) -> None:
         )
     if levels.size == 0:
         return
-    if levels.min() < 1 or levels.max() > MAX_SUPPORTED_LEVEL:
+    if levels.min() < 1 or levels.max() > MAX_LEVEL:
         raise ValueError(
-            f"`levels` must be in [1, {MAX_SUPPORTED_LEVEL}], got values in "
+            f"`levels` must be in [1, {MAX_LEVEL}], got values in "
             f"[{levels.min()}, {levels.max()}]"
         )
     bad = (indices % 2 == 0) | (indices < 1) | (indices >= (np.int64(1) << levels))
@@ -138,7 +148,7 @@ def regular_grid(dim: int, level: int) -> tuple[np.ndarray, np.ndarray]:
 
     Notes
     -----
-    Storage order (ALGORITHMS.md 1.1):
+    Storage order (as in SG++):
 
     1. Dimension 0 first, other dimensions at ``(1, 1)``: for ``l = 1..n``, for odd ``i``, append.
     2. For each further dimension ``t``, loop over the points ``g`` stored so far (count frozen
@@ -154,7 +164,7 @@ def regular_grid(dim: int, level: int) -> tuple[np.ndarray, np.ndarray]:
     ([[1, 1], [2, 1], [2, 1], [1, 2], [1, 2]], [[1, 1], [1, 1], [3, 1], [1, 1], [1, 3]])
     """
     d = check_int(dim, "dim", low=1)
-    n = check_int(level, "level", low=1, high=MAX_SUPPORTED_LEVEL)
+    n = check_int(level, "level", low=1, high=MAX_LEVEL)
     size = regular_grid_size(d, n)
     lv = np.ones((size, d), dtype=np.int64)
     ix = np.ones((size, d), dtype=np.int64)
@@ -207,9 +217,9 @@ def _chain_child(level: Any, index: Any, k: Any, sign: int) -> tuple[np.ndarray,
     _check_level_index(lv, ix)
     if kk.size and kk.min() < 1:
         raise ValueError(f"`k` must be >= 1, got k={kk.min()}")
-    if lv.size and (lv + kk).max() > MAX_SUPPORTED_LEVEL:
+    if lv.size and (lv + kk).max() > MAX_LEVEL:
         raise ValueError(
-            f"chain child level l + k must be <= {MAX_SUPPORTED_LEVEL}, got {(lv + kk).max()}"
+            f"chain child level l + k must be <= {MAX_LEVEL}, got {(lv + kk).max()}"
         )
     return lv + kk, (ix << kk) + sign
 

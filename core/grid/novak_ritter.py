@@ -1,8 +1,9 @@
 """Novak-Ritter adaptive grid generation as an ask/tell generator.
 
-:class:`NovakRitter` reproduces SG++ 3.3's ``IterativeGridGeneratorRitterNovak`` (ALGORITHMS.md
-section 2) one refinement at a time, so that a driver owns the objective calls and the explorer
-can show the selection state of every step. :func:`novak_ritter_scores` is the pure criterion.
+:class:`NovakRitter` reproduces SG++ 3.3's ``IterativeGridGeneratorRitterNovak``
+(docs/algorithms.md, "Novak-Ritter refinement") one refinement at a time, so that a driver owns the
+objective calls and the explorer can show the selection state of every step.
+:func:`novak_ritter_scores` is the pure criterion.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from typing import Any
 import numpy as np
 
 from core._validation import as_points, as_values, check_gamma, check_int
-from core.grid.levels import MAX_SUPPORTED_LEVEL, coordinates, regular_grid, regular_grid_size
+from core.grid.levels import (
+    MAX_INITIAL_LEVEL,
+    MAX_LEVEL,
+    coordinates,
+    regular_grid,
+    regular_grid_size,
+)
 from core.grid.ranking import RANKINGS, initial_ranks, insert_ranks, rank_keys
 
 __all__ = ["RANKINGS", "NovakRitter", "RefinementStep", "novak_ritter_scores"]
-
-#: Deepest level accepted for ``initial_level`` (project decision 3).
-_MAX_INITIAL_LEVEL = 4
 
 
 def _std_pow(base: np.ndarray, exponent: float) -> np.ndarray:
@@ -172,7 +176,7 @@ class NovakRitter:
         Level of the initial regular grid (1 = the centre point only).
     max_level : int, default 20
         No coordinate of a created point exceeds this level. At least ``initial_level`` and at
-        most 52 (so coordinates stay exact in float64).
+        most :data:`~core.grid.levels.MAX_LEVEL`.
     ranking : {"consistent", "sgpp"}, default "consistent"
         How values are ranked, see Notes.
 
@@ -206,15 +210,15 @@ class NovakRitter:
       as a failed evaluation and is ranked worst, after every finite value (ties among them again
       by storage index). A -inf loss is almost always a numerical failure (``log(0)``, a
       diverged model), so it must not attract refinement.
-    - ``"sgpp"``: SG++ 3.3 exactly (ALGORITHMS.md 2.4). Initial points get ``rank = position +
-      1`` (1-based) from a sort; later points are inserted one by one in storage order by
-      SG++'s backward scan: a new value lands in front of all existing values ``>=`` it, gets
-      ``rank = position`` (0-based) and every point behind it gets ``rank += 1``; so the +1
-      offset of the initial points persists. NaN is treated as +inf (C++ comparisons with NaN
-      are all false, which would make SG++ rank a NaN best); -inf is ordered as usual. The
-      initial sort here is stable; SG++ uses ``std::sort``, which libstdc++ makes stable only up
-      to 16 elements, so an initial grid of more than 16 points with exactly tied values may
-      be ranked differently by SG++.
+    - ``"sgpp"``: SG++ 3.3 exactly (docs/algorithms.md, "Rank bookkeeping"). Initial points get
+      ``rank = position + 1`` (1-based) from a sort; later points are inserted one by one in
+      storage order by SG++'s backward scan: a new value lands in front of all existing values
+      ``>=`` it, gets ``rank = position`` (0-based) and every point behind it gets ``rank += 1``;
+      so the +1 offset of the initial points persists. NaN is treated as +inf (C++ comparisons with
+      NaN are all false, which would make SG++ rank a NaN best); -inf is ordered as usual. The
+      initial sort here is stable; SG++ uses ``std::sort``, which libstdc++ makes stable only up to
+      16 elements, so an initial grid of more than 16 points with exactly tied values may be ranked
+      differently by SG++.
 
     **maxLevel.** A point whose refinement would create a point with a level above
     ``max_level`` is ignored for good (chains only get deeper as the grid grows). The flags are
@@ -263,9 +267,9 @@ class NovakRitter:
         self._d = check_int(dim, "dim", low=1)
         self._gamma = check_gamma(gamma)
         self._initial_level = check_int(
-            initial_level, "initial_level", low=1, high=_MAX_INITIAL_LEVEL
+            initial_level, "initial_level", low=1, high=MAX_INITIAL_LEVEL
         )
-        self._max_level = check_int(max_level, "max_level", low=1, high=MAX_SUPPORTED_LEVEL)
+        self._max_level = check_int(max_level, "max_level", low=1, high=MAX_LEVEL)
         if self._max_level < self._initial_level:
             raise ValueError(
                 f"`max_level` must be >= initial_level={self._initial_level}, "

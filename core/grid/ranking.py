@@ -1,4 +1,5 @@
-"""Rank bookkeeping for Novak-Ritter: the two conventions of project decision 1.
+"""Rank bookkeeping for Novak-Ritter: the two conventions of docs/decisions.md,
+"Two rank conventions".
 
 Pure functions on rank keys (float64 values in which failed evaluations are mapped to +inf, see
 :func:`rank_keys`). Ranks are kept incrementally: :func:`initial_ranks` once, then
@@ -11,7 +12,7 @@ import numpy as np
 
 __all__ = ["RANKINGS", "initial_ranks", "insert_ranks", "rank_keys"]
 
-#: Accepted values of ``ranking`` (ALGORITHMS.md, project decision 1).
+#: Accepted values of ``ranking`` (docs/decisions.md, "Two rank conventions").
 RANKINGS = ("consistent", "sgpp")
 
 

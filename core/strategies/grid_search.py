@@ -1,11 +1,11 @@
 """Grid search: the full tensor grid of cell midpoints, never over budget.
 
-With budget ``B`` in ``d`` dimensions the grid has ``k = floor(B^(1/d))`` values per dimension,
-the unit-cube cell midpoints ``(j + 1/2) / k``, ``j = 0..k-1``, so ``k^d <= B`` points in total.
-``k`` is the exact integer root: ``64^(1/3)`` gives 4, not the 3 that floating-point truncation
-gives in the thesis (ALGORITHMS section 5.5). Through the search space a midpoint of a log
-parameter is the geometric cell midpoint, and an integer parameter gets the bin holding the
-midpoint.
+With budget ``B`` in ``d`` dimensions the grid has ``k = floor(B^(1/d))`` values per dimension, the
+unit-cube cell midpoints ``(j + 1/2) / k``, ``j = 0..k-1``, so ``k^d <= B`` points in total. ``k``
+is the exact integer root: ``64^(1/3)`` gives 4, not the 3 that floating-point truncation gives in
+the thesis (docs/decisions.md, "Exact integer root for grid search"). Through the search space a
+midpoint of a log parameter is the geometric cell midpoint, and an integer parameter gets the bin
+holding the midpoint.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Random search: independent uniform points in the unit cube.
 
 Log-scaled and integer parameters are respected through the search space's unit-cube mapping
-(ALGORITHMS decision 7), so a uniform ``u`` is log-uniform in native units for a log parameter and
-hits every integer value with equal probability.
+(docs/decisions.md, "Integer and categorical bins"), so a uniform ``u`` is log-uniform in native
+units for a log parameter and hits every integer value with equal probability.
 """
 
 from __future__ import annotations

@@ -365,3 +365,27 @@ def test_unpicklable_objective_is_refused_before_any_work_with_an_accurate_reaso
     text = str(info.value)
     assert "neither pickle nor cloudpickle can serialize it" in text
     assert "lock" in text and "install cloudpickle" not in text
+
+
+def test_one_max_level_for_generator_basis_and_callers():
+    """The deepest level is one constant; a run at that level completes, one above is refused
+    when the run is created (before any evaluation)."""
+    import core.basis
+    from core.grid import MAX_LEVEL
+
+    assert core.basis.MAX_LEVEL == MAX_LEVEL
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    calls: list[dict] = []
+
+    def objective(config: dict) -> float:
+        calls.append(config)
+        return abs(config["x"] - 1 / 3)
+
+    with pytest.raises(ValueError, match=rf"`max_level` must be in \[1, {MAX_LEVEL}\], got "
+                                         rf"max_level={MAX_LEVEL + 1}"):
+        minimize(objective, space, "sparse_grid", 140, gamma=0.0, max_level=MAX_LEVEL + 1)
+    assert calls == []
+    # greedy refinement towards 1/3 (never a grid point) goes one level deeper per step
+    res = minimize(objective, space, "sparse_grid", 140, gamma=0.0, max_level=MAX_LEVEL, seed=0)
+    assert res.nfev <= 140 and np.isfinite(res.fun)
+    assert np.min(np.abs(res.U[:, 0] - 1 / 3)) < 2.0 ** -(MAX_LEVEL - 1)

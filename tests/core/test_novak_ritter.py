@@ -518,7 +518,7 @@ def test_protocol_errors():
             ValueError,
             "`max_level` must be >= initial_level=3, got max_level=2",
         ),
-        ({"max_level": 60}, ValueError, r"`max_level` must be in \[1, 52\]"),
+        ({"max_level": 60}, ValueError, r"`max_level` must be in \[1, 50\]"),
         ({"ranking": "stable"}, ValueError, "`ranking` must be one of"),
         ({"n_evals": 0}, ValueError, "`n_evals` must be in"),
         ({"n_evals": 10.0}, TypeError, "`n_evals` must be an int"),
