@@ -15,6 +15,12 @@ with ``fun(x) -> float``, ``jac(x) -> (d,)`` and ``hess(x) -> (d, d)`` for ``x``
   1e300) give inf in the methods' own arithmetic, without a ``RuntimeWarning``;
 - all randomness comes from ``seed`` (:func:`core._validation.as_generator`): the same seed
   gives bit-identical results;
+- ``result.path``, shape ``(k, d)``, is the best-so-far trajectory: the first point evaluated,
+  then every point that improved on all earlier ones (the last row is ``x``; for multi-start
+  over all its runs). Drawn on the surrogate it shows how the methods search;
+- every option is checked by one rule per option (type and range), which
+  :func:`check_options` applies without running anything, so a caller can reject bad options
+  before spending evaluations;
 - methods that do not use ``jac``/``hess``/``seed`` accept and ignore them, so callers can pass
   them uniformly. Methods in :data:`GRADIENT_BASED` raise ``ValueError`` without ``jac``,
   those in :data:`NEEDS_HESSIAN` without ``hess``.

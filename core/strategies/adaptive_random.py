@@ -33,13 +33,14 @@ siblings, which were drawn in its parent's interval, so every level narrows each
 factor of about ``(2d + 1) / 2``; and for ``gamma < 1`` the rank term keeps choosing that
 cluster, because each new point near the best one pushes every other point down the ranking.
 The search therefore converges to one point, usually not the optimum, within a few dozen
-evaluations and then draws near-duplicates (``benchmarks/race.py --methods adaptive_random``
-shows the same regret at every budget; the module's tests measure the collapse). This is the
-thesis' algorithm, kept as it is. What the project adds is that the stall is *visible*: when the
-neighbourhood the criterion picks is narrower than ``xtol`` in every coordinate, the strategy
-stops with ``stop_reason == "converged"`` instead of spending the rest of the budget there
-(``xtol=0`` spends the whole budget, as the thesis code does). ``"balls"`` shrinks its radius
-only like ``1 / L`` and does not stall this way.
+evaluations and then draws near-duplicates: on the race functions its regret is the same at
+every budget (``benchmarks/race.py --methods adaptive_random``; the tests of this module measure
+the collapse of the neighbourhood). This is the thesis' algorithm, kept as it is. What the
+project adds is that the stall is *visible*: when the neighbourhood the criterion picks is
+narrower than ``xtol`` in every coordinate, the strategy stops with ``stop_reason ==
+"converged"`` instead of spending the rest of the budget there (``xtol=0`` spends the whole
+budget, as the thesis code does). ``"balls"`` shrinks its radius only like ``1 / L`` and does not
+stall this way.
 
 Differences from the thesis code, all deliberate:
 
@@ -274,6 +275,12 @@ class AdaptiveRandomSearch(Strategy):
     def last_step(self) -> AdaptiveRandomStep | None:
         """The latest selection (None before the first one)."""
         return self.step_record(self.n_steps) if self._selections else None
+
+    def step_of(self, index: int) -> int:
+        """The selection (1-based) that drew told point ``index``; 0 for the initial points."""
+        index = check_int(index, "index", low=0, high=max(self.n_told - 1, 0))
+        firsts = [s.first_child for s in self._selections if s.n_children]
+        return int(np.searchsorted(np.array(firsts, dtype=np.int64), index, side="right"))
 
     def step_record(self, step: int) -> AdaptiveRandomStep:
         """The criterion of selection ``step`` (1-based), rebuilt from the told history."""

@@ -147,6 +147,7 @@ def test_step_records_rebuilt_later_equal_those_seen_live(variant):
                       "scores", "children", "low", "high"):
             np.testing.assert_array_equal(getattr(later, field), getattr(rec, field))
         assert later.refined == rec.refined == int(np.argmin(rec.scores))
+        assert all(s.step_of(int(i)) == rec.step for i in rec.children)
         # the children lie in the recorded neighbourhood, one level deeper
         kids = U[rec.children]
         assert np.all(levels[rec.children] == rec.levels[rec.refined] + 1)
@@ -157,8 +158,11 @@ def test_step_records_rebuilt_later_equal_those_seen_live(variant):
         else:
             assert math.isnan(rec.radius)
             assert rec.width == float(np.max(rec.high - rec.low))
+    assert [s.step_of(i) for i in range(10)] == [0] * 10
     with pytest.raises(ValueError, match="step"):
         s.step_record(s.n_steps + 1)
+    with pytest.raises(ValueError, match="index"):
+        s.step_of(s.n_told)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
