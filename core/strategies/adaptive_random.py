@@ -276,6 +276,18 @@ class AdaptiveRandomSearch(Strategy):
         """The latest selection (None before the first one)."""
         return self.step_record(self.n_steps) if self._selections else None
 
+    @property
+    def stop_detail(self) -> str | None:
+        """Why the search converged, in one sentence (None unless ``stop_reason`` is it)."""
+        if not self._converged:
+            return None
+        sel = self._selections[-1]
+        return (
+            f"the criterion chose point {sel.refined} (level {sel.level}), whose neighbourhood "
+            f"is {sel.width:.2g} wide, below xtol = {self.xtol:g}: the search has collapsed "
+            "onto one point and would only draw near-duplicates"
+        )
+
     def step_of(self, index: int) -> int:
         """The selection (1-based) that drew told point ``index``; 0 for the initial points."""
         index = check_int(index, "index", low=0, high=max(self.n_told - 1, 0))

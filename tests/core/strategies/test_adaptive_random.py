@@ -197,6 +197,9 @@ def test_intervals_variant_collapses_and_stops_as_converged():
     assert all(min(w[:15]) < 1e-2 * w[0] for w in widths)
     result = s.result()
     assert result.success and "converged" in result.message
+    assert s.stop_detail.startswith(f"the criterion chose point {rec.refined} (level ")
+    assert "below xtol = 1e-06" in s.stop_detail
+    assert full.stop_detail is None
 
 
 def test_balls_variant_does_not_collapse():
