@@ -9,7 +9,7 @@ objective calls and the explorer can show the selection state of every step.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,8 @@ from core.grid.levels import (
 from core.grid.ranking import RANKINGS, initial_ranks, insert_ranks, rank_keys
 
 __all__ = ["RANKINGS", "NovakRitter", "RefinementStep", "novak_ritter_scores"]
+
+_NEVER = np.iinfo(np.int64).max
 
 
 def _std_pow(base: np.ndarray, exponent: float) -> np.ndarray:
@@ -98,10 +100,14 @@ def novak_ritter_scores(
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RefinementStep:
-    """Frozen record of one Novak-Ritter refinement (what the explorer shows per step).
+    """Record of one Novak-Ritter refinement (what the explorer shows per step).
 
-    The arrays are read-only snapshots over the ``n_points`` points that existed when the point
-    to refine was selected, in storage order.
+    The arrays describe the ``n_points`` points that existed when the point to refine was
+    selected, in storage order. A record stores only its step, the refined point and the grid
+    size; the arrays are recomputed from the generator's linear bookkeeping when read (the
+    first ``n_points`` values, level sums and refinement choices never change afterwards), so
+    the history costs memory linear in the number of points, and every read gives the same
+    read-only arrays the selection used.
 
     Attributes
     ----------
@@ -110,6 +116,8 @@ class RefinementStep:
         and has no record.
     refined : int
         Storage index of the refined point (the argmin of ``scores``).
+    n_points : int
+        Number of points that existed at selection time.
     children : ndarray of int64, shape (2 d,)
         Storage indices of the points this refinement created: for each dimension ``t``, the
         left then the right chain child (``n_points, ..., n_points + 2 d - 1``).
@@ -126,22 +134,36 @@ class RefinementStep:
 
     step: int
     refined: int
-    children: np.ndarray
-    ranks: np.ndarray
-    level_sums: np.ndarray
-    n_refinements: np.ndarray
-    scores: np.ndarray
+    n_points: int
+    _source: NovakRitter = field(repr=False)
 
     @property
-    def n_points(self) -> int:
-        """Number of points that existed at selection time."""
-        return int(self.ranks.shape[0])
+    def children(self) -> np.ndarray:
+        n = self.n_points
+        return _readonly(np.arange(n, n + 2 * self._source.dim, dtype=np.int64))
+
+    @property
+    def ranks(self) -> np.ndarray:
+        return _readonly(self._source._ranks_at(self.n_points))
+
+    @property
+    def level_sums(self) -> np.ndarray:
+        return _readonly(self._source._lsum[: self.n_points])
+
+    @property
+    def n_refinements(self) -> np.ndarray:
+        return _readonly(self._source._nref_at(self.step, self.n_points))
+
+    @property
+    def scores(self) -> np.ndarray:
+        return _readonly(self._source._scores_at(self.step, self.n_points))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.setflags(write=False)
     return v
+
 
 
 @dataclass(slots=True)
@@ -296,6 +318,11 @@ class NovakRitter:
         self._nref = np.zeros(cap, dtype=np.int64)
         self._rank = np.zeros(cap, dtype=np.int64)
         self._ign = np.zeros(cap, dtype=bool)
+        # _ign_at[k]: refinements completed when point k became ignored (_NEVER: not ignored)
+        self._ign_at = np.full(cap, _NEVER, dtype=np.int64)
+        self._refined = np.zeros(64, dtype=np.int64)  # refined point of step s at [s - 1]
+        self._n0 = n0
+        self._committing = 0  # refinements completed once the batch being told is in
         self._sorted = np.zeros(0, dtype=np.float64)  # rank keys in ascending order
         # Point keys: per dimension the 1-D code (1 << l) | i (< 2**(max_level + 1)), packed
         # into one Python int with `_bits` bits per dimension.
@@ -522,17 +549,48 @@ class NovakRitter:
         ext = [math.pow(float(j + 1), exponent) for j in range(table.shape[0], size)]
         return np.concatenate([table, np.asarray(ext, dtype=np.float64)])
 
-    def _scores(self) -> np.ndarray:
-        n = self._n
-        a = self._lsum[:n] + self._nref[:n]
-        r = self._rank[:n]
-        if n == 0:
+    def _criterion(self, a: np.ndarray, r: np.ndarray, ignored: np.ndarray) -> np.ndarray:
+        """Scores from level terms ``a = |l|_1 + refinements``, ranks ``r`` and ignored flags."""
+        if a.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         self._pow_level = self._pow_table(self._pow_level, int(a.max()), self._gamma)
         self._pow_rank = self._pow_table(self._pow_rank, int(r.max()), 1.0 - self._gamma)
         g = self._pow_level[a] * self._pow_rank[r]
-        g[self._ign[:n]] = np.inf
+        g[ignored] = np.inf
         return g
+
+    def _scores(self) -> np.ndarray:
+        n = self._n
+        return self._criterion(self._lsum[:n] + self._nref[:n], self._rank[:n], self._ign[:n])
+
+    # -- the state of a past selection, recomputed (used by RefinementStep) -------------------
+    def _ranks_at(self, n: int) -> np.ndarray:
+        """Ranks of the first ``n`` points as the incremental bookkeeping had them then.
+
+        ``"consistent"``: position in (key, storage index) order. ``"sgpp"``: position in SG++'s
+        list, where a later insertion goes in front of equal keys and initial points are sorted
+        stably, plus one for initial points (see :mod:`core.grid.ranking`).
+        """
+        keys = rank_keys(self._y[:n], self._ranking)
+        idx = np.arange(n, dtype=np.int64)
+        if self._ranking == "consistent":
+            order = np.lexsort((idx, keys))
+            initial = np.zeros(n, dtype=bool)
+        else:
+            initial = idx < self._n0
+            order = np.lexsort((np.where(initial, idx, -idx), initial, keys))
+        ranks = np.empty(n, dtype=np.int64)
+        ranks[order] = idx
+        return ranks + initial
+
+    def _nref_at(self, step: int, n: int) -> np.ndarray:
+        """Refinement counts of the first ``n`` points before refinement ``step``."""
+        return np.bincount(self._refined[: step - 1], minlength=n)[:n].astype(np.int64)
+
+    def _scores_at(self, step: int, n: int) -> np.ndarray:
+        """The criterion values the selection of refinement ``step`` saw (``n`` points)."""
+        a = self._lsum[:n] + self._nref_at(step, n)
+        return self._criterion(a, self._ranks_at(n), self._ign_at[:n] < step)
 
     def _select(self) -> None:
         """Choose the point to refine and make its children the pending batch (or stop)."""
@@ -551,16 +609,8 @@ class NovakRitter:
             level = code.bit_length() - 1
             lv[s, s // 2] = level
             ix[s, s // 2] = code ^ (1 << level)
-        scores.setflags(write=False)
-        record = RefinementStep(
-            step=len(self._history) + 1,
-            refined=best,
-            children=_readonly(np.arange(n, n + 2 * d, dtype=np.int64)),
-            ranks=_readonly(self._rank[:n].copy()),
-            level_sums=_readonly(self._lsum[:n]),
-            n_refinements=_readonly(self._nref[:n].copy()),
-            scores=scores,
-        )
+        record = RefinementStep(step=len(self._history) + 1, refined=best, n_points=n,
+                                _source=self)
         self._issue(lv, ix, record)
 
     def _grow(self, need: int) -> None:
@@ -568,9 +618,10 @@ class NovakRitter:
         if need <= cap:
             return
         new = max(need, min(2 * cap, self._n_evals))
-        for name in ("_lv", "_ix", "_u", "_y", "_lsum", "_nref", "_rank", "_ign"):
+        for name in ("_lv", "_ix", "_u", "_y", "_lsum", "_nref", "_rank", "_ign", "_ign_at"):
             old = getattr(self, name)
-            arr = np.zeros((new,) + old.shape[1:], dtype=old.dtype)
+            fill = _NEVER if name == "_ign_at" else 0
+            arr = np.full((new,) + old.shape[1:], fill, dtype=old.dtype)
             arr[: old.shape[0]] = old
             setattr(self, name, arr)
 
@@ -586,12 +637,18 @@ class NovakRitter:
         self._lsum[n0:n1] = pend.levels.sum(axis=1)
         self._nref[n0:n1] = 0
         self._ign[n0:n1] = False
+        self._ign_at[n0:n1] = _NEVER
         if pend.record is not None:
             self._nref[pend.record.refined] += 1
         self._update_ranks(n0, rank_keys(y, self._ranking))
         self._n = n1
+        self._committing = len(self._history) + (pend.record is not None)
         self._insert_points(n0, n1)
         if pend.record is not None:
+            s = len(self._history)
+            if s == self._refined.shape[0]:
+                self._refined = np.concatenate([self._refined, np.zeros_like(self._refined)])
+            self._refined[s] = pend.record.refined
             self._history.append(pend.record)
         self._pending = None
 
@@ -630,6 +687,8 @@ class NovakRitter:
         child, ckey = self._walk(self._keys[k], t, code, cand, left)
         self._planned[k][slot] = child
         if ckey < 0:
+            if not self._ign[k]:
+                self._ign_at[k] = self._committing
             self._ign[k] = True
         else:
             self._waiting.setdefault(ckey, []).append((k, slot))

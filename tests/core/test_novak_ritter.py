@@ -457,6 +457,40 @@ def test_history_records_are_frozen_snapshots():
         assert not getattr(gen, name).flags.writeable
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    d=st.integers(1, 3),
+    n_evals=st.integers(1, 120),
+    gamma=st.sampled_from([0.0, 1.0, 0.5, 0.85]),
+    initial_level=st.integers(1, 3),
+    max_level=st.integers(1, 6),
+    ranking=st.sampled_from(["consistent", "sgpp"]),
+    seed=st.integers(0, 2**16),
+    n_distinct=st.sampled_from([3, 50, 10_000]),
+)
+def test_history_records_equal_the_state_at_selection_time(
+    d, n_evals, gamma, initial_level, max_level, ranking, seed, n_distinct
+):
+    """Records keep O(1) memory each; what they give back is what the selection saw."""
+    max_level = max(max_level, initial_level)
+    n_evals = max(n_evals, regular_grid_size(d, initial_level))
+    fun = _random_function(seed, n_distinct, special=True)
+    gen = NovakRitter(d, n_evals, gamma=gamma, initial_level=initial_level,
+                      max_level=max_level, ranking=ranking)
+    seen = []
+    while (U := gen.ask()).shape[0]:
+        if gen.n_points:  # a refinement: the state its selection used
+            seen.append((gen.ranks, gen.n_refinements, gen.scores, gen.level_sums.copy()))
+        gen.tell(U, fun(U))
+    assert len(seen) == len(gen.history)
+    for rec, (ranks, nref, scores, lsum) in zip(gen.history, seen, strict=True):
+        assert np.array_equal(rec.ranks, ranks)
+        assert np.array_equal(rec.n_refinements, nref)
+        assert np.array_equal(rec.scores, scores)  # bit for bit, inf where ignored
+        assert np.array_equal(rec.level_sums, lsum)
+        assert rec.n_points == len(ranks)
+
+
 def test_pickle_and_deepcopy_continue_identically():
     gen = NovakRitter(2, 60, gamma=0.9, ranking="sgpp")
     for _ in range(4):
