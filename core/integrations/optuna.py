@@ -77,7 +77,7 @@ if TYPE_CHECKING:
 
     from core.strategies.base import Strategy
 
-__all__ = ["SparseGridSampler", "to_core_param"]
+__all__ = ["SparseGridSampler", "suggest_config", "to_core_param"]
 
 INDEX_ATTR = "sparse_hpo:index"  # trial system attr: history index (-1: not the strategy's)
 SETUP_ATTR = "sparse_hpo:setup"  # study system attr: space, budget, seed shared by processes
@@ -106,6 +106,27 @@ def to_core_param(distribution: Any) -> Float | Int | Categorical | Stepped:
         "a search-space entry must be an optuna FloatDistribution, IntDistribution or "
         f"CategoricalDistribution, or a core.space Float, Int or Categorical, got {distribution!r}"
     )
+
+
+def suggest_config(trial: optuna.trial.BaseTrial, space: Any) -> dict[str, Any]:
+    """Suggest every parameter of a :class:`~core.space.SearchSpace` (or a mapping of them).
+
+    ``Float``/``Int`` become ``suggest_float``/``suggest_int`` (``log`` kept) and
+    ``Categorical`` ``suggest_categorical``, so an objective written for :func:`core.run.minimize`
+    runs in an optuna study as ``lambda trial: fun(suggest_config(trial, space))``.
+    """
+    params = space.params if hasattr(space, "params") else dict(space)
+    config: dict[str, Any] = {}
+    for name, p in params.items():
+        if isinstance(p, Float):
+            config[name] = trial.suggest_float(name, p.low, p.high, log=p.log)
+        elif isinstance(p, Int):
+            config[name] = trial.suggest_int(name, p.low, p.high, log=p.log)
+        elif isinstance(p, Categorical):
+            config[name] = trial.suggest_categorical(name, p.choices)
+        else:
+            raise TypeError(f"`{name}` must be a core.space Float, Int or Categorical, got {p!r}")
+    return config
 
 
 def _to_distribution(param: Any) -> BaseDistribution:

@@ -28,7 +28,12 @@ from optuna.distributions import (  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
 from core.integrations._space import HostSpace, Stepped  # noqa: E402
-from core.integrations.optuna import INDEX_ATTR, SparseGridSampler, to_core_param  # noqa: E402
+from core.integrations.optuna import (  # noqa: E402
+    INDEX_ATTR,
+    SparseGridSampler,
+    suggest_config,
+    to_core_param,
+)
 from core.run import minimize  # noqa: E402
 from core.space import Categorical, Float, Int, SearchSpace  # noqa: E402
 from core.strategies import STRATEGIES  # noqa: E402
@@ -338,3 +343,22 @@ def test_several_processes_share_one_history(tmp_path, kind):
     study = optuna.load_study(study_name="multi", storage=eval(storage))  # noqa: S307
     assert canonical(study) == dict(enumerate(oracle("sparse_grid", n)))
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_suggest_config_runs_a_core_objective_in_a_study():
+    space = SearchSpace({"lr": Float(1e-3, 1.0, log=True), "n": Int(1, 9, log=True),
+                         "act": Categorical(("relu", "tanh"))})
+    expected = [ev.config for ev in minimize(
+        lambda c: math.log(c["lr"]) ** 2 + c["n"] + (c["act"] == "tanh"), space, "random", 6,
+        seed=0,
+    ).history]
+    study = optuna.create_study(
+        sampler=SparseGridSampler(6, seed=0, method="random", search_space=space.params)
+    )
+    study.optimize(
+        lambda t: (lambda c: math.log(c["lr"]) ** 2 + c["n"] + (c["act"] == "tanh"))(
+            suggest_config(t, space)
+        ),
+        n_trials=6,
+    )
+    assert [t.params for t in study.trials] == expected
