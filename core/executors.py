@@ -332,6 +332,12 @@ class DaskExecutor(Executor):
         client: Any = None,
         **cluster_kwargs: Any,
     ) -> None:
+        if n_workers is not None and (
+            isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
+        ):
+            raise ValueError(f"`n_workers` must be an int >= 1, got n_workers={n_workers!r}")
+        if address is not None and not isinstance(address, str):
+            raise TypeError(f"`address` must be a scheduler address string, got {address!r}")
         distributed = _import_distributed()
         self._cluster = None
         self._owns_client = client is None

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import pickle
 import sys
 import threading
@@ -71,7 +72,13 @@ from core.executors import (
     executor_workers,
     make_executor,
 )
-from core.journal import JournalWriter, make_header, open_journal, to_json
+from core.journal import (
+    JournalWriter,
+    check_journal_path,
+    make_header,
+    open_journal,
+    to_json,
+)
 from core.records import Batch, Evaluation, RunResult
 from core.result import Measurement
 from core.space import SearchSpace
@@ -204,6 +211,31 @@ def _worker_died(exc: BaseException) -> bool:
 def _check_stop(stop: Any) -> None:
     if stop is not None and not callable(getattr(stop, "is_set", None)):
         raise TypeError(f"`stop` must have an is_set() method (a threading.Event), got {stop!r}")
+
+
+def _check_hooks(**hooks: Any) -> None:
+    for name, hook in hooks.items():
+        if hook is not None and not callable(hook):
+            raise TypeError(f"`{name}` must be callable or None, got {name}={hook!r:.80}")
+
+
+def _check_catch(catch: Any) -> None:
+    if not isinstance(catch, tuple) or not all(
+        isinstance(c, type) and issubclass(c, BaseException) for c in catch
+    ):
+        raise TypeError(f"`catch` must be a tuple of exception types, got catch={catch!r:.80}")
+
+
+def _check_journal_arg(journal: Any, resume: bool) -> None:
+    if not isinstance(resume, (bool, np.bool_)):
+        raise TypeError(f"`resume` must be True or False, got resume={resume!r}")
+    if journal is None:
+        if resume:
+            raise ValueError("`resume=True` needs a `journal` path to resume from")
+        return
+    if not isinstance(journal, (str, os.PathLike)):
+        raise TypeError(f"`journal` must be a path (str or os.PathLike), got journal={journal!r}")
+    check_journal_path(journal, resume=bool(resume))
 
 
 def _stop_requested(stop: Any) -> bool:
@@ -413,12 +445,14 @@ def iterate(
         )
     if max_batch is not None:
         max_batch = check_int(max_batch, "max_batch", low=1)
-    if not isinstance(catch, tuple):
-        raise TypeError(f"`catch` must be a tuple of exception types, got catch={catch!r}")
+    _check_catch(catch)
     _check_stop(stop)
+    _check_hooks(on_evaluation=on_evaluation)
+    _check_journal_arg(journal, resume)
     executor = SerialExecutor() if executor is None else executor
     if not callable(getattr(executor, "submit", None)):
         raise TypeError(f"`executor` must be a concurrent.futures.Executor, got {executor!r}")
+    shipped = _prepare_objective(fun, executor)  # before the journal: a refusal writes nothing
     writer: JournalWriter | None = None
     known: dict[int, dict] = {}
     if journal is not None:
@@ -434,9 +468,6 @@ def iterate(
         for rec in records:
             if isinstance(rec, dict) and isinstance(rec.get("index"), int):
                 known.setdefault(rec["index"], rec)
-    elif resume:
-        raise ValueError("`resume=True` needs a `journal` path to resume from")
-    shipped = _prepare_objective(fun, executor)
     return _loop(
         shipped, space, strategy, executor, writer, known, stop, max_batch, on_evaluation, catch
     )
@@ -650,6 +681,11 @@ def minimize(
     space = _resolve_space(fun, space)
     n_evals = check_int(n_evals, "n_evals", low=1)
     _check_stop(stop)
+    _check_catch(catch)
+    _check_hooks(callback=callback, on_evaluation=on_evaluation)
+    if max_batch is not None:
+        max_batch = check_int(max_batch, "max_batch", low=1)
+    _check_journal_arg(journal, resume)  # before a cluster is started or anything evaluated
     from core.strategies import STRATEGIES, make_strategy
 
     if not isinstance(method, str) or method not in STRATEGIES:

@@ -389,3 +389,61 @@ def test_one_max_level_for_generator_basis_and_callers():
     res = minimize(objective, space, "sparse_grid", 140, gamma=0.0, max_level=MAX_LEVEL, seed=0)
     assert res.nfev <= 140 and np.isfinite(res.fun)
     assert np.min(np.abs(res.U[:, 0] - 1 / 3)) < 2.0 ** -(MAX_LEVEL - 1)
+
+
+class _Counted:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, config: dict) -> float:
+        self.calls += 1
+        return fun(config)
+
+
+EARLY = [
+    # (id, minimize keyword arguments, exception, message)
+    ("callback not callable", {"callback": "print"}, TypeError,
+     r"`callback` must be callable or None, got callback='print'"),
+    ("on_evaluation not callable", {"on_evaluation": 3}, TypeError,
+     r"`on_evaluation` must be callable or None, got on_evaluation=3"),
+    ("catch not exception types", {"catch": (ValueError, "KeyError")}, TypeError,
+     r"`catch` must be a tuple of exception types, got catch=\(<class 'ValueError'>, 'Key"),
+    ("max_batch 0", {"max_batch": 0}, ValueError, r"`max_batch` must be in \[1, inf\], got "
+     r"max_batch=0"),
+    ("resume not bool", {"resume": "yes", "journal": "run.jsonl"}, TypeError,
+     r"`resume` must be True or False, got resume='yes'"),
+    ("journal not a path", {"journal": 42}, TypeError,
+     r"`journal` must be a path \(str or os.PathLike\), got journal=42"),
+    ("journal dir missing", {"journal": "missing/run.jsonl"}, FileNotFoundError,
+     r"the journal's directory '.*missing' does not exist"),
+    ("journal is a directory", {"journal": "."}, FileExistsError, r"is a directory"),
+    ("dask n_workers 0", {"executor": "dask", "n_workers": 0}, ValueError,
+     r"`n_workers` must be an int >= 1, got n_workers=0"),
+    ("process n_workers -1", {"n_workers": -1}, ValueError,
+     r"`n_workers` must be an int >= 1, got n_workers=-1"),
+    ("optimizer option type", {"method": "sparse_grid", "optimizer": "nelder_mead",
+                               "optimizer_options": {"maxfev": "100"}}, TypeError,
+     r"`maxfev` must be an int, got maxfev='100'"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "pattern"), [c[1:] for c in EARLY],
+                         ids=[c[0] for c in EARLY])
+def test_mistakes_are_caught_before_the_first_evaluation(tmp_path, monkeypatch, kwargs, exc,
+                                                        pattern):
+    monkeypatch.chdir(tmp_path)
+    objective = _Counted()
+    args = {"method": "random", **kwargs}
+    method = args.pop("method")
+    with pytest.raises(exc) as info:
+        minimize(objective, SPACE, method, 20, seed=0, **args)
+    assert re.search(pattern, str(info.value)), str(info.value)
+    assert objective.calls == 0
+    assert list(tmp_path.iterdir()) == []  # no journal, no file of any kind
+
+
+def test_unpicklable_objective_with_a_journal_writes_nothing(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with pytest.raises(TypeError, match="cannot be sent to worker processes"):
+        minimize(_HoldsALock(), SPACE, "random", 4, n_workers=1, journal=path)
+    assert not path.exists()
