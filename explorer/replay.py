@@ -231,6 +231,11 @@ def load_journal(path: str | Path) -> JournalRun:
                       **fields)
 
 
+def _short(config: Mapping[str, Any]) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in config.items())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _measurement(rec: Mapping[str, Any]) -> Measurement:
     info = dict(rec.get("info") or {})
     value = rec.get("value")
@@ -243,6 +248,10 @@ def _measurement(rec: Mapping[str, Any]) -> Measurement:
 class JournalObjective:
     """An objective that answers with the values a journal recorded (nothing is evaluated).
 
+    Configurations are looked up by value; a configuration that is missing while the journal
+    holds another one under the same evaluation number is answered at once as not this run
+    (calls are counted, so use one objective per replayed run, evaluated in order).
+
     Parameters
     ----------
     run : JournalRun
@@ -254,6 +263,7 @@ class JournalObjective:
         Seconds to wait for one configuration before it is answered as failed (None: until
         :meth:`close`).
 
+    ``fixed_run`` holds the journaled run's method, budget, seed, options and ``max_batch``.
     Attributes follow :class:`core.objectives.base.Objective` (``name``, ``title``, ``space``,
     ``metric``, ``kind = "journal"``, no known minimum), so the explorer shows it like any
     objective without a true landscape.
@@ -272,9 +282,15 @@ class JournalObjective:
         self.metric = "journaled value"
         self.follow = bool(follow)
         self.patience = patience
+        #: The run to repeat: method, budget, seed, strategy options and batch bound, as
+        #: journaled (the explorer builds the same strategy from them).
+        self.fixed_run = {"method": run.method, "budget": run.n_evals, "seed": run.seed,
+                          "options": dict(run.options), "max_batch": run.max_batch}
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._by_config: dict[str, list[dict]] = {}
+        self._by_index: dict[int, dict] = {}
+        self._calls = 0
         self._n_records = 0
         self._add(run.records)
         self._tail = JournalTail(run.path)
@@ -284,6 +300,7 @@ class JournalObjective:
     def _add(self, records: list[dict]) -> None:
         for rec in records:
             self._by_config.setdefault(config_key(rec["config"]), []).append(rec)
+            self._by_index.setdefault(rec["index"], rec)
         self._n_records += len(records)
 
     def refresh(self) -> int:
@@ -312,11 +329,26 @@ class JournalObjective:
             queue = self._by_config.get(key)
             return queue.pop(0) if queue else None
 
+    def _elsewhere(self, k: int) -> dict | None:
+        """The journal's evaluation ``k`` (asked in index order: one thread, one run)."""
+        with self._lock:
+            return self._by_index.get(k)
+
     def __call__(self, config: dict[str, Any]) -> Measurement:
         key = config_key(config)
+        with self._lock:
+            k = self._calls
+            self._calls += 1
         rec = self._take(key)
         t0 = time.monotonic()
         while rec is None and self.follow and not self._closed.is_set():
+            other = self._elsewhere(k)
+            if other is not None:
+                return Measurement(math.nan, {"error": (
+                    f"the replay asked {_short(config)} as evaluation {k}, but "
+                    f"{self.path.name} has {_short(other['config'])} there: this is not "
+                    "the journaled run (other method, options or seed)"
+                )})
             if self.patience is not None and time.monotonic() - t0 > self.patience:
                 break
             self.waiting_since = self.waiting_since or time.time()

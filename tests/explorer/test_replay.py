@@ -140,13 +140,15 @@ def test_closing_stops_the_wait_and_says_why(tmp_path):
     assert math.isnan(m.value) and "holds no evaluation" in m.info["error"]
 
 
-def test_a_journal_of_another_run_says_its_points_are_missing(tmp_path):
+@pytest.mark.parametrize("follow", [False, True])
+def test_a_journal_of_another_run_says_its_points_are_missing(tmp_path, follow):
     path = _cli_journal(tmp_path)
     run = load_journal(path)
     run.seed, run.method = 1, "random"  # what a replay of another version would ask
-    res = _replay(run, follow=False)
+    res = _replay(run, follow=follow)  # following: no wait, the journal has other points
     assert not any(ev.ok for ev in res.history)
-    assert "holds no evaluation" in res.history[0].error
+    expected = "is not the journaled run" if follow else "holds no evaluation"
+    assert expected in res.history[0].error
 
 
 def _header(**kw):
