@@ -5,7 +5,6 @@ from __future__ import annotations
 from core.grid.levels import (
     MAX_INITIAL_LEVEL,
     MAX_LEVEL,
-    MAX_SUPPORTED_LEVEL,
     children,
     coordinates,
     left_chain_child,
@@ -21,7 +20,6 @@ from core.grid.ranking import RANKINGS
 __all__ = [
     "MAX_INITIAL_LEVEL",
     "MAX_LEVEL",
-    "MAX_SUPPORTED_LEVEL",
     "RANKINGS",
     "NovakRitter",
     "RefinementStep",

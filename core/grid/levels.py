@@ -26,7 +26,6 @@ from core._validation import check_int
 __all__ = [
     "MAX_INITIAL_LEVEL",
     "MAX_LEVEL",
-    "MAX_SUPPORTED_LEVEL",
     "children",
     "coordinates",
     "left_chain_child",
@@ -41,8 +40,6 @@ __all__ = [
 #: basis and the explorer. Coordinates ``i * 2**-l`` are exact in float64 up to level 52; the
 #: basis keeps two levels of headroom for its scaled coordinates ``x 2**l - i``.
 MAX_LEVEL = 50
-#: The same limit under its former name.
-MAX_SUPPORTED_LEVEL = MAX_LEVEL
 #: Deepest initial regular grid of the Novak-Ritter generator (``initial_level``; the reason is
 #: in docs/decisions.md, "Initial level 1 by default").
 MAX_INITIAL_LEVEL = 4

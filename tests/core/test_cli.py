@@ -281,3 +281,24 @@ def test_png_path_is_checked_before_the_run(tmp_path, where):
     code, out, err = _cli(*RANDOM_RUN, "--journal", str(journal), "--png", str(png))
     assert code == 2 and "--png" in err and message in err
     assert not journal.exists() and out == ""  # refused before any evaluation
+
+
+def test_grid_search_in_40_dimensions_runs_without_a_traceback():
+    code, out, err = _cli("run", "--objective", "rosenbrock", "--dim", "40", "--method", "grid",
+                          "--budget", "50", "--no-progress")
+    assert code == 0 and "Traceback" not in err, err
+    assert table_field(out, "evaluations used") == "1 of 50"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [("max_level=51", "`max_level` must be in [1, 50], got max_level=51"),
+     ('optimizer_options={"maxfev": "100"}', "`maxfev` must be an int, got maxfev='100'")],
+)
+def test_bad_method_options_are_refused_before_the_run(tmp_path, option, message):
+    journal = tmp_path / "run.jsonl"
+    code, out, err = _cli("run", "--objective", "rosenbrock", "--method", "sparse_grid",
+                          "--budget", "40", "--optimizer", "nelder_mead", "--option", option,
+                          "--journal", str(journal), "--no-progress")
+    assert code == 2 and message in err, err
+    assert not journal.exists() and out == ""

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.grid import (
-    MAX_SUPPORTED_LEVEL,
+    MAX_LEVEL,
     children,
     coordinates,
     left_chain_child,
@@ -143,8 +143,8 @@ def test_coordinates_exact_and_in_open_unit_interval():
     )
     assert np.array_equal(U, expected)
     assert coordinates([[1, 2]], [[1, 3]]).tolist() == [[0.5, 0.75]]
-    deep = coordinates([[MAX_SUPPORTED_LEVEL]], [[2**MAX_SUPPORTED_LEVEL - 1]])
-    assert deep[0, 0] < 1.0 and deep[0, 0] == 1.0 - 2.0**-MAX_SUPPORTED_LEVEL
+    deep = coordinates([[MAX_LEVEL]], [[2**MAX_LEVEL - 1]])
+    assert deep[0, 0] < 1.0 and deep[0, 0] == 1.0 - 2.0**-MAX_LEVEL
 
 
 @pytest.mark.parametrize(
