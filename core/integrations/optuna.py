@@ -65,6 +65,7 @@ from optuna.distributions import (
     json_to_distribution,
 )
 from optuna.samplers import BaseSampler, RandomSampler
+from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from core._validation import check_int
@@ -438,7 +439,7 @@ class SparseGridSampler(BaseSampler):
                 return None
             time.sleep(delay)
             delay = min(2 * delay, _POLL[1])
-            optuna.storages.fail_stale_trials(study)
+            _fail_stale_trials(study)
 
     def _point(self, study: Study, trial: FrozenTrial, history: _History) -> np.ndarray | None:
         """The unit-cube point of the trial's history index, waiting for its batch if needed.
@@ -488,7 +489,7 @@ class SparseGridSampler(BaseSampler):
                     return None
             time.sleep(delay)
             delay = min(2 * delay, _POLL[1])
-            optuna.storages.fail_stale_trials(study)
+            _fail_stale_trials(study)
 
     def _advance(
         self,
@@ -549,6 +550,14 @@ class SparseGridSampler(BaseSampler):
                 return
             self._warned.add(key)
         warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _fail_stale_trials(study: Study) -> None:
+    """Fail trials whose heartbeat stopped (only with a heartbeat-enabled RDB storage)."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    if is_heartbeat_enabled(study._storage):
+        fail_stale_trials(study)
 
 
 def _claims(trials: list[FrozenTrial], exclude: int | None = None) -> dict[int, int]:

@@ -362,3 +362,84 @@ def test_suggest_config_runs_a_core_objective_in_a_study():
         n_trials=6,
     )
     assert [t.params for t in study.trials] == expected
+
+
+def test_threads_with_a_learned_space_agree_on_one_setup():
+    n = 12
+    study = optuna.create_study(sampler=SparseGridSampler(n, seed=3))
+    study.optimize(objective, n_trials=n, n_jobs=3)
+    warm = [t for t in study.trials if t.system_attrs.get(INDEX_ATTR, -1) < 0]
+    assert len(warm) >= 1  # at least the first trial, sampled before the space was known
+    got = canonical(study)
+    assert got == dict(enumerate(oracle("sparse_grid", n - len(warm))[: len(got)]))
+
+
+def test_a_trial_that_fails_before_suggesting_counts_against_the_budget():
+    n = 8
+    calls = []
+
+    def fun(config):  # the second evaluation fails, as trial 1 does below
+        calls.append(config)
+        if len(calls) == 2:
+            raise RuntimeError("data loader broke")
+        return branin(config)
+
+    res = minimize(fun, SPACE, "sparse_grid", n, seed=3)
+
+    def obj(trial):
+        if trial.number == 1:
+            raise RuntimeError("data loader broke")
+        return objective(trial)
+
+    study = optuna.create_study(sampler=SparseGridSampler(n, seed=3, search_space=SPACE.params))
+    study.optimize(obj, n_trials=3 * n, catch=(RuntimeError,))
+    assert study.trials[1].state == TrialState.FAIL and study.trials[1].params == {}
+    assert study.trials[1].system_attrs[INDEX_ATTR] == 1
+    assert len(study.trials) == len(res.history)
+    for t, ev in zip(study.trials, res.history, strict=True):
+        assert t.number == 1 or t.params == ev.config
+
+
+_DIES = """
+import os
+import sys
+import optuna
+sys.path.insert(0, {root!r})
+from core.integrations.optuna import SparseGridSampler
+from core.space import Float
+
+storage = optuna.storages.RDBStorage({url!r}, heartbeat_interval=1, grace_period=2)
+space = {{"x": Float(-5.0, 10.0), "y": Float(0.0, 15.0)}}
+study = optuna.load_study(study_name="dies", storage=storage,
+                          sampler=SparseGridSampler(8, seed=3, search_space=space))
+
+def objective(trial):
+    trial.suggest_float("x", -5.0, 10.0)
+    trial.suggest_float("y", 0.0, 15.0)
+    os._exit(0)  # the process dies mid-trial: its trial stays RUNNING
+
+study.optimize(objective, n_trials=1)
+"""
+
+
+def test_a_trial_of_a_dead_process_is_failed_by_the_heartbeat_and_the_study_goes_on(tmp_path):
+    url = f"sqlite:///{tmp_path / 'dies.db'}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=1, grace_period=2)
+    optuna.create_study(study_name="dies", storage=storage)
+    script = tmp_path / "dies.py"
+    script.write_text(textwrap.dedent(_DIES.format(root=str(ROOT), url=url)))
+    subprocess.run([sys.executable, str(script)], check=True, timeout=600)
+    study = optuna.load_study(
+        study_name="dies", storage=storage,
+        sampler=SparseGridSampler(8, seed=3, search_space=SPACE.params),
+    )
+    assert study.trials[0].state == TrialState.RUNNING
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optuna's heartbeat is an experimental feature
+        study.optimize(objective, n_trials=8)  # trial 1 waits for batch 0, held by trial 0
+    assert study.trials[0].state == TrialState.FAIL
+    fun = lambda c: math.nan if c == {"x": 2.5, "y": 7.5} else branin(c)  # noqa: E731
+    expected = [ev.config for ev in minimize(fun, SPACE, "sparse_grid", 8, seed=3).history]
+    assert [t.params for t in study.trials] == expected
