@@ -16,6 +16,8 @@ extension, nothing loaded from outside.
 from __future__ import annotations
 
 import html
+import math
+import time
 from typing import Any
 
 import numpy as np
@@ -25,13 +27,18 @@ from bokeh.events import SelectionGeometry
 from bokeh.models import BoxSelectTool, ColumnDataSource, CustomJS, FixedTicker, Range1d
 
 from core.space import Int, SearchSpace
-from explorer.engine import axis_spec
-from explorer.views.landscape import ColorScale, colorbar_ticks, linear_ticks
+from explorer.engine import ColorScale, axis_spec
+from explorer.engine.colors import colorbar_ticks, linear_ticks
+from explorer.engine.ticks import native_ticks
 from explorer.views.theme import BEST_COLOR, FONT, LANDSCAPE_PALETTE, TEXT, make_figure
-from explorer.views.ticks import native_ticks
 
-__all__ = ["ParallelView", "axis_positions", "brush_mask"]
+__all__ = ["MAX_DIM", "MIN_DIM", "ParallelCoordinatesView", "ParallelView", "axis_positions",
+           "brush_mask"]
 
+#: Dimensions for which the page shows the view beside the 2-D slice.
+MIN_DIM, MAX_DIM = 3, 9
+#: Seconds between two redraws of all lines while the player plays.
+PLAYING_PERIOD = 0.5
 FAILED_COLOR = "#b8c0c8"
 MUTED_COLOR = "#dde2e7"
 #: Half the width of an axis's brush box, in axis spacings.
@@ -103,6 +110,13 @@ def brush_mask(Y: np.ndarray, brushes: dict[int, tuple[float, float]]) -> np.nda
         with np.errstate(invalid="ignore"):
             keep &= (col >= lo) & (col <= hi)
     return keep
+
+
+def _unit_position(scale: ColorScale, values: np.ndarray) -> np.ndarray:
+    """Values on the value axis: 0 at the scale's low end, 1 at its high end (NaN stays)."""
+    lo, hi = scale.position(np.array([scale.low, scale.high]))
+    with np.errstate(invalid="ignore"):
+        return np.clip((scale.position(values) - lo) / (hi - lo), 0.0, 1.0)
 
 
 class ParallelView(pn.viewable.Viewer):
@@ -249,7 +263,7 @@ class ParallelView(pn.viewable.Viewer):
         scale = self._scale() if n else None
         if n:
             Y[:, :-1] = axis_positions(self.space, self._U)
-            Y[:, -1] = scale.position(self._values) / 255.0
+            Y[:, -1] = _unit_position(scale, self._values)
         self._Y = Y
         self._draw_ticks(scale)
         self._apply_brushes()
@@ -308,9 +322,10 @@ class ParallelView(pn.viewable.Viewer):
                 texts.append(label)
         if scale is not None:
             ticks = colorbar_ticks(scale) if scale.log else linear_ticks(scale)
+            lo, hi = scale.position(np.array([scale.low, scale.high]))
             for pos, label in ticks.items():
                 xs.append(len(self.space.names))
-                ys.append(pos / 255.0)
+                ys.append(float((pos - lo) / (hi - lo)))
                 texts.append(label)
         self.ticks.data = {"x": xs, "y": ys, "text": texts}
 
@@ -331,3 +346,57 @@ class ParallelView(pn.viewable.Viewer):
 
     def __panel__(self) -> Any:
         return pn.Column(self._pane, pn.Row(self._clear, self._caption), margin=0)
+
+
+class ParallelCoordinatesView(pn.viewable.Viewer):
+    """The parallel-coordinates view of a session: the evaluations up to the shown step.
+
+    Shown for spaces of :data:`MIN_DIM` to :data:`MAX_DIM` hyperparameters (below that the
+    2-D slice shows everything; above, lines crowd). The axes follow the session's objective;
+    brushes are kept while the run plays and cleared when the objective changes.
+    """
+
+    session = param.Parameter(doc="The explorer.model.Session whose run is drawn.")
+    visible = param.Boolean(default=False, doc="Whether the objective's dimension is shown.")
+
+    def __init__(self, session: Any, **params: Any) -> None:
+        super().__init__(session=session, **params)
+        self._holder = pn.Column(margin=0)
+        self._space: Any = None
+        self.view: ParallelView | None = None
+        self._shown = (None, -1)
+        self._shown_run: Any = None
+        self._drawn_at = -math.inf
+        session.param.watch(self._on_change, ["run", "step", "objective", "playing"])
+        self._on_change()
+
+    def _on_change(self, *_events: Any) -> None:
+        s = self.session
+        objective = s.objective_obj
+        space = objective.space
+        d = space.dim
+        self.visible = MIN_DIM <= d <= MAX_DIM
+        if not self.visible:
+            self._holder.objects = []
+            self.view, self._space = None, None
+            return
+        if space != self._space or self.view is None:
+            self._space = space
+            self.view = ParallelView(space, str(getattr(objective, "metric", "value")))
+            self._holder.objects = [self.view]
+            self._shown = (None, -1)
+        run, f = s.run, s.frame
+        end = f.end if f is not None else 0
+        if (id(run), end) == self._shown:
+            return
+        now = time.perf_counter()
+        if s.playing and run is self._shown_run and now - self._drawn_at < PLAYING_PERIOD:
+            return  # while playing, all lines are redrawn a few times a second, not per frame
+        self._shown, self._shown_run, self._drawn_at = (id(run), end), run, now
+        if run is None or not end:
+            self.view.update(np.empty((0, d)), np.empty(0))
+        else:
+            self.view.update(run.U[:end], run.y[:end])
+
+    def __panel__(self) -> Any:
+        return self._holder

@@ -1,0 +1,288 @@
+"""``explore()``: the explorer on your own objective, or on the journal of a run done elsewhere.
+
+::
+
+    from core.space import Float, SearchSpace
+    from explorer import explore
+
+    space = SearchSpace({"lr": Float(1e-4, 1e-1, log=True), "momentum": Float(0.0, 0.99)})
+    explore(my_training, space)                 # in Jupyter: the page, inline
+    explore(my_training, space).show()          # in a browser tab
+    explore(journal="run.jsonl")                # a run of `python -m core run --journal ...`
+
+The page is the explorer's own (every control, view and the race, see :mod:`explorer.app`).
+An objective of your own has no known true landscape, so the landscape view colours the
+observed values and says so. It runs live, one batch at a time while the page plays; with
+``executor="process"`` (or ``"dask"``, a Dask scheduler address, or any executor) it
+evaluates in worker processes, so even a slow or stuck objective never holds the page.
+
+A journal is replayed: the same strategy runs again and is answered from the journal (nothing
+is evaluated, the file is only read), so refinement steps, surrogate and inspector are shown;
+a journal still being written is followed. A file that is not a readable journal, an objective
+that raises or returns NaN, or a space the objective does not expect gets a message in the
+page, and the page keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from core.space import SearchSpace
+
+__all__ = ["CheckedObjective", "explore"]
+
+
+class CheckedObjective:
+    """A callable objective whose failures say what is wrong with the space.
+
+    ``fun(config)`` raising ``KeyError`` for a name the space does not have is reported as a
+    space that does not match the objective (the names it has and the name asked for). Picklable
+    when ``fun`` is (worker processes get it with cloudpickle otherwise).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(config: dict) -> float | core.result.Measurement``.
+    space : SearchSpace
+    """
+
+    kind = "user"
+    f_opt = None
+    x_opt = None
+
+    def __init__(self, fun: Callable[[dict], Any], space: SearchSpace, *,
+                 pooled: bool = False) -> None:
+        self.fun = fun
+        self.space = space
+        self.names = tuple(space.names)
+        self.name = str(getattr(fun, "__name__", None) or getattr(fun, "name", None)
+                        or type(fun).__name__)
+        self.title = str(getattr(fun, "title", self.name))
+        self.metric = str(getattr(fun, "metric", "f(x)"))
+        #: Evaluate in the services' worker pool (processes or Dask), not in a thread.
+        self.pooled = bool(pooled)
+
+    def __call__(self, config: dict) -> Any:
+        try:
+            return self.fun(config)
+        except KeyError as exc:
+            key = exc.args[0] if exc.args else None
+            if key is not None and key not in self.names:
+                raise KeyError(
+                    f"the objective reads {key!r}, which the space does not have (its "
+                    f"parameters: {', '.join(self.names)}); pass the space the objective "
+                    "expects"
+                ) from None
+            raise
+
+
+def _space_problem(objective: Any, space: SearchSpace | None) -> str:
+    own = getattr(objective, "space", None)
+    if space is None or own is None or not isinstance(own, SearchSpace) or own == space:
+        return ""
+    if set(own.names) != set(space.names):
+        return (f"The space given ({', '.join(space.names)}) is not the objective's own "
+                f"({', '.join(own.names)}): evaluations will ask for parameters it lacks.")
+    return ""
+
+
+def _journal_message(path: Any, err: Exception) -> str:
+    text = str(err)
+    return f"Cannot replay the journal {text}" if text.startswith(str(path)) else \
+        f"Cannot replay the journal {str(path)!r}: {text}"
+
+
+def explore(
+    objective: Any = None,
+    space: SearchSpace | None = None,
+    *,
+    journal: str | Path | None = None,
+    race: bool | None = None,
+    executor: Any = None,
+    follow: bool = True,
+    **controls: Any,
+) -> Any:
+    """The explorer page for an objective or a journal (module docstring).
+
+    Parameters
+    ----------
+    objective : callable, str or None
+        ``fun(config: dict) -> float | Measurement`` (lower is better), a registered objective
+        name (``core.objectives.OBJECTIVES``), an objective object with ``.space``, or None
+        (the explorer's default objective).
+    space : SearchSpace, optional
+        The hyperparameters; required for a bare callable.
+    journal : path, optional
+        Replay this journal instead (``objective`` and ``space`` must then be None).
+    race : bool, optional
+        Run the other methods too (convergence race, results table, γ strip). Default: on for
+        registered objectives, off for your own (it multiplies the evaluations) and for
+        journals (only the journaled run can be answered).
+    executor : Executor, {"process", "dask"} or str, optional
+        Where your objective runs: None evaluates in a thread of this process; ``"process"``
+        in two worker processes; ``"dask"`` on a local Dask cluster; an address such as
+        ``"tcp://10.0.0.5:8786"`` on that Dask scheduler; or an executor object.
+    follow : bool
+        Follow a journal that is still being written (wait for the points not there yet).
+    **controls
+        Initial values of the page's parameters: ``method``, ``gamma``, ``budget``,
+        ``optimizer``, ``degree``, ``initial_level``, ``seed`` and display options such as
+        ``x_dim``, ``y_dim``, ``speed``, ``log_color``.
+
+    Returns
+    -------
+    explorer.app.ExplorerApp
+        A Panel viewer: the last expression of a notebook cell displays it; ``.show()`` opens a
+        browser tab; ``pn.serve(lambda: explore(...))`` serves a fresh page per visitor.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Arguments that cannot describe a page (an unknown control, both ``objective`` and
+        ``journal``); what only shows when evaluating (a failing objective, an unreadable
+        journal) is reported in the page instead.
+    """
+    if journal is not None and (objective is not None or space is not None):
+        raise TypeError("give either `objective` (and `space`) or `journal`, not both")
+    if space is not None and not isinstance(space, SearchSpace):
+        raise TypeError(f"`space` must be a core.space.SearchSpace, got {space!r:.80}")
+    from explorer.app import ExplorerApp
+    from explorer.model import CONTROLS, Session
+    from explorer.objectives import explorer_objectives
+
+    allowed = (*CONTROLS, *DISPLAY)
+    _check_controls(controls, allowed)
+    fixed = [k for k in controls if k in CONTROLS]
+    if journal is not None and fixed:
+        raise TypeError(f"a journal's run is fixed: {', '.join(fixed)} cannot be set; display "
+                        f"options can ({', '.join(DISPLAY)})")
+    session = Session()
+    notes: list[str] = []
+    if journal is not None:
+        obj, notes = _journal_objective(journal, follow)
+        if obj is not None:
+            _use(session, obj)
+            unset = _apply_run(session, obj)
+            if unset:
+                notes.append("The journaled run used options the page has no control for ("
+                             + ", ".join(unset) + "); the replay may ask other points.")
+        race = False if race is None else race
+    elif objective is not None:
+        if isinstance(objective, str):
+            known = explorer_objectives()
+            if objective not in known:
+                raise ValueError(f"`objective` must be a callable or one of "
+                                 f"{', '.join(known)}, got {objective!r:.80}")
+            obj = known[objective]
+            if space is not None and space != obj.space:
+                obj = CheckedObjective(obj, space, pooled=executor is not None)
+        else:
+            if not callable(objective):
+                raise TypeError(f"`objective` must be a callable config -> float, a name or "
+                                f"None, got {objective!r:.80}")
+            if space is None and not isinstance(getattr(objective, "space", None), SearchSpace):
+                raise TypeError("a callable `objective` needs `space` (a core.space."
+                                "SearchSpace), or a `.space` attribute")
+            problem = _space_problem(objective, space)
+            if problem:
+                notes.append(problem)
+            obj = CheckedObjective(objective, space or objective.space,
+                                   pooled=executor is not None)
+        _use(session, obj)
+        race = (getattr(obj, "kind", "") == "test_function") if race is None else race
+    services = _services(executor)
+    # run-defining controls before the runner starts (one run), display ones after it (the
+    # first run sets the axes to the objective's first two dimensions)
+    session.param.update(**{k: v for k, v in controls.items() if k in CONTROLS})
+    app = ExplorerApp(session, services, race=bool(race))
+    session.param.update(**{k: v for k, v in controls.items() if k not in CONTROLS})
+    if session.param["method"].constant:  # a journal: its run's controls are fixed
+        for k in CONTROLS:
+            widget = getattr(app.controls, k, None)
+            if widget is not None:
+                widget.disabled = True
+    if notes:
+        session.message = " ".join(notes + ([session.message] if session.message else []))
+    return app
+
+
+#: Display parameters ``explore()`` accepts besides the run-defining controls.
+DISPLAY = ("speed", "loop", "x_dim", "y_dim", "color_by", "log_color", "show_error")
+
+
+def _use(session: Any, obj: Any) -> None:
+    """Make ``obj`` the session's only objective."""
+    session.add_objective(obj)
+    for name in [n for n in session.objectives if n != session.objective]:
+        del session.objectives[name]
+    from explorer.objectives import objective_menu
+
+    session.param.objective.objects = objective_menu(session.objectives)
+
+
+def _journal_objective(path: Any, follow: bool) -> tuple[Any, list[str]]:
+    from explorer.replay import JournalError, JournalObjective, load_journal
+
+    try:
+        run = load_journal(path)
+    except JournalError as err:
+        return None, [_journal_message(path, err)]
+    ok, why = run.replayable
+    if not ok:
+        return None, [f"Cannot replay the journal {str(path)!r}: {why}."]
+    return JournalObjective(run, follow=follow), []
+
+
+def _apply_run(session: Any, obj: Any) -> list[str]:
+    """Set the controls the journaled run was made with (method, budget, seed, options).
+
+    Controls that are options of the method and not in the journal get the strategy's own
+    defaults (the run used those). Returns notes on options the page has no control for.
+    """
+    from core.strategies import strategy_options
+
+    run = obj.fixed_run
+    session.param.budget.bounds = (1, max(run["budget"], session.param.budget.bounds[1]))
+    values: dict[str, Any] = {"method": run["method"], "budget": run["budget"],
+                              "seed": int(run["seed"] or 0)}
+    options = {**strategy_options(run["method"]), **run["options"]}
+    notes = []
+    for k, v in options.items():
+        if k in session.param and k not in ("objective", "name"):
+            values[k] = v
+        elif k in run["options"]:
+            notes.append(f"{k}={v!r}")
+    session.param.update(**values)
+    from explorer.model import CONTROLS
+
+    for k in CONTROLS:  # the journaled run is fixed: its controls show, disabled
+        session.param[k].constant = True
+    return notes
+
+
+def _services(executor: Any) -> Any:
+    from explorer.services import Services
+
+    if executor is None:
+        return None
+    if isinstance(executor, str):
+        from core.executors import make_executor
+
+        if executor in ("process", "dask"):
+            executor = make_executor(executor, n_workers=2)
+        else:
+            executor = make_executor("dask", address=executor)
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"`executor` must be None, 'process', 'dask', a Dask scheduler address "
+                        f"or an Executor, got {executor!r:.80}")
+    return Services(training_executor=executor)
+
+
+def _check_controls(controls: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = [k for k in controls if k not in allowed]
+    if unknown:
+        raise TypeError(
+            f"unknown control(s) {', '.join(map(repr, unknown))}; valid: {', '.join(allowed)}"
+        )

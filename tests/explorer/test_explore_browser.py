@@ -1,0 +1,221 @@
+"""explore() and journals in Debian's Chromium: your function, a CLI journal, brushing.
+
+Run with ``pytest -m ui``. The page of ``explore()`` is served in this process (the objective
+is a function of this module); the journal is replayed by ``panel serve explorer --args
+--journal FILE`` as a user would start it. Every wait is on a condition of the page.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import CHROMIUM_ARGS, ROOT  # noqa: F401  (the recipe's fixtures)
+
+from core.space import Categorical, Float, Int, SearchSpace
+
+pytestmark = pytest.mark.ui
+
+IGNORED_CONSOLE = ("ERR_NAME_NOT_RESOLVED",)
+SPACE = SearchSpace({"lr": Float(1e-4, 1e-1, log=True), "width": Int(8, 256, log=True),
+                     "act": Categorical(["relu", "tanh"]), "dropout": Float(0.0, 0.5)})
+
+STATUS_JS = """() => {
+  const m = Bokeh.documents[0].get_model_by_name('status');
+  const t = m ? m.text : '';
+  const ev = /evaluations: (\\d+)\\/(\\d+)/.exec(t);
+  return {n: ev ? +ev[1] : -1, text: t};
+}"""
+DATA_LEN_JS = """([name, column]) => {
+  const m = Bokeh.documents[0].get_model_by_name(name);
+  return m ? m.data[column].length : -1;
+}"""
+# canvas pixel of a data point of the parallel figure
+POINT_JS = """([x, y]) => {
+  const fig = Bokeh.documents[0].get_model_by_name('parallel');
+  const view = Bokeh.index.find_one_by_id(fig.id);
+  const r = view.canvas_view.el.getBoundingClientRect();
+  return [r.left + view.frame.x_scale.compute(x), r.top + view.frame.y_scale.compute(y)];
+}"""
+
+
+def training_loss(config):
+    """A stand-in for a training defined by the reader (lower is better)."""
+    penalty = 0.2 if config["act"] == "tanh" else 0.0
+    return (math.log10(config["lr"] / 3e-3) ** 2 + (math.log2(config["width"]) - 6) ** 2 / 10
+            + (config["dropout"] - 0.2) ** 2 + penalty)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served():
+    """Serve ``factory`` in this process: ``served(factory) -> url`` (stopped afterwards)."""
+    import panel as pn
+
+    servers = []
+
+    def serve(factory):
+        port = _free_port()
+        server = pn.serve({"app": factory}, port=port, address="127.0.0.1", threaded=True,
+                          show=False, websocket_origin=[f"127.0.0.1:{port}"])
+        servers.append(server)
+        url = f"http://127.0.0.1:{port}/app"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    if resp.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the in-process server did not answer")
+
+    yield serve
+    for server in servers:
+        server.stop()
+
+
+def _open(page, url):
+    errors = []
+    requests = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and not any(s in m.text for s in IGNORED_CONSOLE) else None)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                           "Bokeh.documents[0].get_model_by_name('status') != null",
+                           timeout=90_000)
+    return errors, requests
+
+
+def _play_to_end(page, budget_re=None):
+    page.get_by_role("button", name="Play").first.click()
+    page.wait_for_function(
+        "() => /finished/.test(Bokeh.documents[0].get_model_by_name('status').text)",
+        timeout=120_000,
+    )
+    return page.evaluate(STATUS_JS)
+
+
+def _drag(page, axis, lo, hi):
+    a = page.evaluate(POINT_JS, [axis - 0.02, lo])
+    b = page.evaluate(POINT_JS, [axis + 0.02, hi])
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, steps=4)
+    page.mouse.move(*b, steps=4)
+    page.mouse.up()
+
+
+def test_explore_your_own_function_and_brush_the_parallel_view(page, served):
+    from explorer.explore import explore
+
+    apps = []
+
+    def factory():
+        app = explore(training_loss, SPACE, budget=40, method="random", seed=1)
+        apps.append(app)
+        return app
+
+    errors, requests = _open(page, served(factory))
+    page.get_by_text("Observed values (no true landscape)").first.wait_for(timeout=30_000)
+    status = _play_to_end(page)
+    app = apps[-1]
+    n = app.session.run.n
+    assert status["n"] == n == 40
+    page.wait_for_function(f"() => {DATA_LEN_JS}(['parallel-kept', 'xs']) === {n}")
+    # brush the learning-rate axis (axis 0) over its lower half: the others are filtered
+    page.wait_for_function("() => Bokeh.index.find_one_by_id("
+                           "Bokeh.documents[0].get_model_by_name('parallel').id) != null")
+    _drag(page, 0, 0.0, 0.5)
+    page.wait_for_function(f"() => {DATA_LEN_JS}(['parallel-brush', 'axis']) === 1")
+    view = app.views.parallel.view
+    page.wait_for_function(
+        f"() => {DATA_LEN_JS}(['parallel-kept', 'xs']) === {len(view.kept_indices())}")
+    lo, hi = view.brushes[0]
+    assert lo == pytest.approx(0.0, abs=0.02) and hi == pytest.approx(0.5, abs=0.02)
+    U = app.session.run.U[:n]
+    expected = [i for i in range(n) if lo <= U[i, 0] <= hi]
+    assert sorted(view.kept.data["index"]) == expected and 0 < len(expected) < n
+    assert page.evaluate(f"() => {DATA_LEN_JS}(['parallel-muted', 'xs'])") == n - len(expected)
+    page.get_by_text(f"{len(expected)} of {n} evaluations inside the brushes").wait_for()
+    assert not errors, errors
+    assert all(r.startswith("http://127.0.0.1:") or r.startswith("ws://127.0.0.1:")
+               or r.startswith("data:") for r in requests), requests
+
+
+def _cli_journal(path, method="sparse_grid", budget=40):
+    from core.cli import main as cli_main
+
+    argv = ["run", "--objective", "rosenbrock", "--method",
+            method, "--budget", str(budget), "--journal", str(path), "--no-progress",
+            "--seed", "2", "--dim", "3"]
+    assert cli_main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+
+
+@pytest.fixture
+def journal_server(tmp_path):
+    """``panel serve explorer --args --journal FILE`` for a journal written by the CLI."""
+    path = tmp_path / "run.jsonl"
+    _cli_journal(path)
+    port = _free_port()
+    log_path = tmp_path / "panel.log"
+    cmd = [sys.executable, "-m", "panel", "serve", "explorer", "--address", "127.0.0.1",
+           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
+           "--num-procs", "1", "--args", "--journal", str(path)]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/explorer"
+    try:
+        deadline = time.time() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"panel serve exited:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"panel serve did not answer:\n{log_path.read_text()}")
+            time.sleep(0.5)
+        yield url, path, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
+    from explorer.replay import load_journal
+
+    url, path, log_path = journal_server
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    errors, _ = _open(page, url)
+    run = load_journal(path)
+    status = _play_to_end(page)
+    assert status["n"] == len(run.records)
+    best = min(r["value"] for r in run.records)
+    assert f"{best:.4g}" in status["text"]
+    # the history slider goes back to the first refinement step
+    page.wait_for_function(f"() => {DATA_LEN_JS}(['parallel-kept', 'xs']) === "
+                           f"{len(run.records)}")
+    assert not errors, errors
+    assert "Traceback" not in log_path.read_text()
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
