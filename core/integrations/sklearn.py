@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval
 
 from core.integrations._space import HostSpace
 from core.space import Categorical, Float, Int
-from core.strategies import STRATEGIES, make_strategy
+from core.strategies import STRATEGIES, make_strategy, strategy_options
 from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearchCV", "to_core_param"]
@@ -191,6 +191,15 @@ class SparseGridSearchCV(BaseSearchCV):
         params = super().get_params(deep=deep)
         params.update(self._strategy_options())
         return params
+
+    def set_params(self, **params: Any) -> SparseGridSearchCV:
+        """Set parameters; an option of the strategy may be set even if it was not given."""
+        method = params.get("method", self.method)
+        valid = strategy_options(method) if method in STRATEGIES else {}
+        current = self.get_params(deep=False)
+        for key in [k for k in params if k in valid and k not in current]:
+            setattr(self, key, params.pop(key))
+        return super().set_params(**params)
 
     # -- the search ----------------------------------------------------------------------------
     def _host_space(self) -> HostSpace:

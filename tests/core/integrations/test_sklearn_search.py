@@ -231,6 +231,11 @@ def test_strategy_options_are_parameters():
     assert clone(search).gamma == 0.5
     search.set_params(gamma=1.0, n_iter=12)
     assert search.get_params()["gamma"] == 1.0 and search.n_iter == 12
+    plain = SparseGridSearchCV(SVC(), {"C": stats.uniform(0.1, 10)}, 9)
+    plain.set_params(degree=5)  # a strategy option not given at construction
+    assert plain.get_params()["degree"] == 5 and clone(plain).degree == 5
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        plain.set_params(not_an_option=1)
 
 
 def _failed_checks(estimator) -> set[str]:
