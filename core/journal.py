@@ -110,11 +110,34 @@ def _evaluation_record(ev: Any) -> dict[str, Any]:
 
 
 class JournalWriter:
-    """Append evaluations to an open journal file (one fsync-ed line each)."""
+    """Append evaluations to an open journal file (one fsync-ed line each).
+
+    The writer holds an exclusive advisory lock (``flock``) on the file until :meth:`close`, so
+    two runs never append to one journal at once; readers do not need the lock.
+
+    Raises
+    ------
+    BlockingIOError
+        Another writer (another run, in this or another process) holds the journal.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        try:
+            _lock(self._file.fileno())
+        except BlockingIOError:
+            self._file.close()
+            raise BlockingIOError(
+                f"the journal {str(self.path)!r} is in use by another run (it holds the file's "
+                "lock); wait for that run to end, or choose another journal path"
+            ) from None
+
+    def truncate(self, size: int) -> None:
+        """Cut the file to ``size`` bytes (a torn last line), durably."""
+        self._file.flush()
+        os.ftruncate(self._file.fileno(), size)
+        os.fsync(self._file.fileno())
 
     def _write_line(self, obj: Any) -> None:
         self._file.write(_dumps(obj) + "\n")
@@ -134,6 +157,14 @@ class JournalWriter:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -400,32 +431,36 @@ def open_journal(
     ------
     FileExistsError, FileNotFoundError, PermissionError
         See :func:`check_journal_path` (nothing is written).
+    BlockingIOError
+        Another run is appending to the journal right now.
     ValueError
         ``resume=True`` and the journal belongs to another run (the message lists every
         difference), or a line is corrupt (:class:`JournalError`, naming the file and line).
     """
     path = check_journal_path(path, resume=resume)
-    records: list[dict] = []
-    existing = None
-    n_valid = 0
-    if path.exists():
+    writer = JournalWriter(path)  # locks the file first: nobody appends while it is read
+    try:
         existing, records, n_valid = read_journal(path)
-    if existing is not None:
-        diffs = _header_differences(existing, header)
-        if diffs:
-            raise ValueError(
-                f"cannot resume from {str(path)!r}: the journal belongs to another run; "
-                + "; ".join(diffs)
+        if existing is not None and not resume:  # written since the check: another run's
+            raise FileExistsError(
+                f"the journal {str(path)!r} already holds a run; pass resume=True to continue "
+                "it, or choose another path"
             )
-    if path.exists() and path.stat().st_size != n_valid:
-        with open(path, "r+b") as f:  # drop a partially written last line (ours: checked above)
-            f.truncate(n_valid)
-            f.flush()
-            os.fsync(f.fileno())
-    writer = JournalWriter(path)
-    if existing is None:
-        writer._write_line(header)
-        _fsync_dir(path.parent)
+        if existing is not None:
+            diffs = _header_differences(existing, header)
+            if diffs:
+                raise ValueError(
+                    f"cannot resume from {str(path)!r}: the journal belongs to another run; "
+                    + "; ".join(diffs)
+                )
+        if path.stat().st_size != n_valid:
+            writer.truncate(n_valid)  # a partially written last line (ours: checked above)
+        if existing is None:
+            writer._write_line(header)
+            _fsync_dir(path.parent)
+    except BaseException:
+        writer.close()
+        raise
     return writer, records
 
 

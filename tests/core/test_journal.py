@@ -464,3 +464,21 @@ def test_journal_tail_refuses_a_foreign_or_shrinking_file(tmp_path: Path) -> Non
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(JournalError, match="shrank"):
         tail.poll()
+
+
+def test_two_runs_never_append_to_one_journal_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    refused: list[BaseException] = []
+
+    def second_run(batch) -> None:
+        if not refused:  # while the first run holds the journal
+            with pytest.raises(BlockingIOError, match="is in use by another run") as info:
+                run(quadratic, path, method="random", n_evals=8, resume=True)
+            refused.append(info.value)
+
+    first = run(quadratic, path, method="random", n_evals=8, callback=second_run)
+    assert refused and first.nfev == 8
+    header, records, _ = read_journal(path)
+    assert sorted(r["index"] for r in records) == list(range(8))
+    again = run(quadratic, path, method="random", n_evals=8, resume=True)  # lock released
+    assert_same_run(first, again)
