@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["build_parser", "main", "format_table", "save_convergence_png"]
+__all__ = ["build_parser", "check_png_path", "format_table", "main", "save_convergence_png"]
 
 PROG = "python -m core"
 
@@ -342,22 +342,57 @@ def save_convergence_png(res: Any, path: str | Path, *, title: str = "", metric:
     ax.legend(loc="upper right", fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
+    path = check_png_path(path)
     fig.savefig(path, format="png")
     return path
 
 
-def _check_output_file(path: Path, flag: str) -> None:
-    """Refuse an output path that could not be written, before any work is spent."""
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def check_png_path(path: str | Path) -> Path:
+    """Check, before any work is spent, that a PNG can be written to ``path``.
+
+    An existing file is replaced only if it is a PNG (an earlier plot); any other file is
+    refused and left untouched.
+
+    Raises
+    ------
+    ValueError
+        The rule broken and the path.
+    """
+    path = Path(path)
     if path.is_dir():
-        raise _UsageError(f"{flag}: {str(path)!r} is a directory; give a file path")
+        raise ValueError(f"{str(path)!r} is a directory; give a file path")
     parent = path.parent
     if not parent.is_dir():
-        raise _UsageError(f"{flag}: the directory {str(parent)!r} does not exist")
-    if path.exists() and not (path.is_file() and os.access(path, os.W_OK)):
-        raise _UsageError(f"{flag}: {str(path)!r} exists and is not a writable file")
-    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise _UsageError(f"{flag}: the directory {str(parent)!r} is not writable")
+        raise ValueError(f"the directory {str(parent)!r} does not exist")
+    if path.exists():
+        if not (path.is_file() and os.access(path, os.W_OK)):
+            raise ValueError(f"{str(path)!r} exists and is not a writable file")
+        with open(path, "rb") as f:
+            start = f.read(len(_PNG_MAGIC))
+        if start and start != _PNG_MAGIC:
+            raise ValueError(
+                f"{str(path)!r} exists and is not a PNG; it is not replaced (choose another "
+                "file)"
+            )
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"the directory {str(parent)!r} is not writable")
+    return path
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    if args.png is None:
+        return
+    try:
+        check_png_path(args.png)
+    except ValueError as exc:
+        raise _UsageError(f"--png: {exc}") from None
+    if args.journal is not None and args.png.resolve() == args.journal.resolve():
+        raise _UsageError(
+            f"--png and --journal must be different files, got {str(args.png)!r} for both"
+        )
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -378,8 +413,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except OSError as exc:
             text = str(exc).replace("pass resume=True", "add --resume")
             raise _UsageError(f"--journal: {text}") from None
-    if args.png is not None:
-        _check_output_file(args.png, "--png")
+    _check_outputs(args)
     try:  # check the options and the budget before anything runs
         make_strategy(args.method, objective.space.dim, args.budget, seed=args.seed, **options)
     except (TypeError, ValueError) as exc:

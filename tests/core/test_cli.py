@@ -302,3 +302,20 @@ def test_bad_method_options_are_refused_before_the_run(tmp_path, option, message
                           "--journal", str(journal), "--no-progress")
     assert code == 2 and message in err, err
     assert not journal.exists() and out == ""
+
+
+def test_png_never_replaces_a_file_that_is_not_a_png(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text('{"best": 1}')
+    code, out, err = _cli(*RANDOM_RUN, "--png", str(results))
+    assert code == 2 and "is not a PNG" in err and out == ""
+    assert results.read_text() == '{"best": 1}'
+    same = tmp_path / "run.out"
+    code, _, err = _cli(*RANDOM_RUN, "--journal", str(same), "--png", str(same))
+    assert code == 2 and "--png and --journal must be different files" in err
+    assert not same.exists()
+    png = tmp_path / "plot.png"
+    for _ in range(2):  # an earlier plot is replaced
+        code, out, err = _cli(*RANDOM_RUN, "--png", str(png))
+        assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
