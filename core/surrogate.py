@@ -127,6 +127,7 @@ class _Engine:
         col0 = np.cumsum([0] + [f.size for f in self.funcs[:-1]])
         self.stack_dim = np.repeat(np.arange(d), [f.size for f in self.funcs])
         self.stack_cols = [col0[t] + self.inverse[t] for t in range(d)]
+        self.cols = np.stack(self.stack_cols)  # (d, n): column of each factor in the stack
         self.alpha = np.asarray(coefficients, dtype=np.float64)
 
     def chunk_size(self, n_orders: int) -> int:
@@ -184,6 +185,26 @@ class _Engine:
                 P *= G[o[t]][t]
             out[k] = P @ self.alpha
         return out
+
+    def value_and_gradient(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        """Value and gradient at one finite point ``u`` (d,): a few array operations.
+
+        The factor tables ``V0``, ``V1`` (d, n) hold each basis function's value and
+        derivative per dimension; the gradient's product over the other dimensions is the
+        product of the prefix and suffix products (no division, exact at zero factors).
+        """
+        v0, v1 = self.stacked.evaluate(u[self.stack_dim], (0, 1))
+        V0, V1 = v0.take(self.cols), v1.take(self.cols)
+        d = self.d
+        if d == 1:
+            return float(V0[0] @ self.alpha), V1[0] @ self.alpha[:, None]
+        prefix = np.ones_like(V0)
+        np.cumprod(V0[:-1], axis=0, out=prefix[1:])
+        suffix = np.ones_like(V0)
+        np.cumprod(V0[:0:-1], axis=0, out=suffix[-2::-1])
+        others = prefix * suffix  # (d, n): product of the factors of the other dimensions
+        value = float((others[0] * V0[0]) @ self.alpha)
+        return value, (others * V1) @ self.alpha
 
     def evaluate(self, U: np.ndarray, orders: list[tuple[int, ...]]) -> np.ndarray:
         """Mixed partial derivatives ``d^nu s`` at finite points ``U`` (m, d) -> (k, m)."""
@@ -401,12 +422,10 @@ class Surrogate:
         arr = np.asarray(u, dtype=np.float64)
         if arr.shape != (self.dim,):
             raise ValueError(f"`u` must have shape ({self.dim},), got shape {arr.shape}")
-        arr, _, inside = self._prepare(arr)
-        if not inside[0]:
+        if not np.all((arr >= 0.0) & (arr <= 1.0)):
             return float("inf"), np.full(self.dim, np.nan)
-        orders = [(0,) * self.dim] + self._gradient_orders()
-        vals = self._engine.evaluate(arr, orders)[:, 0]
-        return float(vals[0]), vals[1:].copy()
+        value, grad = self._engine.value_and_gradient(arr)
+        return value, np.asarray(grad, dtype=np.float64).reshape(self.dim)
 
     def evaluate_slice(
         self,

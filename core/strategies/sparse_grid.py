@@ -70,6 +70,7 @@ import numpy as np
 from core._validation import check_gamma, check_int
 from core.basis import check_degree
 from core.grid import NovakRitter, regular_grid_size
+from core.strategies._sparse_grid_candidates import surrogate_minima
 from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
@@ -77,7 +78,23 @@ __all__ = ["SparseGridSearch", "Candidate", "VARIANTS"]
 
 #: The variants of sparse grid search: ``"thesis"`` is the thesis' method (plain Novak-Ritter
 #: refinement, surrogate candidates only at the end).
-VARIANTS: tuple[str, ...] = ("thesis",)
+VARIANTS: tuple[str, ...] = ("zoom", "thesis")
+#: Optimizer name of the zoom variant's candidate search: scipy's L-BFGS-B from the best grid
+#: points (see :mod:`core.strategies._sparse_grid_candidates`).
+LBFGSB = "lbfgsb"
+
+
+def variant_defaults(variant: Any) -> dict[str, Any]:
+    """Defaults of the options that depend on the variant (``ValueError`` for an unknown one)."""
+    if not isinstance(variant, str) or variant not in VARIANTS:
+        raise ValueError(
+            f"`variant` must be one of {', '.join(map(repr, VARIANTS))}, got variant={variant!r}"
+        )
+    if variant == "thesis":
+        return dict(optimizer="gradient_descent", multistart=True, zoom=0, zoom_fraction=0.4,
+                    zoom_shrink=0.25)
+    return dict(optimizer=LBFGSB, multistart=False, zoom=4, zoom_fraction=0.6,
+                zoom_shrink="auto")
 
 #: A primary candidate closer than this (max norm) to a known point is that point.
 DUPLICATE_TOL = 1e-9
@@ -188,10 +205,11 @@ class SparseGridSearch(Strategy):
         initial_level = check_int(
             options.get("initial_level", 1), "initial_level", low=1, high=4
         )
-        optimizer = options.get("optimizer", "gradient_descent")
-        multistart = bool(options.get("multistart", True)) and optimizer not in (
-            "none", "multistart"
-        )
+        defaults = variant_defaults(options.get("variant", "zoom"))
+        optimizer = options.get("optimizer") or defaults["optimizer"]
+        multistart = options.get("multistart")
+        multistart = defaults["multistart"] if multistart is None else bool(multistart)
+        multistart = multistart and optimizer not in ("none", "multistart")
         n_candidates = options.get("n_candidates")
         if optimizer == "none":
             reserved = 0
@@ -210,34 +228,36 @@ class SparseGridSearch(Strategy):
         initial_level: int = 1,
         degree: int = 3,
         ranking: str = "consistent",
-        optimizer: str = "gradient_descent",
-        multistart: bool = True,
+        optimizer: str | None = None,
+        multistart: bool | None = None,
         n_candidates: int | None = None,
         max_level: int = 20,
         optimizer_options: dict[str, Any] | None = None,
         trust_region: bool = False,
         coarse_candidates: bool = True,
-        zoom: int = 0,
-        zoom_fraction: float = 0.4,
-        zoom_shrink: float | str = 0.25,
-        variant: str = "thesis",
+        zoom: int | None = None,
+        zoom_fraction: float | None = None,
+        zoom_shrink: float | str | None = None,
+        variant: str = "zoom",
         seed: Any = None,
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
         from core.optimizers import OPTIMIZERS, check_options
 
-        if not isinstance(variant, str) or variant not in VARIANTS:
-            raise ValueError(
-                f"`variant` must be one of {', '.join(map(repr, VARIANTS))}, "
-                f"got variant={variant!r}"
-            )
+        defaults = variant_defaults(variant)
         self.variant = variant
+        optimizer = defaults["optimizer"] if optimizer is None else optimizer
+        multistart = defaults["multistart"] if multistart is None else multistart
+        if zoom is None:  # pure grid search (optimizer "none") has no zoom stages
+            zoom = 0 if optimizer == "none" else defaults["zoom"]
+        zoom_fraction = defaults["zoom_fraction"] if zoom_fraction is None else zoom_fraction
+        zoom_shrink = defaults["zoom_shrink"] if zoom_shrink is None else zoom_shrink
 
         self.gamma = check_gamma(gamma)
         self.degree = check_degree(degree)
         self.initial_level = check_int(initial_level, "initial_level", low=1, high=4)
-        if optimizer != "none" and optimizer not in OPTIMIZERS:
-            valid = ", ".join(["none", *OPTIMIZERS])
+        if optimizer not in ("none", LBFGSB) and optimizer not in OPTIMIZERS:
+            valid = ", ".join(["none", LBFGSB, *OPTIMIZERS])
             raise ValueError(f"unknown optimizer {optimizer!r}; valid names: {valid}")
         self.optimizer = optimizer
         if not isinstance(multistart, (bool, np.bool_)):
@@ -264,7 +284,12 @@ class SparseGridSearch(Strategy):
                 "`optimizer_options` must be empty with optimizer='none', "
                 f"got optimizer_options={optimizer_options!r}"
             )
-        if optimizer != "none":
+        if self.optimizer_options and optimizer == LBFGSB:
+            raise ValueError(
+                f"`optimizer_options` must be empty with optimizer={LBFGSB!r}, "
+                f"got optimizer_options={optimizer_options!r}"
+            )
+        if optimizer not in ("none", LBFGSB):
             check_options(optimizer, self.optimizer_options)
         self.trust_region = bool(trust_region)
         self.coarse_candidates = bool(coarse_candidates)
@@ -282,7 +307,7 @@ class SparseGridSearch(Strategy):
             ranking=ranking, optimizer=optimizer, multistart=multistart,
             n_candidates=n_candidates, max_level=max_level,
             optimizer_options=self.optimizer_options, trust_region=self.trust_region,
-            coarse_candidates=self.coarse_candidates,
+            coarse_candidates=self.coarse_candidates, variant=variant, zoom=0,
         )
         n0 = regular_grid_size(self.dim, self.initial_level)
         self.zoom_budgets = self._split_zoom_budget(n0)
@@ -535,6 +560,51 @@ class SparseGridSearch(Strategy):
         return sizes
 
     def _find_candidates(self, slots: int) -> list[Candidate]:
+        if self.variant == "zoom":
+            return self._find_candidates_multistart(slots)
+        return self._find_candidates_thesis(slots)
+
+    def _find_candidates_multistart(self, slots: int) -> list[Candidate]:
+        """The zoom variant's candidates: ``optimizer`` from each of the best grid points.
+
+        ``max(slots + 1, 3)`` starts (the best finite grid values). The minimum reached from the
+        best grid point comes first (where the interpolant is best supported), then the others
+        in order of surrogate value; each must be a new point (``DUPLICATE_TOL`` for the first,
+        ``DISTINCT_TOL`` from all known points and earlier candidates for the others).
+        """
+        from core.optimizers import minimize
+
+        gen, sur = self.generator, self.surrogate
+        y = np.asarray(gen.values)
+        known = np.asarray(gen.points)
+        finite = np.flatnonzero(np.isfinite(y))
+        order = finite[np.argsort(y[finite], kind="stable")]
+        starts = known[order[: max(slots + 1, 3)]]
+        if self.optimizer == LBFGSB:
+            minima = surrogate_minima(sur, starts)
+        else:
+            minima = []
+            for x0 in starts:
+                res = minimize(
+                    sur, x0, method=self.optimizer, jac=sur.gradient, hess=sur.hessian,
+                    seed=self._rng, **self.optimizer_options,
+                )
+                minima.append((np.clip(np.asarray(res.x, dtype=np.float64), 0, 1), res.fun))
+        found: list[Candidate] = []
+        ranked = [0] + sorted(range(1, len(minima)), key=lambda j: (minima[j][1], j))
+        for j in ranked:
+            u, value = minima[j]
+            pts = np.vstack([known, *[c.u[None, :] for c in found]])
+            tol = DUPLICATE_TOL if j == 0 else DISTINCT_TOL
+            if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
+                continue
+            source = self.optimizer if j == 0 else f"{self.optimizer}@{j + 1}"
+            found.append(Candidate(u, float(value), source))
+            if len(found) >= slots:
+                break
+        return found
+
+    def _find_candidates_thesis(self, slots: int) -> list[Candidate]:
         from core.optimizers import minimize
         from core.surrogate import fit_surrogate
 
@@ -560,6 +630,11 @@ class SparseGridSearch(Strategy):
         def run(method: str, k: int, local: bool = False, sur: Any = full) -> Any:
             opts = dict(self.optimizer_options) if method == self.optimizer else {}
             x0 = known[k]
+            if method == LBFGSB:
+                lo, hi = self.local_box(k) if local else (np.zeros(self.dim), np.ones(self.dim))
+                view = _BoxView(sur, lo, hi)
+                ((x, value),) = surrogate_minima(view, ((x0 - lo) / (hi - lo))[None, :])
+                return _Moved(lo + x * (hi - lo), value)
             if not local:
                 return minimize(
                     sur, x0, method=method, jac=sur.gradient, hess=sur.hessian,
@@ -622,6 +697,20 @@ def _check_open_unit(value: Any, name: str) -> float:
     if isinstance(value, bool) or not 0.0 < v < 1.0:
         raise ValueError(f"`{name}` must be in (0, 1), got {name}={value!r}")
     return v
+
+
+class _BoxView:
+    """The surrogate seen through the affine map of a box onto the unit cube."""
+
+    def __init__(self, surrogate: Any, lo: np.ndarray, hi: np.ndarray) -> None:
+        self.surrogate, self.lo, self.w = surrogate, lo, hi - lo
+
+    def __call__(self, v: np.ndarray) -> float:
+        return self.surrogate(self.lo + v * self.w)
+
+    def value_and_gradient(self, v: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = self.surrogate.value_and_gradient(self.lo + v * self.w)
+        return value, grad * self.w
 
 
 class _Moved:

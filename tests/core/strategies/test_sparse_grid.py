@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 from core.grid import NovakRitter
 from core.optimizers import OPTIMIZERS
 from core.strategies import SparseGridSearch
+
+#: The tests below pin the thesis variant (the tests of the zoom variant are at the end).
+Thesis = functools.partial(SparseGridSearch, variant="thesis")
 
 C = np.array([0.3141, 0.6711, 0.4321])
 
@@ -28,7 +33,7 @@ def run(s, f=smooth, max_points=None):
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_every_optimizer_gets_close_to_the_minimum(optimizer):
-    s = SparseGridSearch(2, 40, optimizer=optimizer, seed=0)
+    s = Thesis(2, 40, optimizer=optimizer, seed=0)
     run(s)
     grid_best = np.min(s.generator.values)
     assert s.n_told <= 40
@@ -39,7 +44,7 @@ def test_every_optimizer_gets_close_to_the_minimum(optimizer):
 
 
 def test_none_is_pure_novak_ritter():
-    s = SparseGridSearch(2, 50, optimizer="none", gamma=0.7)
+    s = Thesis(2, 50, optimizer="none", gamma=0.7)
     run(s, max_points=3)
     gen = NovakRitter(2, 50, gamma=0.7)
     while len(U := gen.ask()):
@@ -51,9 +56,9 @@ def test_none_is_pure_novak_ritter():
 
 @pytest.mark.parametrize("max_points", [1, 2, 3, 7])
 def test_partial_asks_give_the_same_run(max_points):
-    a = SparseGridSearch(3, 60, seed=4)
+    a = Thesis(3, 60, seed=4)
     run(a)
-    b = SparseGridSearch(3, 60, seed=4)
+    b = Thesis(3, 60, seed=4)
     batches = run(b, max_points=max_points)
     assert all(len(U) <= max_points for U in batches)
     np.testing.assert_array_equal(a.U_told, b.U_told)
@@ -61,7 +66,7 @@ def test_partial_asks_give_the_same_run(max_points):
 
 
 def test_budget_reservation_and_accounting():
-    s = SparseGridSearch(2, 50, seed=0)
+    s = Thesis(2, 50, seed=0)
     assert s.n_candidates == 2 and s.generator.n_evals == 48
     run(s)
     g = s.generator
@@ -79,7 +84,7 @@ def test_budget_reservation_and_accounting():
 
 def test_candidate_on_a_grid_point_costs_nothing():
     # a flat surrogate: every optimizer stays at its start, a grid point, so nothing is spent
-    s = SparseGridSearch(2, 24, seed=0)
+    s = Thesis(2, 24, seed=0)
     run(s, lambda U: np.ones(len(U)))
     assert s.candidates == []
     assert s.n_told == s.generator.n_points == 21 < 24
@@ -88,36 +93,36 @@ def test_candidate_on_a_grid_point_costs_nothing():
 
 
 def test_n_candidates_and_multistart_options():
-    s = SparseGridSearch(2, 30, multistart=False)
+    s = Thesis(2, 30, multistart=False)
     assert s.n_candidates == 1 and s.generator.n_evals == 29
-    s = SparseGridSearch(2, 30, n_candidates=5)
+    s = Thesis(2, 30, n_candidates=5)
     assert s.generator.n_evals == 25
-    s = SparseGridSearch(2, 30, optimizer="multistart")
+    s = Thesis(2, 30, optimizer="multistart")
     assert s.n_candidates == 1  # the multi-start candidate is the optimizer's own
 
 
 def test_bad_input_is_rejected_with_the_rule():
     with pytest.raises(ValueError, match="at least 3 .*1 initial grid points \\+ 2 reserved"):
-        SparseGridSearch(2, 2)
+        Thesis(2, 2)
     with pytest.raises(ValueError, match="at least 19 .*17 initial grid points"):
-        SparseGridSearch(2, 18, initial_level=3)
-    SparseGridSearch(2, 17, initial_level=3, optimizer="none")
+        Thesis(2, 18, initial_level=3)
+    Thesis(2, 17, initial_level=3, optimizer="none")
     with pytest.raises(ValueError, match="odd"):
-        SparseGridSearch(2, 30, degree=2)
+        Thesis(2, 30, degree=2)
     with pytest.raises(ValueError, match="unknown optimizer 'bfgs'.*gradient_descent"):
-        SparseGridSearch(2, 30, optimizer="bfgs")
+        Thesis(2, 30, optimizer="bfgs")
     with pytest.raises(ValueError, match="gamma"):
-        SparseGridSearch(2, 30, gamma=1.3)
+        Thesis(2, 30, gamma=1.3)
     with pytest.raises(ValueError, match="initial_level"):
-        SparseGridSearch(2, 300, initial_level=5)
+        Thesis(2, 300, initial_level=5)
     with pytest.raises(ValueError, match="n_candidates"):
-        SparseGridSearch(2, 30, optimizer="none", n_candidates=2)
+        Thesis(2, 30, optimizer="none", n_candidates=2)
     with pytest.raises(TypeError, match="multistart"):
-        SparseGridSearch(2, 30, multistart="yes")
+        Thesis(2, 30, multistart="yes")
 
 
 def test_surrogate_exposure_and_intermediate_fit():
-    s = SparseGridSearch(2, 40, seed=0)
+    s = Thesis(2, 40, seed=0)
     assert s.fit_surrogate_now() is None and s.surrogate is None
     for _ in range(3):
         U = s.ask()
@@ -142,7 +147,7 @@ def test_nan_grid_values_are_left_out_of_the_surrogate():
         y[U[:, 0] > 0.8] = np.nan
         return y
 
-    s = SparseGridSearch(2, 40, seed=0, gamma=1.0)
+    s = Thesis(2, 40, seed=0, gamma=1.0)
     run(s, failing)
     mask = s.surrogate.fit_mask
     assert not mask.all() and np.all(np.isfinite(s.generator.values[mask]))
@@ -150,7 +155,7 @@ def test_nan_grid_values_are_left_out_of_the_surrogate():
 
 
 def test_local_box_is_bounded_by_axis_neighbours():
-    s = SparseGridSearch(2, 30, optimizer="none")
+    s = Thesis(2, 30, optimizer="none")
     run(s)
     P = np.asarray(s.generator.points)
     for k in range(len(P)):
@@ -163,7 +168,7 @@ def test_local_box_is_bounded_by_axis_neighbours():
 
 
 def test_trust_region_candidate_stays_in_its_box():
-    s = SparseGridSearch(2, 30, trust_region=True, seed=0)
+    s = Thesis(2, 30, trust_region=True, seed=0)
     run(s)
     first = s.candidates[0]
     assert first.source.endswith("(local)")
@@ -175,7 +180,7 @@ def test_trust_region_candidate_stays_in_its_box():
 def test_pickle_in_the_candidate_phase():
     import pickle
 
-    s = SparseGridSearch(2, 30, seed=0)
+    s = Thesis(2, 30, seed=0)
     while s.phase == "grid" or not s.candidates:
         U = s.ask(max_points=1)
         s.tell(U, smooth(U))
@@ -188,14 +193,14 @@ def test_pickle_in_the_candidate_phase():
 
 
 def test_coarse_stage_candidates():
-    s = SparseGridSearch(3, 70, seed=0)
+    s = Thesis(3, 70, seed=0)
     run(s)
     g = s.generator
     K = (g.n_points - 1) // 6
     assert s.stage_sizes() == [1 + 6 * k for k in (K // 2, K // 4, K // 8) if k >= 1]
     sources = [c.source for c in s.candidates]
     assert any("pts]" in src for src in sources)
-    off = SparseGridSearch(3, 70, seed=0, coarse_candidates=False)
+    off = Thesis(3, 70, seed=0, coarse_candidates=False)
     run(off)
     assert not any("pts]" in c.source for c in off.candidates)
     np.testing.assert_array_equal(off.generator.points, g.points)
@@ -203,7 +208,7 @@ def test_coarse_stage_candidates():
 
 # -- zoom stages ------------------------------------------------------------------------------
 def test_zoom_budget_split_and_exact_accounting():
-    s = SparseGridSearch(2, 100, zoom=2, zoom_fraction=0.4, seed=0)
+    s = Thesis(2, 100, zoom=2, zoom_fraction=0.4, seed=0)
     assert s.zoom_budgets == [20, 20] and s.stage0_budget == 60
     assert s.generator.n_evals == 58  # stage 0 reserves its 2 candidates
     run(s, max_points=3)
@@ -230,7 +235,7 @@ def test_zoom_budget_split_and_exact_accounting():
 
 
 def test_zoom_boxes_shrink_around_the_incumbent_and_help():
-    s = SparseGridSearch(2, 60, zoom=2, zoom_shrink=0.25, seed=0)
+    s = Thesis(2, 60, zoom=2, zoom_shrink=0.25, seed=0)
     run(s)
     best_before = []
     for s_idx, (lo, hi, child) in enumerate(s.zoom_stages, start=1):
@@ -245,7 +250,7 @@ def test_zoom_boxes_shrink_around_the_incumbent_and_help():
 
 
 def test_zoom_auto_box_spans_the_best_points():
-    s = SparseGridSearch(2, 60, zoom=1, zoom_shrink="auto", seed=0)
+    s = Thesis(2, 60, zoom=1, zoom_shrink="auto", seed=0)
     run(s)
     lo, hi, child = s.zoom_stages[0]
     assert np.all(hi - lo <= 0.5 + 1e-15) and np.all(hi - lo >= 0.5**4 - 1e-15)
@@ -257,9 +262,9 @@ def test_zoom_auto_box_spans_the_best_points():
 
 
 def test_zoom_stage_is_skipped_when_the_budget_is_too_small():
-    s = SparseGridSearch(2, 12, zoom=3)  # 5 for zooms < 4 + 1 + 2 per stage
+    s = Thesis(2, 12, zoom=3)  # 5 for zooms < 4 + 1 + 2 per stage
     assert s.zoom_budgets == [] and s.stage0_budget == 12
-    s = SparseGridSearch(2, 40, zoom=3)  # 16 for zooms: two stages of 8
+    s = Thesis(2, 40, zoom=3)  # 16 for zooms: two stages of 8
     assert s.zoom_budgets == [8, 8]
     run(s)
     assert s.n_told <= 40 and len(s.zoom_stages) <= 2
@@ -268,14 +273,14 @@ def test_zoom_stage_is_skipped_when_the_budget_is_too_small():
 def test_zoom_is_deterministic_and_pickles_mid_stage():
     import pickle
 
-    a = SparseGridSearch(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
+    a = Thesis(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
     while a.phase != "zoom" or not a.zoom_stages:
         U = a.ask(max_points=2)
         a.tell(U, smooth(U))
     clone = pickle.loads(pickle.dumps(a))
     run(a)
     run(clone)
-    b = SparseGridSearch(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
+    b = Thesis(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
     run(b)
     np.testing.assert_array_equal(a.U_told, clone.U_told)
     np.testing.assert_array_equal(a.U_told, b.U_told)
@@ -283,12 +288,12 @@ def test_zoom_is_deterministic_and_pickles_mid_stage():
 
 def test_zoom_bad_input():
     with pytest.raises(ValueError, match="zoom"):
-        SparseGridSearch(2, 30, zoom=-1)
+        Thesis(2, 30, zoom=-1)
     with pytest.raises(ValueError, match="zoom_fraction.*1.5"):
-        SparseGridSearch(2, 30, zoom=1, zoom_fraction=1.5)
+        Thesis(2, 30, zoom=1, zoom_fraction=1.5)
     with pytest.raises(ValueError, match="zoom_shrink.*0"):
-        SparseGridSearch(2, 30, zoom=1, zoom_shrink=0)
+        Thesis(2, 30, zoom=1, zoom_shrink=0)
     with pytest.raises(TypeError, match="zoom_shrink"):
-        SparseGridSearch(2, 30, zoom=1, zoom_shrink="half")
+        Thesis(2, 30, zoom=1, zoom_shrink="half")
     with pytest.raises(ValueError, match="zoom.*optimizer='none'"):
-        SparseGridSearch(2, 30, zoom=1, optimizer="none")
+        Thesis(2, 30, zoom=1, optimizer="none")
