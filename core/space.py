@@ -56,6 +56,12 @@ def _check_bounds(kind: str, low: float, high: float, log: bool) -> None:
         raise ValueError(f"{kind} bounds must be finite, got low={low!r}, high={high!r}")
     if not low < high:
         raise ValueError(f"{kind} needs low < high, got low={low!r}, high={high!r}")
+    if 0 < high - low < sys.float_info.min:
+        raise ValueError(
+            f"{kind} width high - low must be at least {sys.float_info.min:g} (a normal "
+            f"float64; a subnormal width maps every point to low), got low={low!r}, "
+            f"high={high!r}"
+        )
     if not math.isfinite(high - low):
         raise ValueError(
             f"{kind} width high - low must be a finite float64 (at most {sys.float_info.max:g}),"

@@ -101,6 +101,8 @@ CASES = [
     ("Float inf bound", lambda: Float(0, float("inf")), ValueError, r"finite, got .*high=inf"),
     ("Float width overflows", lambda: Float(-1e308, 1e308), ValueError,
      r"Float width high - low must be a finite float64.*got low=-1e\+308, high=1e\+308"),
+    ("Float subnormal width", lambda: Float(0, 5e-324), ValueError,
+     r"Float width high - low must be at least 2\.22507e-308.*got low=0\.0, high=5e-324"),
     ("Float log not bool", lambda: Float(1, 100, log="no"), TypeError,
      r"Float `log` must be True or False, got log='no'"),
     ("Float log 1", lambda: Float(1, 100, log=1), TypeError,
@@ -333,15 +335,22 @@ def _peak_bytes(method: str, budget: int, n: int) -> int:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert res.stop_reason == "stopped" and n <= res.nfev < n + 1024
+    assert res.stop_reason in ("stopped", "converged") and res.nfev < n + 1024
+    assert res.stop_reason == "converged" or res.nfev >= n
     return peak
 
 
-@pytest.mark.parametrize("method", ["random", "grid"])
+#: Evaluations before the stop, per method (cheap enough for CI; others get 200).
+WORK = {"random": 3000, "grid": 3000, "bayesian": 20}
+
+
+@pytest.mark.parametrize("method", sorted(STRATEGIES))
 def test_huge_budget_with_a_stop_event_runs_until_stopped(method):
     """Memory does not depend on the budget: 10**9 costs what 10**4 costs for the same work."""
-    small = _peak_bytes(method, 10**4, 3000)
-    huge = _peak_bytes(method, 10**9, 3000)
+    n = WORK.get(method, 200)
+    _peak_bytes(method, 10**4, n)  # first use: imports and caches are not the method's memory
+    small = _peak_bytes(method, 10**4, n)
+    huge = _peak_bytes(method, 10**9, n)
     assert huge < 1.5 * small + 1e6, (small, huge)
 
 
