@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,15 @@ from core.strategies.base import Strategy
 __all__ = ["SparseGridSearchCV", "to_core_param"]
 
 _LOG_UNIFORM = ("loguniform", "reciprocal")
+_NON_FINITE = "scores are non-finite"  # scikit-learn's warning about NaN scores
+
+
+def _candidate_key(config: Mapping[str, Any]) -> tuple:
+    """A hashable identity of a configuration (objects such as estimators by identity)."""
+    plain = (int, float, str, bool, type(None), np.number, np.bool_)
+    return tuple(
+        (k, v if isinstance(v, plain) else ("object", id(v))) for k, v in config.items()
+    )
 
 
 def to_core_param(name: str, value: Any) -> Float | Int | Categorical:
@@ -195,7 +205,9 @@ class SparseGridSearchCV(BaseSearchCV):
     def set_params(self, **params: Any) -> SparseGridSearchCV:
         """Set parameters; an option of the strategy may be set even if it was not given."""
         method = params.get("method", self.method)
-        valid = strategy_options(method) if method in STRATEGIES else {}
+        valid = (
+            strategy_options(method) if isinstance(method, str) and method in STRATEGIES else {}
+        )
         current = self.get_params(deep=False)
         for key in [k for k in params if k in valid and k not in current]:
             setattr(self, key, params.pop(key))
@@ -241,8 +253,40 @@ class SparseGridSearchCV(BaseSearchCV):
             f"got refit={self.refit!r}"
         )
 
+    def _evaluate(
+        self, evaluate_candidates: Any, candidates: list[dict], search_ctx: Any
+    ) -> tuple[dict, list[warnings.WarningMessage]]:
+        """Cross-validate one batch; hold back scikit-learn's non-finite-score warning.
+
+        That warning describes all results so far, so only the last batch's is shown.
+        """
+        kwargs: dict[str, Any] = {}
+        if search_ctx is not None:
+            kwargs["callback_ctx"] = search_ctx.subcontext(
+                task_name="search-batch",
+                max_subtasks=len(candidates) * self.n_splits_,
+                sequential_subtasks=False,
+            ).call_on_fit_task_begin(estimator=self)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = evaluate_candidates(candidates, **kwargs)
+        held = []
+        for w in caught:
+            if _NON_FINITE in str(w.message):
+                held.append(w)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if search_ctx is not None:
+            kwargs["callback_ctx"].call_on_fit_task_end(estimator=self)
+        return results, held
+
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
-        """Ask the strategy for a batch, cross-validate it, tell ``-mean_test_score``; repeat."""
+        """Ask the strategy for a batch, cross-validate it, tell ``-mean_test_score``; repeat.
+
+        A candidate equal to one evaluated before (integer and categorical parameters map
+        several unit-cube points to one configuration) is not fitted again: the strategy is
+        told its known score, and ``cv_results_`` lists each configuration once.
+        """
         host = self._host_space()
         strategy = self._make_strategy(host.dim)
         if isinstance(self.scoring, (list, tuple, dict)) and not isinstance(self.refit, str):
@@ -255,25 +299,24 @@ class SparseGridSearchCV(BaseSearchCV):
             search_ctx = callback_ctx.subcontext(
                 task_name="search", max_subtasks=None
             ).call_on_fit_task_begin(estimator=self)
-        n_seen = 0
+        scores: dict[tuple, float] = {}  # candidate key -> mean test score
+        non_finite: list[warnings.WarningMessage] = []
         while True:
             U = strategy.ask()
             if len(U) == 0:
                 break
             candidates = host.from_unit(U)
-            kwargs: dict[str, Any] = {}
-            if search_ctx is not None:
-                kwargs["callback_ctx"] = search_ctx.subcontext(
-                    task_name="search-batch",
-                    max_subtasks=len(candidates) * self.n_splits_,
-                    sequential_subtasks=False,
-                ).call_on_fit_task_begin(estimator=self)
-            results = evaluate_candidates(candidates, **kwargs)
-            if search_ctx is not None:
-                kwargs["callback_ctx"].call_on_fit_task_end(estimator=self)
-            scores = np.asarray(results[self._score_key(results)][n_seen:], dtype=np.float64)
-            n_seen += len(candidates)
-            strategy.tell(U, -scores)
+            keys = [_candidate_key(c) for c in candidates]
+            new = [j for j, key in enumerate(keys) if key not in scores and key not in keys[:j]]
+            if new:
+                results, non_finite = self._evaluate(
+                    evaluate_candidates, [candidates[j] for j in new], search_ctx
+                )
+                batch = results[self._score_key(results)][-len(new):]
+                scores.update(zip((keys[j] for j in new), map(float, batch), strict=True))
+            strategy.tell(U, -np.array([scores[key] for key in keys]))
+        for w in non_finite:  # once, with every candidate's score (as a single batch would)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         self.strategy_ = strategy

@@ -268,8 +268,9 @@ def test_bad_input_is_rejected_before_any_trial():
         SparseGridSampler(10, method="tpe")
     with pytest.raises(TypeError, match="unknown option"):
         SparseGridSampler(10, gama=0.5)
-    with pytest.raises(ValueError, match="`n_trials` must be at least"):
-        SparseGridSampler(2, search_space=SPACE.params)
+    minimum = STRATEGIES["sparse_grid"].min_budget(2)
+    with pytest.raises(ValueError, match=f"`n_trials` must be at least {minimum} "):
+        SparseGridSampler(minimum - 1, search_space=SPACE.params)
     with pytest.raises(ValueError, match="`n_trials` must be in"):
         SparseGridSampler(0)
     with pytest.raises(TypeError, match="FloatDistribution"):

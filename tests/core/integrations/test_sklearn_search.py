@@ -121,9 +121,19 @@ def test_categorical_and_integer_params_are_searched(digits):
              "p": Int(1, 2)}
     search = SparseGridSearchCV(KNeighborsClassifier(), space, 12, cv=CV, random_state=0)
     search.fit(X, y)
-    for p in search.cv_results_["params"]:
+    params = search.cv_results_["params"]
+    for p in params:
         assert 1 <= p["n_neighbors"] <= 11 and type(p["n_neighbors"]) is int
         assert p["weights"] in ("uniform", "distance") and p["p"] in (1, 2)
+    # unit-cube points that map to one configuration are fitted once and told its score
+    assert len({tuple(sorted(p.items())) for p in params}) == len(params)
+    told = search.strategy_.U_told
+    assert len(told) >= len(params)
+    configs = search.search_space_.from_unit(told)
+    by_config = {tuple(sorted(p.items())): s
+                 for p, s in zip(params, search.cv_results_["mean_test_score"], strict=True)}
+    expected = [-by_config[tuple(sorted(c.items()))] for c in configs]
+    np.testing.assert_array_equal(search.strategy_.y_told, expected)
 
 
 class _CountingSVC(SVC):
@@ -144,10 +154,13 @@ class _CountingSVC(SVC):
         ({"C": []}, 5, ValueError, "must not be empty"),
         ({"C": "rbf"}, 5, TypeError, "must be a core.space"),
         ({}, 5, ValueError, "non-empty dict"),
-        ({"C": stats.uniform(0.1, 10)}, 2, ValueError, "`n_iter` must be at least 3"),
+        ({"C": stats.uniform(0.1, 10)}, -1, ValueError, "`n_iter` must be at least"),
     ],
 )
 def test_bad_input_raises_before_any_fit(digits, space, n_iter, error, match):
+    if n_iter == -1:  # one below the method's minimum
+        n_iter = STRATEGIES["sparse_grid"].min_budget(1) - 1
+        match = f"{match} {n_iter + 1} "
     X, y = digits
     _CountingSVC.fits = []
     with pytest.raises(error, match=match):
