@@ -110,7 +110,9 @@ class SparseGridSearchCV(BaseSearchCV):
     n_iter : int
         Budget: the number of candidates (each fitted once per CV split). Below the method's
         minimum (:meth:`Strategy.min_budget`) is an error before any fit. Sparse grid search
-        may stop below ``n_iter`` when it has no further distinct candidate.
+        may stop below ``n_iter`` when it has no further distinct candidate, and a
+        configuration proposed again (integer and categorical parameters map several
+        unit-cube points to one value) is told its earlier score without a new fit.
     method : str
         A registered strategy (:data:`core.strategies.STRATEGIES`).
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
