@@ -5,7 +5,8 @@ One command::
     .venv/bin/python benchmarks/race.py            # full race (about an hour on 2 cores)
     .venv/bin/python benchmarks/race.py --quick    # small subset, under 2 minutes
 
-Methods: the five registered strategies (``core.strategies.STRATEGIES``, default options) plus
+Methods: the five registered strategies (``core.strategies.STRATEGIES``, default options), the
+thesis variant of sparse grid search as its own column (``sparse_grid_thesis``), plus
 optuna's TPE sampler and pycma's CMA-ES (with restarts) as outside references; optuna's GP
 sampler is opt-in (``--methods optuna_gp --prefix race_optuna_gp``: slow, imports torch).
 Functions, all on shifted domains so that no optimum sits on a dyadic grid point or a
@@ -242,12 +243,17 @@ def _run_optuna_gp(
     return _run_optuna_tpe(fn, dim, budget, seed, options, kind="gp")
 
 
+#: Race columns that run a registered strategy with fixed options: name -> (strategy, options).
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "sparse_grid_thesis": ("sparse_grid", {"variant": "thesis"}),
+}
+
 OUTSIDE: dict[str, Callable[..., RunOutcome]] = {
     "optuna_tpe": _run_optuna_tpe,
     "cma": _run_cma,
     "optuna_gp": _run_optuna_gp,  # opt-in (--methods optuna_gp): slow, imports torch
 }
-METHODS = (*STRATEGIES, *OUTSIDE)
+METHODS = ("sparse_grid", *VARIANTS, *(m for m in STRATEGIES if m != "sparse_grid"), *OUTSIDE)
 DEFAULT_METHODS = [m for m in METHODS if m != "optuna_gp"]
 
 
@@ -259,6 +265,10 @@ def run_one(
     fn = make_function(function, dim, seed)
     if method in OUTSIDE:
         out = OUTSIDE[method](fn, dim, budget, seed, options)
+    elif method in VARIANTS:
+        name, fixed = VARIANTS[method]
+        options = {**fixed, **options}
+        out = _run_strategy(name, fn, dim, budget, seed, options)
     else:
         out = _run_strategy(method, fn, dim, budget, seed, options)
     if out.nfev > budget:
@@ -421,7 +431,7 @@ def plot(summary: list[dict], path: Path, methods: list[str]) -> None:
                 med = [max(s["median_regret"], floor) for s in rows]
                 lo = [max(s["q25_regret"], floor) for s in rows]
                 hi = [max(s["q75_regret"], floor) for s in rows]
-                style = "-" if m in STRATEGIES else "--"
+                style = "-" if m in STRATEGIES or m in VARIANTS else "--"
                 ax.plot(b, med, style, marker="o", ms=3, color=colors(k), label=m)
                 ax.fill_between(b, lo, hi, color=colors(k), alpha=0.12)
             ax.set_xscale("log")
@@ -452,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS, help="output directory")
     p.add_argument("--prefix", default=None, help="file name prefix (default race / race_quick)")
     p.add_argument("--fresh", action="store_true", help="ignore rows already in race.csv")
+    p.add_argument(
+        "--rerun", nargs="+", default=[], choices=METHODS,
+        help="drop these methods' rows from the CSV first and run them again",
+    )
     args = p.parse_args(argv)
 
     if args.quick:
@@ -473,6 +487,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / f"{prefix}.csv"
     rows = [] if args.fresh else _read_rows(csv_path)
+    if args.rerun and rows:
+        rows = [r for r in rows if r["method"] not in args.rerun]
+        with csv_path.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, FIELDS)
+            w.writeheader()
+            w.writerows(rows)
     done = {(r["method"], r["function"], r["dim"], r["budget"], r["seed"]) for r in rows}
     if args.fresh or not csv_path.exists():
         with csv_path.open("w", newline="") as fh:

@@ -93,7 +93,7 @@ def variant_defaults(variant: Any) -> dict[str, Any]:
     if variant == "thesis":
         return dict(optimizer="gradient_descent", multistart=True, zoom=0, zoom_fraction=0.4,
                     zoom_shrink=0.25)
-    return dict(optimizer=LBFGSB, multistart=False, zoom=4, zoom_fraction=0.6,
+    return dict(optimizer=LBFGSB, multistart=False, zoom=4, zoom_fraction=0.4,
                 zoom_shrink="auto")
 
 #: A primary candidate closer than this (max norm) to a known point is that point.
@@ -291,8 +291,8 @@ class SparseGridSearch(Strategy):
             )
         if optimizer not in ("none", LBFGSB):
             check_options(optimizer, self.optimizer_options)
-        self.trust_region = bool(trust_region)
-        self.coarse_candidates = bool(coarse_candidates)
+        self.trust_region = _check_bool(trust_region, "trust_region")
+        self.coarse_candidates = _check_bool(coarse_candidates, "coarse_candidates")
         self.zoom = check_int(zoom, "zoom", low=0)
         self.zoom_fraction = _check_open_unit(zoom_fraction, "zoom_fraction")
         self.zoom_shrink: float | str = (
@@ -337,7 +337,7 @@ class SparseGridSearch(Strategy):
         self._asked_candidates = 0
         self.surrogate_error: str | None = None
         self.zoom_stages: list[tuple[np.ndarray, np.ndarray, SparseGridSearch]] = []
-        self._child_pending: np.ndarray | None = None
+        self._child_pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _split_zoom_budget(self, n0: int) -> list[int]:
         """Budgets of the zoom stages: ``zoom_fraction`` of ``n_evals`` split evenly (the last
@@ -441,22 +441,25 @@ class SparseGridSearch(Strategy):
             if len(V) == 0:
                 continue
             X = lo + V * (hi - lo)
-            known = self._known_values(X)
-            if np.all(np.isfinite(known)):  # e.g. the box centre at the incumbent: free
+            known, found = self._known_values(X)
+            new = ~found
+            if not new.any():  # e.g. the box centre at the incumbent: free
                 child.tell(V, known)
                 continue
-            self._child_pending = V
-            return X
+            self._child_pending = (V, known, new)  # points told before cost nothing
+            return X[new]
 
-    def _known_values(self, X: np.ndarray) -> np.ndarray:
-        """Told values at the points ``X`` (within ``DUPLICATE_TOL``), NaN where unknown."""
+    def _known_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Told values at the points ``X`` (within ``DUPLICATE_TOL``; NaN where unknown) and
+        which points were told before, both of shape ``(len(X),)``."""
         U, y = self.U_told, self.y_told
         out = np.full(len(X), np.nan)
+        found = np.zeros(len(X), dtype=bool)
         for i, x in enumerate(X):
             hit = np.flatnonzero(np.max(np.abs(U - x), axis=1) <= DUPLICATE_TOL)
-            if hit.size and np.isfinite(y[hit[0]]):
-                out[i] = y[hit[0]]
-        return out
+            if hit.size:
+                out[i], found[i] = y[hit[0]], True
+        return out, found
 
     def _start_zoom_stage(self) -> None:
         s = len(self.zoom_stages) + 1
@@ -471,7 +474,7 @@ class SparseGridSearch(Strategy):
         if s == len(self.zoom_budgets):
             budget = self.remaining
         centre = lo + 0.5 * (hi - lo)
-        free = int(np.isfinite(self._known_values(centre[None, :])[0]))
+        free = int(self._known_values(centre[None, :])[1][0])
         if s < len(self.zoom_budgets):  # what its grid cannot use goes to the next stage
             n0 = regular_grid_size(self.dim, self.initial_level)
             k = (budget + free - self.n_candidates - n0) // (2 * self.dim)
@@ -493,8 +496,10 @@ class SparseGridSearch(Strategy):
 
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
         if self._phase == "zoom":
-            V, self._child_pending = self._child_pending, None
-            self.zoom_stages[-1][2].tell(V, y)
+            (V, known, new), self._child_pending = self._child_pending, None
+            known = known.copy()
+            known[new] = y
+            self.zoom_stages[-1][2].tell(V, known)
             return
         if self._phase != "grid":
             return
@@ -686,6 +691,13 @@ class SparseGridSearch(Strategy):
                 break
             step(arg)
         return found[:slots]
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is a bool, else a ``TypeError`` naming the option."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool, got {name}={value!r}")
+    return bool(value)
 
 
 def _check_open_unit(value: Any, name: str) -> float:

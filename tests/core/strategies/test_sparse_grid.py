@@ -297,3 +297,123 @@ def test_zoom_bad_input():
         Thesis(2, 30, zoom=1, zoom_shrink="half")
     with pytest.raises(ValueError, match="zoom.*optimizer='none'"):
         Thesis(2, 30, zoom=1, optimizer="none")
+
+
+# -- the zoom variant (the default) -------------------------------------------------------------
+def test_default_variant_is_zoom_and_thesis_is_selectable():
+    s = SparseGridSearch(2, 60, seed=0)
+    assert s.variant == "zoom" and s.optimizer == "lbfgsb" and s.zoom > 0
+    t = SparseGridSearch(2, 60, seed=0, variant="thesis")
+    assert t.variant == "thesis" and t.optimizer == "gradient_descent" and t.zoom == 0
+    assert SparseGridSearch.has_model
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("n_evals", [3, 11, 25, 64, 150])
+def test_zoom_budget_never_exceeded(dim, n_evals):
+    if n_evals < SparseGridSearch.min_budget(dim):
+        with pytest.raises(ValueError, match="n_evals"):
+            SparseGridSearch(dim, n_evals)
+        return
+    s = SparseGridSearch(dim, n_evals, seed=1)
+    batches = run(s, max_points=4)
+    assert sum(map(len, batches)) == s.n_told <= n_evals
+    assert s.stop_reason in ("budget", "exhausted")
+    U = s.U_told  # no point is evaluated twice
+    gaps = np.max(np.abs(U[:, None] - U[None]), axis=2) + np.eye(len(U))
+    assert gaps.min() > 1e-9
+
+
+def test_zoom_finds_the_minimum_far_below_the_grid():
+    s = SparseGridSearch(2, 60, seed=0)
+    run(s)
+    assert s.candidates and s.candidates[0].source == "lbfgsb"
+    assert s.best[1] < 1e-6 < np.min(s.generator.values)
+    assert np.max(np.abs(s.best[0] - C[:2])) < 1e-3
+
+
+def test_zoom_candidates_are_minima_of_the_surrogate():
+    from scipy.optimize import minimize as scipy_minimize
+
+    s = SparseGridSearch(3, 80, seed=0, zoom=0)
+    run(s)
+    sur = s.surrogate
+    for c in s.candidates:
+        assert sur(c.u) == pytest.approx(c.value, abs=1e-12)
+        res = scipy_minimize(sur.value_and_gradient, c.u, jac=True, method="L-BFGS-B",
+                             bounds=[(0, 1)] * 3)
+        assert res.fun >= c.value - 1e-6  # no descent left from a candidate
+
+
+@pytest.mark.parametrize("max_points", [1, 3, 5])
+def test_zoom_partial_asks_and_pickling_give_the_same_run(max_points):
+    import pickle
+
+    a = SparseGridSearch(3, 90, seed=5)
+    run(a)
+    b = SparseGridSearch(3, 90, seed=5)
+    while b.phase != "zoom" or not b.zoom_stages:
+        U = b.ask(max_points=max_points)
+        b.tell(U, smooth(U))
+    b = pickle.loads(pickle.dumps(b))
+    run(b, max_points=max_points)
+    np.testing.assert_array_equal(a.U_told, b.U_told)
+
+
+def test_zoom_run_resumes_from_its_journal_to_the_same_result(tmp_path):
+    from core.run import minimize
+    from core.space import Float, SearchSpace
+
+    space = SearchSpace({"x": Float(-2.0, 2.0), "y": Float(-1.0, 3.0)})
+
+    def fun(config):
+        return (config["x"] - 0.4) ** 2 + 3.0 * (config["y"] - 1.3) ** 2 + config["x"] ** 4
+
+    path = tmp_path / "run.jsonl"
+    ref = minimize(fun, space, "sparse_grid", 70, seed=3)
+    stopped = minimize(fun, space, "sparse_grid", 70, seed=3, journal=path,
+                       callback=lambda batch: batch.nfev >= 45)
+    assert stopped.nfev < ref.nfev
+    calls = []
+    resumed = minimize(lambda c: calls.append(c) or fun(c), space, "sparse_grid", 70, seed=3,
+                       journal=path, resume=True)
+    assert len(calls) == ref.nfev - stopped.nfev
+    np.testing.assert_array_equal(resumed.U, ref.U)
+    np.testing.assert_array_equal(resumed.values, ref.values)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "pattern"),
+    [
+        ({"variant": "fast"}, ValueError, "`variant` must be one of 'zoom', 'thesis'.*'fast'"),
+        ({"variant": None}, ValueError, "`variant`.*None"),
+        ({"optimizer": "bfgs"}, ValueError, "unknown optimizer 'bfgs'"),
+        ({"optimizer_options": {"maxfev": 10}}, ValueError, "optimizer_options.*lbfgsb"),
+        ({"optimizer": "nelder_mead", "optimizer_options": {"bogus": 1}}, TypeError, "bogus"),
+        ({"max_level": 51}, ValueError, "max_level.*51"),
+        ({"max_level": 0}, ValueError, "max_level.*0"),
+        ({"ranking": "sorted"}, ValueError, "ranking.*sorted"),
+        ({"trust_region": "no"}, TypeError, "`trust_region` must be a bool.*'no'"),
+        ({"coarse_candidates": 1}, TypeError, "`coarse_candidates` must be a bool.*1"),
+        ({"zoom": 1.5}, TypeError, "zoom.*1.5"),
+        ({"zoom_fraction": 0}, ValueError, "zoom_fraction.*0"),
+        ({"zoom_shrink": "wide"}, TypeError, "zoom_shrink.*wide"),
+        ({"gamma": -0.1}, ValueError, "gamma.*-0.1"),
+        ({"degree": 4}, ValueError, "degree"),
+        ({"n_candidates": 0}, ValueError, "n_candidates.*0"),
+        ({"initial_level": 5}, ValueError, "initial_level.*5"),
+    ],
+)
+def test_every_option_is_checked_before_the_first_evaluation(options, error, pattern):
+    with pytest.raises(error, match=pattern):
+        SparseGridSearch(2, 60, **options)
+
+
+def test_min_budget_matches_the_constructor():
+    for dim in (1, 2, 5):
+        for options in ({}, {"variant": "thesis"}, {"initial_level": 2}, {"optimizer": "none"},
+                        {"n_candidates": 4}, {"variant": "thesis", "multistart": False}):
+            n = SparseGridSearch.min_budget(dim, **options)
+            SparseGridSearch(dim, n, **options)
+            with pytest.raises(ValueError, match="n_evals"):
+                SparseGridSearch(dim, n - 1, **options)
