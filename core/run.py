@@ -356,12 +356,15 @@ def _resolve_space(fun: Any, space: Any) -> SearchSpace:
     return space
 
 
-def _restore(record: Mapping[str, Any], u: np.ndarray, config: dict, step: int) -> Evaluation:
+def _restore(
+    record: Mapping[str, Any], u: np.ndarray, config: dict, step: int, source: Any
+) -> Evaluation:
     index = record["index"]
     u_journal = np.asarray(record.get("u"), dtype=np.float64)
     if u_journal.shape != u.shape or not np.array_equal(u_journal, u):
         raise ValueError(
-            f"cannot resume: evaluation {index} in the journal is at u={u_journal.tolist()}, "
+            f"cannot resume from {str(source)!r}: evaluation {index} in the journal is at "
+            f"u={u_journal.tolist()}, "
             f"but the replayed strategy asked u={u.tolist()}; the run is not reproducible "
             "(was it seeded with an int, with the same options and max_batch?)"
         )
@@ -519,7 +522,7 @@ def _loop(
             for j in range(k):
                 rec = known.pop(nfev + j, None)
                 if rec is not None:
-                    evaluations[j] = ev = _restore(rec, U[j], configs[j], step)
+                    evaluations[j] = ev = _restore(rec, U[j], configs[j], step, writer.path)
                     record(ev, replayed=True)
             todo = [j for j in range(k) if evaluations[j] is None]
             n_workers = executor_workers(executor)  # per batch: Dask clusters may scale

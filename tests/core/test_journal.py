@@ -482,3 +482,15 @@ def test_two_runs_never_append_to_one_journal_at_once(tmp_path: Path) -> None:
     assert sorted(r["index"] for r in records) == list(range(8))
     again = run(quadratic, path, method="random", n_evals=8, resume=True)  # lock released
     assert_same_run(first, again)
+
+
+def test_a_record_moved_to_another_point_is_refused_naming_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    run(quadratic, path, method="random", n_evals=5)
+    header, *lines = path.read_text().splitlines()
+    rec = json.loads(lines[2])
+    rec["u"] = [0.5, 0.5]
+    path.write_text("\n".join([header, *lines[:2], json.dumps(rec), *lines[3:]]) + "\n")
+    with pytest.raises(ValueError, match=rf"cannot resume from '.*run\.jsonl': evaluation "
+                                         rf"{rec['index']} in the journal is at u=\[0\.5, 0\.5\]"):
+        run(quadratic, path, method="random", n_evals=5, resume=True)
