@@ -246,7 +246,8 @@ class JournalTail:
     Examples
     --------
     >>> tail = JournalTail("run.jsonl")  # doctest: +SKIP
-    >>> new = tail.poll()  # records completed since the last poll, in file order
+    >>> # records completed since the last poll, in file order
+    >>> new = tail.poll()  # doctest: +SKIP
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
