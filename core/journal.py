@@ -216,6 +216,17 @@ def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
         raise JournalError(
             path, lineno, f"is corrupt: 'u' must be a list of numbers, got {u!r:.80}"
         )
+    value = rec.get("value")
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if status == "ok" and not (numeric and math.isfinite(value)):
+        raise JournalError(
+            path, lineno, f"is corrupt: 'value' of an 'ok' evaluation must be a finite number, "
+            f"got {value!r:.40}"
+        )
+    if status != "ok" and not (value is None or numeric):
+        raise JournalError(
+            path, lineno, f"is corrupt: 'value' must be a number or null, got {value!r:.40}"
+        )
     if status not in ("ok", "failed"):
         raise JournalError(
             path, lineno, f"is corrupt: 'status' must be 'ok' or 'failed', got {status!r:.40}"

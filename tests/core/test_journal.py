@@ -394,6 +394,14 @@ TAMPERED = {
         b'{"index": 3, "u": "0.5", "status": "ok"}',
         r"line 3 is corrupt: 'u' must be a list of numbers",
     ),
+    "value text": (
+        b'{"index": 3, "u": [0.5], "status": "ok", "value": "0.1"}',
+        r"line 3 is corrupt: 'value' of an 'ok' evaluation must be a finite number, got '0\.1'",
+    ),
+    "value missing": (
+        b'{"index": 3, "u": [0.5], "status": "ok"}',
+        r"line 3 is corrupt: 'value' of an 'ok' evaluation must be a finite number, got None",
+    ),
     "status": (
         b'{"index": 3, "u": [0.5], "status": "great"}',
         r"line 3 is corrupt: 'status' must be 'ok' or 'failed', got 'great'",
