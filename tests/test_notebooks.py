@@ -99,7 +99,6 @@ def test_notebooks_exist():
         "03_reproduce_the_seed",
         "04_adaptive_random_search",
     ]
-    assert "05_integrations" in names or len(names) == 4, names
 
 
 # -- the stored experiments: the committed CSV is what the script computes ---------------------
