@@ -31,7 +31,7 @@ from typing import Any
 
 from core.space import SearchSpace
 
-__all__ = ["CheckedObjective", "explore"]
+__all__ = ["CheckedObjective", "explore", "journal_argument"]
 
 
 class CheckedObjective:
@@ -166,8 +166,8 @@ def explore(
             _use(session, obj)
             unset = _apply_run(session, obj)
             if unset:
-                notes.append("The journaled run used options the page has no control for ("
-                             + ", ".join(unset) + "); the replay may ask other points.")
+                notes.append("The journaled run's options that no control shows: "
+                             + ", ".join(unset) + ".")
         race = False if race is None else race
     elif objective is not None:
         if isinstance(objective, str):
@@ -236,27 +236,31 @@ def _journal_objective(path: Any, follow: bool) -> tuple[Any, list[str]]:
 
 
 def _apply_run(session: Any, obj: Any) -> list[str]:
-    """Set the controls the journaled run was made with (method, budget, seed, options).
+    """Show the journaled run's method, budget, seed and options in the (then fixed) controls.
 
-    Controls that are options of the method and not in the journal get the strategy's own
-    defaults (the run used those). Returns notes on options the page has no control for.
+    The run itself is built from ``obj.fixed_run`` exactly (the session model reads it), so
+    an option that no control can show is only noted. Returns those notes.
     """
     from core.strategies import strategy_options
+    from explorer.model import CONTROLS
 
     run = obj.fixed_run
     session.param.budget.bounds = (1, max(run["budget"], session.param.budget.bounds[1]))
-    values: dict[str, Any] = {"method": run["method"], "budget": run["budget"],
-                              "seed": int(run["seed"] or 0)}
+    session.param.update(method=run["method"])  # first: it sets the variants on offer
+    values: dict[str, Any] = {"budget": run["budget"], "seed": int(run["seed"] or 0)}
     options = {**strategy_options(run["method"]), **run["options"]}
     notes = []
     for k, v in options.items():
-        if k in session.param and k not in ("objective", "name"):
+        p = session.param[k] if k in session.param and k in CONTROLS else None
+        try:
+            if p is None:
+                raise ValueError(k)
+            p._validate(v)
             values[k] = v
-        elif k in run["options"]:
-            notes.append(f"{k}={v!r}")
+        except (ValueError, TypeError):
+            if k in run["options"]:
+                notes.append(f"{k}={v!r}")
     session.param.update(**values)
-    from explorer.model import CONTROLS
-
     for k in CONTROLS:  # the journaled run is fixed: its controls show, disabled
         session.param[k].constant = True
     return notes
@@ -286,3 +290,18 @@ def _check_controls(controls: Mapping[str, Any], allowed: tuple[str, ...]) -> No
         raise TypeError(
             f"unknown control(s) {', '.join(map(repr, unknown))}; valid: {', '.join(allowed)}"
         )
+
+
+def journal_argument(argv: list[str]) -> str | None:
+    """The ``--journal FILE`` of ``panel serve explorer --args --journal FILE`` (or None).
+
+    Other arguments are left alone; ``--journal`` without a file is refused.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="panel serve explorer --args", add_help=False)
+    parser.add_argument("--journal", metavar="FILE")
+    known, _rest = parser.parse_known_args(list(argv))
+    if known.journal is not None and not known.journal.strip():
+        raise SystemExit("--journal needs a file name")
+    return known.journal

@@ -1,4 +1,10 @@
-"""Races and gamma strips in a server-wide process pool; the pool for trainings."""
+"""Races and γ strips: pure functions for a background process, and the cache that runs them.
+
+:func:`race_result` runs one method to the end; :func:`gamma_strip` computes sparse grids at
+several γ. Both are submitted to a small process pool (created by
+:class:`explorer.services.Services`) so that Bayesian optimization's GP fits never hold the
+server's GIL. :class:`RaceService` computes each key once and caches it for every session.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from explorer.engine.record import RunData, RunKey
-from explorer.engine.worker import _batches, make_strategy_for
+from explorer.engine.record import RunKey, RunRecord
+from explorer.engine.worker import make_strategy_for, record_run
 
+__all__ = [
+    "RaceResult", "RaceService", "gamma_strip", "make_background_pool",
+    "make_training_executor", "race_result", "summarize",
+]
 
 @dataclass
 class RaceResult:
@@ -37,11 +47,9 @@ class RaceResult:
 def race_result(key: Any, objective: Any) -> RaceResult:
     """Run ``key.method`` on ``objective`` to the end (no slices) and summarize it."""
     t0 = time.perf_counter()
-    data = RunData(key, objective)
+    data = RunRecord(key, objective)
     try:
-        strategy = make_strategy_for(key, data.d)
-        for U, y, infos in _batches(objective, strategy, threading.Event()):
-            data.append_batch(U, y, infos)
+        record_run(data, make_strategy_for(key, data.d), threading.Event())
     except Exception as err:
         return RaceResult(
             key.method, np.zeros(0), np.zeros(0), None, math.nan, data.n,
@@ -50,8 +58,8 @@ def race_result(key: Any, objective: Any) -> RaceResult:
     return summarize(data, time.perf_counter() - t0)
 
 
-def summarize(data: RunData, seconds: float | None = None) -> RaceResult:
-    """A :class:`RaceResult` from a (possibly unfinished) :class:`RunData`."""
+def summarize(data: RunRecord, seconds: float | None = None) -> RaceResult:
+    """A :class:`RaceResult` from a (possibly unfinished) :class:`RunRecord`."""
     n = data.n
     best_row = data.frames[-1].best if data.frames else -1
     acc = None
@@ -70,9 +78,17 @@ def summarize(data: RunData, seconds: float | None = None) -> RaceResult:
 
 
 def gamma_strip(
-    objective: Any, budget: int, initial_level: int, gammas: tuple[float, ...] = (0.0, 0.5, 1.0)
+    objective: Any,
+    budget: int,
+    options: dict[str, Any],
+    gammas: tuple[float, ...] = (0.0, 0.5, 1.0),
 ) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Novak-Ritter grids (no surrogate optimizer) at several ``gammas``, same budget.
+    """Sparse grids without surrogate optimizer at several ``gammas``, same budget and options.
+
+    Parameters
+    ----------
+    options : dict
+        Sparse-grid options besides ``gamma`` (initial level, variant, ...).
 
     Returns
     -------
@@ -81,21 +97,18 @@ def gamma_strip(
         their values ``(n,)`` and level sums ``(n,)``.
     """
     out = {}
+    base = {k: v for k, v in options.items() if k != "gamma"} | {"optimizer": "none"}
     for gamma in gammas:
-        key = RunKey("strip", "sparse_grid", float(gamma), budget, "none", 1, initial_level, 0)
-        data = RunData(key, objective)
+        opts = tuple(sorted((base | {"gamma": float(gamma)}).items()))
+        key = RunKey("strip", "sparse_grid", budget, 0, opts)
+        data = RunRecord(key, objective)
         strategy = make_strategy_for(key, data.d)
-        for U, y, infos in _batches(objective, strategy, threading.Event()):
-            data.append_batch(U, y, infos)
+        record_run(data, strategy, threading.Event())
         n = data.n
         out[float(gamma)] = (
             data.U[:n].copy(), data.y[:n].copy(), np.asarray(strategy.generator.level_sums).copy()
         )
     return out
-
-
-_POOL_LOCK = threading.Lock()
-_POOL: Any = None
 
 
 def _init_background_worker() -> None:  # pragma: no cover - runs in the child process
@@ -109,20 +122,18 @@ def _init_background_worker() -> None:  # pragma: no cover - runs in the child p
         pass
 
 
-def background_pool() -> Any:
-    """The server-wide pool (one niced worker process) for races and gamma strips."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            from core.executors import ProcessPool
+def make_background_pool() -> Any:
+    """A pool of one niced worker process for races and γ strips."""
+    from core.executors import ProcessPool
 
-            _POOL = ProcessPool(1, initializer=_init_background_worker)
-        return _POOL
+    return ProcessPool(1, initializer=_init_background_worker)
 
 
-def submit(fn: Callable[..., Any], *args: Any) -> Future:
-    """Submit ``fn(*args)`` to :func:`background_pool`."""
-    return background_pool().submit(fn, *args)
+def make_training_executor(n_workers: int) -> Any:
+    """The executor for live neural-network evaluations (``core.executors``)."""
+    from core.executors import make_executor
+
+    return make_executor("process", n_workers=n_workers, initializer=_init_background_worker)
 
 
 class RaceService:
@@ -132,13 +143,13 @@ class RaceService:
     first time). ``release`` cancels work nobody waits for any more, if it has not started.
     """
 
-    def __init__(self, max_items: int = 256, submit_fn: Callable[..., Future] | None = None):
+    def __init__(self, submit_fn: Callable[..., Future], max_items: int = 256) -> None:
         self._lock = threading.Lock()
         self._done: OrderedDict[Any, Any] = OrderedDict()
         self._futures: dict[Any, Future] = {}
         self._interest: dict[Any, int] = {}
         self._max = max_items
-        self._submit = submit_fn or submit
+        self._submit = submit_fn
 
     def get(self, key: Any, fn: Callable[..., Any], *args: Any) -> Any:
         with self._lock:
@@ -181,22 +192,3 @@ class RaceService:
             fut = self._futures.get(key)
             if fut is not None and fut.cancel():
                 self._futures.pop(key, None)
-
-
-_TRAIN_LOCK = threading.Lock()
-_TRAIN_EXECUTOR: Any = None
-#: Worker processes for live trainings, shared by all sessions of the server.
-TRAINING_WORKERS = 2
-
-
-def training_executor() -> Any:
-    """The server-wide executor for neural-network evaluations (``core.executors``)."""
-    global _TRAIN_EXECUTOR
-    with _TRAIN_LOCK:
-        if _TRAIN_EXECUTOR is None:
-            from core.executors import make_executor
-
-            _TRAIN_EXECUTOR = make_executor(
-                "process", n_workers=TRAINING_WORKERS, initializer=_init_background_worker
-            )
-        return _TRAIN_EXECUTOR

@@ -1,4 +1,15 @@
-"""The append-only record of one run: points, values and one frame per batch."""
+"""The record of one run: core's batches plus the arrays the views draw, append-only.
+
+A run is what :func:`core.run.iterate` yields: one :class:`core.records.Batch` per ask/tell
+cycle. :class:`RunRecord` keeps those batches and, beside them, the per-evaluation arrays the
+views read (unit-cube points, native coordinates, values, best so far, roles, grid levels from
+the strategy's generator) and one immutable :class:`Frame` per batch, built completely before it
+is published.
+
+Thread safety: one writer (the run's worker thread). Arrays are preallocated; the writer fills
+the rows of a batch and then appends its :class:`Frame`, so a reader that only looks at rows
+below ``frames[k].end`` never sees a half-written batch.
+"""
 
 from __future__ import annotations
 
@@ -12,62 +23,63 @@ import numpy as np
 
 from explorer.engine.units import best_prefix, native_coordinates
 
+__all__ = ["Frame", "ROLE_CANDIDATE", "ROLE_GRID", "ROLE_SAMPLE", "RunKey", "RunRecord"]
 
-@dataclass(frozen=True)
-class RunKey:
-    """The values that define one run; two equal keys give the same run (seeded)."""
-
-    objective: str
-    method: str
-    gamma: float
-    budget: int
-    optimizer: str
-    degree: int
-    initial_level: int
-    seed: int
-
-    @property
-    def strategy_options(self) -> dict[str, Any]:
-        """Keyword options for ``core.strategies.make_strategy`` for this key's method."""
-        if self.method != "sparse_grid":
-            return {}
-        return {
-            "gamma": self.gamma,
-            "initial_level": self.initial_level,
-            "degree": self.degree,
-            "optimizer": self.optimizer,
-        }
-
-    def with_method(self, method: str) -> RunKey:
-        """The same experiment with another method (for the race)."""
-        return RunKey(
-            self.objective, method, self.gamma, self.budget, self.optimizer, self.degree,
-            self.initial_level, self.seed,
-        )
-
-
+#: What an evaluation is: a sample of a method without a grid, a sparse-grid point, or a
+#: surrogate optimum checked with the true objective.
 ROLE_SAMPLE, ROLE_GRID, ROLE_CANDIDATE = 0, 1, 2
 
 
 @dataclass(frozen=True)
+class RunKey:
+    """The values that define one run; two equal keys give the same run (seeded).
+
+    Attributes
+    ----------
+    objective : str
+        Name of the objective in the session's catalogue.
+    method : str
+        A key of ``core.strategies.STRATEGIES``.
+    budget, seed : int
+    options : tuple of (str, value)
+        The strategy's keyword options (only those the strategy accepts), sorted by name.
+    """
+
+    objective: str
+    method: str
+    budget: int
+    seed: int
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def strategy_options(self) -> dict[str, Any]:
+        """Keyword options for ``core.strategies.make_strategy``."""
+        return dict(self.options)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.strategy_options.get(name, default)
+
+
+@dataclass(frozen=True)
 class Frame:
-    """One evaluated batch: points ``start..end-1`` (one refinement for sparse grids).
+    """One evaluated batch: rows ``start..end-1`` of the record.
 
     Attributes
     ----------
     start, end : int
-        The batch's rows in :class:`RunData`.
     best : int
         Row of the best finite value among ``0..end-1`` (``-1`` if none).
     best_value : float
     n_grid : int
-        Number of sparse-grid points among ``0..end-1`` (the surrogate of this step fits them).
+        Sparse-grid points among ``0..end-1`` (the surrogate of this step fits them).
     refinement : core.grid.RefinementStep or None
-        The Novak-Ritter selection that created this batch (sparse grid, after step 0).
+        The Novak-Ritter selection whose batch this frame completes.
     label : str
         What the batch is, for the status line.
     seconds : float
         Wall time of the run when the batch was told.
+    role : int
+        ``ROLE_SAMPLE``, ``ROLE_GRID`` or ``ROLE_CANDIDATE``.
     """
 
     start: int
@@ -78,52 +90,76 @@ class Frame:
     refinement: Any = None
     label: str = ""
     seconds: float = 0.0
+    role: int = ROLE_SAMPLE
 
 
-class RunData:
-    """Append-only record of one run (see the module docstring for the threading rule)."""
+class RunRecord:
+    """Append-only record of one run (module docstring for the threading rule).
 
-    def __init__(self, key: Any, objective: Any) -> None:
+    Attributes
+    ----------
+    batches : list of core.records.Batch
+        The run as core recorded it.
+    U, X : ndarray, shape (cap, d)
+        Unit-cube points and native plotting coordinates, rows in evaluation order.
+    y, best_so_far : ndarray, shape (cap,)
+    role : ndarray of int8, shape (cap,)
+    levels, indices : ndarray of int64, shape (cap, d)
+        Sparse-grid levels and indices of grid rows, copied from the strategy's generator once
+        it has been told the whole refinement (``levels_known`` rows are filled).
+    level_sum : ndarray of int64, shape (cap,)
+        ``|l|_1`` of grid rows (0 until known).
+    predicted : ndarray, shape (cap,)
+        The surrogate's value at a checked candidate (NaN elsewhere).
+    info : list of dict or None
+        ``Evaluation.info`` per row (learning curves, accuracy).
+    slices, slice_errors : dict
+        Model images per ``(dims, step)``, float32 ``(r, r)``, or why there is none.
+    """
+
+    def __init__(self, key: RunKey, objective: Any, has_model: bool = False) -> None:
         self.key = key
         self.objective = objective
         self.space = objective.space
         self.d = self.space.dim
         self.budget = int(key.budget)
+        self.has_model = bool(has_model)
         cap = self.budget + 4
         d = self.d
+        self.batches: list[Any] = []
         self.U = np.zeros((cap, d))
         self.X = np.zeros((cap, d))
         self.y = np.full(cap, np.nan)
         self.best_so_far = np.full(cap, np.nan)
+        self.predicted = np.full(cap, np.nan)
         self.role = np.zeros(cap, dtype=np.int8)
         self.level_sum = np.zeros(cap, dtype=np.int64)
         self.levels = np.ones((cap, d), dtype=np.int64)
         self.indices = np.ones((cap, d), dtype=np.int64)
+        self.levels_known = 0
         self.info: list[dict | None] = [None] * cap
         self.frames: list[Frame] = []
-        self.first_frame = threading.Event()  # set when frame 0 is published
+        self.first_frame = threading.Event()
         self.done = False
         self.error: str | None = None
         self.stop_reason: str | None = None
         self.strategy: Any = None
-        # model slices: (dims, step) -> float32 (r, r); written by the worker only
         self.slices: dict[tuple[tuple[int, int], int], np.ndarray] = {}
         self.slice_errors: dict[tuple[tuple[int, int], int], str] = {}
-        self.model_kind = {"sparse_grid": "sparse_grid", "bayesian": "gp"}.get(key.method)
         self.created = time.perf_counter()
 
-    # -- reading --------------------------------------------------------------------------
+    # -- reading ------------------------------------------------------------------------------
     @property
     def n_frames(self) -> int:
         return len(self.frames)
 
     @property
     def n(self) -> int:
-        """Number of evaluations recorded so far."""
+        """Evaluations recorded so far."""
         return self.frames[-1].end if self.frames else 0
 
     def fixed_point(self, step: int) -> np.ndarray:
-        """Unit-cube point at which the hidden dimensions are held at ``step``: the best so far."""
+        """Unit-cube point where hidden dimensions are held at ``step``: the best so far."""
         if not self.frames:
             return np.full(self.d, 0.5)
         f = self.frames[min(step, len(self.frames) - 1)]
@@ -138,35 +174,33 @@ class RunData:
             return None
         return self.space.from_unit(self.U[f.best : f.best + 1])[0]
 
-    # -- writing (worker thread only) -----------------------------------------------------
-    def append_batch(
+    # -- writing (worker thread only) ------------------------------------------------------
+    def append(
         self,
-        U: np.ndarray,
-        y: np.ndarray,
-        infos: list[dict | None],
+        batch: Any,
         *,
         role: int = ROLE_SAMPLE,
-        levels: np.ndarray | None = None,
-        indices: np.ndarray | None = None,
         refinement: Any = None,
         label: str = "",
+        predicted: np.ndarray | None = None,
     ) -> Frame:
-        """Record a told batch and publish its frame."""
-        m = len(U)
+        """Record a told :class:`core.records.Batch` and publish its frame."""
+        evs = list(batch.evaluations)
+        m = len(evs)
         a = self.n
         b = a + m
-        if b > len(self.y):  # never expected (strategies respect the budget); grow anyway
+        if b > len(self.y):  # strategies respect the budget; grow anyway rather than fail
             self._grow(b)
+        U = np.array([e.u for e in evs], dtype=np.float64).reshape(m, self.d)
+        y = np.array([e.value for e in evs], dtype=np.float64)
         self.U[a:b] = U
         self.X[a:b] = native_coordinates(self.space, U)
         self.y[a:b] = y
         self.role[a:b] = role
-        if levels is not None:
-            self.levels[a:b] = levels
-            self.indices[a:b] = indices
-            self.level_sum[a:b] = np.asarray(levels).sum(axis=1)
-        for k, info in enumerate(infos):
-            self.info[a + k] = info
+        if predicted is not None:
+            self.predicted[a:b] = predicted
+        for k, e in enumerate(evs):
+            self.info[a + k] = dict(e.info) if e.info else None
         self.best_so_far[:b] = best_prefix(self.y[:b])
         prev = self.frames[-1] if self.frames else None
         best, best_value = (prev.best, prev.best_value) if prev else (-1, math.nan)
@@ -174,16 +208,28 @@ class RunData:
         if m and np.isfinite(yb.min()) and (best < 0 or yb.min() < best_value):
             best, best_value = a + int(np.argmin(yb)), float(yb.min())
         n_grid = (prev.n_grid if prev else 0) + (m if role == ROLE_GRID else 0)
-        frame = Frame(
-            a, b, best, best_value, n_grid, refinement, label, time.perf_counter() - self.created
-        )
+        frame = Frame(a, b, best, best_value, n_grid, refinement, label,
+                      time.perf_counter() - self.created, role)
+        self.batches.append(batch)
         self.frames.append(frame)
         if len(self.frames) == 1:
             self.first_frame.set()
         return frame
 
+    def set_levels(self, levels: np.ndarray, indices: np.ndarray) -> None:
+        """Levels and indices of the first ``len(levels)`` grid rows (from the generator)."""
+        n = len(levels)
+        if n <= self.levels_known:
+            return
+        k = self.levels_known
+        self.levels[k:n] = levels[k:n]
+        self.indices[k:n] = indices[k:n]
+        self.level_sum[k:n] = np.asarray(levels[k:n]).sum(axis=1)
+        self.levels_known = n
+
     def _grow(self, need: int) -> None:
-        for name in ("U", "X", "y", "best_so_far", "role", "level_sum", "levels", "indices"):
+        for name in ("U", "X", "y", "best_so_far", "predicted", "role", "level_sum", "levels",
+                     "indices"):
             old = getattr(self, name)
             new = np.zeros((need + 16,) + old.shape[1:], dtype=old.dtype)
             if old.dtype.kind == "f" and old.ndim == 1:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from explorer.engine import AxisSpec
+from explorer.engine.units import AxisSpec
 
 __all__ = ["format_value", "native_ticks"]
 

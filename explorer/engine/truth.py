@@ -11,13 +11,18 @@ from explorer.engine.units import MODEL_RESOLUTION, slice_points
 
 
 def truth_slice(
-    objective: Any, dims: tuple[int, int], fixed: np.ndarray, resolution: int = MODEL_RESOLUTION
+    objective: Any,
+    dims: tuple[int, int],
+    fixed: np.ndarray,
+    resolution: int = MODEL_RESOLUTION,
+    landscapes: dict | None = None,
 ) -> np.ndarray | None:
     """The objective on the image grid of :func:`slice_points`, or ``None`` if unknown.
 
     Test functions are evaluated directly (vectorized, microseconds). A 2-D neural-network
     objective uses its stored landscape (``core.objectives.landscapes``, coarse but true);
-    higher-dimensional trainings have no affordable truth.
+    higher-dimensional trainings and user objectives have no affordable truth. ``landscapes``
+    caches stored landscapes (see :func:`landscape_objective`).
 
     Returns
     -------
@@ -34,7 +39,7 @@ def truth_slice(
         return np.asarray(objective.evaluate_unit(U), dtype=np.float32).reshape(
             resolution, resolution
         )
-    proxy = landscape_objective(objective)
+    proxy = landscape_objective(objective, landscapes)
     if proxy is None:
         return None
     U = slice_points(2, tuple(dims), np.full(2, 0.5), resolution)
@@ -92,20 +97,20 @@ class LandscapeObjective:
         return float(self.evaluate_unit(self.space.to_unit(config))[0])
 
 
-_LANDSCAPES: dict[tuple[str, str], LandscapeObjective | None] = {}
-
-
-def landscape_objective(objective: Any) -> LandscapeObjective | None:
+def landscape_objective(objective: Any, cache: dict | None = None) -> LandscapeObjective | None:
     """The stored-landscape stand-in of a 2-D objective, or ``None`` without a landscape.
 
-    Files are read once per server process (they are a few kB and never change while it runs).
+    ``cache`` (the server's, from :class:`explorer.services.Services`) keeps files read once per
+    process: they are a few kB and never change while it runs.
     """
-    if objective.space.dim != 2 or not getattr(objective, "name", ""):
+    if objective.space.dim != 2 or getattr(objective, "kind", "") != "neural_network":
         return None
     key = (objective.name, repr(objective.space))
-    if key not in _LANDSCAPES:
-        _LANDSCAPES[key] = _load_landscape_objective(objective)
-    return _LANDSCAPES[key]
+    if cache is None:
+        return _load_landscape_objective(objective)
+    if key not in cache:
+        cache[key] = _load_landscape_objective(objective)
+    return cache[key]
 
 
 def _load_landscape_objective(objective: Any) -> LandscapeObjective | None:

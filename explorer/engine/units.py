@@ -89,33 +89,3 @@ def best_prefix(y: np.ndarray) -> np.ndarray:
     out = np.minimum.accumulate(yy) if len(yy) else yy.copy()
     out[~np.isfinite(out)] = np.nan
     return out
-
-
-def dyadic_levels(U: np.ndarray, max_level: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """Levels and odd indices of sparse-grid points from their coordinates.
-
-    A grid coordinate is ``u = i * 2**-l`` with odd ``i``; ``l`` is the smallest level at which
-    ``u * 2**l`` is an integer (exact in float64 up to level 52).
-
-    Parameters
-    ----------
-    U : ndarray, shape (n, d)
-        Coordinates of grid points (no boundary points).
-
-    Returns
-    -------
-    levels, indices : ndarray of int64, shape (n, d)
-    """
-    U = np.asarray(U, dtype=np.float64)
-    scaled = np.rint(U * 2.0**max_level).astype(np.int64)
-    tz = np.zeros(U.shape, dtype=np.int64)
-    k = scaled.copy()
-    k[k == 0] = 1 << max_level  # not a grid coordinate; keeps the loop finite
-    while True:
-        even = (k % 2 == 0) & (tz < max_level)
-        if not even.any():
-            break
-        k = np.where(even, k // 2, k)
-        tz = tz + even
-    levels = max_level - tz
-    return levels, k

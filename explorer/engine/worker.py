@@ -1,17 +1,25 @@
-"""Computing a run in a worker thread (and its model slices), and sharing runs."""
+"""Computing a run in a worker thread through :func:`core.run.iterate`, and its model images.
+
+:class:`RunWorker` is the only place where the explorer drives a strategy. Cheap objectives run
+to the end at once and are replayed; expensive ones (trainings, user objectives) run live, batch
+by batch, only while the viewer lets them (:meth:`RunWorker.allow`). After each batch the worker
+records what the strategy knows about it (grid levels from its generator, the refinement, the
+surrogate's prediction at a checked candidate); then it computes model images, the step the
+viewer wants first.
+"""
 
 from __future__ import annotations
 
 import threading
 import traceback
-from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from explorer.engine.record import ROLE_CANDIDATE, ROLE_GRID, ROLE_SAMPLE, RunData
-from explorer.engine.units import MODEL_RESOLUTION, dyadic_levels, slice_points
+from explorer.engine.record import ROLE_CANDIDATE, ROLE_GRID, ROLE_SAMPLE, RunRecord
+from explorer.engine.units import MODEL_RESOLUTION, slice_points
+
+__all__ = ["RunWorker", "animation_batch", "make_strategy_for", "record_run"]
 
 
 def make_strategy_for(key: Any, dim: int) -> Any:
@@ -24,38 +32,18 @@ def make_strategy_for(key: Any, dim: int) -> Any:
 def animation_batch(method: str, budget: int, live: bool, n_workers: int = 2) -> int | None:
     """Points per evaluated batch, so that the animation has steps worth watching.
 
-    Sparse grids keep their natural batch (one refinement, ``2 d`` points) when replayed; other
-    methods are replayed in batches of one point (at most about 150 steps per run). Live
-    trainings go ``n_workers`` at a time, so each finished training shows soon.
+    Strategies with a model keep their natural batch (one refinement, one proposal) when
+    replayed; others propose everything at once and are replayed in batches of one point (at
+    most about 150 steps per run). Live runs go ``n_workers`` at a time, so each finished
+    evaluation shows soon.
     """
     if live:
         return n_workers
-    if method == "sparse_grid":
+    from core.strategies import STRATEGIES
+
+    if STRATEGIES[method].has_model:
         return None
     return max(1, round(budget / 150))
-
-
-def _batches(
-    objective: Any,
-    strategy: Any,
-    stop: threading.Event,
-    executor: Any = None,
-    max_batch: int | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray, list[dict | None]]]:
-    """Yield ``(U, y, infos)`` per told batch, through :func:`core.run.iterate`."""
-    from core import run as core_run
-
-    kwargs: dict[str, Any] = {"stop": stop, "max_batch": max_batch}
-    if executor is not None:
-        kwargs["executor"] = executor
-    for rec in core_run.iterate(objective, objective.space, strategy, **kwargs):
-        evs = list(rec.evaluations)
-        if not evs or not getattr(rec, "complete", True):
-            continue  # empty end record, or a batch cut short by a stop request (not told)
-        U = np.array([np.asarray(e.u, dtype=np.float64) for e in evs]).reshape(-1, strategy.dim)
-        y = np.array([float(e.value) for e in evs], dtype=np.float64)
-        infos = [dict(e.info) if getattr(e, "info", None) else None for e in evs]
-        yield U, y, infos
 
 
 def executor_workers(executor: Any) -> int:
@@ -67,44 +55,136 @@ def executor_workers(executor: Any) -> int:
     return max(1, workers(executor) or 1)
 
 
-def _refinement_label(rec: Any, data: RunData) -> str:
-    row = rec.refined
-    cfg = ", ".join(f"{v:.3g}" for v in data.X[row])
-    return f"refined point #{row} ({cfg})"
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def record_run(
+    record: RunRecord,
+    strategy: Any,
+    stop: threading.Event,
+    *,
+    executor: Any = None,
+    max_batch: int | None = None,
+    wait: Any = None,
+    after_batch: Any = None,
+) -> None:
+    """Drive ``strategy`` on the record's objective and append every told batch to ``record``.
+
+    ``wait()`` is asked before each batch (False ends the run); ``after_batch(k)`` runs after
+    frame ``k`` was published.
+    """
+    from core import run as core_run
+
+    record.strategy = strategy
+    gen = getattr(strategy, "generator", None)
+    n_hist = 0
+    if wait is not None and not wait():
+        record.stop_reason = "stopped"
+        return
+    kwargs: dict[str, Any] = {"stop": stop, "max_batch": max_batch}
+    if executor is not None:
+        kwargs["executor"] = executor
+    obj = record.objective
+    for batch in core_run.iterate(obj, obj.space, strategy, **kwargs):
+        if batch.done:
+            record.stop_reason = batch.stop_reason
+        if not batch.evaluations or not batch.complete:
+            continue  # the empty end record, or a batch cut short by a stop request
+        role, rec, label, predicted = ROLE_SAMPLE, None, "", None
+        if gen is not None:
+            if getattr(strategy, "phase", "grid") == "grid":
+                role = ROLE_GRID
+                hist = gen.history
+                if len(hist) > n_hist:  # the refinement whose batch is now complete
+                    rec, n_hist = hist[-1], len(hist)
+            else:
+                role = ROLE_CANDIDATE
+                predicted = _predictions(strategy, batch)
+        if role == ROLE_GRID:
+            record.set_levels(gen.levels, gen.indices)
+            a = record.n
+            if rec is not None:
+                row = rec.refined
+                where = ", ".join(_fmt(v) for v in record.X[row])
+                label = f"refined point #{row} ({where})"
+            elif a == 0:
+                label = "initial grid"
+        elif role == ROLE_CANDIDATE:
+            label = _candidate_label(record, batch, predicted)
+        record.append(batch, role=role, refinement=rec, label=label, predicted=predicted)
+        if after_batch is not None:
+            after_batch(record.n_frames - 1)
+        if stop.is_set():
+            break
+        if wait is not None and not wait():
+            break
+    if stop.is_set():
+        record.stop_reason = "stopped"
+    elif record.stop_reason is None:
+        record.stop_reason = strategy.stop_reason
+
+
+def _predictions(strategy: Any, batch: Any) -> np.ndarray:
+    """The surrogate's value at each checked point of ``batch`` (NaN where unknown)."""
+    out = np.full(len(batch.evaluations), np.nan)
+    for k, ev in enumerate(batch.evaluations):
+        for cand in getattr(strategy, "candidates", ()):
+            if np.array_equal(np.asarray(cand[0]), ev.u):
+                out[k] = float(cand[1])
+                break
+    return out
+
+
+def _candidate_label(record: RunRecord, batch: Any, predicted: np.ndarray) -> str:
+    metric = getattr(record.objective, "metric", "f")
+    parts = []
+    for ev, s in zip(batch.evaluations, predicted, strict=True):
+        x = ", ".join(_fmt(v) for v in native_row(record, ev.u))
+        true = _fmt(ev.value) if np.isfinite(ev.value) else "failed"
+        pred = f"surrogate predicted {_fmt(s)} at ({x})" if np.isfinite(s) else f"({x})"
+        parts.append(f"{pred}; true {metric} = {true}")
+    return "; ".join(parts[:2]) + (" …" if len(parts) > 2 else "")
+
+
+def native_row(record: RunRecord, u: np.ndarray) -> np.ndarray:
+    from explorer.engine.units import native_coordinates
+
+    return native_coordinates(record.space, np.asarray(u)[None, :])[0]
 
 
 class RunWorker:
-    """Compute one run in a daemon thread, then its model slices (module docstring).
+    """Compute one run in a daemon thread, then its model images (module docstring).
 
     Parameters
     ----------
-    data : RunData
-        Where the run is recorded.
+    record : RunRecord
     live : bool
-        ``True`` for expensive objectives: batches are evaluated only while allowed
-        (:meth:`allow`), in ``executor`` if given.
+        Batches are evaluated only while allowed (:meth:`allow`), in ``executor`` if given.
     executor : optional
-        Passed to :func:`core.run.iterate` (a bounded process pool for trainings).
+        Passed to :func:`core.run.iterate`.
     dims : (int, int)
-        Dimensions of the first slices to precompute.
+        Dimensions of the first model images to compute.
     """
 
     def __init__(
         self,
-        data: RunData,
+        record: RunRecord,
         *,
         live: bool = False,
         executor: Any = None,
         dims: tuple[int, int] = (0, 1),
         resolution: int = MODEL_RESOLUTION,
+        compute: bool = True,
     ) -> None:
-        self.data = data
+        self.record = record
         self.live = live
         self.executor = executor
         self.resolution = resolution
+        self.compute = compute
         self.stop_event = threading.Event()
         self._cond = threading.Condition()
-        self._allowed: int | None = None if not live else 0  # batches still allowed; None = all
+        self._allowed: int | None = None if not live else 0  # None: run freely, 0: paused
         self._wanted: tuple[tuple[int, int], int] = (tuple(dims), 0)  # type: ignore[assignment]
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._main, name="explorer-run", daemon=True)
@@ -115,7 +195,7 @@ class RunWorker:
         return self
 
     def stop(self) -> None:
-        """Ask the worker to end at the next batch boundary (trainings are cancelled)."""
+        """End at the next batch boundary (pending trainings are cancelled by the driver)."""
         self.stop_event.set()
         self._wake.set()
         with self._cond:
@@ -129,7 +209,7 @@ class RunWorker:
         self._thread.join(timeout)
 
     def allow(self, n: int | None) -> None:
-        """Let a live run evaluate ``n`` more batches (``None``: run freely, ``0``: pause)."""
+        """Let a live run evaluate ``n`` more batches (``None``: freely, ``0``: pause)."""
         with self._cond:
             self._allowed = n
             self._cond.notify_all()
@@ -139,13 +219,13 @@ class RunWorker:
         return self._allowed == 0
 
     def want(self, dims: tuple[int, int], step: int) -> None:
-        """Ask for the slice of ``step`` over ``dims`` to be computed next."""
+        """Ask for the model image of ``step`` over ``dims`` next."""
         key = (tuple(int(v) for v in dims), int(step))
         if key != self._wanted:
             self._wanted = key  # type: ignore[assignment]
             self._wake.set()
 
-    # -- work ---------------------------------------------------------------------------------
+    # -- work -------------------------------------------------------------------------------
     def _wait_allowed(self) -> bool:
         with self._cond:
             while self._allowed == 0 and not self.stop_event.is_set():
@@ -157,222 +237,103 @@ class RunWorker:
             return True
 
     def _main(self) -> None:
-        data = self.data
+        record = self.record
         try:
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(1):
-                try:
-                    self._run()
-                finally:
-                    data.done = True
+                if self.compute:
+                    try:
+                        self._run()
+                    finally:
+                        record.done = True
                 self._precompute_slices()
         except Exception as err:  # shown in the page, never raised into the server
-            data.error = f"{type(err).__name__}: {err}"
-            data.error_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+            record.error = f"{type(err).__name__}: {err}"
+            record.error_traceback = traceback.format_exc()  # type: ignore[attr-defined]
         finally:
-            data.done = True
+            record.done = True
 
     def _run(self) -> None:
-        data = self.data
-        strategy = make_strategy_for(data.key, data.d)
-        data.strategy = strategy
-        gen = getattr(strategy, "generator", None)
-        n_hist = 0
-        if self.live and not self._wait_allowed():
-            data.stop_reason = "stopped"
-            return
-        batch = animation_batch(data.key.method, data.budget, self.live,
+        record = self.record
+        strategy = make_strategy_for(record.key, record.d)
+        batch = animation_batch(record.key.method, record.budget, self.live,
                                 executor_workers(self.executor))
-        for U, y, infos in _batches(
-            data.objective, strategy, self.stop_event, self.executor, batch
-        ):
-            role, levels, indices, rec, label = ROLE_SAMPLE, None, None, None, ""
-            if gen is not None:
-                # Grid points come first, in the generator's storage order, possibly in parts
-                # of a refinement's batch (live runs); the candidates follow in their phase.
-                if getattr(strategy, "phase", "grid") == "grid":
-                    role = ROLE_GRID
-                    levels, indices = dyadic_levels(U)
-                    hist = gen.history
-                    if len(hist) > n_hist:  # the refinement whose batch is now complete
-                        rec = hist[-1]
-                        n_hist = len(hist)
-                else:
-                    role = ROLE_CANDIDATE
-                    label = "surrogate optimum checked with the true objective"
-            frame = data.append_batch(
-                U, y, infos, role=role, levels=levels, indices=indices, refinement=rec,
-                label=label,
-            )
-            if rec is not None:
-                object.__setattr__(frame, "label", _refinement_label(rec, data))
-            elif role == ROLE_GRID and len(data.frames) == 1:
-                object.__setattr__(frame, "label", "initial grid")
-            if data.model_kind == "gp":
-                self._gp_slice(len(data.frames) - 1)
-            elif data.model_kind == "sparse_grid" and self.live:
-                self._compute_slice(*self._wanted_now(len(data.frames) - 1))
-            if self.stop_event.is_set():
-                break
-            if self.live and not self._wait_allowed():
-                break
-        data.stop_reason = "stopped" if self.stop_event.is_set() else strategy.stop_reason
+        record_run(
+            record, strategy, self.stop_event, executor=self.executor, max_batch=batch,
+            wait=self._wait_allowed if self.live else None, after_batch=self._after_batch,
+        )
 
-    def _wanted_now(self, latest: int) -> tuple[tuple[int, int], int]:
-        dims, _ = self._wanted
-        return dims, latest
-
-    # -- model slices -------------------------------------------------------------------------
-    def _gp_slice(self, step: int) -> None:
-        """GP posterior mean on the wanted dims right after the batch of ``step`` was told."""
-        data = self.data
-        dims = self._wanted[0]
-        if data.d < 2:
+    def _after_batch(self, step: int) -> None:
+        record = self.record
+        if not record.has_model:
             return
-        U = slice_points(data.d, dims, data.fixed_point(step), self.resolution // 2)
-        try:
-            mean, _ = data.strategy.posterior(U)
-        except Exception as err:  # a failed fit shows as a message, not a crash
-            data.slice_errors[(dims, step)] = str(err)
+        if hasattr(record.strategy, "posterior"):
+            self._posterior_slice(step)  # the model changes with every batch: now or never
+        elif self.live:
+            self._compute_slice(self._wanted[0], step)
+
+    # -- model images -----------------------------------------------------------------------
+    def _posterior_slice(self, step: int) -> None:
+        """The strategy's posterior mean on the wanted dims right after batch ``step``."""
+        record = self.record
+        dims = self._wanted[0]
+        if record.d < 2:
             return
         r = self.resolution // 2
-        data.slices[(dims, step)] = np.asarray(mean, dtype=np.float32).reshape(r, r)
+        U = slice_points(record.d, dims, record.fixed_point(step), r)
+        try:
+            mean, _ = record.strategy.posterior(U)
+        except Exception as err:  # a failed fit shows as a message, not a crash
+            record.slice_errors[(dims, step)] = str(err)
+            return
+        record.slices[(dims, step)] = np.asarray(mean, dtype=np.float32).reshape(r, r)
 
     def _compute_slice(self, dims: tuple[int, int], step: int) -> None:
-        """Sparse-grid interpolant of ``step`` on the slice over ``dims``."""
-        data = self.data
+        """The sparse-grid interpolant of ``step`` on the slice over ``dims``."""
+        record = self.record
         key = (dims, step)
-        if key in data.slices or key in data.slice_errors or step >= len(data.frames):
+        if key in record.slices or key in record.slice_errors or step >= len(record.frames):
             return
         from core.surrogate import fit_surrogate
 
-        frame = data.frames[step]
-        m = frame.n_grid
-        y = data.y[:m]
+        m = min(record.frames[step].n_grid, record.levels_known)
+        y = record.y[:m]
         if m == 0 or not np.isfinite(y).any():
-            data.slice_errors[key] = "no finite value yet"
+            record.slice_errors[key] = "no finite value yet"
             return
         try:
-            s = fit_surrogate(data.levels[:m], data.indices[:m], y, degree=data.key.degree)
-            if data.d == 1:
-                Z = np.asarray(s(((np.arange(self.resolution) + 0.5) / self.resolution)[:, None]))
-                Z = np.repeat(Z[None, :], self.resolution, axis=0)
+            s = fit_surrogate(record.levels[:m], record.indices[:m], y,
+                              degree=record.key.option("degree", 3))
+            if record.d == 1:
+                g = (np.arange(self.resolution) + 0.5) / self.resolution
+                Z = np.repeat(np.asarray(s(g[:, None]))[None, :], self.resolution, axis=0)
             else:
-                _, _, Z = s.evaluate_slice(
-                    dims, fixed=data.fixed_point(step), resolution=self.resolution
-                )
+                _, _, Z = s.evaluate_slice(dims, fixed=record.fixed_point(step),
+                                           resolution=self.resolution)
         except Exception as err:
-            data.slice_errors[key] = f"{type(err).__name__}: {err}"
+            record.slice_errors[key] = f"{type(err).__name__}: {err}"
             return
-        data.slices[key] = np.asarray(Z, dtype=np.float32)
+        record.slices[key] = np.asarray(Z, dtype=np.float32)
 
     def _next_slice(self) -> tuple[tuple[int, int], int] | None:
-        data = self.data
+        record = self.record
         dims, step = self._wanted
-        n = len(data.frames)
+        n = len(record.frames)
         for k in (*range(step, n), *range(0, min(step, n))):
-            if (dims, k) not in data.slices and (dims, k) not in data.slice_errors:
+            if (dims, k) not in record.slices and (dims, k) not in record.slice_errors:
                 return dims, k
         return None
 
     def _precompute_slices(self) -> None:
-        data = self.data
-        if data.model_kind != "sparse_grid" or data.d < 1:
+        """Sparse-grid images of every step, the wanted one first, until stopped."""
+        record = self.record
+        if not record.has_model or hasattr(record.strategy, "posterior"):
             return
         while not self.stop_event.is_set():
             self._wake.clear()
             job = self._next_slice()
             if job is None:
                 self._wake.wait(1.0)
-                if self._idle_exit():
-                    return
                 continue
             self._compute_slice(*job)
-
-    def _idle_exit(self) -> bool:
-        """Keep the thread for slice requests while the run is shown (until stopped)."""
-        return self.stop_event.is_set()
-
-
-class RunStore:
-    """Server-wide cache of cheap runs by key, with reference counts.
-
-    A finished run is immutable apart from its slice cache, so sessions asking for the same key
-    share one :class:`RunData` and one :class:`RunWorker`. The worker of a run nobody uses any
-    more is stopped; finished runs stay cached (least recently used first out).
-    """
-
-    def __init__(self, max_runs: int = 24) -> None:
-        self.max_runs = max_runs
-        self._lock = threading.Lock()
-        self._runs: OrderedDict[Any, tuple[RunData, RunWorker]] = OrderedDict()
-        self._refs: dict[Any, int] = {}
-
-    def acquire(
-        self, key: Any, objective: Any, dims: tuple[int, int] = (0, 1)
-    ) -> tuple[RunData, RunWorker]:
-        with self._lock:
-            entry = self._runs.get(key)
-            if entry is not None and (entry[0].error is None):
-                self._runs.move_to_end(key)
-                if not entry[1].alive and not entry[1].stop_event.is_set():
-                    pass
-                if entry[1].stop_event.is_set() and not entry[0].done:
-                    entry = None  # an unfinished run was stopped: compute again
-            if entry is None or entry[0].error is not None:
-                data = RunData(key, objective)
-                worker = RunWorker(data, dims=dims)
-                entry = (data, worker)
-                self._runs[key] = entry
-                worker.start()
-            self._refs[key] = self._refs.get(key, 0) + 1
-            self._evict()
-            return entry
-
-    def release(self, key: Any) -> None:
-        with self._lock:
-            refs = self._refs.get(key, 0) - 1
-            if refs > 0:
-                self._refs[key] = refs
-                return
-            self._refs.pop(key, None)
-            entry = self._runs.get(key)
-            if entry is not None and not entry[0].done:
-                entry[1].stop()
-                self._runs.pop(key, None)
-            elif entry is not None:
-                entry[1].stop()  # finished: only the slice thread stops; data stays cached
-
-    def _evict(self) -> None:
-        while len(self._runs) > self.max_runs:
-            for key in list(self._runs):
-                if self._refs.get(key, 0) == 0:
-                    data, worker = self._runs.pop(key)
-                    worker.stop()
-                    break
-            else:
-                return
-
-    def restart_slices(self, key: Any) -> RunWorker | None:
-        """A finished cached run whose slice thread was stopped gets a fresh slice worker."""
-        with self._lock:
-            entry = self._runs.get(key)
-            if entry is None:
-                return None
-            data, worker = entry
-            if worker.alive:
-                return worker
-            new = _SliceOnlyWorker(data, dims=worker._wanted[0]).start()
-            self._runs[key] = (data, new)
-            return new
-
-
-class _SliceOnlyWorker(RunWorker):
-    """Precomputes slices of an already finished run (its worker was stopped)."""
-
-    def _main(self) -> None:
-        try:
-            self._precompute_slices()
-        except Exception as err:
-            self.data.error = f"{type(err).__name__}: {err}"

@@ -1,30 +1,50 @@
-"""Convergence: best value so far vs evaluations, this run against the other methods (the race)."""
+"""Convergence: best value so far vs evaluations, this run against the other methods (the race).
+
+:class:`ConvergenceView` follows the session: the run's curve up to the shown step (streamed
+while it grows, at most every :data:`PERIOD` seconds while playing: each repaint of a log axis
+costs the page several ms) and the race's finished runs.
+"""
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
+import panel as pn
+import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 
+from explorer.engine import RaceResult
+from explorer.model import Session
 from explorer.views.theme import METHOD_COLORS, as_lists, make_figure
 
-__all__ = ["ConvergenceView", "FLOOR"]
+__all__ = ["ConvergenceView", "FLOOR", "PERIOD"]
+
+#: While playing, the curve follows at most this often (seconds).
+PERIOD = 0.2
 
 #: Smallest value drawn on the log axis (an exact hit of the optimum would be log(0)).
 FLOOR = 1e-10
 
 
-class ConvergenceView:
+class ConvergenceView(pn.viewable.Viewer):
     """Best-so-far curves on a log axis; the animated run is thick, the race thin.
 
     The plotted quantity is ``best - f_opt`` when the objective's minimum is known (test
     functions), else the best value itself (losses of trainings are positive).
     """
 
-    def __init__(self, methods: dict[str, str], width: int = 250, height: int = 250) -> None:
+    session = param.ClassSelector(class_=Session)
+
+    def __init__(self, session: Session, width: int = 215, height: int = 230,
+                 **params: Any) -> None:
+        super().__init__(session=session, **params)
+        from core.strategies import STRATEGIES
+
+        methods = {name: cls.title for name, cls in STRATEGIES.items()}
         self.methods = methods  # name -> title
         self.fig = make_figure(
             title="Convergence race", frame_width=width, frame_height=height,
@@ -42,7 +62,8 @@ class ConvergenceView:
         self.race_renderers: dict[str, Any] = {}
         for name in methods:
             src = ColumnDataSource({"x": [], "y": []}, name=f"race-{name}")
-            r = self.fig.step("x", "y", source=src, mode="after", line_color=METHOD_COLORS[name],
+            r = self.fig.step("x", "y", source=src, mode="after",
+                              line_color=METHOD_COLORS.get(name, "#555555"),
                               line_width=2, line_alpha=0.8)
             self.race[name] = src
             self.race_renderers[name] = r
@@ -69,6 +90,54 @@ class ConvergenceView:
         self.fig.add_layout(self.cursor)
         self.f_opt: float | None = None
         self.method = "sparse_grid"
+        self._run: Any = None
+        self._n = -1  # evaluations drawn in this run's curve
+        self._at = 0.0
+        self._range_set = False
+        session.param.watch(self._on_run, ["run"])
+        session.param.watch(self._on_step, ["step", "playing", "n_steps"])
+        session.param.watch(self._on_race, ["race"])
+        self._on_run()
+
+    def __panel__(self) -> Any:
+        return pn.pane.Bokeh(self.fig, margin=0)
+
+    # -- following the session --------------------------------------------------------------
+    def _on_run(self, *events: Any) -> None:
+        s = self.session
+        objective = s.objective_obj
+        f_opt = getattr(objective, "f_opt", None) if objective.kind == "test_function" else None
+        self.configure(s.method, int(s.budget), f_opt, getattr(objective, "metric", "f"))
+        self._run = s.run
+        self._n = -1
+        self._range_set = False
+        self._on_race()
+        self._on_step()
+
+    def _on_step(self, *events: Any) -> None:
+        s, run, f = self.session, self.session.run, self.session.frame
+        if run is not self._run or f is None:
+            return
+        if run.done and not self._range_set:  # the whole run's curve: the axis stays put
+            self._range_set = True
+            self.include(self.transform(run.best_so_far[: run.n]))
+        if f.end == self._n:
+            return
+        now = time.perf_counter()
+        if s.playing and now - self._at < PERIOD:
+            return
+        self._at = now
+        if 0 < self._n <= f.end:
+            self.stream_run(self._n, run.best_so_far[self._n : f.end])
+        else:
+            self.reset_run(run.best_so_far[: f.end])
+        self.set_head(f.end, f.best_value)
+        self._n = f.end
+
+    def _on_race(self, *events: Any) -> None:
+        for method, res in self.session.race.items():
+            if isinstance(res, RaceResult) and len(self.race[method].data["x"]) != len(res.n):
+                self.set_race(method, res.n, res.best)
 
     def configure(self, method: str, budget: int, f_opt: float | None, metric: str) -> None:
         """New run: clear every curve, colour the run by its method, set the axes."""

@@ -1,20 +1,19 @@
 """Truth and model heatmaps with the evaluated points (plain Bokeh, updated in place).
 
-Both figures draw in the unit square of the two shown hyperparameters, with native-unit ticks
-(:mod:`explorer.views.ticks`), so log and integer parameters need no special axis types. The two
-figures share their ranges (pan one, the other follows), one colour mapper (the same scale for
-truth and model) and the point sources (one ``stream`` updates both).
-
-Colour scale: with ``log`` the images hold ``log10(f - floor + delta)`` and the colour bar's tick
-formatter shows ``f`` again, so the bar reads in the objective's units either way.
+Both figures draw in the unit square of the two shown hyperparameters, with native-unit ticks,
+so log and integer parameters need no special axis types. They share their ranges (pan one, the
+other follows), one colour mapper (the same scale for truth and model) and the point sources
+(one ``stream`` updates both). The model image marks surrogate values below the lowest observed
+value in their own colour (extrapolation, not an optimum), on the error view too.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+import panel as pn
+import param
 from bokeh.models import (
     ColorBar,
     ColumnDataSource,
@@ -26,7 +25,11 @@ from bokeh.models import (
 )
 from bokeh.transform import transform
 
-from explorer.engine import AxisSpec
+from core.space import Int
+from explorer.engine import ColorScale, axis_spec
+from explorer.engine.colors import BELOW, colorbar_ticks, linear_ticks
+from explorer.engine.ticks import native_ticks
+from explorer.model import Session
 from explorer.views.theme import (
     BEST_COLOR,
     ERROR_PALETTE,
@@ -39,122 +42,10 @@ from explorer.views.theme import (
     as_lists,
     make_figure,
 )
-from explorer.views.ticks import format_value, native_ticks
 
-__all__ = ["ColorScale", "LandscapeView", "empty_image"]
+__all__ = ["ColorScale", "LandscapeView", "colorbar_ticks", "linear_ticks", "point_columns"]
 
-def empty_image() -> dict[str, list]:
-    """No image (zero rows): nothing is drawn."""
-    return {"image": [], "x": [], "y": [], "dw": [], "dh": []}
-
-
-class ColorScale:
-    """Maps objective values to what the images hold (identity or a shifted log10).
-
-    Parameters
-    ----------
-    low, high : float
-        Range of the values to show (typically the truth's min and max).
-    log : bool
-        Log colour scale: ``t(f) = log10(max(f - low, 0) + delta)``, ``delta = 1e-4 (high -
-        low)`` (at least ``1e-12``).
-    """
-
-    def __init__(self, low: float, high: float, log: bool, delta: float | None = None) -> None:
-        if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
-            high = low + 1.0 if math.isfinite(low) else 1.0
-            low = low if math.isfinite(low) else 0.0
-        self.low, self.high, self.log = float(low), float(high), bool(log)
-        floor = max(1e-9 * (self.high - self.low), 1e-12)
-        self.delta = max(floor, 1e-4 * (self.high - self.low) if delta is None else float(delta))
-
-    @classmethod
-    def from_values(cls, Z: np.ndarray, log: bool) -> ColorScale:
-        """Scale spanning the finite values of ``Z``; ``delta`` = their 1 % quantile above min."""
-        finite = np.asarray(Z, dtype=np.float64)
-        finite = finite[np.isfinite(finite)]
-        if not finite.size:
-            return cls(0.0, 1.0, log)
-        lo, hi = float(finite.min()), float(finite.max())
-        above = finite[finite > lo] - lo
-        delta = min(float(np.quantile(above, 0.01)), 1e-3 * (hi - lo)) if above.size else None
-        return cls(lo, hi, log, delta)
-
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        """``f`` itself (linear) or ``log10(max(f - low, 0) + delta)``, float64."""
-        v = np.asarray(values, dtype=np.float64)
-        if not self.log:
-            return v
-        with np.errstate(invalid="ignore"):
-            return np.log10(np.maximum(v - self.low, 0.0) + self.delta)
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """The transformed values of ``low`` and ``high``."""
-        lo, hi = self.transform(np.array([self.low, self.high]))
-        return float(lo), float(hi)
-
-    def position(self, values: np.ndarray) -> np.ndarray:
-        """Colour index in [0, 255] (float) of ``values``."""
-        lo, hi = self.bounds
-        return (self.transform(values) - lo) * (255.0 / (hi - lo))
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        """Colour indices (uint8, 0..255) of ``values``: what the images hold.
-
-        A 256-colour palette shows nothing finer, and uint8 images are a quarter of float32 on
-        the wire. Values outside ``[low, high]`` clip to the ends; NaN (a failed evaluation)
-        shows as the worst colour.
-        """
-        with np.errstate(invalid="ignore"):
-            p = np.rint(self.position(values))
-        p = np.where(np.isnan(p), 255.0, p)
-        return np.clip(p, 0, 255).astype(np.uint8)
-
-
-def _round_sig(v: float, digits: int = 2) -> float:
-    if v == 0 or not math.isfinite(v):
-        return v
-    return round(v, -int(math.floor(math.log10(abs(v)))) + digits - 1)
-
-
-def colorbar_ticks(scale: ColorScale, n_ticks: int = 6) -> dict[float, str]:
-    """Tick positions (in image values) and labels (in f) for a log colour scale.
-
-    Ticks are spread evenly over the transformed range, then moved to values of ``f`` with two
-    significant digits, so the labels are short and the ticks spaced.
-    """
-    t0, t1 = scale.bounds
-    out: dict[float, str] = {}
-    for t in np.linspace(t0, t1, n_ticks):
-        v = scale.low + 10.0**t - scale.delta
-        v = scale.low if t == t0 else _round_sig(v)
-        pos = float(scale.position(np.array([v]))[0])
-        if -1e-6 <= pos <= 255 + 1e-6 and all(abs(pos - p) > 0.08 * 255 for p in out):
-            out[pos] = format_value(v)
-    return out
-
-
-def linear_ticks(scale: ColorScale, target: int = 6) -> dict[float, str]:
-    """Nice ticks (1, 2, 2.5, 5 x 10^k steps) for a linear colour bar, at colour indices."""
-    low, high = scale.low, scale.high
-    raw = (high - low) / target
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    vals = np.arange(first, high + 1e-9 * step, step)
-    pos = scale.position(vals)
-    return {float(p): format_value(float(round(v, 12))) for p, v in zip(pos, vals, strict=True)}
-
-
-def _set_bar_ticks(bar: ColorBar, scale: ColorScale) -> None:
-    """Ticks of a colour bar; the ticker object stays (a new model would make Bokeh re-index
-    every model of the page, ~0.1 s)."""
-    ticks = colorbar_ticks(scale) if scale.log else linear_ticks(scale)
-    bar.ticker.ticks = list(ticks)
-    bar.major_label_overrides = ticks
-
-
+_MARKERS = {0: "circle", 1: "circle", 2: "diamond"}
 _MARKER_COLUMNS = ("x", "y", "marker", "size", "fill", "fill_alpha", "line", "line_width")
 _MARKER_STYLES = {  # marker, size, fill, fill_alpha, line, line_width
     "newest": ("circle", 15, "#ffffff", 0.0, NEWEST_COLOR, 2.5),
@@ -163,21 +54,73 @@ _MARKER_STYLES = {  # marker, size, fill, fill_alpha, line, line_width
 }
 
 
-class LandscapeView:
+def empty_image() -> dict[str, list]:
+    """No image (zero rows): nothing is drawn."""
+    return {"image": [], "x": [], "y": [], "dw": [], "dh": []}
+
+
+def image_data(Z: np.ndarray | None) -> dict[str, list]:
+    if Z is None:
+        return empty_image()
+    return {"image": [np.asarray(Z)], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]}
+
+
+def _set_bar_ticks(bar: ColorBar, scale: ColorScale) -> None:
+    """Ticks of a colour bar; the ticker object stays (a new model would make Bokeh re-index
+    every model of the page)."""
+    ticks = colorbar_ticks(scale) if scale.log else linear_ticks(scale)
+    bar.ticker.ticks = list(ticks)
+    bar.major_label_overrides = ticks
+
+
+def _config_text(space: Any, u: np.ndarray, digits: int = 4) -> str:
+    cfg = space.from_unit(np.clip(u, 0, 1)[None, :])[0]
+    return ", ".join(
+        f"{k}={v:.{digits}g}" if isinstance(v, float) else f"{k}={v}" for k, v in cfg.items()
+    )
+
+
+def point_columns(run: Any, a: int, b: int, dims: tuple[int, int], color_by: str) -> dict:
+    """Columns of the points source for rows ``a..b-1`` of ``run`` (hover text included)."""
+    U = run.U[a:b]
+    labels = [_config_text(run.space, u) for u in U] if b - a <= 64 else [""] * (b - a)
+    level = run.level_sum[a:b].copy()
+    order = np.arange(a, b)
+    return {
+        "x": U[:, dims[0]].copy(), "y": U[:, dims[1]].copy(),
+        "c": level if color_by == "level" else order,
+        "level": level, "order": order, "value": run.y[a:b].copy(),
+        "marker": [_MARKERS[int(r)] for r in run.role[a:b]], "label": labels,
+    }
+
+
+def _label() -> Label:
+    return Label(
+        x=0.5, y=0.5, x_units="data", y_units="data", text="", text_align="center",
+        text_baseline="middle", text_font=FONT, text_font_size="13px", text_color=TEXT,
+        background_fill_color="white", background_fill_alpha=0.85, visible=False,
+    )
+
+
+def _bar(mapper: LinearColorMapper, title: str, visible: bool = True) -> ColorBar:
+    return ColorBar(
+        color_mapper=mapper, width=12, title=title, ticker=FixedTicker(ticks=[]),
+        title_text_font_size="11px", title_text_font_style="normal",
+        major_label_text_font_size="11px", label_standoff=4, padding=4, visible=visible,
+    )
+
+
+class LandscapeView(pn.viewable.Viewer):
     """The truth heatmap with the points, and the model heatmap beside it.
 
-    Attributes
-    ----------
-    truth, model : bokeh figure
-    points : ColumnDataSource
-        Columns ``x, y`` (unit square), ``level``, ``order``, ``value``, ``marker``, ``label``
-        (native configuration text); streamed, one row per evaluation.
-    markers : ColumnDataSource
-        The newest batch (``kind == "newest"``), the point refined this step (``"refined"``)
-        and the best point so far (``"best"``), with their marker styles.
+    Sources: ``points`` (one row per evaluation, streamed), ``markers`` (newest batch, refined
+    point, best point), ``truth_image``, ``model_image``, ``error_image`` (colour indices).
     """
 
-    def __init__(self, size: int = 230) -> None:
+    session = param.ClassSelector(class_=Session)
+
+    def __init__(self, session: Session, size: int = 230, **params: Any) -> None:
+        super().__init__(session=session, **params)
         self.truth_image = ColumnDataSource(empty_image(), name="truth-image")
         self.model_image = ColumnDataSource(empty_image(), name="model-image")
         self.error_image = ColumnDataSource(empty_image(), name="error-image")
@@ -188,76 +131,52 @@ class LandscapeView:
         self.markers = ColumnDataSource(
             {k: [] for k in _MARKER_COLUMNS} | {"kind": []}, name="markers"
         )
-
-        # images hold colour indices 0..255 (see ColorScale), so the mappers never change
-        self.mapper = LinearColorMapper(palette=LANDSCAPE_PALETTE, low=0, high=255)
-        self.error_mapper = LinearColorMapper(palette=ERROR_PALETTE, low=0, high=255)
-        # one mapper for the points' fill; column "c" holds the level sum or the order
-        self.point_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
+        self.mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=0, high=255)
+        self.error_mapper = LinearColorMapper(palette=list(ERROR_PALETTE), low=0, high=255)
+        self.point_mapper = LinearColorMapper(palette=list(LEVEL_PALETTE), low=1, high=12)
         xr, yr = Range1d(0, 1, bounds=(0, 1)), Range1d(0, 1, bounds=(0, 1))
         self.truth = self._figure("True loss landscape", xr, yr, size)
         self.model = self._figure("Sparse-grid surrogate", xr, yr, size)
-        self.truth_renderer = self.truth.image(
-            source=self.truth_image, image="image", x="x", y="y", dw="dw", dh="dh",
-            color_mapper=self.mapper, level="image",
-        )
-        self.model_renderer = self.model.image(
-            source=self.model_image, image="image", x="x", y="y", dw="dw", dh="dh",
-            color_mapper=self.mapper, level="image",
-        )
-        self.error_renderer = self.model.image(
-            source=self.error_image, image="image", x="x", y="y", dw="dw", dh="dh",
-            color_mapper=self.error_mapper, level="image", visible=False,
-        )
-        self.colorbar = ColorBar(
-            color_mapper=self.mapper, width=12, title="f(x)", ticker=FixedTicker(ticks=[]),
-            title_text_font_size="11px", title_text_font_style="normal",
-            major_label_text_font_size="11px", label_standoff=4, padding=4,
-        )
-        self.error_colorbar = ColorBar(
-            color_mapper=self.error_mapper, width=12, title="|truth − surrogate|",
-            ticker=FixedTicker(ticks=[]),
-            title_text_font_size="11px", title_text_font_style="normal",
-            major_label_text_font_size="11px", label_standoff=4, padding=4, visible=False,
-        )
+        img = {"image": "image", "x": "x", "y": "y", "dw": "dw", "dh": "dh", "level": "image"}
+        self.truth_renderer = self.truth.image(source=self.truth_image, color_mapper=self.mapper,
+                                               **img)
+        self.model_renderer = self.model.image(source=self.model_image, color_mapper=self.mapper,
+                                               **img)
+        self.error_renderer = self.model.image(source=self.error_image,
+                                               color_mapper=self.error_mapper, visible=False,
+                                               **img)
+        self.colorbar = _bar(self.mapper, "f(x)")
+        self.error_colorbar = _bar(self.error_mapper, "|truth − surrogate|", visible=False)
         self.model.add_layout(self.colorbar, "right")
         self.model.add_layout(self.error_colorbar, "right")
-        self.message = Label(
-            x=0.5, y=0.5, x_units="data", y_units="data", text="", text_align="center",
-            text_baseline="middle", text_font=FONT, text_font_size="13px", text_color=TEXT,
-            background_fill_color="white", background_fill_alpha=0.85, visible=False,
-        )
+        self.message = _label()
         self.model.add_layout(self.message)
-        self.truth_message = Label(
-            x=0.5, y=0.5, x_units="data", y_units="data", text="", text_align="center",
-            text_baseline="middle", text_font=FONT, text_font_size="13px", text_color=TEXT,
-            background_fill_color="white", background_fill_alpha=0.85, visible=False,
-        )
-        self.truth.add_layout(self.truth_message)
-        self.point_renderers = []
-        # the model's copy of the points: small grey dots (the interpolation nodes); cheaper
-        # to draw than outlined, colour-mapped markers, and they keep the surrogate readable
-        self.point_renderers.append(self.truth.scatter(
-            "x", "y", source=self.points, marker="marker", size=9,
-            fill_color=transform("c", self.point_mapper), line_color="#1f2933", line_width=0.8,
-        ))
-        self.point_renderers.append(self.model.scatter(
-            "x", "y", source=self.points, size=3.5, fill_color="#1f2933", line_color=None,
-            fill_alpha=0.75,
-        ))
-        # newest step, refined point and best point: one source (one change per frame), drawn
-        # on both figures; each row carries its own marker style
+        self.truth.scatter("x", "y", source=self.points, marker="marker", size=9,
+                           fill_color=transform("c", self.point_mapper), line_color="#1f2933",
+                           line_width=0.8, name="points-truth")
+        # the model's copy of the points: small dark dots (the interpolation nodes)
+        self.model.scatter("x", "y", source=self.points, size=3.5, fill_color="#1f2933",
+                           line_color=None, fill_alpha=0.75)
         for fig in (self.truth, self.model):
             fig.scatter("x", "y", source=self.markers, marker="marker", size="size",
                         fill_color="fill", fill_alpha="fill_alpha", line_color="line",
                         line_width="line_width")
-        hover = HoverTool(
-            renderers=[self.point_renderers[0]],
+        self.truth.add_tools(HoverTool(
+            renderers=[self.truth.renderers[1]],
             tooltips=[("config", "@label"), ("f", "@value{0.000g}"), ("level |l|₁", "@level"),
                       ("evaluation", "@order")],
-        )
-        self.truth.add_tools(hover)
-        self.color_by = "level"
+        ))
+        self._run: Any = None
+        self._shown = -1
+        self._levels_shown = 0
+        s = session
+        s.param.watch(self._on_run, ["run", "x_dim", "y_dim", "color_by"])
+        s.param.watch(self._on_step, ["step"])
+        s.param.watch(self._on_truth, ["truth", "scale"])
+        s.param.watch(self._on_surface, ["surface", "surface_note", "show_error", "scale"])
+        self._on_run()
+        self._on_truth()
+        self._on_surface()
 
     @staticmethod
     def _figure(title: str, xr: Range1d, yr: Range1d, size: int) -> Any:
@@ -272,90 +191,73 @@ class LandscapeView:
         fig.min_border_right = 10
         return fig
 
-    # -- configuration ----------------------------------------------------------------------
-    def set_axes(self, x: AxisSpec, y: AxisSpec, x_integer: bool, y_integer: bool) -> None:
-        """Native ticks and labels for the shown dimensions."""
+    def __panel__(self) -> Any:
+        return pn.Row(pn.pane.Bokeh(self.truth, margin=0), pn.pane.Bokeh(self.model, margin=0),
+                      margin=0)
+
+    # -- whole-run changes ------------------------------------------------------------------
+    def _on_run(self, *events: Any) -> None:
+        s = self.session
+        run = s.run
+        space = s.objective_obj.space
+        dx, dy = s.dims
         for fig in (self.truth, self.model):
-            axes = ((fig.xaxis[0], x, x_integer), (fig.yaxis[0], y, y_integer))
-            for axis, spec, integer in axes:
-                ticks = native_ticks(spec, integer=integer)
+            for axis, name in ((fig.xaxis[0], space.names[dx]), (fig.yaxis[0], space.names[dy])):
+                spec = axis_spec(space, name)
+                ticks = native_ticks(spec, integer=isinstance(space[name], Int))
                 axis.ticker.ticks = list(ticks)
                 axis.major_label_overrides = {float(k): v for k, v in ticks.items()}
                 axis.axis_label = spec.name + (" (log)" if spec.log else "")
-
-    def set_scale(self, scale: ColorScale, error_scale: ColorScale | None = None) -> None:
-        """Colour range of truth and model (and of the error view)."""
-        _set_bar_ticks(self.colorbar, scale)
-        self.colorbar.title = "f(x), log scale" if scale.log else "f(x)"
-        if error_scale is not None:
-            _set_bar_ticks(self.error_colorbar, error_scale)
-
-    def set_color_by(self, what: str, level_range: tuple[int, int], n_max: int) -> None:
-        """Colour points by ``"level"`` (level sum) or ``"order"`` (evaluation index).
-
-        The caller refills column ``c`` of :attr:`points` (``level`` or ``order``).
-        """
-        self.color_by = what
-        if what == "level":
-            self.point_mapper.update(palette=list(LEVEL_PALETTE), low=level_range[0],
-                                     high=max(level_range[1], level_range[0] + 1))
+        d = space.dim
+        by = s.color_by if run is not None and run.levels_known else "order"
+        if by == "level":
+            self.point_mapper.update(palette=list(LEVEL_PALETTE), low=d, high=d + 10)
         else:
-            self.point_mapper.update(palette=list(ORDER_PALETTE), low=0, high=max(n_max - 1, 1))
+            self.point_mapper.update(palette=list(ORDER_PALETTE), low=0,
+                                     high=max(int(s.budget) - 1, 1))
+        self._color_by = by
+        self._run = run
+        self._shown = -1
+        self.points.data = {k: [] for k in self.points.data}
+        self.markers.data = {k: [] for k in self.markers.data}
+        self._on_step()
 
-    def show_error(self, on: bool) -> None:
-        self.model_renderer.visible = not on
-        self.error_renderer.visible = on
-        self.colorbar.visible = not on
-        self.error_colorbar.visible = on
+    # -- per step ---------------------------------------------------------------------------
+    def _on_step(self, *events: Any) -> None:
+        s = self.session
+        run = s.run
+        if run is not self._run:
+            return  # a new run: _on_run follows
+        f = s.frame
+        if f is None:
+            return
+        k = min(s.step, run.n_frames - 1)
+        dims = s.dims
+        prev = run.frames[self._shown] if self._shown >= 0 else None
+        if (prev is not None and k > self._shown and self._levels_shown >= prev.end) or (
+                prev is not None and k > self._shown and self._color_by == "order"):
+            cols = point_columns(run, prev.end, f.end, dims, self._color_by)
+            if len(cols["x"]):
+                self.points.stream(as_lists(cols))
+        else:
+            self.points.data = as_lists(point_columns(run, 0, f.end, dims, self._color_by))
+        self._levels_shown = run.levels_known
+        self._shown = k
+        self._set_markers(run, f, dims)
 
-    def set_model_title(self, title: str) -> None:
-        if self.model.title.text != title:
-            self.model.title.text = title
-
-    def set_message(self, text: str, truth: bool = False) -> None:
-        label = self.truth_message if truth else self.message
-        if label.text != text:
-            label.text = text
-        if label.visible != bool(text):
-            label.visible = bool(text)
-
-    # -- data -----------------------------------------------------------------------------------
-    @staticmethod
-    def image_data(Z: np.ndarray | None) -> dict[str, list]:
-        if Z is None:
-            return empty_image()
-        return {"image": [np.asarray(Z)], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]}
-
-    def set_truth(self, Z: np.ndarray | None) -> None:
-        self.truth_image.data = self.image_data(Z)
-
-    def set_model(self, Z: np.ndarray | None, error: np.ndarray | None = None) -> None:
-        self.model_image.data = self.image_data(Z)
-        if error is not None or len(self.error_image.data["image"]):
-            self.error_image.data = self.image_data(error)  # only when shown or to clear it
-
-    def reset_points(self, columns: dict[str, Any]) -> None:
-        self.points.data = as_lists(columns)
-
-    def stream_points(self, columns: dict[str, Any]) -> None:
-        if len(columns["x"]):
-            self.points.stream(as_lists(columns))
-
-    def set_markers(
-        self,
-        newest: tuple[np.ndarray, np.ndarray],
-        best: tuple[float, float, str] | None,
-        refined: tuple[float, float] | None,
-    ) -> None:
-        xs, ys = list(np.asarray(newest[0]).tolist()), list(np.asarray(newest[1]).tolist())
+    def _set_markers(self, run: Any, f: Any, dims: tuple[int, int]) -> None:
+        dx, dy = dims
+        xs = run.U[f.start : f.end, dx].tolist()
+        ys = run.U[f.start : f.end, dy].tolist()
         kinds = ["newest"] * len(xs)
-        if refined:
-            xs.append(refined[0])
-            ys.append(refined[1])
+        if f.refinement is not None:
+            r = f.refinement.refined
+            xs.append(float(run.U[r, dx]))
+            ys.append(float(run.U[r, dy]))
             kinds.append("refined")
-        if best:
-            xs.append(best[0])
-            ys.append(best[1])
+        if f.best >= 0:
+            xs.append(float(run.U[f.best, dx]))
+            ys.append(float(run.U[f.best, dy]))
             kinds.append("best")
         cols: dict[str, list] = {"x": xs, "y": ys, "kind": kinds}
         for k, name in enumerate(_MARKER_COLUMNS[2:]):
@@ -367,3 +269,70 @@ class LandscapeView:
         d = self.markers.data
         rows = [i for i, k in enumerate(d["kind"]) if k == kind]
         return [d["x"][i] for i in rows], [d["y"][i] for i in rows]
+
+    # -- images -----------------------------------------------------------------------------
+    def _on_truth(self, *events: Any) -> None:
+        s = self.session
+        scale = s.scale
+        if scale is not None:
+            _set_bar_ticks(self.colorbar, scale)
+            self.colorbar.title = f"{s.objective_obj.metric}" + (", log scale" if scale.log
+                                                                  else "")
+        if s.truth is None or scale is None:
+            self.truth_image.data = empty_image()
+            self.truth.title.text = "Observed values (no true landscape)"
+        else:
+            self.truth_image.data = image_data(scale(s.truth))
+            self.truth.title.text = "True loss landscape"
+
+    def _on_surface(self, *events: Any) -> None:
+        s = self.session
+        run = s.run
+        has_model = run is not None and run.has_model
+        show_error = bool(s.show_error) and has_model
+        self.model_renderer.visible = not show_error
+        self.error_renderer.visible = show_error
+        self.colorbar.visible = has_model and not show_error
+        self.error_colorbar.visible = show_error
+        sg = has_model and hasattr(run.strategy, "generator")
+        name = "surrogate" if sg else "GP mean"
+        if not has_model:
+            title = "Model"
+            text = f"{_title(s)} builds\nno model of the landscape"
+        else:
+            title = f"|truth − {name}|" if show_error else (
+                "Sparse-grid surrogate" if sg else "GP posterior mean")
+            text = s.surface_note
+        if self.model.title.text != title:
+            self.model.title.text = title
+        self._set_message(text)
+        Z, scale = s.surface, s.scale
+        if not has_model or Z is None or scale is None:
+            self.model_image.data = empty_image()
+            if len(self.error_image.data["image"]):
+                self.error_image.data = empty_image()
+            return
+        below = s.best_observed()
+        self.model_image.data = image_data(scale(Z, below=below))
+        if show_error and s.truth is not None and s.truth.shape == Z.shape:
+            err = np.abs(s.truth.astype(np.float64) - Z)
+            escale = ColorScale(0.0, scale.high - scale.low, scale.log, delta=scale.delta)
+            _set_bar_ticks(self.error_colorbar, escale)
+            img = escale(err)
+            with np.errstate(invalid="ignore"):
+                img[Z < below] = BELOW
+            self.error_image.data = image_data(img)
+        elif len(self.error_image.data["image"]):
+            self.error_image.data = empty_image()
+
+    def _set_message(self, text: str) -> None:
+        if self.message.text != text:
+            self.message.text = text
+        if self.message.visible != bool(text):
+            self.message.visible = bool(text)
+
+
+def _title(s: Session) -> str:
+    from core.strategies import STRATEGIES
+
+    return STRATEGIES[s.method].title

@@ -1,4 +1,4 @@
-"""Learning curve of the latest training (neural-network objectives)."""
+"""Learning curve of the latest training (objectives whose evaluations report curves)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import panel as pn
 from bokeh.models import ColumnDataSource, Div, Legend, LegendItem
 
+from explorer.model import Session
+from explorer.views.inspector import SlowView
 from explorer.views.theme import make_figure
 
 __all__ = ["LearningCurveView"]
 
 
-class LearningCurveView:
+class LearningCurveView(SlowView):
     """Training loss and validation value per epoch of the most recent evaluation."""
 
-    def __init__(self, width: int = 290, height: int = 170) -> None:
+    def __init__(self, session: Session, width: int = 290, height: int = 170,
+                 **params: Any) -> None:
+        super().__init__(session, **params)
         self.fig = make_figure(
             title="Latest training", frame_width=width,
             frame_height=height, y_axis_type="log", tools="", toolbar_location=None,
@@ -36,6 +41,31 @@ class LearningCurveView:
         ))
         self._shown_row = -1
         self.caption = Div(text="", width=width + 50, name="learning-caption")
+        self.card = pn.Card(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.caption),
+                            title="Learning curve", width=380, margin=(6, 6), collapsible=False,
+                            header_background="#f5f7fa", visible=False)
+        session.param.watch(self._on_run, ["run"])
+        self._on_run()
+
+    def __panel__(self) -> Any:
+        return self.card
+
+    def _on_run(self, *events: Any) -> None:
+        self.card.visible = self.session.objective_obj.kind == "neural_network"
+        self.clear()
+        self.render()
+
+    def render(self) -> None:
+        run, f = self.session.run, self.session.frame
+        if run is None or f is None:
+            return
+        row = f.end - 1
+        info = run.info[row] if row >= 0 else None
+        cfg = ", ".join(
+            f"{k}={v:.2g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in run.space.from_unit(run.U[row : row + 1])[0].items()
+        ) if row >= 0 else ""
+        self.show(row, info, cfg)
 
     def show(self, row: int, info: Mapping[str, Any] | None, title: str = "") -> None:
         """Curves of evaluation ``row`` (``info`` with ``loss_curve`` and ``val_curve``)."""

@@ -1,31 +1,39 @@
-"""γ strip: the grid at γ = 0, 0.5 and 1 side by side (small multiples, as in the seed).
+"""γ strip: the grid at γ = 0, 0.5 and 1 side by side (small multiples).
 
-The three grids are computed once per objective, budget and initial level (in the background
-pool); the strip then shows, in step with the animation, the first ``n`` points of each, where
-``n`` is the number of evaluations of the shown step, so the class sees the three grids grow.
+The three grids are computed once per objective, budget and sparse-grid options (in the
+background pool); the strip then shows, in step with the animation, the first ``n`` points of
+each, where ``n`` is the number of evaluations of the shown step, so the class sees the three
+grids grow.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
+import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.transform import transform
 
+from explorer.background import STRIP_GAMMAS
+from explorer.model import Session
+from explorer.views.inspector import SlowView
+from explorer.views.tables import make_div, set_html
 from explorer.views.theme import LEVEL_PALETTE, as_lists, make_figure
 
-__all__ = ["GammaStripView", "STRIP_GAMMAS"]
+__all__ = ["GammaStripView"]
 
-STRIP_GAMMAS = (0.0, 0.5, 1.0)
 _TITLES = {0.0: "γ = 0 (greedy)", 0.5: "γ = 0.5", 1.0: "γ = 1 (breadth-first)"}
 
 
-class GammaStripView:
+class GammaStripView(SlowView):
     """Three small landscape plots sharing the truth image, each with its own grid."""
 
-    def __init__(self, truth_image: ColumnDataSource, mapper: LinearColorMapper,
-                 size: int = 150) -> None:
+    def __init__(self, session: Session, truth_image: ColumnDataSource,
+                 mapper: LinearColorMapper, size: int = 136, **params: Any) -> None:
+        super().__init__(session, **params)
+        self.note = make_div("strip-note")
         self.level_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
         self.sources: dict[float, ColumnDataSource] = {}
         self.figures = []
@@ -49,6 +57,29 @@ class GammaStripView:
                         line_color="#1f2933", line_width=0.6)
             self.sources[g] = src
             self.figures.append(fig)
+        session.param.watch(self._on_strip, ["strip", "strip_note", "x_dim", "y_dim"])
+        self._on_strip()
+
+    def __panel__(self) -> Any:
+        return pn.Column(
+            pn.pane.HTML("<span style='color:#52606d;font-size:12.5px'>Same budget, three "
+                         "adaptivities: greedy refinement hugs the best point, breadth-first "
+                         "fills the space.</span>", margin=(0, 5), width=440),
+            pn.Row(*[pn.pane.Bokeh(f, margin=(0, 4)) for f in self.figures]),
+            pn.pane.Bokeh(self.note, width=440),
+        )
+
+    def _on_strip(self, *events: Any) -> None:
+        s = self.session
+        d = s.objective_obj.space.dim
+        self.set_grids(s.strip, s.dims, (d, d + 10))
+        note = s.strip_note
+        set_html(self.note, f"<p class='muted'>{html.escape(note)}</p>" if note else "")
+        self.render()
+
+    def render(self) -> None:
+        f = self.session.frame
+        self.show(max(f.end if f is not None else 0, 1))
 
     def set_grids(self, grids: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
                   dims: tuple[int, int], level_range: tuple[int, int]) -> None:

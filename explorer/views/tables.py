@@ -82,10 +82,11 @@ def _fmt_config(config: dict | None, digits: int = 3) -> str:
         return "–"
     parts = []
     for k, v in config.items():
+        name = html.escape(str(k))
         if isinstance(v, float):
-            parts.append(f"{k}={_fmt(v, digits)}")
+            parts.append(f"{name}={_fmt(v, digits)}")
         else:
-            parts.append(f"{k}={html.escape(str(v))}")
+            parts.append(f"{name}={html.escape(str(v))}")
     return ", ".join(parts)
 
 

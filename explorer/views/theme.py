@@ -10,6 +10,7 @@ from bokeh.plotting import figure
 __all__ = [
     "ACCENT",
     "as_lists",
+    "BELOW_COLOR",
     "BEST_COLOR",
     "ERROR_PALETTE",
     "LANDSCAPE_PALETTE",
@@ -22,10 +23,13 @@ __all__ = [
     "style_figure",
 ]
 
-#: Loss landscapes (truth and surrogate share one mapper): dark = low loss.
-LANDSCAPE_PALETTE = Viridis256
-#: |truth - surrogate|: dark = small error.
-ERROR_PALETTE = Magma256
+#: Colour of surrogate values below the lowest value observed (extrapolation, not trusted).
+BELOW_COLOR = "#bdbdbd"
+#: Loss landscapes (truth and surrogate share one mapper): dark = low loss. Index 0 is
+#: reserved for surrogate values below the lowest observed value (``engine.colors.BELOW``).
+LANDSCAPE_PALETTE = (BELOW_COLOR, *Viridis256[1:])
+#: |truth - surrogate|: dark = small error; index 0 as above.
+ERROR_PALETTE = (BELOW_COLOR, *Magma256[1:])
 #: Points coloured by level sum |l|_1 (low levels light, deep levels saturated).
 LEVEL_PALETTE = (
     "#ffffff", "#fde0c5", "#facba6", "#f8b58b", "#f59e72", "#f2855d", "#ef6a4c", "#eb4a40",
@@ -49,7 +53,8 @@ NEWEST_COLOR = "#ff2fa0"
 BEST_COLOR = "#ffd400"
 ACCENT = "#e4572e"
 TEXT = "#1f2933"
-FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+#: System fonts only: the page loads nothing from outside the machine.
+FONT = "'Segoe UI', Roboto, 'DejaVu Sans', Helvetica, Arial, sans-serif"
 
 
 def as_lists(columns: dict[str, Any], limit: int = 512) -> dict[str, Any]:

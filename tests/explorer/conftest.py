@@ -1,8 +1,9 @@
-"""Fixtures for the explorer tests: headless helpers and the browser-test recipe (STACK.md).
+"""Fixtures for the explorer tests: headless helpers and the browser-test recipe.
 
 Browser tests (marker ``ui``) use pytest-playwright with Debian's Chromium at
 ``/usr/bin/chromium`` against ``panel serve explorer`` started here on a free port. Where
-Chromium is missing they are skipped with a message saying how to install it.
+Chromium is missing they are skipped with a message saying how to install it. Tests write only
+to temporary directories (README screenshots come from ``scripts/screenshots.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-SCREENSHOTS = ROOT / "assets" / "screenshots"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -42,22 +42,14 @@ from explorer_testing import inline_submit  # noqa: E402  (helpers shared with t
 
 
 @pytest.fixture
-def runs():
-    """A fresh run store, so tests never share cached runs."""
-    from explorer.engine import RunStore
+def services():
+    """Fresh services (run store, inline races, serial trainings): tests never share runs."""
+    from core.executors import SerialExecutor
+    from explorer.services import Services
 
-    store = RunStore()
-    yield store
-    for _data, worker in list(store._runs.values()):
-        worker.stop()
-
-
-@pytest.fixture
-def races():
-    """A race service that computes inline (no process pool)."""
-    from explorer.engine import RaceService
-
-    return RaceService(submit_fn=inline_submit)
+    svc = Services(submit=inline_submit, training_executor=SerialExecutor())
+    yield svc
+    svc.close()
 
 
 # -- browser tests ------------------------------------------------------------------------------

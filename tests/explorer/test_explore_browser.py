@@ -36,6 +36,11 @@ DATA_LEN_JS = """([name, column]) => {
   const m = Bokeh.documents[0].get_model_by_name(name);
   return m ? m.data[column].length : -1;
 }"""
+LEN_IS_JS = """([name, column, n]) => {
+  const m = Bokeh.documents[0].get_model_by_name(name);
+  return m != null && m.data[column].length === n;
+}"""
+HAS_TEXT_JS = """(t) => [...Bokeh.documents[0].all_models].some(m => m.text === t)"""
 # canvas pixel of a data point of the parallel figure
 POINT_JS = """([x, y]) => {
   const fig = Bokeh.documents[0].get_model_by_name('parallel');
@@ -110,6 +115,10 @@ def _play_to_end(page, budget_re=None):
 
 
 def _drag(page, axis, lo, hi):
+    page.evaluate("""() => {
+      const fig = Bokeh.documents[0].get_model_by_name('parallel');
+      Bokeh.index.find_one_by_id(fig.id).canvas_view.el.scrollIntoView({block: 'center'});
+    }""")
     a = page.evaluate(POINT_JS, [axis - 0.02, lo])
     b = page.evaluate(POINT_JS, [axis + 0.02, hi])
     page.mouse.move(*a)
@@ -119,7 +128,7 @@ def _drag(page, axis, lo, hi):
     page.mouse.up()
 
 
-def test_explore_your_own_function_and_brush_the_parallel_view(page, served):
+def test_explore_your_own_function_and_brush_the_parallel_view(page, served, tmp_path):
     from explorer.explore import explore
 
     apps = []
@@ -129,28 +138,30 @@ def test_explore_your_own_function_and_brush_the_parallel_view(page, served):
         apps.append(app)
         return app
 
+    shots = tmp_path
     errors, requests = _open(page, served(factory))
-    page.get_by_text("Observed values (no true landscape)").first.wait_for(timeout=30_000)
+    page.wait_for_function(HAS_TEXT_JS, arg="Observed values (no true landscape)",
+                           timeout=30_000)  # a figure title: drawn on the canvas
     status = _play_to_end(page)
     app = apps[-1]
     n = app.session.run.n
     assert status["n"] == n == 40
-    page.wait_for_function(f"() => {DATA_LEN_JS}(['parallel-kept', 'xs']) === {n}")
+    page.wait_for_function(LEN_IS_JS, arg=["parallel-kept", "xs", n])
     # brush the learning-rate axis (axis 0) over its lower half: the others are filtered
     page.wait_for_function("() => Bokeh.index.find_one_by_id("
                            "Bokeh.documents[0].get_model_by_name('parallel').id) != null")
     _drag(page, 0, 0.0, 0.5)
-    page.wait_for_function(f"() => {DATA_LEN_JS}(['parallel-brush', 'axis']) === 1")
+    page.wait_for_function(LEN_IS_JS, arg=["parallel-brush", "axis", 1])
     view = app.views.parallel.view
-    page.wait_for_function(
-        f"() => {DATA_LEN_JS}(['parallel-kept', 'xs']) === {len(view.kept_indices())}")
+    page.wait_for_function(LEN_IS_JS, arg=["parallel-kept", "xs", len(view.kept_indices())])
     lo, hi = view.brushes[0]
     assert lo == pytest.approx(0.0, abs=0.02) and hi == pytest.approx(0.5, abs=0.02)
     U = app.session.run.U[:n]
     expected = [i for i in range(n) if lo <= U[i, 0] <= hi]
     assert sorted(view.kept.data["index"]) == expected and 0 < len(expected) < n
-    assert page.evaluate(f"() => {DATA_LEN_JS}(['parallel-muted', 'xs'])") == n - len(expected)
+    assert page.evaluate(DATA_LEN_JS, ["parallel-muted", "xs"]) == n - len(expected)
     page.get_by_text(f"{len(expected)} of {n} evaluations inside the brushes").wait_for()
+    page.screenshot(path=str(shots / "explore_function.png"), full_page=True)
     assert not errors, errors
     assert all(r.startswith("http://127.0.0.1:") or r.startswith("ws://127.0.0.1:")
                or r.startswith("data:") for r in requests), requests
@@ -214,8 +225,7 @@ def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
     best = min(r["value"] for r in run.records)
     assert f"{best:.4g}" in status["text"]
     # the history slider goes back to the first refinement step
-    page.wait_for_function(f"() => {DATA_LEN_JS}(['parallel-kept', 'xs']) === "
-                           f"{len(run.records)}")
+    page.wait_for_function(LEN_IS_JS, arg=["parallel-kept", "xs", len(run.records)])
     assert not errors, errors
     assert "Traceback" not in log_path.read_text()
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before

@@ -1,32 +1,34 @@
-"""The served explorer in Debian's Chromium (pytest-playwright; recipe in STACK.md).
+"""The served explorer in Debian's Chromium (pytest-playwright).
 
-Run with ``pytest -m ui`` (the Makefile's second invocation). Screenshots go to
-``assets/screenshots/``.
+Run with ``pytest -m ui`` (the Makefile's second invocation). No test depends on how far an
+animation got by a wall-clock time: states are driven explicitly (seek, pause a run long enough
+to pause, wait on conditions read from the page). Nothing is written outside ``tmp_path``.
 """
 
 from __future__ import annotations
 
 import re
-import time
+from urllib.parse import quote, urlparse
 
 import pytest
-from conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.ui
 
 LABELS = ["Objective", "Method", "Adaptivity γ", "Budget", "Surrogate optimizer",
           "B-spline degree", "Initial level", "Seed", "Speed"]
 BUTTONS = ["Play", "Pause", "Step", "Reset"]
-IGNORED_CONSOLE = ("ERR_NAME_NOT_RESOLVED",)
 
 STATUS_JS = """() => {
-  const m = Bokeh.documents[0].get_model_by_name('status');
+  const doc = Bokeh.documents[0];
+  const m = doc.get_model_by_name('status');
   const t = m ? m.text : '';
   const ev = /evaluations: (\\d+)\\/(\\d+)/.exec(t);
-  const st = /step (\\d+)\\//.exec(t);
-  const fc = Bokeh.documents[0].get_model_by_name('frame-counter');
+  const st = /step (\\d+)\\/(\\d+)/.exec(t);
+  const fc = doc.get_model_by_name('frame-counter');
+  const msg = doc.get_model_by_name('message');
   return {n: ev ? +ev[1] : -1, budget: ev ? +ev[2] : -1, step: st ? +st[1] : -1,
-          frame: fc ? fc.data.frame[0] : -1, text: t};
+          last: st ? +st[2] : -1, frame: fc ? fc.data.frame[0] : -1,
+          playing: fc ? fc.data.playing[0] : null, text: t, message: msg ? msg.text : ''};
 }"""
 
 SOURCE_LEN_JS = """(name) => {
@@ -49,8 +51,7 @@ def status(page):
 def open_explorer(page, url, query=""):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and not any(s in m.text for s in IGNORED_CONSOLE) else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(url + query)
     page.get_by_text("evaluations:").first.wait_for(timeout=60_000)
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
@@ -88,32 +89,31 @@ def test_loads_with_every_control(page, explorer_server):
     for title in ("True loss landscape", "Sparse-grid surrogate", "Convergence race",
                   "γ = 0 (greedy)", "γ = 0.5", "γ = 1 (breadth-first)"):
         assert title in titles, titles
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "explorer_start.png"))
     assert not errors, errors
     assert not app_errors(log)
 
 
-def test_play_counts_up_and_plots_change(page, explorer_server):
+def test_play_pause_step_reset(page, explorer_server):
+    """A run far longer than the test: Play, then Pause is confirmed by the page before the
+    paused step is read, so Step has something to do whatever the machine's load."""
     url, _ = explorer_server
-    errors = open_explorer(page, url, "?budget=200&speed=12")
-    wait_status(page, "s => s.n >= 1 && s.budget == 200")
+    errors = open_explorer(page, url, "?budget=1000&speed=12&loop=true")
+    wait_status(page, "s => s.n >= 1 && s.budget == 1000 && s.last > 50")
     truth = page.locator(".bk-Canvas").first
     before_points = page.evaluate(SOURCE_LEN_JS, "points")
     before_png = truth.screenshot()
     page.get_by_role("button", name="Play").click()
-    s = wait_status(page, "s => s.n >= 60")
-    assert s["budget"] == 200
+    wait_status(page, "s => s.playing === true && s.n >= 60")
     assert page.evaluate(SOURCE_LEN_JS, "points") > before_points
     assert page.evaluate(SOURCE_LEN_JS, "run-curve") > 1
     assert truth.screenshot() != before_png
     page.get_by_role("button", name="Pause").click()
-    time.sleep(0.5)
-    paused = status(page)["step"]
-    time.sleep(0.8)
-    assert status(page)["step"] == paused
+    paused = wait_status(page, "s => s.playing === false")
+    frame = paused["frame"]
     page.get_by_role("button", name="Step").click()
-    wait_status(page, f"s => s.step == {paused + 1}")
+    expected = min(paused["step"] + 1, paused["last"])
+    s = wait_status(page, f"s => s.step == {expected} && s.frame > {frame}")
+    assert s["playing"] is False
     page.get_by_role("button", name="Reset").click()
     wait_status(page, "s => s.step == 0 && s.n == 1")
     assert not errors, errors
@@ -123,39 +123,22 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
     url, log = explorer_server
     errors = open_explorer(page, url, "?speed=20")
     wait_status(page, "s => s.n >= 1")
-    # gamma: keyboard on the slider handle, released -> a new run
     handle = slider_handle(page, "Adaptivity γ")
     handle.focus()
     for _ in range(7):
         page.keyboard.press("ArrowLeft")
     page.get_by_text(re.compile(r"Adaptivity γ: 0\.50")).wait_for()
-    # budget
     handle = slider_handle(page, "Budget")
     handle.focus()
     for _ in range(20):
         page.keyboard.press("ArrowRight")
     s = wait_status(page, "s => s.budget == 200")
     assert s["n"] == 1
-    # surrogate optimizer
     select = page.locator("select", has=page.locator("option", has_text="Nelder-Mead")).first
     select.select_option(label="Nelder-Mead")
     page.get_by_role("button", name="Play").click()
-    s = wait_status(page, "s => s.n >= 150", timeout=30_000)
-    assert s["budget"] == 200
-    wait_status(page, "s => s.text.includes('surrogate optimum') || s.n == 200", 30_000)
-    # for the screenshot: the race finished, one step back (the last refinement, whose
-    # candidates the inspector lists)
-    page.wait_for_function(_race_done_js(), timeout=240_000)
-    last = status(page)["step"]
-    handle = slider_handle(page, "History")
-    handle.focus()
-    page.keyboard.press("ArrowLeft")
-    wait_status(page, f"s => s.step == {last - 1}")
-    time.sleep(1.0)
-    page.screenshot(path=str(SCREENSHOTS / "explorer_run.png"))
-    page.set_viewport_size({"width": 1280, "height": 1180})
-    time.sleep(0.5)
-    page.screenshot(path=str(SCREENSHOTS / "explorer_full.png"))
+    s = wait_status(page, "s => s.text.includes('finished')", 60_000)
+    assert s["budget"] == 200 and 150 <= s["n"] <= 200
     assert not errors, errors
     assert not app_errors(log)
 
@@ -163,13 +146,13 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
 def test_history_slider_rewinds(page, explorer_server):
     url, _ = explorer_server
     open_explorer(page, url, "?budget=60&speed=30&play=1")
-    s = wait_status(page, "s => s.n >= 57")
+    s = wait_status(page, "s => s.text.includes('finished')")
     handle = slider_handle(page, "History")
     handle.focus()
     for _ in range(5):
         page.keyboard.press("ArrowLeft")
-    s = wait_status(page, f"s => s.step == {s['step'] - 5}")
-    assert s["n"] < 57
+    s2 = wait_status(page, f"s => s.step == {s['step'] - 5}")
+    assert s2["n"] < s["n"]
 
 
 def test_error_is_a_message_not_a_crash(page, explorer_server):
@@ -181,111 +164,68 @@ def test_error_is_a_message_not_a_crash(page, explorer_server):
     assert not app_errors(log)
 
 
-#: Frames every one of 10 sessions must show within the 4 s window. The issue's rate target
-#: (5 fps each) is a benchmark figure (benchmarks/bench_explorer.py reports it), not a timed
-#: unit test: here the ten pages share one headless Chromium and two cores with the server, so
-#: this test guards against freezes and starvation only: every session keeps animating.
-MIN_FRAMES_TEN_SESSIONS = 3
+def test_three_dimensions_offer_axis_selectors(page, explorer_server):
+    url, _ = explorer_server
+    open_explorer(page, url, "?objective=rosenbrock_3d&budget=60")
+    page.get_by_text("Shown hyperparameters").wait_for()
+
+
+_SCRIPTS = ['<img src=x onerror="window.__xss=1">', '"><script>window.__xss=1</script>',
+            "<svg onload=window.__xss=1>"]
+_URL_PARAMETERS = ["objective", "method", "gamma", "budget", "optimizer", "degree", "level",
+                   "seed", "speed", "loop", "x", "y", "color", "log", "error", "present",
+                   "play"]
+
+
+def test_links_with_script_run_nothing(page, explorer_server):
+    """Script in every URL parameter: nothing runs, the page works and says what it ignored."""
+    url, log = explorer_server
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for script in _SCRIPTS:
+        query = "?" + "&".join(f"{p}={quote(script)}" for p in _URL_PARAMETERS)
+        open_explorer(page, url, query)
+        s = wait_status(page, "s => s.n >= 1 && s.message.length > 0")
+        assert "Ignored invalid link values" in s["message"]
+        assert "<img" not in s["message"] and "<script" not in s["message"]
+        page.wait_for_timeout(300)  # an onerror handler would have fired by now
+        assert page.evaluate("() => window.__xss") is None
+        assert s["budget"] == 100  # defaults kept
+    assert not dialogs
+    assert not app_errors(log)
+
+
+def test_every_request_stays_on_the_machine(page, explorer_server):
+    url, _ = explorer_server
+    hosts = []
+    page.on("request", lambda r: hosts.append(r.url))
+    open_explorer(page, url, "?budget=40&speed=30&play=1")
+    wait_status(page, "s => s.text.includes('finished')")
+    outside = [u for u in hosts
+               if urlparse(u).scheme not in ("data", "blob")
+               and urlparse(u).hostname not in ("127.0.0.1",)]
+    assert not outside, outside
+
+
+#: Sessions held at once by the load test (the rate target is a benchmark figure, see
+#: benchmarks/bench_explorer.py; this test guards against freezes and starvation only).
+SESSIONS = 10
 
 
 def test_ten_sessions_keep_animating(browser, explorer_server):
-    """Load test: 10 sessions at once, each keeps animating (frame counters keep rising)."""
+    """Load: 10 sessions at once, each one's frame counter keeps rising (a wait on that
+    condition, bounded, not a count after a fixed time)."""
     url, log = explorer_server
-    # one window (context) per session: background tabs of one window are throttled
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(10)]
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720})
+                for _ in range(SESSIONS)]  # one window per session: background tabs throttle
     pages = [c.new_page() for c in contexts]
     try:
-        for p in pages:  # playing at once, looping: every session animates while we measure
-            open_explorer(p, url, "?budget=1000&speed=20&play=1&loop=true")
         for p in pages:
-            wait_status(p, "s => s.frame >= 3", 30_000)
-        first = [status(p)["frame"] for p in pages]
-        t0 = time.perf_counter()
-        time.sleep(4.0)
-        last = [status(p)["frame"] for p in pages]
-        dt = time.perf_counter() - t0
-        frames = [b - a for a, b in zip(first, last, strict=True)]
-        print(f"frames per second of 10 sessions: {[round(f / dt, 1) for f in frames]}")
-        assert min(frames) >= MIN_FRAMES_TEN_SESSIONS, frames
+            open_explorer(p, url, "?budget=1000&speed=20&play=1&loop=true")
+        first = [wait_status(p, "s => s.frame >= 3", 60_000)["frame"] for p in pages]
+        for p, f in zip(pages, first, strict=True):
+            wait_status(p, f"s => s.frame >= {f + 3}", 60_000)
     finally:
         for c in contexts:
             c.close()
     assert not app_errors(log)
-
-
-def _race_done_js():
-    return """() => { const m = Bokeh.documents[0].get_model_by_name('results');
-        return m && !m.text.includes('computing') && !m.text.includes('running'); }"""
-
-
-def test_screenshots_of_other_objectives(page, explorer_server):
-    """Screenshots for the README: a 3-D test function with axis selectors, γ = 0."""
-    url, _ = explorer_server
-    open_explorer(page, url, "?objective=rosenbrock_3d&budget=150&speed=40&play=1")
-    wait_status(page, "s => s.n >= 140", 30_000)
-    assert page.get_by_text("Shown hyperparameters").is_visible()
-    page.wait_for_function(_race_done_js(), timeout=60_000)
-    time.sleep(1.0)
-    page.screenshot(path=str(SCREENSHOTS / "explorer_3d.png"))
-    open_explorer(page, url, "?objective=himmelblau&gamma=0&budget=100&speed=40&play=1")
-    wait_status(page, "s => s.n >= 97", 30_000)
-    page.wait_for_function(_race_done_js(), timeout=60_000)
-    time.sleep(1.0)
-    page.screenshot(path=str(SCREENSHOTS / "explorer_gamma0.png"))
-
-
-@pytest.mark.slow
-def test_training_screenshot(page, explorer_server):
-    """A live training run: points appear as trainings finish, with the learning curve."""
-    url, _ = explorer_server
-    open_explorer(page, url, "?objective=mlp_regression_2d&budget=30&play=1")
-    wait_status(page, "s => s.n >= 21", 120_000)
-    assert page.get_by_text("Learning curve").first.is_visible()
-    time.sleep(1.0)
-    page.set_viewport_size({"width": 1280, "height": 1000})
-    time.sleep(0.5)
-    page.screenshot(path=str(SCREENSHOTS / "explorer_training.png"))
-
-
-def test_animated_gif(page, explorer_server):
-    """assets/explorer.gif: a sparse-grid run on Himmelblau, step by step, racing the others."""
-    import io
-
-    from PIL import Image
-
-    url, _ = explorer_server
-    open_explorer(page, url, "?objective=himmelblau&gamma=0.85&budget=120")
-    wait_status(page, "s => s.n >= 1")
-    page.wait_for_function(_race_done_js(), timeout=90_000)
-    step = page.get_by_role("button", name="Step")
-    # the status line and the top row of plots (truth, surrogate, race)
-    canvases = [page.locator(".bk-Canvas").nth(i).bounding_box() for i in range(3)]
-    x0 = min(b["x"] for b in canvases) - 8
-    x1 = max(b["x"] + b["width"] for b in canvases) + 8
-    status_box = page.locator("text=evaluations:").first.bounding_box()
-    y0 = status_box["y"] - 6
-    y1 = max(b["y"] + b["height"] for b in canvases) + 2
-    clip = {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
-    frames = []
-    n_steps = None
-    k = 0
-    while True:
-        time.sleep(0.25)  # the surrogate of this step
-        shot = page.screenshot(clip=clip)
-        frames.append(Image.open(io.BytesIO(shot)).convert("RGB"))
-        s = status(page)
-        n_steps = n_steps or int(re.search(r"step \d+/(\d+)", s["text"]).group(1))
-        if k >= n_steps:
-            break
-        step.click()
-        k += 1
-        wait_status(page, f"s => s.step == {k}")
-    frames = [f.resize((f.width * 3 // 4, f.height * 3 // 4), Image.LANCZOS) for f in frames]
-    # one palette for all frames, from the last (it has every colour: race, points, maps)
-    palette = frames[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-    pal = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-    out = SCREENSHOTS.parent / "explorer.gif"
-    durations = [180] * (len(pal) - 1) + [2500]
-    pal[0].save(out, save_all=True, append_images=pal[1:], duration=durations, loop=0,
-                optimize=True)
-    assert out.stat().st_size > 10_000 and len(pal) == n_steps + 1

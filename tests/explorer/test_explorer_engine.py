@@ -16,8 +16,8 @@ from explorer.engine import (
     ROLE_CANDIDATE,
     ROLE_GRID,
     RaceService,
-    RunData,
     RunKey,
+    RunRecord,
     RunWorker,
     axis_spec,
     best_prefix,
@@ -29,16 +29,24 @@ from explorer.engine import (
 )
 
 
-def key(**kw):
-    base = dict(objective="rosenbrock", method="sparse_grid", gamma=0.85, budget=60,
-                optimizer="none", degree=3, initial_level=1, seed=0)
-    base.update(kw)
-    return RunKey(**base)
+def key(objective="rosenbrock", method="sparse_grid", budget=60, seed=0, **kw):
+    from core.strategies import strategy_options
+
+    base = dict(gamma=0.85, optimizer="none", degree=3, initial_level=1) | kw
+    valid = strategy_options(method)
+    opts = tuple(sorted((k, v) for k, v in base.items() if k in valid))
+    return RunKey(objective, method, budget, seed, opts)
+
+
+def has_model(k):
+    from core.strategies import STRATEGIES
+
+    return STRATEGIES[k.method].has_model
 
 
 def run_to_end(k, objective=None, *, slices=True):
     objective = objective or OBJECTIVES[k.objective]
-    data = RunData(k, objective)
+    data = RunRecord(k, objective, has_model(k))
     worker = RunWorker(data).start()
     assert wait_until(lambda: data.done, 30)
     if slices:
@@ -56,7 +64,7 @@ def test_sparse_grid_run_matches_novak_ritter():
     while len(U := gen.ask()):
         gen.tell(U, f.evaluate_unit(U))
     n = data.n
-    assert n == gen.n_points == 49  # 1 + 4k <= 50 (ALGORITHMS 2.7)
+    assert n == gen.n_points == 49  # 1 + 4k <= 50: a refinement adds 2d points
     np.testing.assert_array_equal(data.U[:n], gen.points)
     np.testing.assert_allclose(data.y[:n], gen.values)
     np.testing.assert_array_equal(data.levels[:n], gen.levels)
@@ -151,7 +159,7 @@ def test_axis_specs_and_native_coordinates():
 
 
 def test_live_run_waits_for_permission():
-    data = RunData(key(method="random", budget=10), OBJECTIVES["rosenbrock"])
+    data = RunRecord(key(method="random", budget=10), OBJECTIVES["rosenbrock"])
     worker = RunWorker(data, live=True).start()
     try:
         threading.Event().wait(0.2)
@@ -168,7 +176,7 @@ def test_live_run_waits_for_permission():
 
 
 def test_stop_ends_a_live_run():
-    data = RunData(key(method="random", budget=10), OBJECTIVES["rosenbrock"])
+    data = RunRecord(key(method="random", budget=10), OBJECTIVES["rosenbrock"])
     worker = RunWorker(data, live=True).start()
     worker.stop()
     worker.join(5)
@@ -184,7 +192,7 @@ def test_race_result_and_service_cache():
         calls.append(args[0])
         return inline_submit(fn, *args)
 
-    svc = RaceService(submit_fn=submit)
+    svc = RaceService(submit)
     k = key(method="random", budget=25)
     first = svc.get(("race", k), race_result, k, OBJECTIVES["rosenbrock"])
     assert first is None  # submitted; the result is read on the next poll
@@ -202,7 +210,7 @@ def test_race_service_reports_failures():
 
     from explorer_testing import inline_submit
 
-    svc = RaceService(submit_fn=inline_submit)
+    svc = RaceService(inline_submit)
     assert svc.get("k", boom) is None
     err = svc.get("k", boom)
     assert isinstance(err, ValueError)
@@ -210,7 +218,7 @@ def test_race_service_reports_failures():
 
 def test_gamma_strip_extremes():
     f = OBJECTIVES["rosenbrock"]
-    strips = gamma_strip(f, 41, 1, (0.0, 1.0))
+    strips = gamma_strip(f, 41, {"initial_level": 1}, (0.0, 1.0))
     for g in (0.0, 1.0):
         gen = NovakRitter(2, 41, gamma=g)
         while len(U := gen.ask()):

@@ -1,0 +1,119 @@
+"""The race and the γ strip of a session: requested from the race service, polled each tick.
+
+For cheap objectives every other registered method runs in the background process at the same
+budget (the convergence race and the results table); the γ strip computes sparse grids at three
+γ on the objective (or on a training's stored landscape). For live runs, this session's finished
+runs of the same experiment are the race.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from explorer.engine import RaceResult, gamma_strip, landscape_objective, race_result, summarize
+from explorer.model import Session
+from explorer.objectives import is_cheap
+
+__all__ = ["Background", "STRIP_GAMMAS"]
+
+#: γ values of the γ strip.
+STRIP_GAMMAS = (0.0, 0.5, 1.0)
+
+
+class Background:
+    """Race and γ strip requests of one session (module docstring)."""
+
+    def __init__(self, session: Session, services: Any, enabled: bool = True) -> None:
+        self.session = session
+        self.services = services
+        self.race_enabled = enabled
+        self._race_keys: dict[str, Any] = {}
+        self._strip_key: Any = None
+        self._strip_args: tuple = ()
+        self._session_runs: dict[Any, dict[str, RaceResult]] = {}
+        self.remembered = False
+
+    def release(self) -> None:
+        for k in self._race_keys.values():
+            self.services.races.release(k)
+        self._race_keys = {}
+        if self._strip_key is not None:
+            self.services.races.release(self._strip_key)
+            self._strip_key = None
+
+    def request(self, objective: Any) -> None:
+        from core.strategies import STRATEGIES
+
+        self.release()
+        s = self.session
+        race: dict[str, Any] = {}
+        if self.race_enabled and is_cheap(objective):
+            for method in STRATEGIES:
+                if method == s.method:
+                    continue
+                problem = s.budget_problem(method)
+                if problem:
+                    race[method] = "budget too small"
+                    continue
+                mkey = ("race", s.run_key(method))
+                self._race_keys[method] = mkey
+                self.services.races.hold(mkey)
+        elif not is_cheap(objective):  # live runs: this session's finished runs are the race
+            for method, res in self._session_runs.get(self._session_key(), {}).items():
+                if method != s.method:
+                    race[method] = res
+        note = ""
+        cheap = objective if is_cheap(objective) else landscape_objective(
+            objective, self.services.landscapes)
+        if self.race_enabled and cheap is not None and "sparse_grid" in STRATEGIES:
+            opts = s.strategy_options("sparse_grid")
+            self._strip_key = ("strip", s.objective, int(s.budget), tuple(sorted(opts.items())))
+            self.services.races.hold(self._strip_key)
+            self._strip_args = (cheap, int(s.budget), opts, STRIP_GAMMAS)
+            if not is_cheap(objective):
+                note = "Grids computed on the stored landscape of this training."
+        elif self.race_enabled:
+            note = ("The γ strip needs a test function or a 2-D training with a stored "
+                    "landscape (three more runs of trainings would take minutes).")
+        s.param.update(race=race, strip_note=note)
+
+    def _session_key(self) -> tuple:
+        s = self.session
+        return (s.objective, int(s.budget), int(s.seed))
+
+    def remember(self, run: Any, live: bool) -> None:
+        """A finished live run joins this session's race for the same experiment."""
+        if (not live or run is None or not run.done or run.error or self.remembered
+                or run.stop_reason == "stopped" or run.n == 0):
+            return
+        self.remembered = True
+        self._session_runs.setdefault(self._session_key(), {})[run.key.method] = summarize(run)
+
+    def poll(self) -> dict[str, Any]:
+        s = self.session
+        update: dict[str, Any] = {}
+        races = self.services.races
+        if self._strip_key is not None and s.strip is None:
+            res = races.get(self._strip_key, gamma_strip, *self._strip_args)
+            if isinstance(res, BaseException):
+                update["strip_note"] = f"Not available: {type(res).__name__}: {res}"
+                races.release(self._strip_key)
+                self._strip_key = None
+            elif res is not None:
+                update["strip"] = res
+        race = None
+        for method, mkey in self._race_keys.items():
+            if method in s.race:
+                continue
+            res = races.get(mkey, race_result, mkey[1], s.objective_obj)
+            if res is None:
+                continue
+            race = dict(s.race) if race is None else race
+            if isinstance(res, BaseException):
+                first = (str(res).strip().splitlines() or [""])[0][:120]
+                race[method] = f"failed: {type(res).__name__}: {first}"
+            else:
+                race[method] = res
+        if race is not None:
+            update["race"] = race
+        return update

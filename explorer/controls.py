@@ -1,0 +1,112 @@
+"""The sidebar: buttons, and widgets bound to the session with ``from_param``.
+
+A control the chosen method does not use is disabled and says why in its label ("Adaptivity γ
+— not used by Random search"); which controls a method uses is read from its strategy's options
+(``core.strategies.strategy_options``). Each widget's help tooltip is its parameter's ``doc``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import panel as pn
+
+from explorer.model import Session
+
+__all__ = ["Controls"]
+
+log = logging.getLogger(__name__)
+
+_HELP = ("gamma", "budget", "initial_level", "optimizer", "degree")
+
+
+class Controls:
+    """Widgets and buttons of one page (no state of their own: the session holds it)."""
+
+    def __init__(self, session: Session, runner: Any) -> None:
+        self.session = session
+        self.runner = runner
+        w, s = pn.widgets, session
+        wide = {"sizing_mode": "stretch_width"}
+
+        def bind(widget_cls: Any, name: str, **kw: Any) -> Any:
+            extra = {}
+            if name in _HELP and "description" in widget_cls.param:
+                extra = {"description": s.param[name].doc}
+            return widget_cls.from_param(s.param[name], **extra, **kw)
+
+        self.objective = bind(w.Select, "objective", **wide)
+        self.method = bind(w.Select, "method", **wide)
+        self.gamma = bind(w.FloatSlider, "gamma", throttled=True, **wide)
+        self.budget = bind(w.IntSlider, "budget", throttled=True, **wide)
+        self.optimizer = bind(w.Select, "optimizer", **wide)
+        self.degree = bind(w.Select, "degree", **wide)
+        self.initial_level = bind(w.IntSlider, "initial_level", throttled=True, **wide)
+        self.seed = bind(w.IntInput, "seed", **wide)
+        self.speed = bind(w.FloatSlider, "speed", **wide)
+        self.history = bind(w.IntSlider, "step", **wide)
+        self.loop = bind(w.Checkbox, "loop")
+        self.x_dim = bind(w.Select, "x_dim", **wide)
+        self.y_dim = bind(w.Select, "y_dim", **wide)
+        self.color_by = bind(w.Select, "color_by", **wide)
+        self.log_color = bind(w.Checkbox, "log_color")
+        self.show_error = bind(w.Checkbox, "show_error")
+        btn = {"width": 58, "margin": (5, 3)}
+        self.play = w.Button(label="Play", color="primary", **btn)
+        self.pause = w.Button(label="Pause", **btn)
+        self.step = w.Button(label="Step", **btn)
+        self.reset = w.Button(label="Reset", **btn)
+        for button, command in ((self.play, runner.play), (self.pause, runner.pause),
+                                (self.step, runner.step), (self.reset, runner.reset)):
+            button.on_click(lambda e, command=command: self._safely(command))
+        heading = {"margin": (10, 10, 0, 10)}
+        self.dims_box = pn.Column(
+            pn.pane.HTML("<b>Shown hyperparameters</b> (others at the best point)", **heading),
+            self.x_dim, self.y_dim, sizing_mode="stretch_width",
+        )
+        s.param.watch(self._on_method, ["method", "objective"])
+        self._on_method()
+
+    def helped(self, name: str) -> Any:
+        """The widget of ``name`` with its one-sentence help as a tooltip icon beside it."""
+        widget = getattr(self, name)
+        if "description" in widget.param:
+            return widget
+        icon = pn.widgets.TooltipIcon(value=self.session.param[name].doc, margin=(22, 4, 0, 0),
+                                      width=18)
+        return pn.Row(widget, icon, sizing_mode="stretch_width", margin=0)
+
+    def sidebar(self) -> list[Any]:
+        heading = {"margin": (10, 10, 0, 10)}
+        return [
+            pn.Row(self.play, self.pause, self.step, self.reset, margin=(8, 5, 0, 5)),
+            self.speed, self.history,
+            pn.pane.HTML("<b>Experiment</b>", **heading),
+            self.objective, self.method, self.helped("gamma"), self.helped("budget"),
+            self.optimizer, self.degree, self.helped("initial_level"), self.seed,
+            self.dims_box,
+            pn.pane.HTML("<b>Display</b>", **heading),
+            self.color_by, self.log_color, self.show_error, self.loop,
+        ]
+
+    def _safely(self, command: Any) -> None:
+        try:
+            with pn.io.hold():
+                command()
+        except Exception as err:  # a button must never break the page
+            log.exception("explorer command failed")
+            self.runner.fail(err)
+
+    def _on_method(self, *events: Any) -> None:
+        from core.strategies import STRATEGIES
+
+        s = self.session
+        unused = set(s.unused_controls())
+        title = STRATEGIES[s.method].title
+        for name in ("gamma", "optimizer", "degree", "initial_level"):
+            widget = getattr(self, name)
+            label = s.param[name].label
+            widget.disabled = name in unused
+            widget.name = f"{label} — not used by {title}" if name in unused else label
+        self.dims_box.visible = s.objective_obj.space.dim > 2

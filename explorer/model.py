@@ -1,0 +1,208 @@
+"""The session model: what the visitor chose, the run being shown, and what the views read.
+
+:class:`Session` is one ``param.Parameterized`` object with three groups of parameters:
+
+- **Controls** that define a run (objective, method, γ, budget, surrogate optimizer, B-spline
+  degree, initial level, seed): a change starts a new run (:mod:`explorer.runner` watches them).
+  Each method uses the controls that are options of its strategy (``core.strategies``).
+- **Display** choices that never restart a run (speed, loop, shown dimensions, colours, error
+  view, presentation mode).
+- **Player and outputs**, written by the runner and read by the views: ``step`` (the shown step,
+  also the history slider), ``playing``, ``run`` (the :class:`~explorer.engine.RunRecord`),
+  ``truth``/``surface``/``scale`` (landscape images in objective units and their colour scale),
+  ``race``, ``strip``, ``message`` and the frame counters of the flow control.
+
+Only ``param``, numpy and :mod:`core` are imported here, so the model works in notebooks and
+tests without a server. Widgets are built from these parameters (``from_param``) in
+:mod:`explorer.app`.
+
+Any objective source works: a registered name, or :meth:`Session.add_objective` with a callable
+``config -> float | Measurement`` and a :class:`core.space.SearchSpace` (no known true landscape).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import param
+
+from explorer.engine import ColorScale, RunKey, RunRecord
+from explorer.objectives import (
+    DEFAULT_OBJECTIVE,
+    as_objective,
+    explorer_objectives,
+    method_menu,
+    objective_menu,
+    optimizer_menu,
+)
+
+__all__ = ["CONTROLS", "Session"]
+
+#: The run-defining controls, in menu order (URL names in :mod:`explorer.app`).
+CONTROLS = ("objective", "method", "gamma", "budget", "optimizer", "degree", "initial_level",
+            "seed")
+
+
+class Session(param.Parameterized):
+    """One visitor's explorer state (module docstring)."""
+
+    # -- controls (a change starts a new run) -------------------------------------------------
+    objective = param.Selector(
+        default=DEFAULT_OBJECTIVE, objects=objective_menu(explorer_objectives()),
+        label="Objective",
+        doc="What to minimize: a test function (instant) or a network trained live.",
+    )
+    method = param.Selector(
+        default="sparse_grid", objects=method_menu(), label="Method",
+        doc="The search method whose run is animated.",
+    )
+    gamma = param.Number(
+        default=0.85, bounds=(0.0, 1.0), step=0.05, label="Adaptivity γ",
+        doc="Which point is refined next: γ = 1 spreads out by level (space filling), "
+        "γ = 0 refines the best-ranked points greedily.",
+    )
+    budget = param.Integer(
+        default=100, bounds=(10, 1000), step=5, label="Budget",
+        doc="How many times every method may evaluate the objective.",
+    )
+    optimizer = param.Selector(
+        default="none", objects=optimizer_menu(), label="Surrogate optimizer",
+        doc="Optimizer run on the sparse-grid surrogate at the end; its proposal is checked "
+        "with the true objective.",
+    )
+    degree = param.Selector(
+        default=3, objects=[1, 3, 5], label="B-spline degree",
+        doc="Degree of the modified B-spline interpolant (1 = piecewise linear).",
+    )
+    initial_level = param.Integer(
+        default=1, bounds=(1, 4), label="Initial level",
+        doc="Level of the regular sparse grid the run starts from (1 = the centre point only).",
+    )
+    seed = param.Integer(
+        default=0, bounds=(0, 2**31 - 1), label="Seed",
+        doc="Seed of every random choice (random search, Bayesian optimization, training).",
+    )
+
+    # -- display ------------------------------------------------------------------------------
+    speed = param.Number(default=8.0, bounds=(1.0, 60.0), step=1.0, label="Speed (steps/s)",
+                         doc="Animation speed in steps per second.")
+    loop = param.Boolean(default=False, label="Loop",
+                         doc="Start again from the first step at the end (demonstrations).")
+    x_dim = param.Selector(default="x1", objects=["x1", "x2"], label="x axis")
+    y_dim = param.Selector(default="x2", objects=["x1", "x2"], label="y axis")
+    color_by = param.Selector(default="level", objects={"level |l|₁": "level", "order": "order"},
+                              label="Colour points by")
+    log_color = param.Boolean(default=True, label="Log colour scale")
+    show_error = param.Boolean(default=False, label="Show |truth − surrogate|")
+    present = param.Boolean(default=False, label="Presentation (large fonts)")
+
+    # -- player and outputs (written by the runner) ------------------------------------------
+    step = param.Integer(default=0, bounds=(0, 1), label="History (step)")
+    playing = param.Boolean(default=False)
+    run = param.ClassSelector(class_=RunRecord, default=None, allow_None=True, precedence=-1)
+    n_steps = param.Integer(default=0, bounds=(0, None), precedence=-1)
+    truth = param.Array(default=None, allow_None=True, precedence=-1,
+                        doc="True values on the shown slice, shape (r, r), or None.")
+    surface = param.Array(default=None, allow_None=True, precedence=-1,
+                          doc="The model's values on the shown slice, or None.")
+    surface_note = param.String(default="", precedence=-1)
+    scale = param.ClassSelector(class_=ColorScale, default=None, allow_None=True, precedence=-1)
+    race = param.Dict(default={}, precedence=-1,
+                      doc="method -> RaceResult, or a text saying why there is none.")
+    strip = param.Dict(default=None, allow_None=True, precedence=-1,
+                       doc="γ -> (U, y, level_sum) of the γ strip, or None.")
+    strip_note = param.String(default="", precedence=-1)
+    message = param.String(default="", precedence=-1, doc="Error or notice for the page.")
+    frames_sent = param.Integer(default=0, precedence=-1)
+    frames_acked = param.Integer(default=-1, precedence=-1)
+
+    def __init__(self, **params: Any) -> None:
+        objectives = params.pop("objectives", None)
+        super().__init__(**params)
+        self.objectives: dict[str, Any] = dict(objectives or explorer_objectives())
+        if objectives is not None:
+            self.param.objective.objects = objective_menu(self.objectives)
+
+    # -- objectives -----------------------------------------------------------------------------
+    def add_objective(self, objective: Any, space: Any = None, *, select: bool = True) -> str:
+        """Offer ``objective`` (a name, an objective or a callable with ``space``); returns
+        its name in the menu."""
+        name, obj = as_objective(objective, space)
+        self.objectives[name] = obj
+        self.param.objective.objects = objective_menu(self.objectives)
+        if select:
+            self.objective = name
+        return name
+
+    @property
+    def objective_obj(self) -> Any:
+        """The selected objective object."""
+        return self.objectives[self.objective]
+
+    # -- what a run needs -----------------------------------------------------------------------
+    def strategy_options(self, method: str | None = None) -> dict[str, Any]:
+        """The controls that are options of ``method``'s strategy, with their values."""
+        from core.strategies import strategy_options
+
+        valid = strategy_options(method or self.method)
+        return {k: self._option_value(k) for k in CONTROLS if k in valid}
+
+    def _option_value(self, name: str) -> Any:
+        value = getattr(self, name)
+        return float(value) if name == "gamma" else value
+
+    def run_key(self, method: str | None = None) -> RunKey:
+        """The :class:`RunKey` of the current controls (for ``method``, default the chosen)."""
+        method = method or self.method
+        opts = tuple(sorted(self.strategy_options(method).items()))
+        return RunKey(self.objective, method, int(self.budget), int(self.seed), opts)
+
+    def unused_controls(self, method: str | None = None) -> list[str]:
+        """Controls the strategy of ``method`` takes no option for."""
+        from core.strategies import strategy_options
+
+        valid = strategy_options(method or self.method)
+        return [k for k in ("gamma", "optimizer", "degree", "initial_level") if k not in valid]
+
+    def budget_problem(self, method: str | None = None) -> str:
+        """Why the budget is too small for ``method`` with these options, or ``""``."""
+        from core.strategies import STRATEGIES
+
+        method = method or self.method
+        cls = STRATEGIES[method]
+        d = self.objective_obj.space.dim
+        need = int(cls.min_budget(d, **self.strategy_options(method)))
+        if self.budget >= need:
+            return ""
+        return (f"Budget {self.budget} is too small for {cls.title} with these options in "
+                f"{d}-D: it needs at least {need} evaluations. Raise the budget or change "
+                "the options.")
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """Indices of the shown dimensions (distinct when the space has two or more)."""
+        names = list(self.objective_obj.space.names)
+        x = names.index(self.x_dim) if self.x_dim in names else 0
+        y = names.index(self.y_dim) if self.y_dim in names else min(1, len(names) - 1)
+        if x == y and len(names) > 1:
+            y = (x + 1) % len(names)
+        return x, y
+
+    def dimension_choices(self) -> dict[str, Any]:
+        """Axis choices and defaults for the current objective (for ``param.update``)."""
+        names = list(self.objective_obj.space.names)
+        return {"x_dim": names[0], "y_dim": names[1] if len(names) > 1 else names[0]}
+
+    @property
+    def frame(self) -> Any:
+        """The shown :class:`~explorer.engine.Frame` or ``None``."""
+        run = self.run
+        if run is None or not run.n_frames:
+            return None
+        return run.frames[min(self.step, run.n_frames - 1)]
+
+    def best_observed(self) -> float:
+        """The lowest value observed up to the shown step (NaN if none)."""
+        f = self.frame
+        return float(f.best_value) if f is not None else float(np.nan)

@@ -1,0 +1,158 @@
+"""What the explorer offers: objectives, methods and surrogate optimizers, all read from core.
+
+- :func:`explorer_objectives`: the registry's objectives plus a few higher-dimensional test
+  functions (so the axis selectors can be tried without training networks).
+- :class:`UserObjective` wraps any callable ``config -> float | Measurement`` with a
+  :class:`core.space.SearchSpace`; it has no known true landscape.
+- :func:`method_menu`, :func:`optimizer_menu`: labels from ``core.strategies.STRATEGIES`` (each
+  strategy's ``title``) and ``core.optimizers.OPTIMIZERS``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.objectives import OBJECTIVES, TEST_FUNCTIONS
+
+__all__ = [
+    "DEFAULT_OBJECTIVE",
+    "OPTIMIZER_TITLES",
+    "UserObjective",
+    "as_objective",
+    "explorer_objectives",
+    "is_cheap",
+    "method_menu",
+    "objective_menu",
+    "optimizer_menu",
+    "optimizer_names",
+]
+
+DEFAULT_OBJECTIVE = "rosenbrock"
+
+#: Menu labels of surrogate optimizers (unknown names are shown as they are).
+OPTIMIZER_TITLES: dict[str, str] = {
+    "none": "none (best grid point)",
+    "nelder_mead": "Nelder-Mead",
+    "differential_evolution": "Differential evolution",
+    "cmaes": "CMA-ES",
+    "gradient_descent": "Gradient descent",
+    "nlcg": "Nonlinear CG",
+    "newton": "Newton",
+    "rprop": "Rprop",
+    "multistart": "Multi-start",
+}
+
+#: Cheap objectives with more than two hyperparameters: name -> (test function, dimension).
+_EXTRA_TEST_FUNCTIONS: dict[str, tuple[str, int]] = {"rosenbrock_3d": ("rosenbrock", 3)}
+
+
+@dataclass(frozen=True, eq=False)
+class UserObjective:
+    """A user's objective for the explorer: ``fun(config) -> float | Measurement`` on ``space``.
+
+    The explorer runs it live (one batch at a time, while playing) and, knowing no true
+    landscape, colours the landscape by the observed values.
+    """
+
+    fun: Callable[[dict], Any]
+    space: Any
+    name: str = "user"
+    title: str = "Your objective"
+    metric: str = "f(x)"
+    kind: str = "user"
+    f_opt: Any = None
+    x_opt: Any = None
+
+    def __call__(self, config: dict) -> Any:
+        return self.fun(config)
+
+
+def as_objective(objective: Any, space: Any = None) -> tuple[str, Any]:
+    """``(name, objective)`` for a registered name, an objective object or a callable.
+
+    Parameters
+    ----------
+    objective : str, Objective or callable
+        A name of :func:`explorer_objectives`, an object with ``space`` (and ideally ``name``,
+        ``title``, ``metric``, ``kind``), or a callable ``config -> float | Measurement``.
+    space : core.space.SearchSpace, optional
+        Required for a bare callable; overrides nothing for objects that carry their own.
+    """
+    if isinstance(objective, str):
+        known = explorer_objectives()
+        if objective not in known:
+            raise ValueError(
+                f"`objective` must be one of {', '.join(known)} or a callable, got {objective!r}"
+            )
+        return objective, known[objective]
+    if not callable(objective):
+        raise TypeError(f"`objective` must be a name or a callable, got {objective!r}")
+    own = getattr(objective, "space", None)
+    if own is not None and space is None and hasattr(objective, "kind"):
+        return str(getattr(objective, "name", "user")), objective
+    space = space if space is not None else own
+    if space is None:
+        raise ValueError("a callable `objective` needs `space` (a core.space.SearchSpace)")
+    name = str(getattr(objective, "name", getattr(objective, "__name__", "user")))
+    title = str(getattr(objective, "title", name))
+    metric = str(getattr(objective, "metric", "f(x)"))
+    return name, UserObjective(objective, space, name, title, metric)
+
+
+def explorer_objectives() -> dict[str, Any]:
+    """Registered objectives, test functions first, then the neural networks.
+
+    Returns
+    -------
+    dict
+        Name -> objective (``core.objectives.base.Objective``), each group in registry order.
+    """
+    out: dict[str, Any] = {}
+    for name, obj in OBJECTIVES.items():
+        if getattr(obj, "kind", "") == "test_function":
+            out[name] = obj
+    for name, (fname, dim) in _EXTRA_TEST_FUNCTIONS.items():
+        if name not in OBJECTIVES and fname in TEST_FUNCTIONS:
+            out[name] = TEST_FUNCTIONS[fname].objective(dim)
+    for name, obj in OBJECTIVES.items():
+        if name not in out:
+            out[name] = obj
+    return out
+
+
+def is_cheap(objective: Any) -> bool:
+    """Whether a run can be computed at once and replayed (vectorized test functions)."""
+    return getattr(objective, "kind", "") == "test_function"
+
+
+def objective_menu(objectives: dict[str, Any]) -> dict[str, str]:
+    """Menu label -> name (labels escaped: they may come from a user's objective)."""
+    menu: dict[str, str] = {}
+    for name, obj in objectives.items():
+        title = str(getattr(obj, "title", name))
+        if getattr(obj, "kind", "") == "neural_network":
+            short = title.split("(")[0].strip()
+            title = f"{short} — {obj.space.dim}-D, trains live"
+        menu[html.escape(title)] = name
+    return menu
+
+
+def method_menu() -> dict[str, str]:
+    """Menu label (the strategy's ``title``) -> registry name, in registry order."""
+    from core.strategies import STRATEGIES
+
+    return {cls.title: name for name, cls in STRATEGIES.items()}
+
+
+def optimizer_names() -> list[str]:
+    """``"none"`` followed by the registered surrogate optimizers (``core.optimizers``)."""
+    from core.optimizers import OPTIMIZERS
+
+    return ["none", *[n for n in OPTIMIZERS if n != "none"]]
+
+
+def optimizer_menu() -> dict[str, str]:
+    return {OPTIMIZER_TITLES.get(n, n): n for n in optimizer_names()}

@@ -1,0 +1,79 @@
+"""The results table: every method's best configuration and value at the same budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from explorer.engine import RaceResult, summarize
+from explorer.model import Session
+from explorer.views.tables import make_div, results_html, set_html
+
+__all__ = ["ResultsView"]
+
+
+class ResultsView(pn.viewable.Viewer):
+    """One row per registered method: the animated run, the race's runs, or why none."""
+
+    session = param.ClassSelector(class_=Session)
+
+    def __init__(self, session: Session, width: int = 500, **params: Any) -> None:
+        super().__init__(session=session, **params)
+        self.div = make_div("results", width=width)
+        self._text = ""
+        self._done = False
+        session.param.watch(self._update, ["run", "race"])
+        session.param.watch(self._on_steps, ["n_steps"])
+        self._update()
+
+    def __panel__(self) -> Any:
+        return pn.pane.Bokeh(self.div)
+
+    def _on_steps(self, *events: Any) -> None:
+        run = self.session.run
+        if run is not None and run.done != self._done:
+            self._update()
+
+    def rows(self) -> list[dict[str, Any]]:
+        from core.strategies import STRATEGIES
+
+        s = self.session
+        live = s.objective_obj.kind != "test_function"
+        rows = []
+        for method, cls in STRATEGIES.items():
+            row: dict[str, Any] = {"method": method, "title": cls.title, "budget": s.budget}
+            if method == s.method and s.run is not None:
+                run = s.run
+                res = summarize(run)
+                row.update(config=res.best_config, value=res.best_value, nfev=res.nfev,
+                           accuracy=res.accuracy, state="done" if run.done else "running…")
+                if run.error:
+                    row["state"] = "failed"
+            else:
+                res = s.race.get(method)
+                if isinstance(res, RaceResult):
+                    row.update(config=res.best_config, value=res.best_value, nfev=res.nfev,
+                               accuracy=res.accuracy, state="done" if not res.error else "failed")
+                elif isinstance(res, str):
+                    row["state"] = res
+                elif live:
+                    row["state"] = "not run yet (choose it under Method)"
+                elif method == s.method:
+                    row["state"] = "not computed"
+                else:
+                    row["state"] = "computing…"
+            rows.append(row)
+        return rows
+
+    def _update(self, *events: Any) -> None:
+        s = self.session
+        objective = s.objective_obj
+        metric = getattr(objective, "metric", "f")
+        classifier = "accuracy" in str(metric)
+        self._done = bool(s.run is not None and s.run.done)
+        text = results_html(self.rows(), s.method, metric, classifier)
+        if text != self._text:
+            self._text = text
+            set_html(self.div, text)
