@@ -327,7 +327,11 @@ def test_several_processes_share_one_history(tmp_path, kind):
             f"{str(tmp_path / 'journal.log')!r}))"
         )
     else:
-        storage = repr(f"sqlite:///{tmp_path / 'study.db'}")
+        url = f"sqlite:///{tmp_path / 'study.db'}"  # a generous lock timeout for loaded CI
+        storage = (
+            f"optuna.storages.RDBStorage({url!r}, "
+            "engine_kwargs={'connect_args': {'timeout': 120}})"
+        )
     study = optuna.create_study(study_name="multi", storage=eval(storage))  # noqa: S307
     script = tmp_path / "worker.py"
     code = _WORKER.format(root=str(ROOT), storage=storage, n=n, tmp=str(tmp_path))
