@@ -93,6 +93,7 @@ def test_maximize_tells_the_negated_value():
     assert [t.params for t in study.trials] == expected
 
 
+@pytest.mark.filterwarnings("ignore:SparseGridSampler.*no point left")  # ends early
 def test_threads_evaluate_the_serial_history():
     n = 16
     expected = oracle("sparse_grid", n)
@@ -369,6 +370,7 @@ def test_suggest_config_runs_a_core_objective_in_a_study():
     assert [t.params for t in study.trials] == expected
 
 
+@pytest.mark.filterwarnings("ignore:SparseGridSampler.*no point left")  # ends early
 def test_threads_with_a_learned_space_agree_on_one_setup():
     n = 12
     study = optuna.create_study(sampler=SparseGridSampler(n, seed=3))
