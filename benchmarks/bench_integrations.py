@@ -1,8 +1,9 @@
 """Digits SVC: SparseGridSearchCV against RandomizedSearchCV and GridSearchCV at equal fits.
 
 Run: ``python benchmarks/bench_integrations.py`` (``--quick``: a 600-image subset, a 3 x 3 grid,
-one seed). The pipeline is ``StandardScaler -> SVC(rbf)`` on scikit-learn's 8 x 8 digits, split
-75/25 (stratified, seed 0); each search cross-validates (5-fold stratified) over
+one seed; ``--optuna`` adds the sampler race below). The pipeline is
+``StandardScaler -> SVC(rbf)`` on scikit-learn's 8 x 8 digits, split 75/25 (stratified,
+seed 0); each search cross-validates (5-fold stratified) over
 ``C`` log-uniform on ``[C_LOW, C_HIGH]`` and ``gamma`` log-uniform on ``[G_LOW, G_HIGH]`` with
 ``k * k`` candidates: ``GridSearchCV`` on ``k`` log-spaced values per axis (ends included),
 ``RandomizedSearchCV`` and ``SparseGridSearchCV`` with ``n_iter = k * k`` (sparse grid search
@@ -10,6 +11,12 @@ may stop below it when it has no further distinct candidate; the fits column say
 used). The table gives per search the number of fits, the best mean CV accuracy, the held-out
 test accuracy of the refitted best estimator and the wall time of ``fit`` (refit included),
 as the median over the seeds for the seeded searches (the grid has no randomness).
+
+``--optuna``: a second table races optuna samplers on the same studies (test functions of
+:mod:`core.objectives`, budget ``--trials``): ``SparseGridSampler`` (sparse grid, and our GP with
+``method="bayesian"``) against optuna's ``TPESampler`` and ``RandomSampler``, the median and range
+over the seeds of the best value's gap to the known minimum, and the sampler's own time per trial
+(the objectives cost next to nothing).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from core.integrations.sklearn import SparseGridSearchCV
+from core.objectives import TEST_FUNCTIONS
 
 C_LOW, C_HIGH = 1e-2, 1e3
 G_LOW, G_HIGH = 1e-4, 1e0
@@ -68,6 +76,49 @@ def searches(k: int, seeds: int, n_jobs: int, methods: list[str]) -> list[tuple[
     return runs
 
 
+def optuna_race(functions: list[tuple[str, int]], trials: int, seeds: int) -> None:
+    """Print the sampler race: median [min, max] gap to the minimum and ms per trial."""
+    import optuna
+
+    from core.integrations.optuna import SparseGridSampler, suggest_config
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    samplers = {
+        "SparseGridSampler": lambda space, seed: SparseGridSampler(
+            trials, seed=seed, search_space=space.params
+        ),
+        "SparseGridSampler (bayesian)": lambda space, seed: SparseGridSampler(
+            trials, seed=seed, method="bayesian", search_space=space.params
+        ),
+        "TPESampler": lambda space, seed: optuna.samplers.TPESampler(seed=seed),
+        "RandomSampler": lambda space, seed: optuna.samplers.RandomSampler(seed=seed),
+    }
+    print(f"\noptuna samplers, {trials} trials, {seeds} seed(s): gap to the minimum "
+          "median [min, max] | sampler ms per trial\n")
+    print("| function | " + " | ".join(samplers) + " |")
+    print("|---|" + "---:|" * len(samplers))
+    for name, dim in functions:
+        fun = TEST_FUNCTIONS[name].objective(dim)
+        cells = []
+        for make in samplers.values():
+            gaps, ms = [], []
+            for seed in range(seeds):
+                study = optuna.create_study(sampler=make(fun.space, seed))
+                t0 = time.perf_counter()
+                study.optimize(
+                    lambda trial, fun=fun: fun(suggest_config(trial, fun.space)),
+                    n_trials=trials,
+                )
+                ms.append(1e3 * (time.perf_counter() - t0) / len(study.trials))
+                gaps.append(study.best_value - TEST_FUNCTIONS[name].f_opt)
+            cells.append(
+                f"{statistics.median(gaps):.3g} [{min(gaps):.3g}, {max(gaps):.3g}] | "
+                f"{statistics.median(ms):.1f}"
+            )
+        print(f"| {name} {dim}-D | " + " | ".join(c.replace(" | ", " \\| ") for c in cells)
+              + " |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subset, 3 x 3, one seed")
@@ -78,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
         "--methods", default="sparse_grid",
         help="comma-separated strategies for SparseGridSearchCV (default sparse_grid)",
     )
+    parser.add_argument("--optuna", action="store_true", help="add the optuna sampler race")
+    parser.add_argument("--trials", type=int, default=None, help="race budget (60; quick 20)")
     args = parser.parse_args(argv)
     k = args.k or (3 if args.quick else 5)
     n_seeds = args.seeds or (1 if args.quick else 3)
@@ -109,6 +162,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, rs in rows.items():
         fits, cv_acc, test_acc, secs = (statistics.median(col) for col in zip(*rs, strict=True))
         print(f"| {name} | {fits:g} | {cv_acc:.4f} | {test_acc:.4f} | {secs:.1f} |")
+    if args.optuna:
+        functions = [("himmelblau", 2)] if args.quick else [
+            ("himmelblau", 2), ("rosenbrock", 4), ("ackley", 4)
+        ]
+        optuna_race(functions, args.trials or (20 if args.quick else 60), n_seeds)
 
 
 if __name__ == "__main__":
