@@ -25,6 +25,7 @@ __all__ = [
     "explorer_objectives",
     "is_cheap",
     "method_menu",
+    "method_variants",
     "objective_menu",
     "optimizer_menu",
     "optimizer_names",
@@ -145,6 +146,20 @@ def method_menu() -> dict[str, str]:
     from core.strategies import STRATEGIES
 
     return {cls.title: name for name, cls in STRATEGIES.items()}
+
+
+def method_variants(method: str) -> tuple[list[str], str | None]:
+    """The variants of ``method``'s strategy (its module's ``VARIANTS``) and its default;
+    ``([], None)`` for a method without a ``variant`` option."""
+    import sys
+
+    from core.strategies import STRATEGIES, strategy_options
+
+    default = strategy_options(method).get("variant")
+    if default is None:
+        return [], None
+    module = sys.modules[STRATEGIES[method].__module__]
+    return list(getattr(module, "VARIANTS", [default])), default
 
 
 def optimizer_names() -> list[str]:

@@ -79,6 +79,7 @@ def record_run(
     record.strategy = strategy
     gen = getattr(strategy, "generator", None)
     n_hist = 0
+    selections: dict[int, Any] = {}
     if wait is not None and not wait():
         record.stop_reason = "stopped"
         return
@@ -112,6 +113,8 @@ def record_run(
                 label = "initial grid"
         elif role == ROLE_CANDIDATE:
             label = _candidate_label(record, batch, predicted)
+        if gen is None and hasattr(strategy, "step_record"):
+            rec, label = _selection(record, strategy, batch, selections)
         record.append(batch, role=role, refinement=rec, label=label, predicted=predicted)
         if after_batch is not None:
             after_batch(record.n_frames - 1)
@@ -123,6 +126,20 @@ def record_run(
         record.stop_reason = "stopped"
     elif record.stop_reason is None:
         record.stop_reason = strategy.stop_reason
+
+
+def _selection(record: RunRecord, strategy: Any, batch: Any,
+               cache: dict[int, Any]) -> tuple[Any, str]:
+    """Adaptive random search: the selection whose neighbourhood drew ``batch`` (its
+    criterion over all candidates, ``core.strategies.adaptive_random``) and a label."""
+    k = strategy.step_of(batch.evaluations[0].index)
+    if k == 0:
+        return None, "initial points"
+    if k not in cache:
+        cache[k] = strategy.step_record(k)
+    rec = cache[k]
+    where = ", ".join(_fmt(v) for v in record.X[rec.refined])
+    return rec, f"drawn around point #{rec.refined} ({where})"
 
 
 def _predictions(strategy: Any, batch: Any) -> np.ndarray:
@@ -259,6 +276,9 @@ class RunWorker:
         strategy = make_strategy_for(record.key, record.d)
         batch = animation_batch(record.key.method, record.budget, self.live,
                                 executor_workers(self.executor))
+        fixed = getattr(record.objective, "fixed_run", None)
+        if fixed is not None:  # a replayed journal: the same batches as the journaled run
+            batch = fixed["max_batch"]
         record_run(
             record, strategy, self.stop_event, executor=self.executor, max_batch=batch,
             wait=self._wait_allowed if self.live else None, after_batch=self._after_batch,
