@@ -90,13 +90,21 @@ def _fmt_config(config: dict | None, digits: int = 3) -> str:
     return ", ".join(parts)
 
 
-def formula_html(gamma: float) -> str:
-    """The Novak-Ritter criterion with the current γ substituted."""
+#: The level term of the criterion: (symbol, meaning). Sparse grids use the level sum of a
+#: grid point; adaptive random search the level of a point (0 for its initial points).
+LEVEL_SUM = ("|l|<sub>1</sub>", "level sum")
+LEVEL_OF_POINT = ("l", "level of the point (0 = initial)")
+
+
+def formula_html(gamma: float, level: tuple[str, str] = LEVEL_SUM) -> str:
+    """The selection criterion (Novak-Ritter's, or adaptive random search's with the
+    level of a point) with the current γ substituted."""
+    sym, meaning = level
     return (
-        "<div class='formula'>g = (r + 1)<sup>1−γ</sup> · (|l|<sub>1</sub> + d + 1)<sup>γ</sup>"
-        f" &nbsp;=&nbsp; (r + 1)<sup>{1 - gamma:.2f}</sup> · (|l|<sub>1</sub> + d + 1)"
+        f"<div class='formula'>g = (r + 1)<sup>1−γ</sup> · ({sym} + d + 1)<sup>γ</sup>"
+        f" &nbsp;=&nbsp; (r + 1)<sup>{1 - gamma:.2f}</sup> · ({sym} + d + 1)"
         f"<sup>{gamma:.2f}</sup></div>"
-        "<div class='muted'>r = rank of the value (0 = best), |l|<sub>1</sub> = level sum, "
+        f"<div class='muted'>r = rank of the value (0 = best), {sym} = {meaning}, "
         "d = times already refined; the point with the smallest g is refined next.</div>"
     )
 
@@ -109,6 +117,7 @@ def inspector_html(
     names: Sequence[str],
     *,
     top: int = 8,
+    level: tuple[str, str] = LEVEL_SUM,
 ) -> str:
     """Candidates of one Novak-Ritter selection, ranked by the criterion.
 
@@ -123,7 +132,7 @@ def inspector_html(
     names : sequence of str
         Hyperparameter names (column header).
     """
-    head = formula_html(gamma)
+    head = formula_html(gamma, level)
     if refinement is None:
         return head + "<p class='muted'>No refinement at this step: the initial grid, a " \
                       "surrogate-optimum check, or a method without a grid.</p>"
@@ -132,7 +141,7 @@ def inspector_html(
     dims = ", ".join(html.escape(n) for n in names)
     rows = [
         "<table class='x'><tr><th>#</th><th class='l'>point (" + dims + ")</th><th>f</th>"
-        "<th>r</th><th>|l|<sub>1</sub></th><th>d</th><th>g</th></tr>"
+        f"<th>r</th><th>{level[0]}</th><th>d</th><th>g</th></tr>"
     ]
     for k in order:
         sel = " class='sel'" if k == refinement.refined else ""
