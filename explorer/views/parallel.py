@@ -37,6 +37,10 @@ __all__ = ["MAX_DIM", "MIN_DIM", "ParallelCoordinatesView", "ParallelView", "axi
 
 #: Dimensions for which the page shows the view beside the 2-D slice.
 MIN_DIM, MAX_DIM = 3, 9
+#: Pixels between two axes at most.
+AXIS_SPACING = 92
+#: Pixels of the page beside the main column (sidebar and margins).
+SIDEBAR_WIDTH = 340
 #: Seconds between two redraws of all lines while the player plays.
 PLAYING_PERIOD = 0.5
 FAILED_COLOR = "#b8c0c8"
@@ -151,7 +155,7 @@ class ParallelView(pn.viewable.Viewer):
         self._values = np.empty(0)
         self.fig = make_figure(
             title="All evaluations (drag over an axis to filter)",
-            frame_width=max(300, 92 * m), frame_height=height,
+            frame_width=max(300, AXIS_SPACING * m), frame_height=height,
             x_range=Range1d(-0.45, m - 0.55), y_range=Range1d(-0.04, 1.04),
             tools="reset,save", toolbar_location="above", name="parallel",
         )
@@ -228,6 +232,11 @@ class ParallelView(pn.viewable.Viewer):
         self._U = U
         self._values = values
         self._redraw()
+
+    def resize(self, width: int) -> None:
+        """Fit the plot into ``width`` pixels (at most ``AXIS_SPACING`` per axis)."""
+        m = len(self._names)
+        self.fig.frame_width = int(max(300, min(AXIS_SPACING * m, width - 80)))
 
     def set_brushes(self, brushes: dict[int, tuple[float, float]]) -> None:
         """Brush axes from Python: axis index (or name) -> ``(low, high)`` in axis units."""
@@ -368,7 +377,13 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         self._shown_run: Any = None
         self._drawn_at = -math.inf
         session.param.watch(self._on_change, ["run", "step", "objective", "playing"])
+        if "page_width" in session.param:
+            session.param.watch(self._on_width, ["page_width"])
         self._on_change()
+
+    def _on_width(self, *_events: Any) -> None:
+        if self.view is not None:
+            self.view.resize(int(self.session.page_width) - SIDEBAR_WIDTH)
 
     def _on_change(self, *_events: Any) -> None:
         s = self.session
@@ -376,6 +391,7 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         space = objective.space
         d = space.dim
         self.visible = MIN_DIM <= d <= MAX_DIM
+        self._holder.visible = self.visible
         if not self.visible:
             self._holder.objects = []
             self.view, self._space = None, None
@@ -383,6 +399,7 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         if space != self._space or self.view is None:
             self._space = space
             self.view = ParallelView(space, str(getattr(objective, "metric", "value")))
+            self._on_width()
             self._holder.objects = [self.view]
             self._shown = (None, -1)
         run, f = s.run, s.frame
