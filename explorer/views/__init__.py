@@ -54,6 +54,9 @@ class Views:
         self.learning = LearningCurveView(session)
         self.results = ResultsView(session)
         self.status = StatusView(session)
+        from explorer.views.parallel import ParallelCoordinatesView
+
+        self.parallel = ParallelCoordinatesView(session)  # shown for 3 to 9 dimensions
 
     def rows(self) -> list[Any]:
         """The page below the status line: plots, inspector and strip, results."""
@@ -67,4 +70,4 @@ class Views:
         )
         results = pn.Row(pn.Card(self.results, title="Results (same budget)", width=530, **card),
                          self.learning)
-        return [pn.Column(top, legend), bottom, results]
+        return [pn.Column(top, legend), self.parallel, bottom, results]
