@@ -142,10 +142,18 @@ class ExplorerApp(pn.viewable.Viewer):
         self.clock.stop()
 
 
-def create_app() -> Any:
-    """The served page: a template with the title, the intro, controls and views."""
+def create_app(journal: str | None = None) -> Any:
+    """The served page: a template with the title, the intro, controls and views.
+
+    ``journal``: replay this run journal (``panel serve explorer --args --journal FILE``).
+    """
     pn.extension(raw_css=[_CSS], notifications=False)
-    app = ExplorerApp()
+    if journal is not None:
+        from explorer.explore import explore
+
+        app = explore(journal=journal)
+    else:
+        app = ExplorerApp()
     # Roots: each root added to a Bokeh document re-indexes its models (keep them few), but a
     # change of a Div's text makes BokehJS lay out its whole root again (keep the animated
     # texts in small roots of their own). So: the sidebar, and one root per row of the page.
@@ -165,4 +173,3 @@ def create_app() -> Any:
     app.start()
     app.sync_location()
     return template
-

@@ -186,7 +186,8 @@ class Runner:
         dims = (x, s.dims[1]) if not display else (0, min(1, len(names) - 1))
         if self.live:
             executor = (self.services.training_executor()
-                        if getattr(objective, "kind", "") == "neural_network" else None)
+                        if getattr(objective, "kind", "") == "neural_network"
+                        or getattr(objective, "pooled", False) else None)
             run = RunRecord(key, objective, has_model)
             self.worker = RunWorker(run, live=True, executor=executor, dims=dims).start()
             self.worker.allow(None if s.playing else 0)

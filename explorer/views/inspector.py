@@ -16,7 +16,13 @@ import panel as pn
 import param
 
 from explorer.model import Session
-from explorer.views.tables import inspector_html, make_div, set_html
+from explorer.views.tables import (
+    LEVEL_OF_POINT,
+    LEVEL_SUM,
+    inspector_html,
+    make_div,
+    set_html,
+)
 
 __all__ = ["InspectorView", "SLOW_PERIOD"]
 
@@ -68,14 +74,16 @@ class InspectorView(SlowView):
     def render(self) -> None:
         s, run, f = self.session, self.session.run, self.session.frame
         names = list(s.objective_obj.space.names)
-        if run is None or f is None or not hasattr(run.strategy, "generator"):
+        selects = hasattr(run.strategy, "generator") or hasattr(run.strategy, "step_record") \
+            if run is not None else False
+        if run is None or f is None or not selects:
             if self._shown != "other":
                 self._shown = "other"
                 text = inspector_html(None, s.gamma, np.zeros((0, 1)), np.zeros(0), ())
-                if s.method != "sparse_grid":
+                if s.method not in ("sparse_grid", "adaptive_random"):
                     text += ("<p class='muted'>The refinement inspector shows the Novak-Ritter "
-                             "selection of sparse-grid runs. Choose Method = Sparse grid to "
-                             "see it.</p>")
+                             "selection of sparse-grid runs and the criterion of adaptive "
+                             "random search. Choose one of them to see it.</p>")
                 set_html(self.div, text)
             return
         if f.refinement is self._shown:
@@ -85,4 +93,5 @@ class InspectorView(SlowView):
         set_html(self.div, inspector_html(
             f.refinement, run.key.option("gamma", s.gamma), run.X[: f.end, cols],
             run.y[: f.end], [names[c] for c in cols],
+            level=LEVEL_OF_POINT if hasattr(run.strategy, "step_record") else LEVEL_SUM,
         ))
