@@ -1,14 +1,17 @@
-"""Candidate search of the zoom variant of sparse grid search: multi-start L-BFGS-B on the
-surrogate.
+"""Candidate search of sparse grid search: the surrogate minima proposed for true evaluation.
+
+:func:`find_candidates` serves both variants of
+:class:`~core.strategies.sparse_grid.SparseGridSearch` (its module docstring describes the
+candidate phases); :func:`surrogate_minima` is the zoom variant's multi-start L-BFGS-B.
 
 The B-spline surrogate has an exact, cheap gradient, so a quasi-Newton method with box bounds
 (scipy's L-BFGS-B) reaches a local minimum of the surrogate in a few dozen evaluations, where
-the derivative-free multi-start Nelder-Mead of the thesis spends a thousand. The starts are the
-best grid points: the surrogate interpolates there, so the minimum it leads to from a good
-point is a minimum the data support. Random starts are not used: far from good grid points the
-interpolant of a few points overshoots, and its global minimum there is often an artefact (on
-the shifted 2-D Rosenbrock of ``benchmarks/race.py`` the global minimum of the final surrogate
-is worse than the best grid point by orders of magnitude).
+the derivative-free multi-start Nelder-Mead of the thesis spends its whole ``maxfev``. The
+starts are the best grid points: the surrogate interpolates there, so the minimum it leads to
+from a good point is a minimum the data support. Random starts are not used: far from good grid
+points the interpolant of a few points overshoots, and its global minimum there is often an
+artefact (on the shifted 2-D Rosenbrock of ``benchmarks/race.py`` the global minimum of the
+final surrogate is worse than the best grid point by orders of magnitude).
 """
 
 from __future__ import annotations
@@ -17,7 +20,54 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["surrogate_minima"]
+__all__ = [
+    "Candidate",
+    "DISTINCT_TOL",
+    "DUPLICATE_TOL",
+    "LBFGSB",
+    "find_candidates",
+    "surrogate_minima",
+]
+
+#: Optimizer name of the zoom variant's candidate search: scipy's L-BFGS-B from the best grid
+#: points (:func:`surrogate_minima`).
+LBFGSB = "lbfgsb"
+#: A primary candidate closer than this (max norm) to a known point is that point.
+DUPLICATE_TOL = 1e-9
+#: Extra candidates (filling leftover slots) must be at least this far from every known point.
+DISTINCT_TOL = 1e-3
+
+
+class Candidate(tuple):
+    """A surrogate-optimum candidate: ``(u, surrogate_value, source)``.
+
+    ``u`` has shape ``(d,)``; ``surrogate_value`` is the value of the surrogate it was found on;
+    ``source`` names how it was found: ``"gradient_descent"``, ``"multistart"``, with ``"@k"``
+    appended when started from the ``k``-th best grid point, ``" (local)"`` inside the trust box,
+    ``"[m pts]"`` on the surrogate of the first ``m`` grid points (a coarser stage).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, u: np.ndarray, value: float, source: str) -> Candidate:
+        u = np.array(u, dtype=np.float64)
+        u.setflags(write=False)
+        return super().__new__(cls, (u, float(value), str(source)))
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    @property
+    def u(self) -> np.ndarray:
+        return self[0]
+
+    @property
+    def value(self) -> float:
+        return self[1]
+
+    @property
+    def source(self) -> str:
+        return self[2]
 
 #: Iteration limit of each L-BFGS-B run (it usually stops far earlier on its tolerances).
 MAX_ITER = 200
@@ -56,3 +106,187 @@ def surrogate_minima(surrogate: Any, starts: np.ndarray) -> list[tuple[np.ndarra
             x, value = np.array(x0, dtype=np.float64), start_value
         out.append((x, value))
     return out
+
+
+def find_candidates(strategy: Any, slots: int) -> list[Candidate]:
+    """The candidates of sparse grid search ``strategy`` for ``slots`` evaluations."""
+    if strategy.variant == "zoom":
+        return _zoom_candidates(strategy, slots)
+    return _thesis_candidates(strategy, slots)
+
+def _zoom_candidates(strategy: Any, slots: int) -> list[Candidate]:
+    """The zoom variant's candidates: ``optimizer`` from each of the best grid points.
+
+    ``max(slots + 1, 3)`` starts (the best finite grid values). The minimum reached from the
+    best grid point comes first (where the interpolant is best supported); then, alternately,
+    the minimum of a coarser stage's surrogate (if ``coarse_candidates``, as in the thesis
+    variant) and the other starts' minima in order of surrogate value. Each must be a new
+    point (``DUPLICATE_TOL`` for the first, ``DISTINCT_TOL`` from all known points and
+    earlier candidates for the others).
+    """
+    from core.surrogate import fit_surrogate
+
+    gen, sur = strategy.generator, strategy.surrogate
+    y = np.asarray(gen.values)
+    known = np.asarray(gen.points)
+
+    def ranked(m: int) -> np.ndarray:
+        finite = np.flatnonzero(np.isfinite(y[:m]))
+        return finite[np.argsort(y[finite], kind="stable")]
+
+    order = ranked(len(y))
+    minima = _local_minima(strategy, sur, known[order[: max(slots + 1, 3)]])
+    rest = sorted(range(1, len(minima)), key=lambda j: (minima[j][1], j))
+    stages = strategy.stage_sizes() if strategy.coarse_candidates else []
+    jobs: list[tuple[str, int]] = [("start", 0)]
+    for j in range(max(len(stages), len(rest))):
+        if j < len(stages):
+            jobs.append(("coarse", stages[j]))
+        if j < len(rest):
+            jobs.append(("start", rest[j]))
+    found: list[Candidate] = []
+    for kind, arg in jobs:
+        if len(found) >= slots:
+            break
+        if kind == "start":
+            (u, value), source = minima[arg], strategy.optimizer
+            if arg:
+                source = f"{strategy.optimizer}@{arg + 1}"
+        else:
+            first = ranked(arg)
+            if first.size == 0:
+                continue
+            try:
+                coarse = fit_surrogate(
+                    gen.levels[:arg], gen.indices[:arg], y[:arg], degree=strategy.degree
+                )
+            except np.linalg.LinAlgError:
+                continue
+            ((u, value),) = _local_minima(strategy, coarse, known[first[:1]])
+            source = f"{strategy.optimizer}[{arg} pts]"
+        pts = np.vstack([known, *[c.u[None, :] for c in found]])
+        tol = DUPLICATE_TOL if not found and kind == "start" and arg == 0 else DISTINCT_TOL
+        if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
+            continue
+        found.append(Candidate(u, float(value), source))
+    return found
+
+def _local_minima(strategy: Any, sur: Any, starts: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """``optimizer`` on the surrogate ``sur`` from each start: ``[(x, value), ...]``."""
+    from core.optimizers import minimize
+
+    if strategy.optimizer == LBFGSB:
+        return surrogate_minima(sur, starts)
+    minima = []
+    for x0 in starts:
+        res = minimize(
+            sur, x0, method=strategy.optimizer, jac=sur.gradient, hess=sur.hessian,
+            seed=strategy._rng, **strategy.optimizer_options,
+        )
+        minima.append((np.clip(np.asarray(res.x, dtype=np.float64), 0, 1), res.fun))
+    return minima
+
+def _thesis_candidates(strategy: Any, slots: int) -> list[Candidate]:
+    from core.optimizers import minimize
+    from core.surrogate import fit_surrogate
+
+    gen, full = strategy.generator, strategy.surrogate
+    y = np.asarray(gen.values)
+    known = np.asarray(gen.points)
+    found: list[Candidate] = []
+
+    def ranked(m: int) -> np.ndarray:
+        """Indices of the finite values among the first ``m`` points, best first."""
+        finite = np.flatnonzero(np.isfinite(y[:m]))
+        return finite[np.argsort(y[finite], kind="stable")]
+
+    order = ranked(len(y))
+
+    def add(res: Any, source: str, tol: float = DUPLICATE_TOL) -> None:
+        u = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
+        pts = np.vstack([known, *[c.u[None, :] for c in found]])
+        if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
+            return
+        found.append(Candidate(u, float(res.fun), source))
+
+    def run(method: str, k: int, local: bool = False, sur: Any = full) -> Any:
+        opts = dict(strategy.optimizer_options) if method == strategy.optimizer else {}
+        x0 = known[k]
+        if method == LBFGSB:
+            d = strategy.dim
+            lo, hi = strategy.local_box(k) if local else (np.zeros(d), np.ones(d))
+            view = _BoxView(sur, lo, hi)
+            ((x, value),) = surrogate_minima(view, ((x0 - lo) / (hi - lo))[None, :])
+            return _Moved(lo + x * (hi - lo), value)
+        if not local:
+            return minimize(
+                sur, x0, method=method, jac=sur.gradient, hess=sur.hessian,
+                seed=strategy._rng, **opts,
+            )
+        lo, hi = strategy.local_box(k)
+        w = hi - lo
+        res = minimize(
+            lambda v: sur(lo + v * w), (x0 - lo) / w, method=method,
+            jac=lambda v: sur.gradient(lo + v * w) * w,
+            hess=lambda v: sur.hessian(lo + v * w) * np.outer(w, w),
+            seed=strategy._rng, **opts,
+        )
+        return _Moved(lo + res.x * w, res.fun)
+
+    def coarse(m: int) -> None:
+        """The optimizer on the surrogate of the first ``m`` grid points."""
+        first = ranked(m)
+        if first.size == 0:
+            return
+        try:
+            sur = fit_surrogate(gen.levels[:m], gen.indices[:m], y[:m], degree=strategy.degree)
+        except np.linalg.LinAlgError:
+            return
+        add(run(strategy.optimizer, int(first[0]), sur=sur), f"{strategy.optimizer}[{m} pts]",
+            DISTINCT_TOL)
+
+    def next_best(rank: int) -> None:
+        add(run(strategy.optimizer, int(order[rank]), local=strategy.trust_region),
+            f"{strategy.optimizer}@{rank + 1}", DISTINCT_TOL)
+
+    best = int(order[0])
+    if strategy.trust_region:
+        add(run(strategy.optimizer, best, local=True), f"{strategy.optimizer} (local)")
+    add(run(strategy.optimizer, best), strategy.optimizer)
+    if strategy.multistart and len(found) < slots:
+        add(run("multistart", best), "multistart")
+    # extra slots: alternately a coarser stage's surrogate and the next best grid point;
+    # at most 2 * free slots + 1 runs (they often re-find an optimum already found)
+    extras: list[tuple[Any, int]] = []
+    stages = strategy.stage_sizes() if strategy.coarse_candidates else []
+    for j in range(max(len(stages), len(order) - 1)):
+        if j < len(stages):
+            extras.append((coarse, stages[j]))
+        if j + 1 < len(order):
+            extras.append((next_best, j + 1))
+    for step, arg in extras[: 2 * (slots - len(found)) + 1]:
+        if len(found) >= slots:
+            break
+        step(arg)
+    return found[:slots]
+
+
+class _BoxView:
+    """The surrogate seen through the affine map of a box onto the unit cube."""
+
+    def __init__(self, surrogate: Any, lo: np.ndarray, hi: np.ndarray) -> None:
+        self.surrogate, self.lo, self.w = surrogate, lo, hi - lo
+
+    def __call__(self, v: np.ndarray) -> float:
+        return self.surrogate(self.lo + v * self.w)
+
+    def value_and_gradient(self, v: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = self.surrogate.value_and_gradient(self.lo + v * self.w)
+        return value, grad * self.w
+
+
+class _Moved:
+    """An optimizer result mapped back from a trust box: ``x`` and ``fun``."""
+
+    def __init__(self, x: np.ndarray, fun: float) -> None:
+        self.x, self.fun = x, fun

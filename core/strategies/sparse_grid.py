@@ -108,7 +108,12 @@ import numpy as np
 from core._validation import check_gamma, check_int
 from core.basis import check_degree
 from core.grid import NovakRitter, regular_grid_size
-from core.strategies._sparse_grid_candidates import surrogate_minima
+from core.strategies._sparse_grid_candidates import (
+    DUPLICATE_TOL,
+    LBFGSB,
+    Candidate,
+    find_candidates,
+)
 from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
@@ -117,9 +122,6 @@ __all__ = ["SparseGridSearch", "Candidate", "VARIANTS"]
 #: The variants of sparse grid search: ``"thesis"`` is the thesis' method (plain Novak-Ritter
 #: refinement, surrogate candidates only at the end).
 VARIANTS: tuple[str, ...] = ("zoom", "thesis")
-#: Optimizer name of the zoom variant's candidate search: scipy's L-BFGS-B from the best grid
-#: points (see :mod:`core.strategies._sparse_grid_candidates`).
-LBFGSB = "lbfgsb"
 
 
 def variant_defaults(variant: Any) -> dict[str, Any]:
@@ -133,44 +135,6 @@ def variant_defaults(variant: Any) -> dict[str, Any]:
                     zoom_shrink=0.25)
     return dict(optimizer=LBFGSB, multistart=False, zoom=4, zoom_fraction=0.4,
                 zoom_shrink="auto")
-
-#: A primary candidate closer than this (max norm) to a known point is that point.
-DUPLICATE_TOL = 1e-9
-#: Extra candidates (filling leftover slots) must be at least this far from every known point.
-DISTINCT_TOL = 1e-3
-
-
-class Candidate(tuple):
-    """A surrogate-optimum candidate: ``(u, surrogate_value, source)``.
-
-    ``u`` has shape ``(d,)``; ``surrogate_value`` is the value of the surrogate it was found on;
-    ``source`` names how it was found: ``"gradient_descent"``, ``"multistart"``, with ``"@k"``
-    appended when started from the ``k``-th best grid point, ``" (local)"`` inside the trust box,
-    ``"[m pts]"`` on the surrogate of the first ``m`` grid points (a coarser stage).
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, u: np.ndarray, value: float, source: str) -> Candidate:
-        u = np.array(u, dtype=np.float64)
-        u.setflags(write=False)
-        return super().__new__(cls, (u, float(value), str(source)))
-
-    def __getnewargs__(self) -> tuple[Any, ...]:
-        return tuple(self)
-
-    @property
-    def u(self) -> np.ndarray:
-        return self[0]
-
-    @property
-    def value(self) -> float:
-        return self[1]
-
-    @property
-    def source(self) -> str:
-        return self[2]
-
 
 class SparseGridSearch(Strategy):
     """Novak-Ritter adaptive sparse grid plus surrogate optimization (module docstring).
@@ -612,164 +576,7 @@ class SparseGridSearch(Strategy):
         return sizes
 
     def _find_candidates(self, slots: int) -> list[Candidate]:
-        if self.variant == "zoom":
-            return self._find_candidates_multistart(slots)
-        return self._find_candidates_thesis(slots)
-
-    def _find_candidates_multistart(self, slots: int) -> list[Candidate]:
-        """The zoom variant's candidates: ``optimizer`` from each of the best grid points.
-
-        ``max(slots + 1, 3)`` starts (the best finite grid values). The minimum reached from the
-        best grid point comes first (where the interpolant is best supported); then, alternately,
-        the minimum of a coarser stage's surrogate (if ``coarse_candidates``, as in the thesis
-        variant) and the other starts' minima in order of surrogate value. Each must be a new
-        point (``DUPLICATE_TOL`` for the first, ``DISTINCT_TOL`` from all known points and
-        earlier candidates for the others).
-        """
-        from core.surrogate import fit_surrogate
-
-        gen, sur = self.generator, self.surrogate
-        y = np.asarray(gen.values)
-        known = np.asarray(gen.points)
-
-        def ranked(m: int) -> np.ndarray:
-            finite = np.flatnonzero(np.isfinite(y[:m]))
-            return finite[np.argsort(y[finite], kind="stable")]
-
-        order = ranked(len(y))
-        minima = self._local_minima(sur, known[order[: max(slots + 1, 3)]])
-        rest = sorted(range(1, len(minima)), key=lambda j: (minima[j][1], j))
-        stages = self.stage_sizes() if self.coarse_candidates else []
-        jobs: list[tuple[str, int]] = [("start", 0)]
-        for j in range(max(len(stages), len(rest))):
-            if j < len(stages):
-                jobs.append(("coarse", stages[j]))
-            if j < len(rest):
-                jobs.append(("start", rest[j]))
-        found: list[Candidate] = []
-        for kind, arg in jobs:
-            if len(found) >= slots:
-                break
-            if kind == "start":
-                (u, value), source = minima[arg], self.optimizer
-                if arg:
-                    source = f"{self.optimizer}@{arg + 1}"
-            else:
-                first = ranked(arg)
-                if first.size == 0:
-                    continue
-                try:
-                    coarse = fit_surrogate(
-                        gen.levels[:arg], gen.indices[:arg], y[:arg], degree=self.degree
-                    )
-                except np.linalg.LinAlgError:
-                    continue
-                ((u, value),) = self._local_minima(coarse, known[first[:1]])
-                source = f"{self.optimizer}[{arg} pts]"
-            pts = np.vstack([known, *[c.u[None, :] for c in found]])
-            tol = DUPLICATE_TOL if not found and kind == "start" and arg == 0 else DISTINCT_TOL
-            if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
-                continue
-            found.append(Candidate(u, float(value), source))
-        return found
-
-    def _local_minima(self, sur: Any, starts: np.ndarray) -> list[tuple[np.ndarray, float]]:
-        """``optimizer`` on the surrogate ``sur`` from each start: ``[(x, value), ...]``."""
-        from core.optimizers import minimize
-
-        if self.optimizer == LBFGSB:
-            return surrogate_minima(sur, starts)
-        minima = []
-        for x0 in starts:
-            res = minimize(
-                sur, x0, method=self.optimizer, jac=sur.gradient, hess=sur.hessian,
-                seed=self._rng, **self.optimizer_options,
-            )
-            minima.append((np.clip(np.asarray(res.x, dtype=np.float64), 0, 1), res.fun))
-        return minima
-
-    def _find_candidates_thesis(self, slots: int) -> list[Candidate]:
-        from core.optimizers import minimize
-        from core.surrogate import fit_surrogate
-
-        gen, full = self.generator, self.surrogate
-        y = np.asarray(gen.values)
-        known = np.asarray(gen.points)
-        found: list[Candidate] = []
-
-        def ranked(m: int) -> np.ndarray:
-            """Indices of the finite values among the first ``m`` points, best first."""
-            finite = np.flatnonzero(np.isfinite(y[:m]))
-            return finite[np.argsort(y[finite], kind="stable")]
-
-        order = ranked(len(y))
-
-        def add(res: Any, source: str, tol: float = DUPLICATE_TOL) -> None:
-            u = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
-            pts = np.vstack([known, *[c.u[None, :] for c in found]])
-            if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
-                return
-            found.append(Candidate(u, float(res.fun), source))
-
-        def run(method: str, k: int, local: bool = False, sur: Any = full) -> Any:
-            opts = dict(self.optimizer_options) if method == self.optimizer else {}
-            x0 = known[k]
-            if method == LBFGSB:
-                lo, hi = self.local_box(k) if local else (np.zeros(self.dim), np.ones(self.dim))
-                view = _BoxView(sur, lo, hi)
-                ((x, value),) = surrogate_minima(view, ((x0 - lo) / (hi - lo))[None, :])
-                return _Moved(lo + x * (hi - lo), value)
-            if not local:
-                return minimize(
-                    sur, x0, method=method, jac=sur.gradient, hess=sur.hessian,
-                    seed=self._rng, **opts,
-                )
-            lo, hi = self.local_box(k)
-            w = hi - lo
-            res = minimize(
-                lambda v: sur(lo + v * w), (x0 - lo) / w, method=method,
-                jac=lambda v: sur.gradient(lo + v * w) * w,
-                hess=lambda v: sur.hessian(lo + v * w) * np.outer(w, w),
-                seed=self._rng, **opts,
-            )
-            return _Moved(lo + res.x * w, res.fun)
-
-        def coarse(m: int) -> None:
-            """The optimizer on the surrogate of the first ``m`` grid points."""
-            first = ranked(m)
-            if first.size == 0:
-                return
-            try:
-                sur = fit_surrogate(gen.levels[:m], gen.indices[:m], y[:m], degree=self.degree)
-            except np.linalg.LinAlgError:
-                return
-            add(run(self.optimizer, int(first[0]), sur=sur), f"{self.optimizer}[{m} pts]",
-                DISTINCT_TOL)
-
-        def next_best(rank: int) -> None:
-            add(run(self.optimizer, int(order[rank]), local=self.trust_region),
-                f"{self.optimizer}@{rank + 1}", DISTINCT_TOL)
-
-        best = int(order[0])
-        if self.trust_region:
-            add(run(self.optimizer, best, local=True), f"{self.optimizer} (local)")
-        add(run(self.optimizer, best), self.optimizer)
-        if self.multistart and len(found) < slots:
-            add(run("multistart", best), "multistart")
-        # extra slots: alternately a coarser stage's surrogate and the next best grid point;
-        # at most 2 * free slots + 1 runs (they often re-find an optimum already found)
-        extras: list[tuple[Any, int]] = []
-        stages = self.stage_sizes() if self.coarse_candidates else []
-        for j in range(max(len(stages), len(order) - 1)):
-            if j < len(stages):
-                extras.append((coarse, stages[j]))
-            if j + 1 < len(order):
-                extras.append((next_best, j + 1))
-        for step, arg in extras[: 2 * (slots - len(found)) + 1]:
-            if len(found) >= slots:
-                break
-            step(arg)
-        return found[:slots]
+        return find_candidates(self, slots)
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -788,24 +595,3 @@ def _check_open_unit(value: Any, name: str) -> float:
     if isinstance(value, bool) or not 0.0 < v < 1.0:
         raise ValueError(f"`{name}` must be in (0, 1), got {name}={value!r}")
     return v
-
-
-class _BoxView:
-    """The surrogate seen through the affine map of a box onto the unit cube."""
-
-    def __init__(self, surrogate: Any, lo: np.ndarray, hi: np.ndarray) -> None:
-        self.surrogate, self.lo, self.w = surrogate, lo, hi - lo
-
-    def __call__(self, v: np.ndarray) -> float:
-        return self.surrogate(self.lo + v * self.w)
-
-    def value_and_gradient(self, v: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = self.surrogate.value_and_gradient(self.lo + v * self.w)
-        return value, grad * self.w
-
-
-class _Moved:
-    """An optimizer result mapped back from a trust box: ``x`` and ``fun``."""
-
-    def __init__(self, x: np.ndarray, fun: float) -> None:
-        self.x, self.fun = x, fun
