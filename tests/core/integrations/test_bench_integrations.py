@@ -23,5 +23,5 @@ def test_bench_integrations_quick_prints_its_tables():
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     for row in ("| SparseGridSearchCV (sparse_grid) |", "| RandomizedSearchCV |",
-                "| GridSearchCV |", "| himmelblau 2-D |"):
+                "| GridSearchCV |", "| rosenbrock 2-D |"):
         assert row in proc.stdout, proc.stdout
