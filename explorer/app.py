@@ -19,24 +19,18 @@ from typing import Any
 import panel as pn
 from panel.theme import Fast as PanelFast
 
-from explorer.clock import Clock
+from explorer.clock import Clock, held
 from explorer.controls import Controls
 from explorer.model import Session
 from explorer.runner import Runner
 from explorer.services import Services
 from explorer.views import Views
+from explorer.views.layout import viewport_js
 from explorer.views.theme import FONT
 
 __all__ = ["ExplorerApp", "create_app", "server_services"]
 
 log = logging.getLogger(__name__)
-
-INTRO = (
-    "Dots: evaluations over the true loss landscape (dark = low). The sparse grid refines where "
-    "the loss is low, as greedily as <b>γ</b> says; middle: its B-spline surrogate, same colours;"
-    " right: the race with the other methods at the same budget. Press <b>Play</b>, then move γ."
-    " Step by step in the notebooks: <code>jupyter lab notebooks</code>."
-)
 
 _CSS = """
 .bk-panel-models-markup-HTML, .markdown { font-size: 14px; }
@@ -81,7 +75,7 @@ class ExplorerApp(pn.viewable.Viewer):
         super().__init__(**params)
         self.session = session or Session()
         self.services = services or server_services()
-        self.runner = Runner(self.session, self.services, race=race)
+        self.runner = Runner(self.session, self.services, race=race, hold=held)
         self.views = Views(self.session)
         self.controls = Controls(self.session, self.runner)
         self.clock = Clock(self._tick, on_stop=self.runner.close)
@@ -95,14 +89,7 @@ class ExplorerApp(pn.viewable.Viewer):
 
     def main(self) -> list[Any]:
         """The views, in fixed widths that fit 1280x720 beside the sidebar (about 960 px)."""
-        return [
-            pn.Column(
-                pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>"
-                             f"{INTRO}</div>", margin=(0, 10), width=940),
-                self.views.status,
-            ),
-            *self.views.rows(),
-        ]
+        return [pn.Column(*self.views.header()), *self.views.rows()]
 
     def __panel__(self) -> Any:
         self.clock.start()
@@ -172,4 +159,8 @@ def create_app(journal: str | None = None) -> Any:
     )
     app.start()
     app.sync_location()
+    doc = pn.state.curdoc
+    if doc is not None:  # the page reports its width: plots are sized to fit it
+        doc.js_on_event("document_ready", viewport_js(app.views.status.viewport))
     return template
+

@@ -14,10 +14,21 @@ from explorer.engine import RaceResult, gamma_strip, landscape_objective, race_r
 from explorer.model import Session
 from explorer.objectives import is_cheap
 
-__all__ = ["Background", "STRIP_GAMMAS"]
+__all__ = ["Background", "RACE_MAX_BUDGET", "STRIP_GAMMAS", "not_raced"]
 
 #: γ values of the γ strip.
 STRIP_GAMMAS = (0.0, 0.5, 1.0)
+#: Methods left out of the race above a budget (Bayesian optimization fits a GP per
+#: evaluation: minutes of background work above a few hundred), with the reason shown.
+RACE_MAX_BUDGET: dict[str, int] = {"bayesian": 300}
+
+
+def not_raced(method: str, budget: int) -> str:
+    """Why ``method`` is not raced at ``budget`` (``""`` if it is)."""
+    limit = RACE_MAX_BUDGET.get(method)
+    if limit is not None and budget > limit:
+        return f"not raced above {limit} evaluations"
+    return ""
 
 
 class Background:
@@ -54,6 +65,10 @@ class Background:
                 problem = s.budget_problem(method)
                 if problem:
                     race[method] = "budget too small"
+                    continue
+                skip = not_raced(method, int(s.budget))
+                if skip:
+                    race[method] = skip
                     continue
                 mkey = ("race", s.run_key(method))
                 self._race_keys[method] = mkey

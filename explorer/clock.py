@@ -15,10 +15,33 @@ from typing import Any
 import panel as pn
 from panel.io.state import set_curdoc
 
-__all__ = ["Clock", "TICK_MS"]
+__all__ = ["Clock", "TICK_MS", "held", "watch"]
 
 #: Period of the per-session clock (ms): 20 frames per second at most.
 TICK_MS = 50
+
+
+def held(fn: Any) -> Any:
+    """``fn`` run inside Panel's ``hold`` of the current document.
+
+    Widget changes reach the session's watchers in a callback that does not hold the
+    document's lock; Bokeh models may only change there while the document is held (the
+    changes then go out in one message).
+    """
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            return fn(*args, **kwargs)
+        with pn.io.hold(doc):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def watch(parameterized: Any, fn: Any, names: list[str]) -> Any:
+    """``parameterized.param.watch(fn, names)`` with ``fn`` :func:`held`."""
+    return parameterized.param.watch(held(fn), names)
 
 
 class Clock:

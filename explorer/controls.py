@@ -12,7 +12,8 @@ from typing import Any
 
 import panel as pn
 
-from explorer.model import Session
+from explorer.clock import watch
+from explorer.model import FAST_SPEED, Session
 
 __all__ = ["Controls"]
 
@@ -57,16 +58,24 @@ class Controls:
         self.pause = w.Button(label="Pause", **btn)
         self.step = w.Button(label="Step", **btn)
         self.reset = w.Button(label="Reset", **btn)
+        self.fast = w.Button(label=f"Fast replay ({FAST_SPEED:g} steps/s)",
+                             sizing_mode="stretch_width", margin=(0, 10, 4, 10))
         for button, command in ((self.play, runner.play), (self.pause, runner.pause),
-                                (self.step, runner.step), (self.reset, runner.reset)):
+                                (self.step, runner.step), (self.reset, runner.reset),
+                                (self.fast, self._fast)):
             button.on_click(lambda e, command=command: self._safely(command))
         heading = {"margin": (10, 10, 0, 10)}
         self.dims_box = pn.Column(
             pn.pane.HTML("<b>Shown hyperparameters</b> (others at the best point)", **heading),
             self.x_dim, self.y_dim, sizing_mode="stretch_width",
         )
-        s.param.watch(self._on_method, ["method", "objective"])
+        watch(s, self._on_method, ["method", "objective"])
         self._on_method()
+
+    def _fast(self) -> None:
+        """The fast replay: one click from the default speed (from the start at the end)."""
+        self.session.speed = FAST_SPEED
+        self.runner.play()
 
     def helped(self, name: str) -> Any:
         """The widget of ``name`` with its one-sentence help as a tooltip icon beside it."""
@@ -81,7 +90,7 @@ class Controls:
         heading = {"margin": (10, 10, 0, 10)}
         return [
             pn.Row(self.play, self.pause, self.step, self.reset, margin=(8, 5, 0, 5)),
-            self.speed, self.history,
+            self.speed, self.fast, self.history,
             pn.pane.HTML("<b>Experiment</b>", **heading),
             self.objective, self.method, self.helped("gamma"), self.helped("budget"),
             self.optimizer, self.degree, self.helped("initial_level"), self.seed,

@@ -43,6 +43,13 @@ __all__ = ["CONTROLS", "Session"]
 CONTROLS = ("objective", "method", "gamma", "budget", "optimizer", "degree", "initial_level",
             "seed")
 
+#: Options the explorer fixes for a method (when its strategy takes them): it teaches the
+#: thesis' sparse grid search, plain Novak-Ritter refinement with candidates at the end.
+FIXED_OPTIONS: dict[str, dict[str, Any]] = {"sparse_grid": {"variant": "thesis"}}
+
+#: Speed of the fast replay (steps per second), one click away from the default.
+FAST_SPEED = 20.0
+
 
 class Session(param.Parameterized):
     """One visitor's explorer state (module docstring)."""
@@ -63,7 +70,7 @@ class Session(param.Parameterized):
         "γ = 0 refines the best-ranked points greedily.",
     )
     budget = param.Integer(
-        default=100, bounds=(10, 1000), step=5, label="Budget",
+        default=150, bounds=(10, 1000), step=5, label="Budget",
         doc="How many times every method may evaluate the objective.",
     )
     optimizer = param.Selector(
@@ -85,7 +92,7 @@ class Session(param.Parameterized):
     )
 
     # -- display ------------------------------------------------------------------------------
-    speed = param.Number(default=8.0, bounds=(1.0, 60.0), step=1.0, label="Speed (steps/s)",
+    speed = param.Number(default=2.5, bounds=(0.5, 60.0), step=0.5, label="Speed (steps/s)",
                          doc="Animation speed in steps per second.")
     loop = param.Boolean(default=False, label="Loop",
                          doc="Start again from the first step at the end (demonstrations).")
@@ -96,6 +103,8 @@ class Session(param.Parameterized):
     log_color = param.Boolean(default=True, label="Log colour scale")
     show_error = param.Boolean(default=False, label="Show |truth − surrogate|")
     present = param.Boolean(default=False, label="Presentation (large fonts)")
+    page_width = param.Integer(default=1280, bounds=(320, None), precedence=-1,
+                               doc="Width of the browser window (px), reported by the page.")
 
     # -- player and outputs (written by the runner) ------------------------------------------
     step = param.Integer(default=0, bounds=(0, 1), label="History (step)")
@@ -145,8 +154,11 @@ class Session(param.Parameterized):
         """The controls that are options of ``method``'s strategy, with their values."""
         from core.strategies import strategy_options
 
-        valid = strategy_options(method or self.method)
-        return {k: self._option_value(k) for k in CONTROLS if k in valid}
+        method = method or self.method
+        valid = strategy_options(method)
+        options = {k: self._option_value(k) for k in CONTROLS if k in valid}
+        fixed = FIXED_OPTIONS.get(method, {})
+        return options | {k: v for k, v in fixed.items() if k in valid}
 
     def _option_value(self, name: str) -> Any:
         value = getattr(self, name)

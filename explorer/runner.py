@@ -61,9 +61,13 @@ class Runner:
         The server's run store, race service and training pool.
     race : bool
         Compute the other methods' runs (convergence race, results table) and the γ strip.
+    hold : callable, optional
+        Wraps the watchers of the session (``explorer.clock.held`` in a server: widget changes
+        arrive outside the document's lock).
     """
 
-    def __init__(self, session: Session, services: Any, *, race: bool = True) -> None:
+    def __init__(self, session: Session, services: Any, *, race: bool = True,
+                 hold: Any = None) -> None:
         self.session = session
         self.services = services
         self.background = Background(session, services, race)
@@ -76,8 +80,9 @@ class Runner:
         self._truth_key: Any = None
         self._closed = False
         self.last_traceback = ""
-        session.param.watch(self._on_controls, list(CONTROLS))
-        session.param.watch(self._on_view, ["x_dim", "y_dim", "log_color", "step"])
+        hold = hold or (lambda fn: fn)
+        session.param.watch(hold(self._on_controls), list(CONTROLS))
+        session.param.watch(hold(self._on_view), ["x_dim", "y_dim", "log_color", "step"])
         session.param.watch(self._on_ack, ["frames_acked"])
         self.restart()
 
@@ -358,6 +363,12 @@ class Runner:
 
     def _on_view(self, *events: Any) -> None:
         names = {e.name for e in events}
+        s = self.session
+        for e in events:  # one dimension on both axes: the other axis takes the old one
+            if e.name in ("x_dim", "y_dim") and s.x_dim == s.y_dim and e.old != e.new:
+                other = "y_dim" if e.name == "x_dim" else "x_dim"
+                setattr(s, other, e.old)
+                return  # that change calls this watcher again
         try:
             if names & {"x_dim", "y_dim", "log_color"}:
                 self._update_truth(force=True)

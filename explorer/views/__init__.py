@@ -18,9 +18,19 @@ from typing import Any
 
 import panel as pn
 
+from explorer.clock import watch
 from explorer.model import Session
+from explorer.views.layout import Sizes
+from explorer.views.theme import style_figure
 
 __all__ = ["Views"]
+
+INTRO = (
+    "Dots: evaluations over the true loss landscape (dark = low). The sparse grid refines where "
+    "the loss is low, as greedily as <b>γ</b> says; middle: its B-spline surrogate, same colours;"
+    " right: the race with the other methods at the same budget. Press <b>Play</b>, then move γ."
+    " Step by step in the notebooks: <code>jupyter lab notebooks</code>."
+)
 
 LEGEND = (
     "<div style='font-size:12.5px;color:#3e4c59'>"
@@ -32,10 +42,13 @@ LEGEND = (
     "(extrapolation)</div>"
 )
 
+#: Font sizes (title, axis label, tick label) of the figures, normal and presentation mode.
+FONTS = {False: ("13px", "12px", "11px"), True: ("17px", "15px", "14px")}
+
 
 class Views:
     """Every view of one page (attributes ``landscape``, ``convergence``, ``inspector``,
-    ``strip``, ``learning``, ``results``, ``status``)."""
+    ``strip``, ``learning``, ``results``, ``status``), sized to the window."""
 
     def __init__(self, session: Session) -> None:
         from explorer.views.convergence import ConvergenceView
@@ -57,17 +70,50 @@ class Views:
         from explorer.views.parallel import ParallelCoordinatesView
 
         self.parallel = ParallelCoordinatesView(session)  # shown for 3 to 9 dimensions
+        self.intro = pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>"
+                                  f"{INTRO}</div>", margin=(0, 10), width=940)
+        self.legend = pn.pane.HTML(LEGEND, margin=(0, 12), width=940)
+        watch(session, self._on_width, ["page_width"])
+        watch(session, self._on_present, ["present"])
+        self._on_width()
+        if session.present:
+            self._on_present()
+
+    def figures(self) -> list[Any]:
+        return [self.landscape.truth, self.landscape.model, self.convergence.fig,
+                *self.strip.figures, self.learning.fig]
+
+    def _on_width(self, *events: Any) -> None:
+        size = Sizes(int(self.session.page_width))
+        self.landscape.resize(size.plot)
+        self.convergence.resize(size.plot, max(size.plot - 70, 110))
+        self.strip.resize(size.strip)
+        for pane in (self.intro, self.legend):
+            pane.width = size.text
+        self.status.resize(size.text)
+
+    def _on_present(self, *events: Any) -> None:
+        title, axis, ticks = FONTS[bool(self.session.present)]
+        for fig in self.figures():
+            style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
+        self.status.present = bool(self.session.present)
+        self.status.update()
+
+    def header(self) -> list[Any]:
+        """The intro and the status line (above the plots)."""
+        return [self.intro, self.status]
 
     def rows(self) -> list[Any]:
-        """The page below the status line: plots, inspector and strip, results."""
+        """The page below the status line; rows wrap when the window is narrow."""
         card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa"}
         top = pn.Row(self.landscape, self.convergence, margin=(0, 5))
-        legend = pn.pane.HTML(LEGEND, margin=(0, 12), width=940)
-        bottom = pn.Row(
-            pn.Card(self.inspector, title="Refinement inspector (Novak-Ritter)", width=480,
+        bottom = pn.FlexBox(
+            pn.Card(self.inspector, title="Refinement inspector (Novak-Ritter)", width=470,
                     **card),
             pn.Card(self.strip, title="γ strip", width=460, **card),
         )
-        results = pn.Row(pn.Card(self.results, title="Results (same budget)", width=530, **card),
-                         self.learning)
-        return [pn.Column(top, legend), self.parallel, bottom, results]
+        results = pn.FlexBox(
+            pn.Card(self.results, title="Results (same budget)", width=530, **card),
+            self.learning,
+        )
+        return [pn.Column(top, self.legend), self.parallel, bottom, results]

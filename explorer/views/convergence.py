@@ -17,6 +17,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 
+from explorer.clock import watch
 from explorer.engine import RaceResult
 from explorer.model import Session
 from explorer.views.theme import METHOD_COLORS, as_lists, make_figure
@@ -80,11 +81,13 @@ class ConvergenceView(pn.viewable.Viewer):
             for name, title in methods.items()
         }
         # fixed items, shown and hidden by `visible` (new items would re-index the document)
+        # outside the data (below the plot): it never covers a curve
         self.legend = Legend(items=[self.run_item, *self.race_items.values()],
-                             location="bottom_left", label_text_font_size="11px",
-                             glyph_width=16, glyph_height=10, spacing=0, padding=3, margin=4,
-                             label_height=12, background_fill_alpha=0.75, click_policy="hide")
-        self.fig.add_layout(self.legend)
+                             location="top_left", label_text_font_size="11px",
+                             glyph_width=16, glyph_height=10, spacing=0, padding=2, margin=0,
+                             label_height=12, border_line_alpha=0, click_policy="hide")
+        self.fig.add_layout(self.legend, "below")
+        self.fig.xaxis.ticker.desired_num_ticks = 4
         self.cursor = Span(location=0, dimension="height", line_color="#9aa5b1",
                            line_dash="dashed", line_width=1)
         self.fig.add_layout(self.cursor)
@@ -94,9 +97,9 @@ class ConvergenceView(pn.viewable.Viewer):
         self._n = -1  # evaluations drawn in this run's curve
         self._at = 0.0
         self._range_set = False
-        session.param.watch(self._on_run, ["run"])
-        session.param.watch(self._on_step, ["step", "playing", "n_steps"])
-        session.param.watch(self._on_race, ["race"])
+        watch(session, self._on_run, ["run"])
+        watch(session, self._on_step, ["step", "playing", "n_steps"])
+        watch(session, self._on_race, ["race"])
         self._on_run()
 
     def __panel__(self) -> Any:
@@ -136,8 +139,19 @@ class ConvergenceView(pn.viewable.Viewer):
 
     def _on_race(self, *events: Any) -> None:
         for method, res in self.session.race.items():
+            if method not in self.race:
+                continue
             if isinstance(res, RaceResult) and len(self.race[method].data["x"]) != len(res.n):
                 self.set_race(method, res.n, res.best)
+            elif isinstance(res, str) and method != self.method:
+                item = self.race_items[method]  # the reason where the curve would be
+                item.label = value(f"{self.methods[method]}: {res}")
+                item.visible = True
+
+    def resize(self, width: int, height: int) -> None:
+        """Frame size in pixels (the page fits the window, see ``views.layout``)."""
+        if self.fig.frame_width != width or self.fig.frame_height != height:
+            self.fig.update(frame_width=width, frame_height=height)
 
     def configure(self, method: str, budget: int, f_opt: float | None, metric: str) -> None:
         """New run: clear every curve, colour the run by its method, set the axes."""
@@ -159,8 +173,9 @@ class ConvergenceView(pn.viewable.Viewer):
         self.run_renderer.visible = True
         # value(...): a bare string assigned to a label spec would be read as a column name
         self.run_item.label = value(self.methods.get(method, method) + " (this run)")
-        for item in self.race_items.values():
+        for name, item in self.race_items.items():
             item.visible = False
+            item.label = value(self.methods[name])
 
     def transform(self, best: np.ndarray) -> np.ndarray:
         """Values as plotted: ``max(best - f_opt, FLOOR)`` (NaN stays NaN)."""

@@ -15,6 +15,7 @@ import numpy as np
 import panel as pn
 import param
 
+from explorer.clock import watch
 from explorer.model import Session
 from explorer.views.tables import (
     LEVEL_OF_POINT,
@@ -39,7 +40,7 @@ class SlowView(pn.viewable.Viewer):
         super().__init__(session=session, **params)
         self._at = 0.0
         self._dirty = False
-        session.param.watch(self._maybe, ["step", "playing", "n_steps"])
+        watch(session, self._maybe, ["step", "playing", "n_steps"])
 
     def _maybe(self, *events: Any) -> None:
         now = time.perf_counter()
@@ -61,7 +62,7 @@ class InspectorView(SlowView):
         super().__init__(session, **params)
         self.div = make_div("inspector", width=width)
         self._shown: Any = None
-        session.param.watch(self._reset, ["run", "gamma"])
+        watch(session, self._reset, ["run", "gamma"])
         self._reset()
 
     def __panel__(self) -> Any:

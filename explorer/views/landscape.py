@@ -26,6 +26,7 @@ from bokeh.models import (
 from bokeh.transform import transform
 
 from core.space import Int
+from explorer.clock import watch
 from explorer.engine import ColorScale, axis_spec
 from explorer.engine.colors import BELOW, colorbar_ticks, linear_ticks
 from explorer.engine.ticks import native_ticks
@@ -170,10 +171,10 @@ class LandscapeView(pn.viewable.Viewer):
         self._shown = -1
         self._levels_shown = 0
         s = session
-        s.param.watch(self._on_run, ["run", "x_dim", "y_dim", "color_by"])
-        s.param.watch(self._on_step, ["step"])
-        s.param.watch(self._on_truth, ["truth", "scale"])
-        s.param.watch(self._on_surface, ["surface", "surface_note", "show_error", "scale"])
+        watch(s, self._on_run, ["run", "x_dim", "y_dim", "color_by"])
+        watch(s, self._on_step, ["step"])
+        watch(s, self._on_truth, ["truth", "scale"])
+        watch(s, self._on_surface, ["surface", "surface_note", "show_error", "scale"])
         self._on_run()
         self._on_truth()
         self._on_surface()
@@ -196,18 +197,31 @@ class LandscapeView(pn.viewable.Viewer):
                       margin=0)
 
     # -- whole-run changes ------------------------------------------------------------------
+    def resize(self, size: int) -> None:
+        """Frame size of both plots (px); fewer ticks on small plots."""
+        for fig in (self.truth, self.model):
+            if fig.frame_width != size:
+                fig.update(frame_width=size, frame_height=size)
+        self._set_axes()
+
+    def _set_axes(self) -> None:
+        s = self.session
+        space = s.objective_obj.space
+        dx, dy = s.dims
+        target = 3 if self.truth.frame_width < 180 else 5
+        for fig in (self.truth, self.model):
+            for axis, name in ((fig.xaxis[0], space.names[dx]), (fig.yaxis[0], space.names[dy])):
+                spec = axis_spec(space, name)
+                ticks = native_ticks(spec, target=target, integer=isinstance(space[name], Int))
+                axis.ticker.ticks = list(ticks)
+                axis.major_label_overrides = {float(k): v for k, v in ticks.items()}
+                axis.axis_label = spec.name + (" (log)" if spec.log else "")
+
     def _on_run(self, *events: Any) -> None:
         s = self.session
         run = s.run
         space = s.objective_obj.space
-        dx, dy = s.dims
-        for fig in (self.truth, self.model):
-            for axis, name in ((fig.xaxis[0], space.names[dx]), (fig.yaxis[0], space.names[dy])):
-                spec = axis_spec(space, name)
-                ticks = native_ticks(spec, integer=isinstance(space[name], Int))
-                axis.ticker.ticks = list(ticks)
-                axis.major_label_overrides = {float(k): v for k, v in ticks.items()}
-                axis.axis_label = spec.name + (" (log)" if spec.log else "")
+        self._set_axes()
         d = space.dim
         by = s.color_by if run is not None and run.levels_known else "order"
         if by == "level":
@@ -274,10 +288,14 @@ class LandscapeView(pn.viewable.Viewer):
     def _on_truth(self, *events: Any) -> None:
         s = self.session
         scale = s.scale
+        metric = str(getattr(s.objective_obj, "metric", "f(x)"))
         if scale is not None:
             _set_bar_ticks(self.colorbar, scale)
-            self.colorbar.title = f"{s.objective_obj.metric}" + (", log scale" if scale.log
-                                                                  else "")
+            self.colorbar.title = metric + (", log scale" if scale.log else "")
+        else:  # no value yet (a training before its first result): no numbers to show
+            self.colorbar.ticker.ticks = []
+            self.colorbar.major_label_overrides = {}
+            self.colorbar.title = f"{metric} (no values yet)"
         if s.truth is None or scale is None:
             self.truth_image.data = empty_image()
             self.truth.title.text = "Observed values (no true landscape)"

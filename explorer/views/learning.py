@@ -10,6 +10,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, Div, Legend, LegendItem
 
+from explorer.clock import watch
 from explorer.model import Session
 from explorer.views.inspector import SlowView
 from explorer.views.theme import make_figure
@@ -44,7 +45,7 @@ class LearningCurveView(SlowView):
         self.card = pn.Card(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.caption),
                             title="Learning curve", width=380, margin=(6, 6), collapsible=False,
                             header_background="#f5f7fa", visible=False)
-        session.param.watch(self._on_run, ["run"])
+        watch(session, self._on_run, ["run"])
         self._on_run()
 
     def __panel__(self) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 import panel as pn
 import param
 
+from explorer.clock import watch
 from explorer.engine import RaceResult, summarize
 from explorer.model import Session
 from explorer.views.tables import make_div, results_html, set_html
@@ -24,8 +25,8 @@ class ResultsView(pn.viewable.Viewer):
         self.div = make_div("results", width=width)
         self._text = ""
         self._done = False
-        session.param.watch(self._update, ["run", "race"])
-        session.param.watch(self._on_steps, ["n_steps"])
+        watch(session, self._update, ["run", "race"])
+        watch(session, self._on_steps, ["n_steps"])
         self._update()
 
     def __panel__(self) -> Any:

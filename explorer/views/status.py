@@ -20,8 +20,10 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, CustomJS, Div
 
+from explorer.clock import watch
 from explorer.engine import ROLE_CANDIDATE
 from explorer.model import Session
+from explorer.views.layout import viewport_source
 from explorer.views.tables import make_div, status_html
 from explorer.views.theme import FONT
 
@@ -62,14 +64,17 @@ class StatusView(pn.viewable.Viewer):
         self.frame_counter = ColumnDataSource({"frame": [0], "t": [0.0], "step": [0],
                                                "playing": [False]}, name="frame-counter")
         self.ack = ColumnDataSource({"frame": [-1]}, name="frame-ack")
-        self.holder = Div(visible=False, tags=[self.frame_counter, self.ack])
+        self.viewport = viewport_source()
+        self.holder = Div(visible=False, tags=[self.frame_counter, self.ack, self.viewport])
+        self.viewport.on_change("data", self._on_viewport)
         self.frame_counter.js_on_change("data", CustomJS(args={"ack": self.ack}, code=_ACK_JS))
         self.ack.on_change("data", self._on_ack)
         self._text = ""
-        session.param.watch(self._on_step, ["step"])
-        session.param.watch(self.update, ["run", "n_steps", "playing", "message"])
-        session.param.watch(self._on_playing, ["playing"])
-        session.param.watch(self._on_message, ["message"])
+        self.present = False
+        watch(session, self._on_step, ["step"])
+        watch(session, self.update, ["run", "n_steps", "playing", "message"])
+        watch(session, self._on_playing, ["playing"])
+        watch(session, self._on_message, ["message"])
         self.update()
         self._on_message()
 
@@ -77,6 +82,11 @@ class StatusView(pn.viewable.Viewer):
         return pn.Column(pn.pane.Bokeh(self.div, margin=(0, 10)),
                          pn.pane.Bokeh(self.holder, visible=False),
                          pn.pane.Bokeh(self.message, margin=(0, 10)), margin=0)
+
+    def resize(self, width: int) -> None:
+        for div in (self.div, self.message):
+            if div.width != width:
+                div.width = width
 
     def _on_step(self, *events: Any) -> None:
         self.update()
@@ -97,6 +107,11 @@ class StatusView(pn.viewable.Viewer):
         if frame and frame[0] is not None and int(frame[0]) >= 0:
             self.session.frames_acked = int(frame[0])
 
+    def _on_viewport(self, attr: str, old: Any, new: Any) -> None:
+        width = int((new.get("width") or [0])[0] or 0) if isinstance(new, dict) else 0
+        if width >= 320:
+            self.session.page_width = width
+
     def _on_message(self, *events: Any) -> None:
         text = self.session.message
         self.message.text = html.escape(text)
@@ -112,7 +127,10 @@ class StatusView(pn.viewable.Viewer):
         k = min(s.step, run.n_frames - 1)
         at_end = k >= run.n_frames - 1
         if at_end and run.done:
-            return finished_note(run) or (f.label or "")
+            end = finished_note(run)
+            if f.role == ROLE_CANDIDATE and f.label:
+                return f"{end} · {f.label}" if end else f.label
+            return end or f.label
         parts = []
         if not run.done and at_end:
             live = s.objective_obj.kind != "test_function"
@@ -125,12 +143,15 @@ class StatusView(pn.viewable.Viewer):
     def update(self, *events: Any) -> None:
         s, run, f = self.session, self.session.run, self.session.frame
         metric = getattr(s.objective_obj, "metric", "f")
+        size = 18 if self.present else 14.5
         if run is None or f is None:
-            text = status_html(0, s.budget, None, None, 0, 0, metric=metric, note=self.note())
+            text = status_html(0, s.budget, None, None, 0, 0, metric=metric, note=self.note(),
+                               size=size)
         else:
             k = min(s.step, run.n_frames - 1)
             text = status_html(f.end, s.budget, f.best_value, run.best_config(k), k,
-                               max(run.n_frames, 1), metric=metric, note=self.note())
+                               max(run.n_frames, 1), metric=metric, note=self.note(),
+                               size=size)
         if text != self._text:
             self._text = text
             self.div.text = text

@@ -17,6 +17,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.transform import transform
 
 from explorer.background import STRIP_GAMMAS
+from explorer.clock import watch
 from explorer.model import Session
 from explorer.views.inspector import SlowView
 from explorer.views.tables import make_div, set_html
@@ -57,7 +58,7 @@ class GammaStripView(SlowView):
                         line_color="#1f2933", line_width=0.6)
             self.sources[g] = src
             self.figures.append(fig)
-        session.param.watch(self._on_strip, ["strip", "strip_note", "x_dim", "y_dim"])
+        watch(session, self._on_strip, ["strip", "strip_note", "x_dim", "y_dim"])
         self._on_strip()
 
     def __panel__(self) -> Any:
@@ -68,6 +69,12 @@ class GammaStripView(SlowView):
             pn.Row(*[pn.pane.Bokeh(f, margin=(0, 4)) for f in self.figures]),
             pn.pane.Bokeh(self.note, width=440),
         )
+
+    def resize(self, size: int) -> None:
+        """Frame size of each small plot (px)."""
+        for fig in self.figures:
+            if fig.frame_width != size:
+                fig.update(frame_width=size, frame_height=size)
 
     def _on_strip(self, *events: Any) -> None:
         s = self.session

@@ -206,8 +206,12 @@ def status_html(
     metric: str = "f",
     note: str = "",
     error: str = "",
+    size: float = 14.5,
 ) -> str:
-    """The status line: ``evaluations: n/B``, the best value and where, the step."""
+    """The status line: ``evaluations: n/B``, the best value and where, the step.
+
+    Two lines high whatever the text (a longer note is cut), so the page never shifts.
+    """
     best = "–" if best_value is None or not math.isfinite(best_value) else _fmt(best_value, 5)
     where = f" at {_fmt_config(best_config)}" if best_config else ""
     parts = [
@@ -220,5 +224,5 @@ def status_html(
     text = " &nbsp;·&nbsp; ".join(parts)
     if error:
         text += f"<div style='color:#b42318;font-weight:600'>{html.escape(error)}</div>"
-    return f'<div style="font-size:14.5px;line-height:1.35;font-family:{FONT};color:{TEXT}">' \
-        f"{text}</div>"
+    return (f'<div style="font-size:{size}px;line-height:1.35;height:2.7em;overflow:hidden;'
+            f'font-family:{FONT};color:{TEXT}">{text}</div>')

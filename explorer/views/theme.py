@@ -70,7 +70,8 @@ def as_lists(columns: dict[str, Any], limit: int = 512) -> dict[str, Any]:
     }
 
 
-def style_figure(fig: Any, *, title_size: str = "13px", axis_size: str = "12px") -> Any:
+def style_figure(fig: Any, *, title_size: str = "13px", axis_size: str = "12px",
+                 tick_size: str = "11px") -> Any:
     """Apply the explorer's fonts and quiet grid/toolbar to a Bokeh figure."""
     fig.title.text_font = FONT
     fig.title.text_font_size = title_size
@@ -81,7 +82,7 @@ def style_figure(fig: Any, *, title_size: str = "13px", axis_size: str = "12px")
         ax.axis_label_text_font_size = axis_size
         ax.axis_label_text_font_style = "normal"
         ax.axis_label_text_color = TEXT
-        ax.major_label_text_font_size = "11px"
+        ax.major_label_text_font_size = tick_size
         ax.major_label_text_color = "#52606d"
         ax.axis_line_color = "#9aa5b1"
         ax.major_tick_line_color = "#9aa5b1"

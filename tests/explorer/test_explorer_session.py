@@ -42,7 +42,7 @@ def test_defaults_and_status(services):
     settle(app)
     s = app.session
     assert s.objective == "rosenbrock" and s.method == "sparse_grid"
-    assert evaluations(app) == (1, 100)
+    assert evaluations(app) == (1, 150)
     assert "best f(x)" in app.views.status.div.text
     assert len(app.views.landscape.points.data["x"]) == 1
     assert app.views.landscape.truth_image.data["image"][0].shape == (128, 128)
@@ -462,4 +462,85 @@ def test_finished_trainings_join_the_race(services):
     assert src.data["y"][-1] == pytest.approx(best_random)
     assert "Random search" in app.views.results.div.text
     assert "12/12" in app.views.results.div.text
+    app.stop()
+
+
+def _point_set(U: np.ndarray) -> set:
+    return {tuple(r) for r in np.round(U, 12)}
+
+
+def test_default_gamma_strip_shows_three_different_grids():
+    """The γ story: at the default objective, budget and initial level, γ = 0, 0.5 and 1 give
+    three grids that differ in at least a tenth of their points, pairwise."""
+    from explorer.background import STRIP_GAMMAS
+    from explorer.engine import gamma_strip
+
+    s = Session()
+    grids = gamma_strip(s.objective_obj, s.budget, s.strategy_options("sparse_grid"),
+                        STRIP_GAMMAS)
+    assert STRIP_GAMMAS == (0.0, 0.5, 1.0)
+    sets = [_point_set(grids[g][0]) for g in STRIP_GAMMAS]
+    for a, b in itertools.combinations(range(3), 2):
+        n = max(len(sets[a]), len(sets[b]))
+        assert len(sets[a] ^ sets[b]) >= 0.1 * n, (STRIP_GAMMAS[a], STRIP_GAMMAS[b])
+
+
+def test_help_texts_are_one_sentence():
+    s = Session()
+    for name in ("gamma", "budget", "initial_level"):
+        doc = s.param[name].doc.strip()
+        assert doc.endswith(".") and doc.count(". ") == 0, doc
+
+
+def test_adaptive_random_search_takes_gamma(services):
+    app = make(services, method="adaptive_random", budget=40, gamma=0.2)
+    settle(app)
+    assert app.session.run.key.option("gamma") == 0.2
+    assert app.session.run.strategy.gamma == 0.2
+    assert not app.controls.gamma.disabled
+    assert app.controls.degree.disabled and "not used by" in app.controls.degree.name
+    app.stop()
+
+
+def test_axis_selectors_never_show_the_same_dimension(services):
+    app = make(services, objective="rosenbrock_3d", budget=30)
+    settle(app)
+    s = app.session
+    s.x_dim = "x2"  # y was x2: it takes x's old value
+    assert (s.x_dim, s.y_dim) == ("x2", "x1") and s.dims == (1, 0)
+    app.stop()
+
+
+def test_finished_says_why_it_stopped_short(services):
+    app = make(services, budget=100)
+    settle(app)
+    app.runner.seek(app.session.run.n_frames - 1)
+    text = app.views.status.div.text
+    assert "finished" in text and "3 of 100 evaluations unused" in text
+    app.stop()
+
+
+def test_surrogate_prediction_beside_the_true_value(services):
+    app = make(services, budget=40, optimizer="nelder_mead")
+    settle(app)
+    run = app.session.run
+    app.runner.seek(run.n_frames - 1)
+    rows = np.flatnonzero(run.role[: run.n] == 2)
+    assert len(rows) and np.isfinite(run.predicted[rows]).all()
+    text = app.views.status.div.text
+    assert "surrogate predicted" in text and "true f(x) =" in text
+    app.stop()
+
+
+def test_layout_fits_the_window(services):
+    from explorer.views.layout import Sizes
+
+    for width in (1024, 1280):
+        size = Sizes(width)
+        assert 3 * size.plot + 270 <= size.main
+    app = make(services)
+    app.session.page_width = 1024
+    assert app.views.landscape.truth.frame_width == Sizes(1024).plot
+    app.session.present = True
+    assert app.views.landscape.truth.title.text_font_size == "17px"
     app.stop()
