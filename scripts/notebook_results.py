@@ -45,15 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     command = ex.main_command(argv)
-    t0 = time.perf_counter()
     if args.experiment == "regression":
         seeds = args.seeds if args.seeds is not None else list(range(5))
         for d in args.dims:
-            rows = ex.regression_rows([d], seeds, args.budgets, methods,
-                                      progress=not args.quiet)
+            # provenance taken before the run: the commit and date of the code that ran
             header = ex.provenance(command, dataset="diabetes", dim=d, seeds=seeds,
                                    budgets=args.budgets, methods=methods,
                                    sparse_grid=ex.SPARSE_GRID_THESIS)
+            t0 = time.perf_counter()
+            rows = ex.regression_rows([d], seeds, args.budgets, methods,
+                                      progress=not args.quiet)
             header["seconds"] = f"{time.perf_counter() - t0:.0f}"
             path = args.out / f"regression_diabetes_{d}d.csv"
             ex.write_csv(path, rows, header)
@@ -67,10 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             objective = CNNClassifierObjective(dataset="mnist", data_dir=args.mnist_dir,
                                                max_train=10000)
             name = "cnn9d_mnist"
-        rows = ex.cnn_rows(seeds, methods, objective=objective, progress=not args.quiet)
         header = ex.provenance(command, dataset=name.split("_")[1], seeds=seeds,
                                budgets=ex.CNN_BUDGETS, methods=methods,
                                sparse_grid=ex.SPARSE_GRID_THESIS)
+        t0 = time.perf_counter()
+        rows = ex.cnn_rows(seeds, methods, objective=objective, progress=not args.quiet)
         header["seconds"] = f"{time.perf_counter() - t0:.0f}"
         path = args.out / f"{name}.csv"
         ex.write_csv(path, rows, header)
