@@ -39,6 +39,7 @@ class Controls:
 
         self.objective = bind(w.Select, "objective", **wide)
         self.method = bind(w.Select, "method", **wide)
+        self.variant = bind(w.Select, "variant", **wide)
         self.gamma = bind(w.FloatSlider, "gamma", throttled=True, **wide)
         self.budget = bind(w.IntSlider, "budget", throttled=True, **wide)
         self.optimizer = bind(w.Select, "optimizer", **wide)
@@ -92,7 +93,8 @@ class Controls:
             pn.Row(self.play, self.pause, self.step, self.reset, margin=(8, 5, 0, 5)),
             self.speed, self.fast, self.history,
             pn.pane.HTML("<b>Experiment</b>", **heading),
-            self.objective, self.method, self.helped("gamma"), self.helped("budget"),
+            self.objective, self.method, self.variant, self.helped("gamma"),
+            self.helped("budget"),
             self.optimizer, self.degree, self.helped("initial_level"), self.seed,
             self.dims_box,
             pn.pane.HTML("<b>Display</b>", **heading),
@@ -113,7 +115,7 @@ class Controls:
         s = self.session
         unused = set(s.unused_controls())
         title = STRATEGIES[s.method].title
-        for name in ("gamma", "optimizer", "degree", "initial_level"):
+        for name in ("variant", "gamma", "optimizer", "degree", "initial_level"):
             widget = getattr(self, name)
             label = s.param[name].label
             widget.disabled = name in unused

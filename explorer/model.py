@@ -40,8 +40,8 @@ from explorer.objectives import (
 __all__ = ["CONTROLS", "Session"]
 
 #: The run-defining controls, in menu order (URL names in :mod:`explorer.app`).
-CONTROLS = ("objective", "method", "gamma", "budget", "optimizer", "degree", "initial_level",
-            "seed")
+CONTROLS = ("objective", "method", "variant", "gamma", "budget", "optimizer", "degree",
+            "initial_level", "seed")
 
 #: Options the explorer fixes for a method (when its strategy takes them): it teaches the
 #: thesis' sparse grid search, plain Novak-Ritter refinement with candidates at the end.
@@ -63,6 +63,12 @@ class Session(param.Parameterized):
     method = param.Selector(
         default="sparse_grid", objects=method_menu(), label="Method",
         doc="The search method whose run is animated.",
+    )
+    variant = param.Selector(
+        default=None, objects=[None], allow_None=True, label="Variant",
+        doc="The method's variant, for methods that have several (adaptive random "
+        "search: the neighbourhood a refinement samples; sparse grid: the thesis' method "
+        "or zooming in with a multi-start search on the surrogate).",
     )
     gamma = param.Number(
         default=0.85, bounds=(0.0, 1.0), step=0.05, label="Adaptivity γ",
@@ -133,6 +139,18 @@ class Session(param.Parameterized):
         if objectives is not None:
             self.param.objective.objects = objective_menu(self.objectives)
 
+    @param.depends("method", watch=True, on_init=True)
+    def _offer_variants(self) -> None:
+        """The chosen method's variants in the menu; the explorer's choice (FIXED_OPTIONS)
+        or the strategy's default chosen."""
+        from explorer.objectives import method_variants
+
+        names, default = method_variants(self.method)
+        default = FIXED_OPTIONS.get(self.method, {}).get("variant", default)
+        self.param.variant.objects = names or [None]
+        if self.variant not in (names or [None]):
+            self.variant = default
+
     # -- objectives -----------------------------------------------------------------------------
     def add_objective(self, objective: Any, space: Any = None, *, select: bool = True) -> str:
         """Offer ``objective`` (a name, an objective or a callable with ``space``); returns
@@ -152,13 +170,16 @@ class Session(param.Parameterized):
     # -- what a run needs -----------------------------------------------------------------------
     def strategy_options(self, method: str | None = None) -> dict[str, Any]:
         """The controls that are options of ``method``'s strategy, with their values."""
+        fixed_run = getattr(self.objective_obj, "fixed_run", None)
+        if fixed_run is not None and (method or self.method) == fixed_run["method"]:
+            return dict(fixed_run["options"])  # a replayed journal: exactly its options
         from core.strategies import strategy_options
 
         method = method or self.method
         valid = strategy_options(method)
         options = {k: self._option_value(k) for k in CONTROLS if k in valid}
         fixed = FIXED_OPTIONS.get(method, {})
-        return options | {k: v for k, v in fixed.items() if k in valid}
+        return options | {k: v for k, v in fixed.items() if k in valid and k not in options}
 
     def _option_value(self, name: str) -> Any:
         value = getattr(self, name)
@@ -175,7 +196,8 @@ class Session(param.Parameterized):
         from core.strategies import strategy_options
 
         valid = strategy_options(method or self.method)
-        return [k for k in ("gamma", "optimizer", "degree", "initial_level") if k not in valid]
+        return [k for k in ("variant", "gamma", "optimizer", "degree", "initial_level")
+                if k not in valid]
 
     def budget_problem(self, method: str | None = None) -> str:
         """Why the budget is too small for ``method`` with these options, or ``""``."""
