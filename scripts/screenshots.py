@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import explore_scenes  # scripts/ is on sys.path when run
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 SHOTS = ASSETS / "screenshots"
@@ -171,6 +173,7 @@ SCENES: list[Scene | tuple[str, Callable[[Any, str], list[Path]]]] = [
           "&play=1", trained),
     ("gif", animated_gif),
 ]
+SCENES.extend(explore_scenes.SCENES)  # explore(): your function, a journal, ARS variants
 
 
 def _key(scene: Any) -> str:
