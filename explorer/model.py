@@ -175,10 +175,13 @@ class Session(param.Parameterized):
             return dict(fixed_run["options"])  # a replayed journal: exactly its options
         from core.strategies import strategy_options
 
+        chosen = method is None or method == self.method
         method = method or self.method
         valid = strategy_options(method)
         options = {k: self._option_value(k) for k in CONTROLS if k in valid}
         fixed = FIXED_OPTIONS.get(method, {})
+        if not chosen and "variant" in options:  # the variant menu is the chosen method's
+            options["variant"] = fixed.get("variant", valid["variant"])
         return options | {k: v for k, v in fixed.items() if k in valid and k not in options}
 
     def _option_value(self, name: str) -> Any:

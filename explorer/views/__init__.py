@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import panel as pn
+from bokeh.models import Div
 
 from explorer.clock import watch
 from explorer.model import Session
 from explorer.views.layout import Sizes
-from explorer.views.theme import style_figure
+from explorer.views.theme import FONT, style_figure
 
 __all__ = ["Views"]
 
@@ -70,14 +71,13 @@ class Views:
         from explorer.views.parallel import ParallelCoordinatesView
 
         self.parallel = ParallelCoordinatesView(session)  # shown for 3 to 9 dimensions
-        self.intro = pn.pane.HTML(f"<div style='font-size:13px;color:#3e4c59;line-height:1.35'>"
-                                  f"{INTRO}</div>", margin=(0, 10), width=940)
-        self.legend = pn.pane.HTML(LEGEND, margin=(0, 12), width=940)
+        # Bokeh Divs (not Panel panes): their width follows the window in place
+        self.intro = Div(text=f"<div style='font-size:13px;color:#3e4c59;line-height:1.35;"
+                         f"font-family:{FONT}'>{INTRO}</div>", width=940, name="intro")
+        self.legend = Div(text=LEGEND, width=940, name="legend")
         watch(session, self._on_width, ["page_width"])
         watch(session, self._on_present, ["present"])
         self._on_width()
-        if session.present:
-            self._on_present()
 
     def figures(self) -> list[Any]:
         return [self.landscape.truth, self.landscape.model, self.convergence.fig,
@@ -88,20 +88,24 @@ class Views:
         self.landscape.resize(size.plot)
         self.convergence.resize(size.plot, max(size.plot - 70, 110))
         self.strip.resize(size.strip)
-        for pane in (self.intro, self.legend):
-            pane.width = size.text
+        for div in (self.intro, self.legend):
+            if div.width != size.text:
+                div.width = size.text
         self.status.resize(size.text)
+        self._on_present()  # title sizes follow the plot size
 
     def _on_present(self, *events: Any) -> None:
         title, axis, ticks = FONTS[bool(self.session.present)]
+        small = Sizes(int(self.session.page_width)).plot < 160 and not self.session.present
         for fig in self.figures():
-            style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
+            style_figure(fig, title_size="11px" if small else title, axis_size=axis,
+                         tick_size=ticks)
         self.status.present = bool(self.session.present)
         self.status.update()
 
     def header(self) -> list[Any]:
         """The intro and the status line (above the plots)."""
-        return [self.intro, self.status]
+        return [pn.pane.Bokeh(self.intro, margin=(0, 10)), self.status]
 
     def rows(self) -> list[Any]:
         """The page below the status line; rows wrap when the window is narrow."""

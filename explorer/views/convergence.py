@@ -88,6 +88,7 @@ class ConvergenceView(pn.viewable.Viewer):
                              label_height=12, border_line_alpha=0, click_policy="hide")
         self.fig.add_layout(self.legend, "below")
         self.fig.xaxis.ticker.desired_num_ticks = 4
+        self.fig.yaxis.ticker.desired_num_ticks = 4
         self.cursor = Span(location=0, dimension="height", line_color="#9aa5b1",
                            line_dash="dashed", line_width=1)
         self.fig.add_layout(self.cursor)

@@ -16,10 +16,10 @@ __all__ = ["SIDEBAR", "Sizes", "viewport_js", "viewport_source"]
 #: Width of the template's sidebar (px).
 SIDEBAR = 280
 #: Room the template takes besides the sidebar: margins, a scroll bar (px).
-_CHROME = 40
+_CHROME = 50
 #: Room around the three plots of the top row besides their frames: axes, tick labels, the
 #: colour bar and margins (px).
-_TOP_EXTRA = 270
+_TOP_EXTRA = 310
 
 
 @dataclass(frozen=True)

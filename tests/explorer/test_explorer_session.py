@@ -537,7 +537,7 @@ def test_layout_fits_the_window(services):
 
     for width in (1024, 1280):
         size = Sizes(width)
-        assert 3 * size.plot + 270 <= size.main
+        assert 3 * size.plot + 310 <= size.main
     app = make(services)
     app.session.page_width = 1024
     assert app.views.landscape.truth.frame_width == Sizes(1024).plot
