@@ -137,6 +137,9 @@ class RunRecord:
         self.levels = np.ones((cap, d), dtype=np.int64)
         self.indices = np.ones((cap, d), dtype=np.int64)
         self.levels_known = 0
+        #: The surrogate optimizer's path (unit cube, shape (k, d)) to a checked candidate, by
+        #: row, when the strategy records it.
+        self.paths: dict[int, np.ndarray] = {}
         self.info: list[dict | None] = [None] * cap
         self.frames: list[Frame] = []
         self.first_frame = threading.Event()

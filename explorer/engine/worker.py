@@ -102,6 +102,9 @@ def record_run(
             else:
                 role = ROLE_CANDIDATE
                 predicted = _predictions(strategy, batch)
+                for k, path in enumerate(_paths(strategy, batch)):
+                    if path is not None:
+                        record.paths[record.n + k] = path
         if role == ROLE_GRID:
             record.set_levels(gen.levels, gen.indices)
             a = record.n
@@ -142,14 +145,29 @@ def _selection(record: RunRecord, strategy: Any, batch: Any,
     return rec, f"drawn around point #{rec.refined} ({where})"
 
 
-def _predictions(strategy: Any, batch: Any) -> np.ndarray:
-    """The surrogate's value at each checked point of ``batch`` (NaN where unknown)."""
-    out = np.full(len(batch.evaluations), np.nan)
+def _candidates(strategy: Any, batch: Any) -> list[Any]:
+    """The strategy's candidate behind each checked point of ``batch`` (None if unknown)."""
+    out: list[Any] = [None] * len(batch.evaluations)
     for k, ev in enumerate(batch.evaluations):
         for cand in getattr(strategy, "candidates", ()):
             if np.array_equal(np.asarray(cand[0]), ev.u):
-                out[k] = float(cand[1])
+                out[k] = cand
                 break
+    return out
+
+
+def _predictions(strategy: Any, batch: Any) -> np.ndarray:
+    """The surrogate's value at each checked point of ``batch`` (NaN where unknown)."""
+    return np.array([np.nan if c is None else float(c[1]) for c in _candidates(strategy, batch)])
+
+
+def _paths(strategy: Any, batch: Any) -> list[np.ndarray | None]:
+    """The optimizer's path (unit cube, shape (k, d)) to each checked point, where the
+    candidate carries one (``path``)."""
+    out = []
+    for c in _candidates(strategy, batch):
+        path = getattr(c, "path", None)
+        out.append(None if path is None or not len(path) else np.asarray(path, np.float64))
     return out
 
 

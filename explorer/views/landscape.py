@@ -132,6 +132,8 @@ class LandscapeView(pn.viewable.Viewer):
         self.markers = ColumnDataSource(
             {k: [] for k in _MARKER_COLUMNS} | {"kind": []}, name="markers"
         )
+        # the surrogate optimizer's paths to the candidates of the shown step (if recorded)
+        self.paths = ColumnDataSource({"xs": [], "ys": []}, name="optimizer-paths")
         self.mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=0, high=255)
         self.error_mapper = LinearColorMapper(palette=list(ERROR_PALETTE), low=0, high=255)
         self.point_mapper = LinearColorMapper(palette=list(LEVEL_PALETTE), low=1, high=12)
@@ -159,6 +161,8 @@ class LandscapeView(pn.viewable.Viewer):
         self.model.scatter("x", "y", source=self.points, size=3.5, fill_color="#1f2933",
                            line_color=None, fill_alpha=0.75)
         for fig in (self.truth, self.model):
+            fig.multi_line("xs", "ys", source=self.paths, line_color="#ff2fa0", line_width=2,
+                           line_dash="dashed")
             fig.scatter("x", "y", source=self.markers, marker="marker", size="size",
                         fill_color="fill", fill_alpha="fill_alpha", line_color="line",
                         line_width="line_width")
@@ -234,6 +238,7 @@ class LandscapeView(pn.viewable.Viewer):
         self._shown = -1
         self.points.data = {k: [] for k in self.points.data}
         self.markers.data = {k: [] for k in self.markers.data}
+        self.paths.data = {"xs": [], "ys": []}
         self._on_step()
 
     # -- per step ---------------------------------------------------------------------------
@@ -277,6 +282,10 @@ class LandscapeView(pn.viewable.Viewer):
         for k, name in enumerate(_MARKER_COLUMNS[2:]):
             cols[name] = [_MARKER_STYLES[kind][k] for kind in kinds]
         self.markers.data = cols
+        paths = [run.paths[r] for r in range(f.start, f.end) if r in run.paths]
+        if paths or len(self.paths.data["xs"]):
+            self.paths.data = {"xs": [p[:, dx].tolist() for p in paths],
+                               "ys": [p[:, dy].tolist() for p in paths]}
 
     def marker_points(self, kind: str) -> tuple[list[float], list[float]]:
         """``(x, y)`` of the markers of one ``kind`` ("newest", "refined" or "best")."""

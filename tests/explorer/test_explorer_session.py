@@ -544,3 +544,26 @@ def test_layout_fits_the_window(services):
     app.session.present = True
     assert app.views.landscape.truth.title.text_font_size == "17px"
     app.stop()
+
+
+def test_optimizer_path_is_drawn_when_recorded(services, monkeypatch):
+    """A candidate that carries its optimizer's path (``path``, unit cube) is drawn as a line
+    on both landscapes at the step that checks it."""
+    import explorer.engine.worker as worker
+
+    def with_paths(strategy, batch):
+        return [np.vstack([np.full(2, 0.5), ev.u]) for ev in batch.evaluations]
+
+    monkeypatch.setattr(worker, "_paths", with_paths)
+    app = make(services, budget=30, optimizer="nelder_mead", seed=3)
+    settle(app)
+    run = app.session.run
+    k = next(i for i, f in enumerate(run.frames) if f.role == 2)
+    app.runner.seek(k)
+    src = app.views.landscape.paths.data
+    f = run.frames[k]
+    assert len(src["xs"]) == f.end - f.start
+    assert src["xs"][0] == [0.5, float(run.U[f.start, 0])]
+    app.runner.seek(0)
+    assert app.views.landscape.paths.data["xs"] == []
+    app.stop()
