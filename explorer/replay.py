@@ -291,6 +291,7 @@ class JournalObjective:
         self._by_config: dict[str, list[dict]] = {}
         self._by_index: dict[int, dict] = {}
         self._calls = 0
+        self._mismatch: str | None = None  # set once the replay is known to differ
         self._n_records = 0
         self._add(run.records)
         self._tail = JournalTail(run.path)
@@ -314,6 +315,11 @@ class JournalObjective:
                 _check_record(self.path, lineno, rec, self.space.dim)
             self._add(new)
             return self._n_records
+
+    @property
+    def ended(self) -> dict | None:
+        """The journal's end line (``{"end": reason, "nfev": n}``) once its run is over."""
+        return getattr(self._tail, "end", None)
 
     @property
     def n_known(self) -> int:
@@ -343,7 +349,13 @@ class JournalObjective:
         t0 = time.monotonic()
         while rec is None and self.follow and not self._closed.is_set():
             other = self._elsewhere(k)
+            if other is None and self._mismatch is not None:
+                return Measurement(math.nan, {"error": self._mismatch})
+            if other is None and self.ended is not None:
+                break  # the journaled run is over: nothing more will come
             if other is not None:
+                self._mismatch = (f"not in {self.path.name}: the replay asks other points than "
+                                  "the journaled run")
                 return Measurement(math.nan, {"error": (
                     f"the replay asked {_short(config)} as evaluation {k}, but "
                     f"{self.path.name} has {_short(other['config'])} there: this is not "

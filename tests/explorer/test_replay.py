@@ -115,7 +115,8 @@ def test_a_journal_being_written_is_followed(tmp_path):
         obj.close()
     assert not t.is_alive()
     res = out["res"]
-    assert res.nfev == len(lines) - 1 and all(ev.ok for ev in res.history)
+    n = len(load_journal(full).records)
+    assert res.nfev == n and all(ev.ok for ev in res.history)
     assert res.fun == min(r["value"] for r in load_journal(full).records)
 
 
@@ -174,7 +175,7 @@ GOOD = '{"index":0,"step":0,"u":[0.5],"config":{"x":0.5},"value":1.0,"status":"o
     ((_header() + '{"index":-1,"u":[0.5],"config":{},"status":"ok"}\n').encode(),
      "line 2 .*'index'"),
     ((_header() + '{"index":0,"u":[0.5],"config":{},"value":"x","status":"ok"}\n').encode(),
-     "`value`"),
+     "'value'|`value`"),
     (_header(space={"x": "Gaussian(0, 1)"}).encode(), "line 1: the header's space"),
     (_header(n_evals=0).encode(), "`n_evals`"),
     (_header(dim=4).encode(), "`dim` is 4"),
