@@ -167,6 +167,6 @@ def ars_variants(browser: Any, url: str) -> list[Path]:
     return out
 
 
-#: Scenes for ``scripts/screenshots.py``: (key, function).
-SCENES = [("explore", explore_function), ("journal", explore_journal),
-          ("ars", ars_variants)]
+#: Scenes for ``scripts/screenshots.py``: (key, function). The pages served in this process
+#: come last (a browser page opened after them on the script's server was seen to stall).
+SCENES = [("ars", ars_variants), ("explore", explore_function), ("journal", explore_journal)]
