@@ -10,6 +10,10 @@ Format (UTF-8, one JSON object per line):
 - every further line, one evaluation: ``{"index", "step", "u", "config", "value", "status",
   "error", "seconds", "info", "time"}``; ``value`` is ``null`` for a failed evaluation. Lines are
   in completion order, which may differ from ``index`` order with parallel backends.
+- when a run ends (its budget used, the method exhausted or converged, or stopped on request),
+  an end line ``{"end": reason, "nfev": n, "time": ...}``. A resumed run appends evaluations
+  after it and a new end line when it ends; the last end line after the last evaluation says
+  the run is over. A killed run has none.
 
 Each line is written with one ``write``, flushed and ``os.fsync``-ed, so a ``kill -9`` loses at
 most the evaluations still in flight; a partially written last line is ignored by the readers
@@ -124,6 +128,7 @@ class JournalWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._last_end: tuple[str, int] | None = None
         try:
             _lock(self._file.fileno())
         except BlockingIOError:
@@ -147,6 +152,17 @@ class JournalWriter:
     def append(self, evaluation: Any) -> None:
         """Write one :class:`~core.records.Evaluation` as a line."""
         self._write_line(_evaluation_record(evaluation))
+        self._last_end = None
+
+    def end(self, reason: str, nfev: int) -> None:
+        """Write the end line: the run ended with stop reason ``reason`` after ``nfev``.
+
+        Nothing is written when the journal already ends with the same end line (a finished
+        run resumed: nothing was evaluated).
+        """
+        if self._last_end != (reason, nfev):
+            self._write_line({"end": reason, "nfev": nfev, "time": time.time()})
+            self._last_end = (reason, nfev)
 
     def close(self) -> None:
         if not self._file.closed:
@@ -195,6 +211,7 @@ def _parse_header(path: Any, raw: bytes) -> dict[str, Any]:
 
 
 def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
+    """An evaluation record, or an end record (a dict with the key ``"end"``)."""
     expected = "an evaluation record, a JSON object with 'index', 'u' and 'status'"
     try:
         rec = json.loads(raw.decode("utf-8"))
@@ -205,6 +222,16 @@ def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as exc:
         raise JournalError(path, lineno, f"is corrupt: expected {expected} ({exc})") from None
+    if isinstance(rec, dict) and "end" in rec and "index" not in rec:
+        nfev = rec.get("nfev")
+        if not isinstance(rec["end"], str) or isinstance(nfev, bool) or not isinstance(
+            nfev, int
+        ):
+            raise JournalError(
+                path, lineno, "is corrupt: an end line needs a reason string 'end' and an int "
+                f"'nfev', got {_shown(raw)}"
+            )
+        return rec
     if not isinstance(rec, dict) or any(k not in rec for k in _RECORD_KEYS):
         raise JournalError(path, lineno, f"is corrupt: expected {expected}, got {_shown(raw)}")
     index, u, status = rec["index"], rec["u"], rec["status"]
@@ -249,6 +276,9 @@ class JournalTail:
     ----------
     header : dict or None
         The header, once its line is complete.
+    end : dict or None
+        ``{"end": reason, "nfev": n, ...}`` when the last complete line is an end line: the run
+        is over (until it is resumed). None while the run goes on or after a kill.
     offset : int
         Bytes consumed so far (the end of the last complete line read).
     lines : int
@@ -264,6 +294,7 @@ class JournalTail:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.header: dict[str, Any] | None = None
+        self.end: dict[str, Any] | None = None
         self.offset = 0
         self.lines = 0
 
@@ -301,7 +332,12 @@ class JournalTail:
             if self.lines == 1:
                 self.header = _parse_header(self.path, raw)
             elif raw.strip():
-                records.append(_parse_record(self.path, self.lines, raw))
+                rec = _parse_record(self.path, self.lines, raw)
+                if "index" in rec:
+                    records.append(rec)
+                    self.end = None
+                else:
+                    self.end = rec
         self.offset += end
         return records
 
@@ -314,7 +350,8 @@ def read_journal(path: str | os.PathLike) -> tuple[dict[str, Any] | None, list[d
     header : dict or None
         None when the file is empty or its header line is incomplete.
     records : list of dict
-        The evaluation lines, in file order.
+        The evaluation lines, in file order (end lines are left out; :class:`JournalTail`
+        reports them).
     n_valid : int
         Number of bytes up to the end of the last complete line.
 
@@ -452,7 +489,11 @@ def open_journal(
     path = check_journal_path(path, resume=resume)
     writer = JournalWriter(path)  # locks the file first: nobody appends while it is read
     try:
-        existing, records, n_valid = read_journal(path)
+        tail = JournalTail(path)
+        records = tail.poll()
+        existing, n_valid = tail.header, tail.offset
+        if tail.end is not None:
+            writer._last_end = (tail.end["end"], tail.end["nfev"])
         if existing is not None and not resume:  # written since the check: another run's
             raise FileExistsError(
                 f"the journal {str(path)!r} already holds a run; pass resume=True to continue "

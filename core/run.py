@@ -500,16 +500,22 @@ def _loop(
         if on_evaluation is not None:
             on_evaluation(ev)
 
+    def ended(reason: str, n: int) -> None:
+        if writer is not None:  # followers of the journal learn that the run is over
+            writer.end(reason, n)
+
     try:
         while True:
             if _stop_requested(stop):
                 strategy.stop("stopped")
+                ended("stopped", nfev)
                 yield Batch(step, (), nfev, best, "stopped", time.perf_counter() - t0, False)
                 return
             U = strategy.ask(max_batch)
             k = len(U)
             if k == 0:
                 reason = strategy.stop_reason or "exhausted"
+                ended(reason, nfev)
                 yield Batch(step, (), nfev, best, reason, time.perf_counter() - t0, False)
                 return
             if nfev + k > n_evals:
@@ -541,6 +547,7 @@ def _loop(
                     best = ev
             if batch.stopped:
                 strategy.stop("stopped")
+                ended("stopped", nfev + len(done))
                 yield Batch(
                     step, tuple(done), nfev + len(done), best, "stopped",
                     time.perf_counter() - t0, False,
@@ -556,6 +563,8 @@ def _loop(
                     RuntimeWarning,
                     stacklevel=2,
                 )
+            if reason is not None:
+                ended(reason, nfev)
             yield Batch(step, tuple(done), nfev, best, reason, time.perf_counter() - t0, True)
             if reason is not None:
                 return

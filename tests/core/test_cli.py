@@ -127,7 +127,8 @@ def test_journal_resume_and_png(tmp_path):
     first = run_cli(*common, "--png", str(png))
     assert first.returncode == 0, first.stderr
     lines = journal.read_text().splitlines()
-    assert len(lines) == 31  # header + 30 evaluations
+    assert len(lines) == 32  # header + 30 evaluations + the end line
+    assert json.loads(lines[-1]) == {**json.loads(lines[-1]), "end": "budget", "nfev": 30}
     assert json.loads(lines[0])["run"]["seed"] == 3
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from PIL import Image
@@ -149,9 +150,9 @@ def test_journal_resume_and_png(tmp_path):
         first.stdout, "best value (f(x))"
     )
     new_lines = journal.read_text().splitlines()
-    assert len(new_lines) == 31
-    u_first = [json.loads(x)["u"] for x in lines[1:]]
-    u_resumed = [json.loads(x)["u"] for x in new_lines[1:]]
+    assert len(new_lines) == 32
+    u_first = [json.loads(x)["u"] for x in lines[1:-1]]
+    u_resumed = [json.loads(x)["u"] for x in new_lines[1:-1]]
     assert u_resumed == u_first
 
     # resuming with another seed is refused with the difference named

@@ -67,7 +67,8 @@ def run(fun, path=None, **kw):
 def test_every_evaluation_is_journaled_with_a_header(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     res = run(Counting(), path, gamma=0.5)
-    header, *records = journal_lines(path)
+    header, *records, end = journal_lines(path)
+    assert end["end"] == res.stop_reason and end["nfev"] == res.nfev  # followers: it is over
     assert header["journal"] == "sparse-hpo" and header["version"] == 1
     assert header["space"] == SPACE.describe() and header["n_evals"] == 30
     assert header["run"] == {"method": "sparse_grid", "seed": 4, "options": {"gamma": 0.5}}
@@ -95,7 +96,7 @@ def test_resuming_a_finished_journal_evaluates_nothing(tmp_path: Path) -> None:
     assert_same_run(first, second)
     assert [e.error for e in first.history] == [e.error for e in second.history]
     assert second.history[0].info == to_plain(first.history[0].info)
-    assert len(journal_lines(path)) == 1 + first.nfev  # nothing appended
+    assert len(journal_lines(path)) == 1 + first.nfev + 1  # nothing appended after the end
 
 
 def to_plain(info: dict) -> dict:
@@ -121,7 +122,7 @@ def test_resume_fills_holes_left_by_parallel_workers(tmp_path: Path) -> None:
     # a process pool journals in completion order and loses the evaluations in flight
     path = tmp_path / "run.jsonl"
     reference = run(Counting(), path, method="adaptive_random", n_evals=24, max_batch=4)
-    header, *lines = path.read_text().splitlines(keepends=True)
+    header, *lines, _end = path.read_text().splitlines(keepends=True)
     records = [json.loads(line) for line in lines]
     lost = {5, 6, 13}
     kept = [
@@ -153,7 +154,7 @@ def test_a_stopped_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> No
 def test_resume_with_a_missing_journal_starts_one(tmp_path: Path) -> None:
     path = tmp_path / "new.jsonl"
     res = run(Counting(), path, resume=True)
-    assert len(journal_lines(path)) == 1 + res.nfev
+    assert len(journal_lines(path)) == 1 + res.nfev + 1
 
 
 # -- refusals ------------------------------------------------------------------------------------
@@ -502,3 +503,20 @@ def test_a_record_moved_to_another_point_is_refused_naming_the_journal(tmp_path:
     with pytest.raises(ValueError, match=rf"cannot resume from '.*run\.jsonl': evaluation "
                                          rf"{rec['index']} in the journal is at u=\[0\.5, 0\.5\]"):
         run(quadratic, path, method="random", n_evals=5, resume=True)
+
+
+def test_followers_learn_when_a_run_ends_and_when_it_goes_on(tmp_path: Path) -> None:
+    from core.journal import JournalTail
+
+    path = tmp_path / "run.jsonl"
+    tail = JournalTail(path)
+    stopped = run(quadratic, path, method="random", n_evals=9, max_batch=3,
+                  callback=lambda batch: batch.nfev >= 3)
+    assert stopped.stop_reason == "stopped"
+    assert len(tail.poll()) == stopped.nfev and tail.end["end"] == "stopped"
+    finished = run(quadratic, path, method="random", n_evals=9, max_batch=3, resume=True)
+    assert len(tail.poll()) == 9 - stopped.nfev and finished.nfev == 9
+    assert tail.end["end"] == "budget" and tail.end["nfev"] == 9
+    with open(path, "ab") as f:  # a line of a run that goes on: no longer over
+        f.write(path.read_bytes().splitlines(keepends=True)[1])
+    assert len(tail.poll()) == 1 and tail.end is None
