@@ -237,3 +237,33 @@ def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
     assert not errors, errors
     assert "Traceback" not in log_path.read_text()
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+POINTS_JS = """() => {
+  const m = Bokeh.documents[0].get_model_by_name('points');
+  return Array.from(m.data.x).map((x, i) => [x, m.data.y[i]]);
+}"""
+INSPECTOR_JS = "() => Bokeh.documents[0].get_model_by_name('inspector').text"
+
+
+def test_adaptive_random_search_variant_switch(page, explorer_server):
+    """Adaptive random search at γ = 0.5: its criterion in the inspector; switching the
+    neighbourhood variant starts another run, with other points, and goes into the link."""
+    url, log_path = explorer_server
+    errors, _ = _open(page, url + "?method=adaptive_random&variant=intervals&gamma=0.5"
+                                  "&budget=60&speed=60")
+    _play_to_end(page)
+    inspector = page.evaluate(INSPECTOR_JS)
+    assert "level of the point" in inspector and "◀ refined" in inspector
+    before = page.evaluate(POINTS_JS)
+    variant = page.locator("select", has=page.locator("option", has_text="balls"))
+    variant.select_option("balls")
+    page.wait_for_function("() => /variant=balls/.test(window.location.search)")
+    page.wait_for_function(  # the new run starts at its first step
+        "() => !/finished/.test(Bokeh.documents[0].get_model_by_name('status').text)")
+    _play_to_end(page)
+    after = page.evaluate(POINTS_JS)
+    assert len(after) == len(before) and after != before
+    assert "level of the point" in page.evaluate(INSPECTOR_JS)
+    assert not errors, errors
+    assert "Traceback" not in log_path.read_text()
