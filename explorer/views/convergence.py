@@ -20,6 +20,7 @@ from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 from explorer.clock import watch
 from explorer.engine import RaceResult
 from explorer.model import Session
+from explorer.views.tables import metric_label
 from explorer.views.theme import METHOD_COLORS, as_lists, make_figure
 
 __all__ = ["ConvergenceView", "FLOOR", "PERIOD"]
@@ -111,7 +112,7 @@ class ConvergenceView(pn.viewable.Viewer):
         s = self.session
         objective = s.objective_obj
         f_opt = getattr(objective, "f_opt", None) if objective.kind == "test_function" else None
-        self.configure(s.method, int(s.budget), f_opt, getattr(objective, "metric", "f"))
+        self.configure(s.method, int(s.budget), f_opt, metric_label(objective))
         self._run = s.run
         self._n = -1
         self._range_set = False

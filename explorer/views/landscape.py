@@ -31,6 +31,7 @@ from explorer.engine import ColorScale, axis_spec
 from explorer.engine.colors import BELOW, colorbar_ticks, linear_ticks
 from explorer.engine.ticks import native_ticks
 from explorer.model import Session
+from explorer.views.tables import metric_label
 from explorer.views.theme import (
     BEST_COLOR,
     ERROR_PALETTE,
@@ -297,7 +298,7 @@ class LandscapeView(pn.viewable.Viewer):
     def _on_truth(self, *events: Any) -> None:
         s = self.session
         scale = s.scale
-        metric = str(getattr(s.objective_obj, "metric", "f(x)"))
+        metric = metric_label(s.objective_obj)
         if scale is not None:
             _set_bar_ticks(self.colorbar, scale)
             self.colorbar.title = metric + (", log scale" if scale.log else "")

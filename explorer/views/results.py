@@ -10,7 +10,7 @@ import param
 from explorer.clock import watch
 from explorer.engine import RaceResult, summarize
 from explorer.model import Session
-from explorer.views.tables import make_div, results_html, set_html
+from explorer.views.tables import make_div, metric_label, results_html, set_html
 
 __all__ = ["ResultsView"]
 
@@ -71,8 +71,8 @@ class ResultsView(pn.viewable.Viewer):
     def _update(self, *events: Any) -> None:
         s = self.session
         objective = s.objective_obj
-        metric = getattr(objective, "metric", "f")
-        classifier = "accuracy" in str(metric)
+        metric = metric_label(objective)
+        classifier = "accuracy" in str(getattr(objective, "metric", ""))
         self._done = bool(s.run is not None and s.run.done)
         text = results_html(self.rows(), s.method, metric, classifier)
         if text != self._text:

@@ -24,7 +24,7 @@ from explorer.clock import watch
 from explorer.engine import ROLE_CANDIDATE
 from explorer.model import Session
 from explorer.views.layout import viewport_source
-from explorer.views.tables import make_div, status_html
+from explorer.views.tables import make_div, metric_label, status_html
 from explorer.views.theme import FONT
 
 __all__ = ["StatusView", "finished_note"]
@@ -142,7 +142,7 @@ class StatusView(pn.viewable.Viewer):
 
     def update(self, *events: Any) -> None:
         s, run, f = self.session, self.session.run, self.session.frame
-        metric = getattr(s.objective_obj, "metric", "f")
+        metric = metric_label(s.objective_obj)
         size = 18 if self.present else 14.5
         if run is None or f is None:
             text = status_html(0, s.budget, None, None, 0, 0, metric=metric, note=self.note(),

@@ -18,6 +18,7 @@ from explorer.views.theme import FONT, METHOD_COLORS, TEXT
 
 __all__ = [
     "TABLE_CSS",
+    "metric_label",
     "formula_html",
     "inspector_html",
     "make_div",
@@ -51,6 +52,16 @@ h4 {{ margin: 0 0 4px 0; font-size: 13px; }}
 #: Prepended to every text: Panel replaces a Bokeh model's own ``stylesheets`` with the
 #: template's, but a ``<style>`` element inside the Div's shadow root always applies.
 STYLE = f"<style>{TABLE_CSS}</style>"
+
+
+#: Metric names as a class reads them (the objective's own name otherwise).
+_METRIC_LABELS = {"1 - validation accuracy": "validation error (1 − accuracy)"}
+
+
+def metric_label(objective: Any) -> str:
+    """The objective's metric as shown in the page (plain text, not yet escaped)."""
+    metric = str(getattr(objective, "metric", "f(x)") or "f(x)")
+    return _METRIC_LABELS.get(metric, metric)
 
 
 def set_html(div: Div, text: str) -> None:
