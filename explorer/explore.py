@@ -57,9 +57,11 @@ class CheckedObjective:
         self.fun = fun
         self.space = space
         self.names = tuple(space.names)
-        self.name = str(getattr(fun, "__name__", None) or getattr(fun, "name", None)
-                        or type(fun).__name__)
-        self.title = str(getattr(fun, "title", self.name))
+        name = str(getattr(fun, "__name__", None) or getattr(fun, "name", None)
+                   or type(fun).__name__)
+        self.name = "objective" if name == "<lambda>" else name
+        self.title = str(getattr(fun, "title", None) or (
+            "Your objective" if name == "<lambda>" else name))
         self.metric = str(getattr(fun, "metric", "f(x)"))
         #: Evaluate in the services' worker pool (processes or Dask), not in a thread.
         self.pooled = bool(pooled)
