@@ -48,12 +48,15 @@ class Controls:
         self.seed = bind(w.IntInput, "seed", **wide)
         self.speed = bind(w.FloatSlider, "speed", **wide)
         self.history = bind(w.IntSlider, "step", **wide)
-        self.loop = bind(w.Checkbox, "loop")
+        # toggle buttons, not checkboxes: a checkbox's text is not clickable, only its
+        # 13-pixel box; a button is one big target on a projector
+        toggle = {"sizing_mode": "stretch_width", "button_type": "light"}
+        self.loop = bind(w.Toggle, "loop", **toggle)
         self.x_dim = bind(w.Select, "x_dim", **wide)
         self.y_dim = bind(w.Select, "y_dim", **wide)
         self.color_by = bind(w.Select, "color_by", **wide)
-        self.log_color = bind(w.Checkbox, "log_color")
-        self.show_error = bind(w.Checkbox, "show_error")
+        self.log_color = bind(w.Toggle, "log_color", **toggle)
+        self.show_error = bind(w.Toggle, "show_error", **toggle)
         btn = {"width": 58, "margin": (5, 3)}
         self.play = w.Button(label="Play", color="primary", **btn)
         self.pause = w.Button(label="Pause", **btn)

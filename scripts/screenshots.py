@@ -133,7 +133,7 @@ def animated_gif(browser: Any, url: str) -> list[Path]:
     try:
         open_page(page, url, "?objective=himmelblau&gamma=0.85&budget=120")
         first_frame(page)
-        step = page.get_by_role("button", name="Step")
+        step = page.get_by_role("button", name="Step", exact=True)
         canvases = [page.locator(".bk-Canvas").nth(i).bounding_box() for i in range(3)]
         x0 = min(b["x"] for b in canvases) - 8
         x1 = max(b["x"] + b["width"] for b in canvases) + 8

@@ -82,7 +82,7 @@ def test_loads_with_every_control(page, explorer_server):
     for label in LABELS:
         assert page.get_by_text(label, exact=False).first.is_visible(), label
     for name in BUTTONS:
-        assert page.get_by_role("button", name=name).is_visible(), name
+        assert page.get_by_role("button", name=name, exact=True).is_visible(), name
     s = wait_status(page, "s => s.n >= 1")
     assert s["budget"] == 150 and s["n"] == 1
     assert page.get_by_text("Refinement inspector").is_visible()
@@ -106,19 +106,19 @@ def test_play_pause_step_reset(page, explorer_server):
     truth = page.locator(".bk-Canvas").first
     before_points = page.evaluate(SOURCE_LEN_JS, "points")
     before_png = truth.screenshot()
-    page.get_by_role("button", name="Play").click()
+    page.get_by_role("button", name="Play", exact=True).click()
     wait_status(page, "s => s.playing === true && s.n >= 60")
     assert page.evaluate(SOURCE_LEN_JS, "points") > before_points
     assert page.evaluate(SOURCE_LEN_JS, "run-curve") > 1
     assert truth.screenshot() != before_png
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     paused = wait_status(page, "s => s.playing === false")
     frame = paused["frame"]
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step", exact=True).click()
     expected = min(paused["step"] + 1, paused["last"])
     s = wait_status(page, f"s => s.step == {expected} && s.frame > {frame}")
     assert s["playing"] is False
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     wait_status(page, "s => s.step == 0 && s.n == 1")
     assert not errors, errors
 
@@ -140,7 +140,7 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
     assert s["n"] == 1
     select = page.locator("select", has=page.locator("option", has_text="Nelder-Mead")).first
     select.select_option(label="Nelder-Mead")
-    page.get_by_role("button", name="Play").click()
+    page.get_by_role("button", name="Play", exact=True).click()
     s = wait_status(page, "s => s.text.includes('finished')", 60_000)
     assert s["budget"] == 200 and 150 <= s["n"] <= 200
     assert not errors, errors
@@ -211,10 +211,16 @@ def test_every_request_stays_on_the_machine(page, explorer_server):
     assert not outside, outside
 
 
-CANVAS_BOXES_JS = """() => Array.from(document.querySelectorAll('*')).flatMap(el =>
-    el.shadowRoot ? Array.from(el.shadowRoot.querySelectorAll('canvas')) : [])
-    .map(c => c.getBoundingClientRect()).filter(r => r.width > 0)
-    .map(r => ({left: r.left, right: r.right, width: r.width}))"""
+CANVAS_BOXES_JS = """() => {
+  const found = [];
+  const walk = (root) => root.querySelectorAll('*').forEach(el => {
+    if (el.tagName === 'CANVAS') { found.push(el); }
+    if (el.shadowRoot) { walk(el.shadowRoot); }
+  });
+  walk(document);
+  return found.map(c => c.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0)
+    .map(r => ({left: r.left, right: r.right, width: r.width}));
+}"""
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])
@@ -246,7 +252,8 @@ def test_every_plot_fits_a_projector(browser, explorer_server, size):
         context.close()
 
 
-def test_checkbox_text_toggles(page, explorer_server):
+def test_toggles_react_to_their_text(page, explorer_server):
+    """On/off options are clicked on their text (a checkbox only reacted on its box)."""
     url, _ = explorer_server
     open_explorer(page, url, "?budget=40")
     wait_status(page, "s => s.n >= 1")
