@@ -40,9 +40,8 @@ _CSS = """
 URL_PARAMETERS = {
     "objective": "objective", "method": "method", "variant": "variant", "gamma": "gamma",
     "budget": "budget", "optimizer": "optimizer", "degree": "degree", "initial_level": "level",
-    "seed": "seed",
-    "speed": "speed", "loop": "loop", "x_dim": "x", "y_dim": "y", "color_by": "color",
-    "log_color": "log", "show_error": "error", "present": "present",
+    "seed": "seed", "speed": "speed", "loop": "loop", "x_dim": "x", "y_dim": "y",
+    "color_by": "color", "log_color": "log", "show_error": "error", "present": "present",
 }
 
 
