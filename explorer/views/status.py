@@ -45,7 +45,7 @@ def finished_note(run: Any) -> str:
     text = f"finished: {reason}"
     left = run.budget - run.n
     if left > 0 and run.stop_reason != "stopped":
-        text += (f" ({left} of {run.budget} evaluations unused: the method's next batch "
+        text += (f" ({left} of {run.budget} evaluations unused: its next batch "
                  "would not fit)")
     return text
 
