@@ -207,6 +207,6 @@ def range_text(values: Sequence[float], digits: int = 3) -> str:
     """``"0.512 (0.498-0.533)"``: median and range of several runs (one value: just it)."""
     v = np.asarray(values, dtype=float)
     med = fmt_value(float(np.median(v)), digits)
-    if len(v) < 2:
+    if len(v) < 2 or v.min() == v.max():
         return med
     return f"{med} ({fmt_value(float(v.min()), digits)}-{fmt_value(float(v.max()), digits)})"
