@@ -50,7 +50,7 @@ class Controls:
         self.history = bind(w.IntSlider, "step", **wide)
         # toggle buttons, not checkboxes: a checkbox's text is not clickable, only its
         # 13-pixel box; a button is one big target on a projector
-        toggle = {"sizing_mode": "stretch_width", "button_type": "light"}
+        toggle = {"sizing_mode": "stretch_width", "color": "light"}
         self.loop = bind(w.Toggle, "loop", **toggle)
         self.x_dim = bind(w.Select, "x_dim", **wide)
         self.y_dim = bind(w.Select, "y_dim", **wide)
