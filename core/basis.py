@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from core.grid.levels import MAX_LEVEL
+
 __all__ = [
     "SUPPORTED_DEGREES",
     "UnivariateFunctions",
@@ -46,8 +48,6 @@ __all__ = [
 #: Odd degrees of the modified B-spline basis that this module implements.
 SUPPORTED_DEGREES: tuple[int, ...] = (1, 3, 5, 7)
 _MAX_CARDINAL_DEGREE = 15
-#: Largest level accepted: grid coordinates ``i * 2**-l`` stay exact in float64.
-MAX_LEVEL = 50
 
 
 # --------------------------------------------------------------------------------------------

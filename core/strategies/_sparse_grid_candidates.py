@@ -39,20 +39,27 @@ DISTINCT_TOL = 1e-3
 
 
 class Candidate(tuple):
-    """A surrogate-optimum candidate: ``(u, surrogate_value, source)``.
+    """A surrogate-optimum candidate: ``(u, surrogate_value, source, path)``.
 
     ``u`` has shape ``(d,)``; ``surrogate_value`` is the value of the surrogate it was found on;
     ``source`` names how it was found: ``"gradient_descent"``, ``"multistart"``, with ``"@k"``
     appended when started from the ``k``-th best grid point, ``" (local)"`` inside the trust box,
     ``"[m pts]"`` on the surrogate of the first ``m`` grid points (a coarser stage).
+    ``path``, shape ``(k, d)``, is the surrogate optimizer's best-so-far trajectory from its
+    start to ``u`` (the last row is ``u``; ``u[None, :]`` when none is given), in the same
+    coordinates as ``u``.
     """
 
     __slots__ = ()
 
-    def __new__(cls, u: np.ndarray, value: float, source: str) -> Candidate:
+    def __new__(
+        cls, u: np.ndarray, value: float, source: str, path: np.ndarray | None = None
+    ) -> Candidate:
         u = np.array(u, dtype=np.float64)
         u.setflags(write=False)
-        return super().__new__(cls, (u, float(value), str(source)))
+        path = u[None, :] if path is None else _path_ending_at(path, u)
+        path.setflags(write=False)
+        return super().__new__(cls, (u, float(value), str(source), path))
 
     def __getnewargs__(self) -> tuple[Any, ...]:
         return tuple(self)
@@ -69,11 +76,36 @@ class Candidate(tuple):
     def source(self) -> str:
         return self[2]
 
+    @property
+    def path(self) -> np.ndarray:
+        """The optimizer's best-so-far trajectory to ``u``, shape ``(k, d)``."""
+        return self[3]
+
+    def mapped(self, lo: np.ndarray, hi: np.ndarray, source: str | None = None) -> Candidate:
+        """This candidate seen from the cube whose sub-box ``[lo, hi]`` it was found in
+        (``u`` and ``path`` mapped by ``lo + v * (hi - lo)``), optionally with a new source."""
+        w = np.asarray(hi, dtype=np.float64) - lo
+        return Candidate(
+            np.clip(lo + self.u * w, 0.0, 1.0), self.value,
+            self.source if source is None else source, np.clip(lo + self.path * w, 0.0, 1.0),
+        )
+
+
+def _path_ending_at(path: Any, u: np.ndarray) -> np.ndarray:
+    """``path`` as a float ``(k, d)`` array clipped to the unit cube whose last row is ``u``."""
+    p = np.clip(np.array(path, dtype=np.float64).reshape(-1, u.size), 0.0, 1.0)
+    if not len(p) or not np.array_equal(p[-1], u):
+        p = np.vstack([p, u[None, :]])
+    return p
+
+
 #: Iteration limit of each L-BFGS-B run (it usually stops far earlier on its tolerances).
 MAX_ITER = 200
 
 
-def surrogate_minima(surrogate: Any, starts: np.ndarray) -> list[tuple[np.ndarray, float]]:
+def surrogate_minima(
+    surrogate: Any, starts: np.ndarray
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
     """Local minima of ``surrogate`` on [0, 1]^d reached by L-BFGS-B from each start.
 
     Parameters
@@ -85,9 +117,12 @@ def surrogate_minima(surrogate: Any, starts: np.ndarray) -> list[tuple[np.ndarra
 
     Returns
     -------
-    list of (x, value)
-        One ``(x of shape (d,), surrogate value)`` per start, in the order of ``starts``;
-        ``x`` is clipped to the unit cube. Deterministic: no randomness is involved.
+    list of (x, value, path)
+        One ``(x of shape (d,), surrogate value, path of shape (m, d))`` per start, in the
+        order of ``starts``; ``x`` is clipped to the unit cube; ``path`` is the best-so-far
+        trajectory (the start, then every evaluated point better than all earlier ones; the
+        last row is ``x``), as ``core.optimizers`` records it. Deterministic: no randomness is
+        involved.
     """
     from scipy.optimize import minimize
 
@@ -95,17 +130,33 @@ def surrogate_minima(surrogate: Any, starts: np.ndarray) -> list[tuple[np.ndarra
     bounds = [(0.0, 1.0)] * d
     out = []
     for x0 in starts:
+        fun = _Recorder(surrogate)
         res = minimize(
-            surrogate.value_and_gradient, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-            options={"maxiter": MAX_ITER},
+            fun, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": MAX_ITER},
         )
+        path = fun.path
         x = np.clip(np.asarray(res.x, dtype=np.float64), 0.0, 1.0)
         value = float(res.fun)
         start_value = float(surrogate(x0))
         if not np.isfinite(value) or value > start_value:  # never worse than the start
             x, value = np.array(x0, dtype=np.float64), start_value
-        out.append((x, value))
+            path = []
+        out.append((x, value, _path_ending_at(path, x)))
     return out
+
+
+class _Recorder:
+    """``surrogate.value_and_gradient`` that records the best-so-far points it is called at."""
+
+    def __init__(self, surrogate: Any) -> None:
+        self.surrogate, self.best, self.path = surrogate, np.inf, []
+
+    def __call__(self, v: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = self.surrogate.value_and_gradient(v)
+        if not self.path or value < self.best:
+            self.best = value
+            self.path.append(np.clip(np.array(v, dtype=np.float64), 0.0, 1.0))
+        return value, grad
 
 
 def find_candidates(strategy: Any, slots: int) -> list[Candidate]:
@@ -149,7 +200,7 @@ def _zoom_candidates(strategy: Any, slots: int) -> list[Candidate]:
         if len(found) >= slots:
             break
         if kind == "start":
-            (u, value), source = minima[arg], strategy.optimizer
+            (u, value, path), source = minima[arg], strategy.optimizer
             if arg:
                 source = f"{strategy.optimizer}@{arg + 1}"
         else:
@@ -162,17 +213,19 @@ def _zoom_candidates(strategy: Any, slots: int) -> list[Candidate]:
                 )
             except np.linalg.LinAlgError:
                 continue
-            ((u, value),) = _local_minima(strategy, coarse, known[first[:1]])
+            ((u, value, path),) = _local_minima(strategy, coarse, known[first[:1]])
             source = f"{strategy.optimizer}[{arg} pts]"
         pts = np.vstack([known, *[c.u[None, :] for c in found]])
         tol = DUPLICATE_TOL if not found and kind == "start" and arg == 0 else DISTINCT_TOL
         if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
             continue
-        found.append(Candidate(u, float(value), source))
+        found.append(Candidate(u, float(value), source, path))
     return found
 
-def _local_minima(strategy: Any, sur: Any, starts: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """``optimizer`` on the surrogate ``sur`` from each start: ``[(x, value), ...]``."""
+def _local_minima(
+    strategy: Any, sur: Any, starts: np.ndarray
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """``optimizer`` on the surrogate ``sur`` from each start: ``[(x, value, path), ...]``."""
     from core.optimizers import minimize
 
     if strategy.optimizer == LBFGSB:
@@ -183,7 +236,8 @@ def _local_minima(strategy: Any, sur: Any, starts: np.ndarray) -> list[tuple[np.
             sur, x0, method=strategy.optimizer, jac=sur.gradient, hess=sur.hessian,
             seed=strategy._rng, **strategy.optimizer_options,
         )
-        minima.append((np.clip(np.asarray(res.x, dtype=np.float64), 0, 1), res.fun))
+        x = np.clip(np.asarray(res.x, dtype=np.float64), 0, 1)
+        minima.append((x, res.fun, _path_ending_at(_result_path(res, x), x)))
     return minima
 
 def _thesis_candidates(strategy: Any, slots: int) -> list[Candidate]:
@@ -207,7 +261,7 @@ def _thesis_candidates(strategy: Any, slots: int) -> list[Candidate]:
         pts = np.vstack([known, *[c.u[None, :] for c in found]])
         if np.min(np.max(np.abs(pts - u), axis=1)) <= tol:
             return
-        found.append(Candidate(u, float(res.fun), source))
+        found.append(Candidate(u, float(res.fun), source, _result_path(res, u)))
 
     def run(method: str, k: int, local: bool = False, sur: Any = full) -> Any:
         opts = dict(strategy.optimizer_options) if method == strategy.optimizer else {}
@@ -216,8 +270,8 @@ def _thesis_candidates(strategy: Any, slots: int) -> list[Candidate]:
             d = strategy.dim
             lo, hi = strategy.local_box(k) if local else (np.zeros(d), np.ones(d))
             view = _BoxView(sur, lo, hi)
-            ((x, value),) = surrogate_minima(view, ((x0 - lo) / (hi - lo))[None, :])
-            return _Moved(lo + x * (hi - lo), value)
+            ((x, value, path),) = surrogate_minima(view, ((x0 - lo) / (hi - lo))[None, :])
+            return _Moved(lo + x * (hi - lo), value, lo + path * (hi - lo))
         if not local:
             return minimize(
                 sur, x0, method=method, jac=sur.gradient, hess=sur.hessian,
@@ -231,7 +285,7 @@ def _thesis_candidates(strategy: Any, slots: int) -> list[Candidate]:
             hess=lambda v: sur.hessian(lo + v * w) * np.outer(w, w),
             seed=strategy._rng, **opts,
         )
-        return _Moved(lo + res.x * w, res.fun)
+        return _Moved(lo + res.x * w, res.fun, None if res.path is None else lo + res.path * w)
 
     def coarse(m: int) -> None:
         """The optimizer on the surrogate of the first ``m`` grid points."""
@@ -286,7 +340,13 @@ class _BoxView:
 
 
 class _Moved:
-    """An optimizer result mapped back from a trust box: ``x`` and ``fun``."""
+    """An optimizer result mapped back from a trust box: ``x``, ``fun`` and ``path``."""
 
-    def __init__(self, x: np.ndarray, fun: float) -> None:
-        self.x, self.fun = x, fun
+    def __init__(self, x: np.ndarray, fun: float, path: np.ndarray | None) -> None:
+        self.x, self.fun, self.path = x, fun, path
+
+
+def _result_path(res: Any, x: np.ndarray) -> np.ndarray:
+    """The best-so-far path of optimizer result ``res`` (``x[None, :]`` when it has none)."""
+    path = getattr(res, "path", None)
+    return x[None, :] if path is None or not len(path) else np.asarray(path, dtype=np.float64)

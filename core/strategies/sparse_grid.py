@@ -199,7 +199,8 @@ class SparseGridSearch(Strategy):
     surrogate : Surrogate or None
         The latest surrogate fit (set in the candidate phase or by :meth:`fit_surrogate_now`).
     candidates : list of Candidate
-        The candidates proposed for true evaluation, in order: ``(u, surrogate value, source)``.
+        Stage 0's candidates proposed for true evaluation, in order:
+        ``(u, surrogate value, source, path)`` (:attr:`all_candidates` adds the zoom stages').
     phase : {"grid", "candidates", "done"}
     """
 
@@ -397,6 +398,16 @@ class SparseGridSearch(Strategy):
         return self.y_told[n : n + len(self.candidates)].copy() if self._phase != "grid" else (
             np.empty(0)
         )
+
+    @property
+    def all_candidates(self) -> list[Candidate]:
+        """The candidates of every stage in the unit cube of the whole search space: stage 0's
+        (``candidates``), then each zoom stage's, mapped through its box ``[lo, hi]`` (``u`` and
+        ``path``), with ``" (zoom s)"`` appended to the source of stage ``s``."""
+        out = list(self.candidates)
+        for s, (lo, hi, child) in enumerate(self.zoom_stages, start=1):
+            out += [c.mapped(lo, hi, f"{c.source} (zoom {s})") for c in child.all_candidates]
+        return out
 
     def fit_surrogate_now(self) -> Any:
         """Fit the surrogate to the grid's current finite values and store it as ``surrogate``.

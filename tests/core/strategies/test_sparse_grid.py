@@ -417,3 +417,68 @@ def test_min_budget_matches_the_constructor():
             SparseGridSearch(dim, n, **options)
             with pytest.raises(ValueError, match="n_evals"):
                 SparseGridSearch(dim, n - 1, **options)
+
+
+# -- optimizer paths of the candidates ---------------------------------------------------------
+def _check_path(c, sur=None):
+    P = c.path
+    assert P.ndim == 2 and P.shape[1] == c.u.size and len(P) >= 1
+    assert np.all((P >= 0) & (P <= 1))
+    np.testing.assert_array_equal(P[-1], c.u)
+    if sur is not None and len(P) > 1:  # best-so-far: the surrogate never rises along it
+        vals = np.array([sur(p) for p in P])
+        assert np.all(np.diff(vals) <= 1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgsb", "nelder_mead", "differential_evolution",
+                                       "cmaes", "gradient_descent", "newton"])
+def test_every_candidate_carries_its_optimizer_path(optimizer):
+    s = SparseGridSearch(2, 40, optimizer=optimizer, zoom=0, seed=1)
+    run(s)
+    assert s.candidates
+    for c in s.candidates:
+        _check_path(c, None if "pts]" in c.source else s.surrogate)
+    assert len(s.candidates[0].path) > 1  # the optimizer moved from the best grid point
+
+
+def test_thesis_candidates_carry_paths_local_ones_inside_the_trust_box():
+    s = Thesis(2, 30, trust_region=True, seed=0)
+    run(s)
+    for c in s.candidates:
+        _check_path(c)
+    first = s.candidates[0]
+    lo, hi = s.local_box(int(np.argmin(s.generator.values)))
+    assert np.all((first.path >= lo - 1e-15) & (first.path <= hi + 1e-15))
+
+
+def test_zoom_stage_candidates_are_mapped_to_the_whole_cube():
+    s = SparseGridSearch(2, 100, seed=0)
+    run(s)
+    assert s.zoom_stages
+    allc = s.all_candidates
+    assert allc[: len(s.candidates)] == s.candidates[: len(s.candidates)]
+    k = len(s.candidates)
+    for stage, (lo, hi, child) in enumerate(s.zoom_stages, start=1):
+        for c in child.candidates:
+            m = allc[k]
+            k += 1
+            assert m.source == f"{c.source} (zoom {stage})"
+            _check_path(m)
+            np.testing.assert_allclose(m.u, lo + c.u * (hi - lo), rtol=0, atol=1e-15)
+            np.testing.assert_allclose(m.path, lo + c.path * (hi - lo), rtol=0, atol=1e-15)
+            assert np.all((m.path >= lo - 1e-15) & (m.path <= hi + 1e-15))
+            # the mapped candidate is a point the run evaluated
+            assert np.max(np.abs(s.U_told - m.u), axis=1).min() <= 1e-12
+    assert k == len(allc)
+
+
+def test_candidate_with_path_pickles():
+    import pickle
+
+    from core.strategies.sparse_grid import Candidate
+
+    c = Candidate([0.5, 0.25], 1.0, "lbfgsb", [[0.0, 0.0], [0.5, 0.25]])
+    d = pickle.loads(pickle.dumps(c))
+    np.testing.assert_array_equal(d.path, c.path)
+    assert d.source == c.source and d.value == c.value
+    np.testing.assert_array_equal(Candidate([0.5, 0.5], 0.0, "x").path, [[0.5, 0.5]])
