@@ -76,6 +76,12 @@ BENCHES: tuple[Bench, ...] = (
         ("--quick",),
     ),
     Bench(
+        "integrations",
+        "bench_integrations.py",
+        "SparseGridSearchCV against RandomizedSearchCV and GridSearchCV on digits",
+        ("--quick",),
+    ),
+    Bench(
         "race",
         "race.py",
         "every strategy against outside references on shifted test functions",
