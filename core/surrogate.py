@@ -41,8 +41,9 @@ __all__ = ["SOLVERS", "Surrogate", "fit_surrogate"]
 SOLVERS: tuple[str, ...] = ("auto", "dense", "sparse")
 #: Largest system solved densely by ``solver="auto"`` (the dense matrix takes 8 n^2 bytes).
 DENSE_MAX_POINTS = 4000
-#: Systems up to this size are solved with one BLAS thread (STACK.md: small solves suffer
-#: from OpenBLAS threading on a loaded 2-core machine).
+#: Systems up to this size are solved with one BLAS thread (small solves are slower
+#: with several OpenBLAS threads on a loaded machine; docs/architecture.md, 'Small dense linear
+#: algebra').
 SINGLE_THREAD_MAX_POINTS = 1000
 #: Target number of float64 entries of the largest temporary per evaluation chunk.
 _CHUNK_ENTRIES = 1 << 19
