@@ -35,3 +35,13 @@ def test_race_quick_writes_csv_markdown_and_png(tmp_path: Path) -> None:
 def test_surrogate_benchmark_quick_prints_a_table() -> None:
     out = _run(["benchmarks/bench_surrogate.py", "--quick"])
     assert "| " in out and "SG++" in out
+
+
+@pytest.mark.slow
+def test_optimizer_benchmark_quick_prints_every_optimizer() -> None:
+    out = _run(["benchmarks/bench_optimizers.py", "--quick"])
+    from core.optimizers import OPTIMIZERS
+
+    for name in OPTIMIZERS:
+        if name not in ("multistart", "lbfgsb"):
+            assert name in out, f"{name} missing from the optimizer table"
