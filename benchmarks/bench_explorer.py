@@ -267,12 +267,17 @@ class Server:
         self.log_path.unlink(missing_ok=True)
 
 
-def open_page(context, url: str, query: str):
+def open_page(context, url: str, query: str, wait: bool = True):
     page = context.new_page()
-    page.goto(url + query)
-    page.wait_for_function(f"() => window.Bokeh && Bokeh.documents.length > 0 && "
-                           f"({STATUS_JS})().n >= 1", timeout=180_000)
+    page.goto(url + query, wait_until="commit", timeout=180_000)
+    if wait:
+        ready(page)
     return page
+
+
+def ready(page) -> None:
+    page.wait_for_function(f"() => window.Bokeh && Bokeh.documents.length > 0 && "
+                           f"({STATUS_JS})().n >= 1", timeout=300_000)
 
 
 def status(page) -> dict:
@@ -288,8 +293,10 @@ def hold_sessions(browser, server: Server, n: int, seconds: float) -> dict[str, 
     base = server.rss_mb()
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(n)]
     try:
-        pages = [open_page(c, server.url, "?budget=1000&speed=20&play=1&loop=true")
-                 for c in contexts]
+        pages = [open_page(c, server.url, "?budget=1000&speed=20&play=1&loop=true", False)
+                 for c in contexts]  # all pages load at once
+        for p in pages:
+            ready(p)
         f0 = [status(p)["frame"] for p in pages]
         c0, t0 = server.main_thread_cpu(), time.perf_counter()
         time.sleep(seconds)
@@ -342,6 +349,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-browser", action="store_true", help="in-process figures only")
     args = parser.parse_args(argv)
     rows: list[tuple[str, str, str, str]] = []
+
+    class Rows(list):
+        def append(self, row):  # printed as soon as measured (a later part may fail)
+            print(" | ".join(row), flush=True)
+            super().append(row)
+
+    rows = Rows()
 
     def ok(value: float, target: float, higher: bool = False) -> str:
         good = value >= target if higher else value <= target
