@@ -46,10 +46,12 @@ def _strategies() -> dict[str, Any]:
     return STRATEGIES
 
 
-def _optimizers() -> dict[str, Any]:
+def _optimizers() -> tuple[str, ...]:
+    """Every name the sparse-grid strategy accepts as its surrogate optimizer."""
     from core.optimizers import OPTIMIZERS
+    from core.strategies._sparse_grid_candidates import LBFGSB
 
-    return OPTIMIZERS
+    return ("none", LBFGSB, *OPTIMIZERS)
 
 
 # -- argument types with messages that say what is valid ----------------------------------------
@@ -186,9 +188,11 @@ def cmd_list(out: TextIO) -> int:
     out.write("\n")
 
     rows = []
-    for name in ("none", *_optimizers()):
+    for name in _optimizers():
         if name == "none":
             kind = "no surrogate optimization: best grid point"
+        elif name == "lbfgsb":
+            kind = "gradient-based (scipy's L-BFGS-B; default of the zoom variant)"
         elif name in NEEDS_HESSIAN:
             kind = "gradient + Hessian"
         elif name in GRADIENT_BASED:
@@ -258,7 +262,7 @@ def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
             raise _UsageError(
                 f"--optimizer applies to the methods {', '.join(with_opt)}, not {args.method!r}"
             )
-        names = ("none", *_optimizers())
+        names = _optimizers()
         if args.optimizer not in names:
             raise _UsageError(
                 f"unknown optimizer {args.optimizer!r}; valid optimizers: {', '.join(names)}"

@@ -81,7 +81,7 @@ def test_small_run_prints_the_results_table():
         (["--objective", "rosenbrock", "--method", "sparse_grid", "--gamma", "2"],
          "gamma must be in [0, 1], got 2"),
         (["--objective", "rosenbrock", "--method", "sparse_grid", "--optimizer", "bfgs"],
-         "valid optimizers: none, nelder_mead"),
+         "valid optimizers: none, lbfgsb, nelder_mead"),
         (["--objective", "rosenbrock", "--method", "random", "--option", "degree=5"],
          "unknown option 'degree' for method 'random'"),
         (["--objective", "mlp_regression_2d", "--method", "random", "--dim", "3"],
