@@ -398,6 +398,8 @@ def test_zoom_run_resumes_from_its_journal_to_the_same_result(tmp_path):
         ({"zoom": 1.5}, TypeError, "zoom.*1.5"),
         ({"zoom_fraction": 0}, ValueError, "zoom_fraction.*0"),
         ({"zoom_shrink": "wide"}, TypeError, "zoom_shrink.*wide"),
+        ({"model_steps": -1}, ValueError, "model_steps.*-1"),
+        ({"model_steps": 2.5}, TypeError, "model_steps.*2.5"),
         ({"gamma": -0.1}, ValueError, "gamma.*-0.1"),
         ({"degree": 4}, ValueError, "degree"),
         ({"n_candidates": 0}, ValueError, "n_candidates.*0"),
@@ -482,3 +484,41 @@ def test_candidate_with_path_pickles():
     np.testing.assert_array_equal(d.path, c.path)
     assert d.source == c.source and d.value == c.value
     np.testing.assert_array_equal(Candidate([0.5, 0.5], 0.0, "x").path, [[0.5, 0.5]])
+
+
+# -- quadratic model steps between zoom stages --------------------------------------------------
+def test_quadratic_step_finds_the_minimum_of_a_quadratic():
+    from core.strategies._sparse_grid_candidates import quadratic_step
+
+    rng = np.random.default_rng(0)
+    A = np.array([[3.0, 1.2, 0.0], [1.2, 2.0, -0.4], [0.0, -0.4, 1.0]])
+    x_star = np.array([0.41, 0.57, 0.48])
+    U = np.clip(x_star + rng.uniform(-0.2, 0.2, (30, 3)), 0, 1)
+    y = np.einsum("ni,ij,nj->n", U - x_star, A, U - x_star) + 7.0
+    x = quadratic_step(U, y)
+    np.testing.assert_allclose(x, x_star, atol=1e-5)  # L-BFGS-B tolerance
+    # the step stays inside its trust box: twice the fitted points' spread around the incumbent
+    far = np.array([0.9, 0.1, 0.9])
+    y2 = np.einsum("ni,ij,nj->n", U - far, A, U - far)
+    x2 = quadratic_step(U, y2)
+    c = U[np.argmin(y2)]
+    assert np.all(np.abs(x2 - c) <= 2 * np.max(np.abs(U - c), axis=0) + 1e-12)
+    assert np.all((x2 >= 0) & (x2 <= 1))
+    y[np.argmin(y)] = np.nan  # non-finite values are left out; too few points: no step
+    assert quadratic_step(U[:10], y[:10]) is None
+
+
+def test_model_steps_are_told_and_charged_to_the_zoom_budget():
+    s = SparseGridSearch(2, 100, seed=0)
+    assert s.model_steps == 6 and Thesis(2, 100).model_steps == 0
+    run(s)
+    assert s.n_told <= 100 and len(s.model_step_points)
+    for x in s.model_step_points:  # every step point was evaluated once
+        assert np.sum(np.max(np.abs(s.U_told - x), axis=1) <= 1e-12) == 1
+    off = SparseGridSearch(2, 100, seed=0, model_steps=0)
+    run(off)
+    assert len(off.model_step_points) == 0
+    # stage 0 is the same run; the steps come after it
+    n0 = off.generator.n_points + len(off.candidates)
+    np.testing.assert_array_equal(s.U_told[:n0], off.U_told[:n0])
+    assert np.max(np.abs(s.U_told[n0] - s.model_step_points[0])) == 0
