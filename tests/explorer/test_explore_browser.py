@@ -226,7 +226,7 @@ def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
 
     url, path, log_path = journal_server
     before = (path.read_bytes(), path.stat().st_mtime_ns)
-    errors, _ = _open(page, url)
+    errors, _ = _open(page, url + "?speed=60")  # the replay itself, not the teaching pace
     run = load_journal(path)
     status = _play_to_end(page)
     assert status["n"] == len(run.records)
