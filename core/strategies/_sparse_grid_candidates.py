@@ -396,7 +396,8 @@ def quadratic_step(U: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     Z = P[near] - c
     iu = np.triu_indices(d)
     A = np.hstack([np.ones((len(Z), 1)), Z, Z[:, iu[0]] * Z[:, iu[1]]])
-    coef = np.linalg.lstsq(A, v[near] - v[near].min(), rcond=None)[0]
+    with np.errstate(all="ignore"):  # values near the float limit give non-finite terms
+        coef = np.linalg.lstsq(A, v[near] - v[near].min(), rcond=None)[0]
     g = coef[1 : d + 1]
     H = np.zeros((d, d))
     H[iu] = coef[d + 1 :]

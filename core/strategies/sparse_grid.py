@@ -41,9 +41,10 @@
      along a curved valley (on the 2-D Rosenbrock of the race each stage moved the incumbent by
      less than its box width); the quadratic bends with the valley, so its minimum moves along
      it. Measured on the race's 18 cells of 2-D and 5-D Rosenbrock, Styblinski-Tang and Ackley
-     (``benchmarks/race.py --rerun sparse_grid``): it pays on all 2-D cells and costs little in
-     5-D, where the told points lie mostly on grid axes and fix the quadratic's cross terms
-     poorly.
+     (``benchmarks/race.py --rerun sparse_grid``): it pays on the 2-D cells from B = 50 on and
+     costs little in 5-D, where the told points lie mostly on grid axes and fix the quadratic's
+     cross terms poorly; at B = 25 in 2-D (outside those cells) it loses on Rosenbrock and
+     Styblinski-Tang, and 10-D runs have no zoom stage, so no step.
   6. *Tried and not kept*: a larger zoom share (0.6) wins on Ackley but loses the 5-D
      Styblinski-Tang basin at B = 100; more or smaller stages crawl along Rosenbrock's valley;
      ``gamma`` 0.95 or 0.7 and degree 5 were each worse on some race cells; a chain of many
