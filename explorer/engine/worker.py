@@ -148,8 +148,10 @@ def _selection(record: RunRecord, strategy: Any, batch: Any,
 def _candidates(strategy: Any, batch: Any) -> list[Any]:
     """The strategy's candidate behind each checked point of ``batch`` (None if unknown)."""
     out: list[Any] = [None] * len(batch.evaluations)
+    # every stage's candidates in the whole cube (zoom stages too), where the strategy has them
+    cands = list(getattr(strategy, "all_candidates", None) or getattr(strategy, "candidates", ()))
     for k, ev in enumerate(batch.evaluations):
-        for cand in getattr(strategy, "candidates", ()):
+        for cand in cands:
             if np.array_equal(np.asarray(cand[0]), ev.u):
                 out[k] = cand
                 break
