@@ -474,6 +474,14 @@ class SparseGridSearch(Strategy):
             U = self._ask_zoom(max_points)
             if len(U):
                 return U
+        if self._phase != "grid" and self.model_steps and self.best is not None:
+            # the stages are over and budget is left: spend it on quadratic model steps until
+            # the model proposes nothing new (a point already told ends the run)
+            x = quadratic_step(self.U_told, self.y_told)
+            if x is not None:
+                self._step_pending = True
+                self.model_step_points = np.vstack([self.model_step_points, x])
+                return x[None, :]
         self._phase = "done"
         return np.empty((0, self.dim))
 
