@@ -71,7 +71,7 @@ from optuna.trial import FrozenTrial, TrialState
 from core._validation import check_int
 from core.integrations._space import HostSpace, Stepped
 from core.space import Categorical, Float, Int
-from core.strategies import STRATEGIES, make_strategy, strategy_options
+from core.strategies import STRATEGIES, check_option_names, make_strategy
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -214,13 +214,7 @@ class SparseGridSampler(BaseSampler):
         if not isinstance(method, str) or method not in STRATEGIES:
             raise ValueError(f"unknown method {method!r}; valid names: {', '.join(STRATEGIES)}")
         self.method = method
-        valid = strategy_options(method)
-        unknown = [k for k in options if k not in valid]
-        if unknown:
-            raise TypeError(
-                f"unknown option(s) {', '.join(map(repr, unknown))} for method {method!r}; "
-                f"valid options: {', '.join(valid) or 'none'}"
-            )
+        check_option_names(method, options)
         self.options = dict(options)
         self._search_space: dict[str, BaseDistribution] | None = None
         if search_space is not None:

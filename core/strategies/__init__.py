@@ -31,6 +31,7 @@ from core.strategies.sparse_grid import SparseGridSearch
 __all__ = [
     "STRATEGIES",
     "STOP_REASONS",
+    "check_option_names",
     "AdaptiveRandomSearch",
     "BayesianOptimization",
     "GridSearch",
@@ -97,6 +98,13 @@ def make_strategy(
     (2, 2)
     """
     cls = _lookup(name)
+    check_option_names(name, options)
+    return cls(dim, n_evals, seed=seed, **options)
+
+
+def check_option_names(name: str, options: dict[str, Any]) -> None:
+    """Raise ``TypeError`` naming any key of ``options`` that strategy ``name`` does not take
+    (and listing the valid ones); values are checked by the strategy itself."""
     valid = strategy_options(name)
     unknown = [k for k in options if k not in valid]
     if unknown:
@@ -104,4 +112,3 @@ def make_strategy(
             f"unknown option(s) {', '.join(map(repr, unknown))} for strategy {name!r}; "
             f"valid options: {', '.join(valid) or 'none'}"
         )
-    return cls(dim, n_evals, seed=seed, **options)
