@@ -9,11 +9,6 @@ to temporary directories (README screenshots come from ``scripts/screenshots.py`
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -38,7 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-from explorer_testing import inline_submit  # noqa: E402  (helpers shared with the tests)
+from explorer_testing import inline_submit, serve_explorer  # noqa: E402  (helpers shared with the tests)
 
 
 @pytest.fixture
@@ -64,45 +59,10 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 720}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def explorer_server(tmp_path_factory):
     """``panel serve explorer`` on a free port: yields ``(url, log_path)``."""
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "panel.log"
-    cmd = [
-        sys.executable, "-m", "panel", "serve", "explorer", "--address", "127.0.0.1",
-        "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
-        "--num-procs", "1", "--check-unused-sessions", "1000",
-        "--unused-session-lifetime", "3000",
-    ]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/explorer"
-    deadline = time.time() + 90
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"panel serve exited:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=10) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"panel serve did not answer:\n{log_path.read_text()}")
-            time.sleep(0.5)
+    with serve_explorer(log_path, "--check-unused-sessions", "1000",
+                        "--unused-session-lifetime", "3000") as url:
         yield url, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)

@@ -2,10 +2,60 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from concurrent.futures import Future
+from pathlib import Path
 
-__all__ = ["inline_submit", "wait_until"]
+__all__ = ["free_port", "inline_submit", "serve_explorer", "wait_until"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_explorer(log_path: Path, *args: str):
+    """``panel serve explorer`` (extra ``args`` appended) on a free loopback port, logging to
+    ``log_path``; yields the page URL once it answers, and stops the server afterwards."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "panel", "serve", "explorer", "--address", "127.0.0.1",
+           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
+           "--num-procs", "1", *args]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/explorer"
+    deadline = time.time() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"panel serve exited:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"panel serve did not answer:\n{log_path.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def inline_submit(fn, *args):

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import io
 import math
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 from conftest import CHROMIUM_ARGS, ROOT  # noqa: F401  (the recipe's fixtures)
+from explorer_testing import free_port, serve_explorer
 
 from core.space import Categorical, Float, Int, SearchSpace
 
@@ -58,12 +56,6 @@ def training_loss(config):
             + (config["dropout"] - 0.2) ** 2 + penalty)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served():
     """Serve ``factory`` in this process: ``served(factory) -> url`` (stopped afterwards)."""
@@ -72,7 +64,7 @@ def served():
     servers = []
 
     def serve(factory):
-        port = _free_port()
+        port = free_port()
         server = pn.serve({"app": factory}, port=port, address="127.0.0.1", threaded=True,
                           show=False, websocket_origin=[f"127.0.0.1:{port}"])
         servers.append(server)
@@ -189,36 +181,9 @@ def journal_server(tmp_path):
     """``panel serve explorer --args --journal FILE`` for a journal written by the CLI."""
     path = tmp_path / "run.jsonl"
     _cli_journal(path)
-    port = _free_port()
     log_path = tmp_path / "panel.log"
-    cmd = [sys.executable, "-m", "panel", "serve", "explorer", "--address", "127.0.0.1",
-           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
-           "--num-procs", "1", "--args", "--journal", str(path)]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/explorer"
-    try:
-        deadline = time.time() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"panel serve exited:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=10) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"panel serve did not answer:\n{log_path.read_text()}")
-            time.sleep(0.5)
+    with serve_explorer(log_path, "--args", "--journal", str(path)) as url:
         yield url, path, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
