@@ -34,6 +34,8 @@ MAX_FRAMES_IN_FLIGHT = 2
 #: How long a restart waits for the first frame of a cheap run (seconds), so the reset views
 #: and the new run's first frame reach the page in one message.
 FIRST_FRAME_WAIT = 0.03
+#: Seconds of silence after which the page is no longer waited for (a closed or frozen tab).
+ACK_TIMEOUT = 1.0
 
 
 def wants_log_colour(objective: Any) -> bool:
@@ -76,6 +78,8 @@ class Runner:
         self._shared_key: Any = None
         self._acc = 0.0
         self._acked_at = 0.0
+        #: seconds of page silence before frames are sent regardless (see ``ACK_TIMEOUT``)
+        self.ack_timeout = ACK_TIMEOUT
         self._objective_name: str | None = None
         self._truth_key: Any = None
         self._closed = False
@@ -349,11 +353,11 @@ class Runner:
     def _browser_behind(self) -> bool:
         """Whether the page has not yet painted the frames already sent (module docstring).
 
-        Without acknowledgements (notebooks, tests) or after a second of silence, frames are
-        sent regardless.
+        Without acknowledgements (notebooks, tests) or after ``ack_timeout`` seconds of silence,
+        frames are sent regardless.
         """
         s = self.session
-        if s.frames_acked < 0 or time.perf_counter() - self._acked_at > 1.0:
+        if s.frames_acked < 0 or time.perf_counter() - self._acked_at > self.ack_timeout:
             return False
         return s.frames_sent - s.frames_acked > MAX_FRAMES_IN_FLIGHT
 

@@ -474,7 +474,8 @@ class SparseGridSearch(Strategy):
             U = self._ask_zoom(max_points)
             if len(U):
                 return U
-        if self._phase != "grid" and self.model_steps and self.best is not None:
+        if (self._phase != "grid" and self.model_steps and self.optimizer != "none"
+                and self.best is not None):
             # the stages are over and budget is left: spend it on quadratic model steps until
             # the model proposes nothing new (a point already told ends the run)
             x = quadratic_step(self.U_told, self.y_told)

@@ -428,6 +428,7 @@ def test_flow_control_waits_for_the_page(services):
     settle(app)
     s, r = app.session, app.runner
     s.speed = 20
+    r.ack_timeout = 1e9  # however slow this machine is, the page counts as answering
     r.play()
     s.frames_acked = s.frames_sent  # the page has painted everything so far
     sent = s.frames_sent
@@ -442,6 +443,7 @@ def test_flow_control_waits_for_the_page(services):
     assert s.step >= shown + 8
     # a page that stops answering for a second is not waited for
     s.frames_acked = 0
+    r.ack_timeout = 1.0
     r._acked_at -= 2.0
     before = s.frames_sent
     r.tick(0.05)
