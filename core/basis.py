@@ -35,6 +35,7 @@ from core.grid.levels import MAX_LEVEL
 
 __all__ = [
     "SUPPORTED_DEGREES",
+    "CellPolynomials",
     "UnivariateFunctions",
     "basis_matrix",
     "cardinal_bspline",
@@ -439,6 +440,95 @@ def modified_bspline(x: Any, level: Any, index: Any, degree: int, nu: int = 0) -
 # --------------------------------------------------------------------------------------------
 # sets of univariate functions and tensor products
 # --------------------------------------------------------------------------------------------
+#: Largest level for which :class:`CellPolynomials` finds cells by a lookup table (2**L entries).
+_LOOKUP_MAX_LEVEL = 16
+
+
+@dataclass(frozen=True, eq=False)
+class CellPolynomials:
+    """A set of ``q`` modified functions as one polynomial per knot cell.
+
+    The knots of all functions cut [0, 1] into ``nc`` cells ``[a_c, a_{c+1})``. On a cell
+    every function (and each derivative) is a single polynomial in the exact local
+    coordinate ``s = 2**L u - A_c`` (``L`` the largest level, ``A_c = 2**L a_c`` an integer):
+
+    ``phi_j^(nu)(u) = sum_k tables[nu][c (p+1) + k, j] * s**k``.
+
+    So the values of all functions at ``m`` points are one sparse-times-dense product,
+    ``S @ tables[nu]``, where row ``i`` of ``S`` (m, nc (p+1)) holds the ``p + 1`` powers of
+    ``s_i`` in the columns of its cell (see :meth:`powers`).
+
+    Attributes
+    ----------
+    degree : int
+        Odd B-spline degree ``p``.
+    level : int
+        Largest level ``L`` of the functions.
+    knots : ndarray of int64, shape (nc + 1,)
+        Cell bounds in units of ``2**-L``, from 0 to ``2**L``.
+    left : ndarray, shape (nc,)
+        ``A_c`` as floats.
+    lookup : ndarray of int32, shape (2**L,), or None
+        Cell of each interval ``[k, k+1) 2**-L`` (None above level 16: binary search).
+    tables : tuple of 3 ndarray, each shape (nc (p+1), q)
+        Coefficients of the values, first and second derivatives.
+
+    Notes
+    -----
+    The coefficients are the Taylor expansions of :meth:`UnivariateFunctions.values`'s pieces
+    at the cell's left end, so the two agree to rounding wherever the derivative is
+    continuous (``nu < p``). At a knot the cell to the right (in ``u``) is used; ``values``
+    uses the right-hand piece in each function's own coordinate, which for the mirrored
+    right-boundary functions is the left-hand side, so the two differ at knots for ``nu >= p``
+    (the degree-1 first derivative). ``u = 1`` belongs to the last cell.
+    """
+
+    degree: int
+    level: int
+    knots: np.ndarray
+    left: np.ndarray
+    lookup: np.ndarray | None
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells ``nc``."""
+        return int(self.knots.shape[0] - 1)
+
+    def powers(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nonzeros of the power matrix ``S`` for points ``u``.
+
+        Parameters
+        ----------
+        u : ndarray, shape (m,)
+            Points in [0, 1] (not checked).
+
+        Returns
+        -------
+        data : ndarray, shape (m * (p+1),)
+            ``s_i**k`` at position ``i (p+1) + k``.
+        columns : ndarray of int32, shape (m * (p+1),)
+            The table row ``c_i (p+1) + k`` each power multiplies.
+        """
+        p1 = self.degree + 1
+        x = u * float(1 << self.level)  # exact
+        if self.lookup is not None:
+            fine = x.astype(np.intp)
+            np.minimum(fine, self.lookup.shape[0] - 1, out=fine)
+            cell = self.lookup.take(fine)
+        else:
+            cell = np.searchsorted(self.left[1:], x, side="right").astype(np.int32)
+        s = x - self.left.take(cell)  # exact
+        data = np.empty((u.shape[0], p1))
+        data[:, 0] = 1.0
+        data[:, 1] = s
+        for k in range(2, p1):
+            np.multiply(data[:, k - 1], s, out=data[:, k])
+        cols = cell * np.int32(p1)
+        columns = cols[:, None] + np.arange(p1, dtype=np.int32)
+        return data.reshape(-1), columns.reshape(-1)
+
+
 @dataclass(frozen=True, eq=False)
 class UnivariateFunctions:
     """A fixed set of ``q`` one-dimensional modified B-spline functions ``phi_{l_j, i_j}``.
@@ -617,6 +707,70 @@ class UnivariateFunctions:
                 dense[const] = 1.0
             out.append(dense)
         return out
+
+    def cell_polynomials(self) -> CellPolynomials:
+        """The functions as one polynomial per knot cell, for fast batch evaluation.
+
+        Returns
+        -------
+        CellPolynomials
+            Tables of all ``q`` functions and their first two derivatives, see there.
+        """
+        p = self.degree
+        c = (p + 1) // 2
+        L = int(self.levels.max())
+        full = np.int64(1) << L
+        shift_l = L - self.levels  # the 2**-l grid in units of 2**-L
+        const = self.levels == 1
+        # every breakpoint of phi_{l,i} (interior, boundary or mirrored boundary) is among
+        # (i + k) 2**-l, k = -c..c; extra cuts only split a polynomial piece
+        ks = np.arange(-c, c + 1, dtype=np.int64)
+        cuts = (self.indices[~const, None] + ks) << shift_l[~const, None]
+        knots = np.unique(np.concatenate([np.array([0, full]), cuts.ravel()]))
+        knots = knots[(knots >= 0) & (knots <= full)]
+        nc = knots.size - 1
+        # (function, cell) pairs: the cells inside each function's support (clipped to [0, 1])
+        lo = np.clip((self.indices - c) << shift_l, 0, full)
+        hi = np.clip((self.indices + c) << shift_l, 0, full)
+        lo[const], hi[const] = 0, full
+        first = np.searchsorted(knots, lo)
+        counts = np.searchsorted(knots, hi) - first
+        fid = np.repeat(np.arange(self.size), counts)
+        cell = np.arange(int(counts.sum()), dtype=np.int64)
+        cell += np.repeat(first - (np.cumsum(counts) - counts), counts)
+        # knot coordinate T = scale u + shift at the cell's left end and middle (exact), the
+        # polynomial piece on the cell, and T = ta + r s with s = 2**L u - knots[cell]
+        scale, shift = self.scale[fid], self.shift[fid]
+        left = knots[cell].astype(np.float64)
+        mid = left + 0.5 * (knots[cell + 1] - knots[cell])
+        Ta = np.ldexp(left, -L) * scale + shift
+        piece = np.floor(np.ldexp(mid, -L) * scale + shift)
+        ta = Ta - piece
+        r = np.ldexp(scale, -L)
+        rows = piece.astype(np.intp) + self.offset[fid]
+        Q = _tables(p).coef[0].take(rows, axis=1).T.copy()  # (pairs, p+1), ascending powers
+        for i in range(p):  # Taylor shift to ta (synthetic division)
+            for j in range(p - 1, i - 1, -1):
+                Q[:, j] += ta * Q[:, j + 1]
+        Q *= r[:, None] ** np.arange(p + 1)
+        tables = []
+        for _ in range(3):  # nu = 0, 1, 2
+            T = np.zeros((nc, p + 1, self.size))
+            T[cell, :, fid] = Q
+            T = T.reshape(nc * (p + 1), self.size)
+            T.setflags(write=False)
+            tables.append(T)
+            # next derivative in u: d/du = 2**L d/ds
+            Q = np.concatenate([Q[:, 1:] * np.arange(1, p + 1), np.zeros((Q.shape[0], 1))], axis=1)
+            Q *= np.ldexp(1.0, L)
+        if L <= _LOOKUP_MAX_LEVEL:
+            lookup: np.ndarray | None = np.repeat(np.arange(nc, dtype=np.int32), np.diff(knots))
+        else:
+            lookup = None
+        left_f = knots[:-1].astype(np.float64)
+        for a in (knots, left_f) + (() if lookup is None else (lookup,)):
+            a.setflags(write=False)
+        return CellPolynomials(p, L, knots, left_f, lookup, (tables[0], tables[1], tables[2]))
 
 
 def check_grid(levels: Any, indices: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,12 @@ about ``n + sum_j P_j`` (``P_j`` distinct prefixes) instead of ``n d``; derivati
 agree on the trailing dimensions share their partial sums. Batches are processed in chunks, so
 temporaries stay near 4 MB. A few points (``m n <= 16384``) take a dense gather-and-multiply
 path with less call overhead.
+
+For large batches the 1-D functions come from cell tables (built on the first large batch):
+between consecutive knots every function of a dimension is one polynomial in an exact local
+coordinate, so all their values at a chunk of points are one sparse product of the points'
+powers with a coefficient table. In one and two dimensions the coefficients and the last
+dimension are folded into the tables too, and ``s(u)`` is two such products and a row-wise dot.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import scipy.sparse.linalg
 from core._threads import blas_threads
 from core._validation import as_values, check_int
 from core.basis import (
+    CellPolynomials,
     UnivariateFunctions,
     check_degree,
     check_grid,
@@ -49,6 +56,11 @@ SINGLE_THREAD_MAX_POINTS = 1000
 _CHUNK_ENTRIES = 1 << 19
 #: Batches with ``m * n`` at most this use the dense small-batch path (less call overhead).
 _SMALL_BATCH_ENTRIES = 1 << 14
+
+try:  # the kernel behind ``csr_array @ ndarray``, called without the wrapper's per-call cost
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - scipy moved its private module
+    _csr_matvecs = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +88,61 @@ def _greedy_dimension_order(F: np.ndarray) -> list[int]:
         order.append(t)
         remaining.remove(t)
     return order
+
+
+def _csr_times_dense(csr: tuple[np.ndarray, np.ndarray, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """``A @ X`` (rows, k) for ``A = (indptr, indices, data)`` in CSR form and ``X`` (n, k)."""
+    indptr, indices, data = csr
+    rows = indptr.shape[0] - 1
+    if _csr_matvecs is None:  # pragma: no cover - see the import
+        A = scipy.sparse.csr_array((data, indices, indptr), shape=(rows, X.shape[0]))
+        return np.asarray(A @ X)
+    out = np.zeros((rows, X.shape[1]))
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    k = X.shape[1]
+    _csr_matvecs(rows, X.shape[0], k, indptr, indices, data, X.reshape(-1), out.reshape(-1))
+    return out
+
+
+def _as_csr(A: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of a CSR matrix without duplicate entries (one index dtype)."""
+    dtype = np.result_type(A.indptr.dtype, A.indices.dtype)
+    return A.indptr.astype(dtype), A.indices.astype(dtype), A.data.astype(np.float64)
+
+
+def _cell_products(
+    cells: CellPolynomials, u: np.ndarray, tables: list[np.ndarray]
+) -> list[np.ndarray]:
+    """``S @ T`` (m, cols) for each table ``T`` of ``cells``, sharing the power matrix ``S``."""
+    data, columns = cells.powers(u)
+    m, p1 = u.shape[0], cells.degree + 1
+    S = (np.arange(0, m * p1 + 1, p1, dtype=np.int32), columns, data)
+    return [_csr_times_dense(S, T) for T in tables]
+
+
+class _CellPlan:
+    """Tables of the cell-polynomial batch path (built on the first large batch).
+
+    Per trie position ``j`` the functions of dimension ``dims[j]`` as polynomials per knot
+    cell (:class:`core.basis.CellPolynomials`), so one sparse product gives all their values
+    at a chunk of points, point-major. For ``d <= 2`` the contraction is folded into the
+    tables as well: the leaf table holds ``sum_k alpha_k phi_k`` per parent node (the
+    coefficient matrix times the last dimension's tables) and the first position's table is
+    restricted to the parent nodes, so ``s(u)`` is two sparse products and a row-wise dot.
+    """
+
+    def __init__(self, engine: _Engine) -> None:
+        self.cells = [engine.funcs[t].cell_polynomials() for t in engine.dims]
+        self.first: tuple[np.ndarray, ...] = ()
+        self.last: tuple[np.ndarray, ...] = ()
+        if engine.d <= 2:
+            # (nc (p+1), N): per parent node, the sum of its children's coefficient * phi
+            self.last = tuple(
+                np.ascontiguousarray((engine.leaf @ T.T).T) for T in self.cells[-1].tables
+            )
+        if engine.d == 2:
+            factor = engine.steps[0][0]
+            self.first = tuple(np.ascontiguousarray(T[:, factor]) for T in self.cells[0].tables)
 
 
 class _Engine:
@@ -130,6 +197,18 @@ class _Engine:
         self.stack_cols = [col0[t] + self.inverse[t] for t in range(d)]
         self.cols = np.stack(self.stack_cols)  # (d, n): column of each factor in the stack
         self.alpha = np.asarray(coefficients, dtype=np.float64)
+        self.degree = degree
+        self.leaf_csr = _as_csr(self.leaf)
+        self.agg_csr = {j: _as_csr(agg) for j, (_, agg) in self.steps.items()}
+        self._plan: _CellPlan | None = None  # built on the first large batch
+
+    def plan(self) -> _CellPlan:
+        """The cell-polynomial tables (built once, on first use)."""
+        plan = self._plan
+        if plan is None:
+            plan = _CellPlan(self)
+            self._plan = plan
+        return plan
 
     def chunk_size(self, n_orders: int) -> int:
         """Points per chunk so that the temporaries stay near ``_CHUNK_ENTRIES`` entries."""
@@ -156,12 +235,12 @@ class _Engine:
                 by_nu.setdefault(o[dims[j]], []).append(o)
             for nu, sub in by_nu.items():
                 if state is None:
-                    W = self.leaf @ V[j][nu]
+                    W = _csr_times_dense(self.leaf_csr, V[j][nu])
                 else:
                     factor, agg = self.steps[j]
                     G = V[j][nu].take(factor, axis=0)
                     G *= state
-                    W = agg @ G
+                    W = _csr_times_dense(self.agg_csr[j], G)
                 if j == 0:
                     for o in sub:
                         out[o] = np.asarray(W).reshape(-1)
@@ -207,11 +286,44 @@ class _Engine:
         value = float((others[0] * V0[0]) @ self.alpha)
         return value, (others * V1) @ self.alpha
 
+    def _evaluate_folded(self, U: np.ndarray, orders: list[tuple[int, ...]]) -> np.ndarray:
+        """``d <= 2``: per order two sparse products and a row-wise dot (see _CellPlan)."""
+        plan = self.plan()
+        m = U.shape[0]
+        out = np.empty((len(orders), m))
+        t0, t1 = self.dims[0], self.dims[-1]
+        nus0 = sorted({o[t0] for o in orders})
+        nus1 = sorted({o[t1] for o in orders})
+        width = plan.last[0].shape[1] * (len(nus1) + (len(nus0) if self.d == 2 else 0))
+        step = int(np.clip(_CHUNK_ENTRIES // max(width, 1), 256, 1 << 16))
+        for a in range(0, m, step):
+            b = min(a + step, m)
+            tabs = [plan.last[nu] for nu in nus1]
+            W = dict(zip(nus1, _cell_products(plan.cells[-1], U[a:b, t1], tabs), strict=True))
+            if self.d == 1:
+                for k, o in enumerate(orders):
+                    out[k, a:b] = W[o[t1]][:, 0]
+                continue
+            tabs = [plan.first[nu] for nu in nus0]
+            X = dict(zip(nus0, _cell_products(plan.cells[0], U[a:b, t0], tabs), strict=True))
+            for k, o in enumerate(orders):
+                np.einsum("ij,ij->i", X[o[t0]], W[o[t1]], out=out[k, a:b])
+        return out
+
     def evaluate(self, U: np.ndarray, orders: list[tuple[int, ...]]) -> np.ndarray:
         """Mixed partial derivatives ``d^nu s`` at finite points ``U`` (m, d) -> (k, m)."""
         m = U.shape[0]
         if m * self.n <= _SMALL_BATCH_ENTRIES:
             return self._evaluate_small(U, orders)
+        # Cell tables (sums of powers of a cell coordinate) agree with the per-function pieces
+        # to rounding, except (a) at knots for derivatives that jump there (order >= degree:
+        # degree-1 gradients; the tables take the right-hand side in u) and (b) bit for bit:
+        # a single basis function (n = 1) keeps the per-function arithmetic, so its values
+        # are exactly `modified_bspline`'s products.
+        cells = self.n > 1 and max(max(o) for o in orders) < self.degree
+        if cells and self.d <= 2:
+            return self._evaluate_folded(U, orders)
+        plan = self.plan() if cells else None
         out = np.empty((len(orders), m))
         needed = [tuple(sorted({o[t] for o in orders})) for t in self.dims]
         step = self.chunk_size(len(orders))
@@ -219,7 +331,12 @@ class _Engine:
             b = min(a + step, m)
             V = []
             for j, t in enumerate(self.dims):
-                vals = self.funcs[t].values(U[a:b, t], needed[j])
+                if plan is None:
+                    vals = self.funcs[t].values(U[a:b, t], needed[j])
+                else:
+                    tabs = [plan.cells[j].tables[nu] for nu in needed[j]]
+                    prods = _cell_products(plan.cells[j], U[a:b, t], tabs)
+                    vals = [np.ascontiguousarray(P.T) for P in prods]  # (q, chunk)
                 V.append(dict(zip(needed[j], vals, strict=True)))
             res = self.contract(V, orders)
             for k, o in enumerate(orders):
