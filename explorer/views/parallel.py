@@ -11,6 +11,9 @@ the box into a range of that axis in a small "brush" source (one row per axis; a
 a drag clears that axis); the server keeps the lines inside every brush in the "kept" source and
 greys the others. Everything is Bokeh's own tools plus one short ``CustomJS``: no compiled
 extension, nothing loaded from outside.
+
+The arrays behind the sources (positions, brush mask, colours, ticks) are computed by the pure
+functions of :mod:`explorer.views.parallel_data`; this module owns the figure and its sources.
 """
 
 from __future__ import annotations
@@ -26,14 +29,22 @@ import param
 from bokeh.events import SelectionGeometry
 from bokeh.models import BoxSelectTool, ColumnDataSource, CustomJS, FixedTicker, Range1d
 
-from core.space import Int, SearchSpace
-from explorer.engine import ColorScale, axis_spec
-from explorer.engine.colors import colorbar_ticks, linear_ticks
-from explorer.engine.ticks import native_ticks
-from explorer.views.theme import BEST_COLOR, FONT, LANDSCAPE_PALETTE, TEXT, make_figure
+from core.space import SearchSpace
+from explorer.engine import ColorScale
+from explorer.views.parallel_data import (
+    FAILED_COLOR,
+    axis_positions,
+    axis_ticks,
+    brush_mask,
+    brushes_from_columns,
+    line_colors,
+    line_columns,
+    line_positions,
+)
+from explorer.views.theme import BEST_COLOR, FONT, TEXT, make_figure
 
-__all__ = ["MAX_DIM", "MIN_DIM", "ParallelCoordinatesView", "ParallelView", "axis_positions",
-           "brush_mask"]
+__all__ = ["FAILED_COLOR", "MAX_DIM", "MIN_DIM", "ParallelCoordinatesView", "ParallelView",
+           "axis_positions", "brush_mask"]
 
 #: Dimensions for which the page shows the view beside the 2-D slice.
 MIN_DIM, MAX_DIM = 3, 9
@@ -43,7 +54,6 @@ AXIS_SPACING = 92
 SIDEBAR_WIDTH = 340
 #: Seconds between two redraws of all lines while the player plays.
 PLAYING_PERIOD = 0.5
-FAILED_COLOR = "#b8c0c8"
 MUTED_COLOR = "#dde2e7"
 #: Half the width of an axis's brush box, in axis spacings.
 BRUSH_HALF_WIDTH = 0.09
@@ -69,58 +79,6 @@ if (hi - lo >= min_brush) {
 }
 brush.data = {axis: axis, lo: low, hi: high, left: left, right: right};
 """
-
-
-def axis_positions(space: SearchSpace, U: np.ndarray) -> np.ndarray:
-    """Where unit-cube points sit on the hyperparameter axes (integers and choices snapped).
-
-    Parameters
-    ----------
-    space : SearchSpace
-    U : ndarray, shape (n, d)
-        Evaluated points in the unit cube.
-
-    Returns
-    -------
-    ndarray, shape (n, d)
-        Unit-cube coordinates with integer and categorical values moved to the centre of their
-        bin, where their native ticks are.
-    """
-    U = np.asarray(U, dtype=np.float64).reshape(-1, space.dim)
-    if not len(U):
-        return U.copy()
-    return space.to_unit(space.from_unit(np.clip(U, 0.0, 1.0)))
-
-
-def brush_mask(Y: np.ndarray, brushes: dict[int, tuple[float, float]]) -> np.ndarray:
-    """Which lines pass every brush.
-
-    Parameters
-    ----------
-    Y : ndarray, shape (n, m)
-        Line positions on the ``m`` axes (NaN where a line has no point, e.g. a failed value).
-    brushes : dict
-        Axis index -> ``(low, high)`` in axis units.
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-        True for lines inside every brush (a line with no point on a brushed axis is out).
-    """
-    Y = np.asarray(Y, dtype=np.float64)
-    keep = np.ones(len(Y), dtype=bool)
-    for k, (lo, hi) in brushes.items():
-        col = Y[:, k]
-        with np.errstate(invalid="ignore"):
-            keep &= (col >= lo) & (col <= hi)
-    return keep
-
-
-def _unit_position(scale: ColorScale, values: np.ndarray) -> np.ndarray:
-    """Values on the value axis: 0 at the scale's low end, 1 at its high end (NaN stays)."""
-    lo, hi = scale.position(np.array([scale.low, scale.high]))
-    with np.errstate(invalid="ignore"):
-        return np.clip((scale.position(values) - lo) / (hi - lo), 0.0, 1.0)
 
 
 class ParallelView(pn.viewable.Viewer):
@@ -266,39 +224,21 @@ class ParallelView(pn.viewable.Viewer):
         return ColorScale.from_values(self._values, bool(self.log_value))
 
     def _redraw(self) -> None:
-        n = len(self._values)
-        m = len(self._names)
-        Y = np.full((n, m), np.nan)
-        scale = self._scale() if n else None
-        if n:
-            Y[:, :-1] = axis_positions(self.space, self._U)
-            Y[:, -1] = _unit_position(scale, self._values)
-        self._Y = Y
+        scale = self._scale() if len(self._values) else None
+        self._Y = line_positions(self.space, self._U, self._values, scale)
         self._draw_ticks(scale)
         self._apply_brushes()
 
     def _line_columns(self, rows: np.ndarray) -> dict[str, list]:
-        xs = list(range(len(self._names)))
-        out_xs, out_ys = [], []
-        for r in rows:
-            y = self._Y[r]
-            if np.isnan(y[-1]):
-                out_xs.append(xs[:-1])
-                out_ys.append(y[:-1].tolist())
-            else:
-                out_xs.append(xs)
-                out_ys.append(y.tolist())
-        return {"xs": out_xs, "ys": out_ys}
+        return line_columns(self._Y, rows)
 
     def _apply_brushes(self) -> None:
-        data = self.brush.data
-        brushes = {int(k): (float(lo), float(hi))
-                   for k, lo, hi in zip(data["axis"], data["lo"], data["hi"], strict=True)}
+        brushes = brushes_from_columns(self.brush.data)
         keep = brush_mask(self._Y, brushes) if brushes else np.ones(len(self._Y), dtype=bool)
         kept = np.flatnonzero(keep)
-        colors = self._colors(kept)
         self.muted.data = self._line_columns(np.flatnonzero(~keep))
-        self.kept.data = {**self._line_columns(kept), "color": colors, "index": kept.tolist()}
+        self.kept.data = {**self._line_columns(kept), "color": line_colors(self._Y, kept),
+                          "index": kept.tolist()}
         ok = np.isfinite(self._values)
         if ok.any():
             b = int(np.argmin(np.where(ok, self._values, np.inf)))
@@ -309,34 +249,8 @@ class ParallelView(pn.viewable.Viewer):
             self.param.update(brushes=brushes, n_kept=int(keep.sum()), n_total=len(keep))
         self._update_caption()
 
-    def _colors(self, rows: np.ndarray) -> list[str]:
-        palette = LANDSCAPE_PALETTE
-        out = []
-        t = self._Y[rows, -1] if len(rows) else np.empty(0)
-        for v in t:
-            out.append(FAILED_COLOR if np.isnan(v)
-                       else palette[int(np.clip(round(v * 255), 0, 255))])
-        return out
-
     def _draw_ticks(self, scale: ColorScale | None) -> None:
-        xs: list[float] = []
-        ys: list[float] = []
-        texts: list[str] = []
-        for k, name in enumerate(self.space.names):
-            spec = axis_spec(self.space, name)
-            ticks = native_ticks(spec, integer=isinstance(self.space[name], Int))
-            for pos, label in ticks.items():
-                xs.append(k)
-                ys.append(pos)
-                texts.append(label)
-        if scale is not None:
-            ticks = colorbar_ticks(scale) if scale.log else linear_ticks(scale)
-            lo, hi = scale.position(np.array([scale.low, scale.high]))
-            for pos, label in ticks.items():
-                xs.append(len(self.space.names))
-                ys.append(float((pos - lo) / (hi - lo)))
-                texts.append(label)
-        self.ticks.data = {"x": xs, "y": ys, "text": texts}
+        self.ticks.data = axis_ticks(self.space, scale)
 
     def _on_brush_data(self, _attr: str, _old: Any, _new: Any) -> None:
         self._apply_brushes()
