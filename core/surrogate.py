@@ -54,6 +54,8 @@ DENSE_MAX_POINTS = 4000
 SINGLE_THREAD_MAX_POINTS = 1000
 #: Target number of float64 entries of the largest temporary per evaluation chunk.
 _CHUNK_ENTRIES = 1 << 19
+#: Entries of each (points, parents) product per chunk of the folded one-/two-dimensional path.
+_FOLDED_CHUNK_ENTRIES = 1 << 15
 #: Batches with ``m * n`` at most this use the dense small-batch path (less call overhead).
 _SMALL_BATCH_ENTRIES = 1 << 14
 
@@ -90,14 +92,26 @@ def _greedy_dimension_order(F: np.ndarray) -> list[int]:
     return order
 
 
-def _csr_times_dense(csr: tuple[np.ndarray, np.ndarray, np.ndarray], X: np.ndarray) -> np.ndarray:
-    """``A @ X`` (rows, k) for ``A = (indptr, indices, data)`` in CSR form and ``X`` (n, k)."""
+def _csr_times_dense(
+    csr: tuple[np.ndarray, np.ndarray, np.ndarray], X: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``A @ X`` (rows, k) for ``A = (indptr, indices, data)`` in CSR form and ``X`` (n, k).
+
+    ``out``, if given, is a C-contiguous (rows, k) array that receives the result (reusing it
+    across chunks spares the kernel fresh pages).
+    """
     indptr, indices, data = csr
     rows = indptr.shape[0] - 1
     if _csr_matvecs is None:  # pragma: no cover - see the import
         A = scipy.sparse.csr_array((data, indices, indptr), shape=(rows, X.shape[0]))
-        return np.asarray(A @ X)
-    out = np.zeros((rows, X.shape[1]))
+        if out is None:
+            return np.asarray(A @ X)
+        out[...] = A @ X
+        return out
+    if out is None:
+        out = np.zeros((rows, X.shape[1]))
+    else:
+        out.fill(0.0)
     X = np.ascontiguousarray(X, dtype=np.float64)
     k = X.shape[1]
     _csr_matvecs(rows, X.shape[0], k, indptr, indices, data, X.reshape(-1), out.reshape(-1))
@@ -111,13 +125,39 @@ def _as_csr(A: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _cell_products(
-    cells: CellPolynomials, u: np.ndarray, tables: list[np.ndarray]
+    powers: tuple[np.ndarray, np.ndarray],
+    tables: list[np.ndarray],
+    buffers: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """``S @ T`` (m, cols) for each table ``T`` of ``cells``, sharing the power matrix ``S``."""
-    data, columns = cells.powers(u)
-    m, p1 = u.shape[0], cells.degree + 1
-    S = (np.arange(0, m * p1 + 1, p1, dtype=np.int32), columns, data)
-    return [_csr_times_dense(S, T) for T in tables]
+    """``S @ T`` (m, cols) for each table ``T``; ``powers`` = (data, columns), each (m, p+1),
+    the nonzeros of the power matrix ``S`` (see :meth:`core.basis.CellPolynomials.powers`).
+    ``buffers``: optional arrays of at least m rows to write the products into."""
+    data, columns = powers
+    m, p1 = data.shape
+    S = (np.arange(0, m * p1 + 1, p1, dtype=np.int32), columns.reshape(-1), data.reshape(-1))
+    if buffers is None:
+        return [_csr_times_dense(S, T) for T in tables]
+    return [_csr_times_dense(S, T, out=buf[:m]) for T, buf in zip(tables, buffers, strict=True)]
+
+
+class _Workspace:
+    """Arrays reused by every chunk of one evaluation.
+
+    Fresh multi-megabyte temporaries come from the operating system page by page on every
+    chunk; reusing them keeps that cost to the first chunk. ``get(key, shape)`` returns a
+    C-contiguous array of ``shape`` backed by the buffer stored under ``key``.
+    """
+
+    def __init__(self) -> None:
+        self._flat: dict[Any, np.ndarray] = {}
+
+    def get(self, key: Any, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
+        size = int(np.prod(shape))
+        buf = self._flat.get(key)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = np.empty(size, dtype=dtype)
+            self._flat[key] = buf
+        return buf[:size].reshape(shape)
 
 
 class _CellPlan:
@@ -132,7 +172,9 @@ class _CellPlan:
     """
 
     def __init__(self, engine: _Engine) -> None:
-        self.cells = [engine.funcs[t].cell_polynomials() for t in engine.dims]
+        self.cells: list[CellPolynomials] = [
+            engine.funcs[t].cell_polynomials() for t in engine.dims
+        ]
         self.first: tuple[np.ndarray, ...] = ()
         self.last: tuple[np.ndarray, ...] = ()
         if engine.d <= 2:
@@ -143,6 +185,55 @@ class _CellPlan:
         if engine.d == 2:
             factor = engine.steps[0][0]
             self.first = tuple(np.ascontiguousarray(T[:, factor]) for T in self.cells[0].tables)
+        # every position's cell lookup in one table, so that one pass serves all dimensions
+        self.dims = list(engine.dims)
+        self.p1 = engine.degree + 1
+        lookups = [c.lookup for c in self.cells]
+        self.combined = all(lk is not None for lk in lookups)
+        if self.combined:
+            sizes = np.array([lk.shape[0] for lk in lookups if lk is not None])
+            self.fine_offset = (np.cumsum(sizes) - sizes)[:, None]
+            self.fine_last = (sizes - 1)[:, None]
+            self.scale = np.array([float(1 << c.level) for c in self.cells])[:, None]
+            # per fine interval: the table row of its cell's constant term, the cell's left end
+            self.fine_row = np.concatenate(
+                [lk * np.int32(self.p1) for lk in lookups if lk is not None]
+            )
+            self.fine_left = np.concatenate(
+                [
+                    c.left.take(lk)
+                    for c, lk in zip(self.cells, lookups, strict=True)
+                    if lk is not None
+                ]
+            )
+
+    def powers(self, U: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per trie position, ``(data, columns)`` (m, p+1) of the power matrix at ``U`` (m, d).
+
+        The same numbers as :meth:`core.basis.CellPolynomials.powers`, for all positions in
+        one pass when every dimension has a lookup table.
+        """
+        if not self.combined:
+            return [
+                (d.reshape(-1, self.p1), c.reshape(-1, self.p1))
+                for d, c in (
+                    cells.powers(np.ascontiguousarray(U[:, t]))
+                    for cells, t in zip(self.cells, self.dims, strict=True)
+                )
+            ]
+        X = np.ascontiguousarray(U[:, self.dims].T)  # (d, m)
+        X *= self.scale  # exact
+        fine = X.astype(np.intp)
+        np.minimum(fine, self.fine_last, out=fine)
+        fine += self.fine_offset
+        s = X - self.fine_left.take(fine)  # exact
+        data = np.empty(s.shape + (self.p1,))
+        data[..., 0] = 1.0
+        data[..., 1] = s
+        for k in range(2, self.p1):
+            np.multiply(data[..., k - 1], s, out=data[..., k])
+        columns = self.fine_row.take(fine)[..., None] + np.arange(self.p1, dtype=np.int32)
+        return list(zip(data, columns, strict=True))
 
 
 class _Engine:
@@ -216,7 +307,10 @@ class _Engine:
         return int(np.clip(_CHUNK_ENTRIES // per_point, 16, 1 << 16))
 
     def contract(
-        self, V: list[dict[int, np.ndarray]], orders: list[tuple[int, ...]]
+        self,
+        V: list[dict[int, np.ndarray]],
+        orders: list[tuple[int, ...]],
+        ws: _Workspace | None = None,
     ) -> dict[tuple[int, ...], np.ndarray]:
         """Sum over the basis for several derivative orders, sharing common work.
 
@@ -224,7 +318,8 @@ class _Engine:
         dimension ``dims[j]`` (trie position ``j``). Positions are contracted from the last to
         the first; orders that agree on positions ``j..d-1`` share the partial sums (a
         depth-first walk, so at most one partial sum per position is alive). Orders are given
-        in the original dimension order. Returns ``{order: (m,) array}``.
+        in the original dimension order. Returns ``{order: (m,) array}``. With a workspace
+        ``ws`` the partial sums live in its buffers (one per position and kind).
         """
         out: dict[tuple[int, ...], np.ndarray] = {}
         dims = self.dims
@@ -234,16 +329,24 @@ class _Engine:
             for o in group:
                 by_nu.setdefault(o[dims[j]], []).append(o)
             for nu, sub in by_nu.items():
+                m = V[j][nu].shape[1]
                 if state is None:
-                    W = _csr_times_dense(self.leaf_csr, V[j][nu])
+                    csr = self.leaf_csr
+                    G = V[j][nu]
                 else:
-                    factor, agg = self.steps[j]
-                    G = V[j][nu].take(factor, axis=0)
+                    factor, _ = self.steps[j]
+                    csr = self.agg_csr[j]
+                    if ws is None:
+                        G = V[j][nu].take(factor, axis=0)
+                    else:
+                        G = ws.get(("G", j), (factor.size, m))
+                        np.take(V[j][nu], factor, axis=0, out=G, mode="clip")
                     G *= state
-                    W = _csr_times_dense(self.agg_csr[j], G)
+                rows = csr[0].shape[0] - 1
+                W = _csr_times_dense(csr, G, None if ws is None else ws.get(("W", j), (rows, m)))
                 if j == 0:
                     for o in sub:
-                        out[o] = np.asarray(W).reshape(-1)
+                        out[o] = W.reshape(-1) if ws is None else W.reshape(-1).copy()
                 else:
                     walk(j - 1, W, sub)
 
@@ -294,18 +397,23 @@ class _Engine:
         t0, t1 = self.dims[0], self.dims[-1]
         nus0 = sorted({o[t0] for o in orders})
         nus1 = sorted({o[t1] for o in orders})
-        width = plan.last[0].shape[1] * (len(nus1) + (len(nus0) if self.d == 2 else 0))
-        step = int(np.clip(_CHUNK_ENTRIES // max(width, 1), 256, 1 << 16))
+        n_parents = plan.last[0].shape[1]
+        step = int(np.clip(_FOLDED_CHUNK_ENTRIES // n_parents, 256, 1 << 16))
+        step = min(step, m)
+        # products go to buffers reused by every chunk
+        buf1 = [np.empty((step, n_parents)) for _ in nus1]
+        buf0 = [np.empty((step, n_parents)) for _ in nus0] if self.d == 2 else []
         for a in range(0, m, step):
             b = min(a + step, m)
+            powers = plan.powers(U[a:b])
             tabs = [plan.last[nu] for nu in nus1]
-            W = dict(zip(nus1, _cell_products(plan.cells[-1], U[a:b, t1], tabs), strict=True))
+            W = dict(zip(nus1, _cell_products(powers[-1], tabs, buf1), strict=True))
             if self.d == 1:
                 for k, o in enumerate(orders):
                     out[k, a:b] = W[o[t1]][:, 0]
                 continue
             tabs = [plan.first[nu] for nu in nus0]
-            X = dict(zip(nus0, _cell_products(plan.cells[0], U[a:b, t0], tabs), strict=True))
+            X = dict(zip(nus0, _cell_products(powers[0], tabs, buf0), strict=True))
             for k, o in enumerate(orders):
                 np.einsum("ij,ij->i", X[o[t0]], W[o[t1]], out=out[k, a:b])
         return out
@@ -327,18 +435,27 @@ class _Engine:
         out = np.empty((len(orders), m))
         needed = [tuple(sorted({o[t] for o in orders})) for t in self.dims]
         step = self.chunk_size(len(orders))
+        ws = None if plan is None else _Workspace()
         for a in range(0, m, step):
             b = min(a + step, m)
             V = []
+            powers = None if plan is None else plan.powers(U[a:b])
             for j, t in enumerate(self.dims):
-                if plan is None:
+                if plan is None or powers is None or ws is None:
                     vals = self.funcs[t].values(U[a:b, t], needed[j])
                 else:
+                    q = self.funcs[t].size
                     tabs = [plan.cells[j].tables[nu] for nu in needed[j]]
-                    prods = _cell_products(plan.cells[j], U[a:b, t], tabs)
-                    vals = [np.ascontiguousarray(P.T) for P in prods]  # (q, chunk)
+                    bufs = [ws.get(("P", j, nu), (b - a, q)) for nu in needed[j]]
+                    vals = []
+                    for nu, P in zip(
+                        needed[j], _cell_products(powers[j], tabs, bufs), strict=True
+                    ):
+                        Vt = ws.get(("V", j, nu), (q, b - a))
+                        np.copyto(Vt, P.T)  # (q, chunk)
+                        vals.append(Vt)
                 V.append(dict(zip(needed[j], vals, strict=True)))
-            res = self.contract(V, orders)
+            res = self.contract(V, orders, ws)
             for k, o in enumerate(orders):
                 out[k, a:b] = res[o]
         return out
