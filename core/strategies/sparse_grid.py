@@ -130,6 +130,7 @@ from core.strategies._sparse_grid_candidates import (
     quadratic_step,
 )
 from core.strategies._threads import single_blas_thread
+from core.strategies._trust_region import QuadraticTrustRegion, model_size
 from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearch", "Candidate", "VARIANTS"]
@@ -147,9 +148,18 @@ def variant_defaults(variant: Any) -> dict[str, Any]:
         )
     if variant == "thesis":
         return dict(optimizer="gradient_descent", multistart=True, zoom=0, zoom_fraction=0.4,
-                    zoom_shrink=0.25, model_steps=0)
+                    zoom_shrink=0.25, model_steps=0, local_search=False, local_fraction=0.3)
     return dict(optimizer=LBFGSB, multistart=False, zoom=4, zoom_fraction=0.4,
-                zoom_shrink="auto", model_steps=6)
+                zoom_shrink="auto", model_steps=6, local_search=None, local_fraction=0.3)
+
+
+#: The local phase runs by default (``local_search=None``) only when the first global search
+#: (``local_fraction`` of the budget) holds this many quadratic models' worth of evaluations
+#: (``LOCAL_MIN_MODELS * (d + 1)(d + 2) / 2``): with fewer, the global search has not yet found
+#: the basin worth a local search.
+LOCAL_MIN_MODELS = 2
+#: Radius (unit-cube units) below which the local phase has converged.
+LOCAL_MIN_RADIUS = 1e-6
 
 class SparseGridSearch(Strategy):
     """Novak-Ritter adaptive sparse grid plus surrogate optimization (module docstring).
@@ -271,6 +281,8 @@ class SparseGridSearch(Strategy):
         zoom_fraction: float | None = None,
         zoom_shrink: float | str | None = None,
         model_steps: int | None = None,
+        local_search: bool | None = None,
+        local_fraction: float | None = None,
         variant: str = "zoom",
         seed: Any = None,
     ) -> None:
@@ -286,6 +298,9 @@ class SparseGridSearch(Strategy):
         zoom_fraction = defaults["zoom_fraction"] if zoom_fraction is None else zoom_fraction
         zoom_shrink = defaults["zoom_shrink"] if zoom_shrink is None else zoom_shrink
         model_steps = defaults["model_steps"] if model_steps is None else model_steps
+        local_fraction = defaults["local_fraction"] if local_fraction is None else local_fraction
+        if local_search is None:
+            local_search = defaults["local_search"]
 
         self.gamma = check_gamma(gamma)
         self.degree = check_degree(degree)
@@ -337,17 +352,38 @@ class SparseGridSearch(Strategy):
         self.model_steps = check_int(model_steps, "model_steps", low=0)
         if self.zoom and optimizer == "none":
             raise ValueError(f"`zoom` must be 0 with optimizer='none', got zoom={zoom!r}")
+        self.local_fraction = _check_open_unit(local_fraction, "local_fraction")
+        if local_search is not None:
+            local_search = _check_bool(local_search, "local_search")
+        if local_search and optimizer == "none":
+            raise ValueError(
+                f"`local_search` must be False with optimizer='none', got {local_search!r}"
+            )
+        if local_search is None:  # automatic: when the budget holds a few quadratic models
+            local_search = optimizer != "none" and (
+                round(self.local_fraction * self.n_evals) >= LOCAL_MIN_MODELS * model_size(self.dim)
+            )
+        #: Whether the run has the local phase and global restarts (module docstring).
+        self.local_search = bool(local_search)
         self._options = dict(
             gamma=self.gamma, initial_level=self.initial_level, degree=self.degree,
             ranking=ranking, optimizer=optimizer, multistart=multistart,
             n_candidates=n_candidates, max_level=max_level,
             optimizer_options=self.optimizer_options, trust_region=self.trust_region,
             coarse_candidates=self.coarse_candidates, variant=variant, zoom=0,
+            local_search=False,
         )
         n0 = regular_grid_size(self.dim, self.initial_level)
-        self.zoom_budgets = self._split_zoom_budget(n0)
-        self.stage0_budget = self.n_evals - sum(self.zoom_budgets)
         minimum = n0 + self.n_candidates
+        #: Evaluations of the first global search (stage 0 and the zoom stages): the whole
+        #: budget, or ``local_fraction`` of it when the local phase follows.
+        self.global_budget = self.n_evals
+        if self.local_search:
+            self.global_budget = min(
+                self.n_evals, max(int(round(self.local_fraction * self.n_evals)), minimum)
+            )
+        self.zoom_budgets = self._split_zoom_budget(n0)
+        self.stage0_budget = self.global_budget - sum(self.zoom_budgets)
         if self.n_evals < minimum:
             raise ValueError(
                 f"`n_evals` must be at least {minimum} for sparse grid search with dim={self.dim}"
@@ -378,15 +414,26 @@ class SparseGridSearch(Strategy):
         self._step_blocked = False
         #: Points of the quadratic model steps, in the order evaluated, shape ``(k, d)``.
         self.model_step_points = np.empty((0, self.dim))
+        #: The local phase's steps, in order: ``Candidate(u, model prediction (NaN for a
+        #: geometry step), "trust region" or "trust region (geometry)", path from the
+        #: incumbent)``.
+        self.local_steps: list[Candidate] = []
+        #: Number of global restarts begun (each is a stage in ``zoom_stages`` on the whole
+        #: cube).
+        self.n_restarts = 0
+        self._trust: QuadraticTrustRegion | None = None
+        self._restart_size = self.global_budget
+        self._local_pending = False
 
     def _split_zoom_budget(self, n0: int) -> list[int]:
-        """Budgets of the zoom stages: ``zoom_fraction`` of ``n_evals`` split evenly (the last
-        stage takes the rounding rest), as many stages as get ``2 d + n0 + n_candidates`` each."""
+        """Budgets of the zoom stages: ``zoom_fraction`` of ``global_budget`` split evenly (the
+        last stage takes the rounding rest), as many stages as get ``2 d + n0 + n_candidates``
+        each."""
         if not self.zoom:
             return []
-        total = int(round(self.zoom_fraction * self.n_evals))
+        total = int(round(self.zoom_fraction * self.global_budget))
         need = 2 * self.dim + n0 + self.n_candidates
-        if self.n_evals - total < n0 + self.n_candidates:
+        if self.global_budget - total < n0 + self.n_candidates:
             return []
         k = min(self.zoom, total // need)
         if k == 0:
@@ -397,10 +444,12 @@ class SparseGridSearch(Strategy):
     @property
     def phase(self) -> str:
         """``"grid"``, ``"candidates"`` (surrogate optima being evaluated), ``"zoom"`` (a zoom
-        stage is running) or ``"done"``."""
+        stage or a global restart is running), ``"local"`` (trust-region steps) or ``"done"``."""
         if self._phase == "candidates" and not self._queue and self._pending is None:
-            return "zoom" if len(self.zoom_stages) < len(self.zoom_budgets) else "done"
-        if self._phase == "zoom" and self._pending is None and (
+            if len(self.zoom_stages) < len(self.zoom_budgets):
+                return "zoom"
+            return "local" if self.local_search and self.remaining > 0 else "done"
+        if self._phase in ("zoom", "local") and self._pending is None and (
             self.remaining == 0 or self.stop_reason is not None
         ):
             return "done"
@@ -435,7 +484,7 @@ class SparseGridSearch(Strategy):
         out = list(self.candidates)
         for s, (lo, hi, child) in enumerate(self.zoom_stages, start=1):
             out += [c.mapped(lo, hi, f"{c.source} (zoom {s})") for c in child.all_candidates]
-        return out
+        return out + self.local_steps
 
     def fit_surrogate_now(self) -> Any:
         """Fit the surrogate to the grid's current finite values and store it as ``surrogate``.
@@ -474,7 +523,11 @@ class SparseGridSearch(Strategy):
             U = self._ask_zoom(max_points)
             if len(U):
                 return U
-        if (self._phase != "grid" and self.model_steps and self.optimizer != "none"
+        if self.local_search and self._phase != "grid":
+            U = self._ask_local(max_points)
+            if len(U):
+                return U
+        elif (self._phase != "grid" and self.model_steps and self.optimizer != "none"
                 and self.best is not None):
             # the stages are over and budget is left: spend it on quadratic model steps until
             # the model proposes nothing new (a point already told ends the run)
@@ -491,7 +544,7 @@ class SparseGridSearch(Strategy):
         while True:
             child = self.zoom_stages[-1][2] if self.zoom_stages else None
             if child is None or child.stop_reason is not None:
-                if len(self.zoom_stages) == len(self.zoom_budgets) or self.best is None:
+                if len(self.zoom_stages) >= len(self.zoom_budgets) or self.best is None:
                     return np.empty((0, self.dim))
                 if self._steps_done < self._steps_allowed():
                     x = quadratic_step(self.U_told, self.y_told)
@@ -515,6 +568,45 @@ class SparseGridSearch(Strategy):
                 continue
             self._child_pending = (V, known, new)  # points told before cost nothing
             return X[new]
+
+    def _ask_local(self, max_points: int) -> np.ndarray:
+        """The local phase: the running global restart's next batch, else a trust-region step;
+        a converged trust region starts the next restart (module docstring)."""
+        while self.remaining > 0:
+            if self.n_restarts and self.zoom_stages[-1][2].stop_reason is None:
+                self._phase = "zoom"
+                U = self._ask_zoom(max_points)
+                if len(U):
+                    return U
+                continue
+            if self._trust is None:
+                self._trust = QuadraticTrustRegion(self.dim, LOCAL_MIN_RADIUS)
+            proposal = self._trust.propose(self.U_told, self.y_told, self._rng)
+            if proposal is not None:
+                x, predicted = proposal
+                c = self.best[0]
+                source = "trust region" if np.isfinite(predicted) else "trust region (geometry)"
+                self.local_steps.append(Candidate(x, predicted, source, np.vstack([c, x])))
+                self.model_step_points = np.vstack([self.model_step_points, x])
+                self._phase, self._step_pending, self._local_pending = "local", True, True
+                return x[None, :]
+            if self._trust.radius is None:  # too few finite values for a model: nothing to do
+                break
+            self._start_restart()
+        return np.empty((0, self.dim))
+
+    def _start_restart(self) -> None:
+        """A global restart: a fresh search on the whole cube with twice the previous global
+        budget (its points told before cost nothing), followed by a fresh trust region."""
+        self._restart_size *= 2
+        options = dict(
+            self._options, zoom=self.zoom, zoom_fraction=self.zoom_fraction,
+            zoom_shrink=self.zoom_shrink, model_steps=self.model_steps,
+        )
+        child = SparseGridSearch(self.dim, self._restart_size, seed=self._rng, **options)
+        self.zoom_stages.append((np.zeros(self.dim), np.ones(self.dim), child))
+        self.n_restarts += 1
+        self._trust = None
 
     def _steps_allowed(self) -> int:
         """Quadratic model steps before the next zoom stage: ``model_steps``, at most the
@@ -546,8 +638,9 @@ class SparseGridSearch(Strategy):
         hi = lo + 2.0 * h
         budget = self.zoom_budgets[s - 1] - self._steps_done
         self._steps_done, self._step_blocked = 0, False
-        if s == len(self.zoom_budgets):
-            budget = self.remaining
+        if s == len(self.zoom_budgets):  # the last stage takes the rest of the global budget
+            budget = max(self.global_budget - self.n_told,
+                         regular_grid_size(self.dim, self.initial_level) + self.n_candidates)
         centre = lo + 0.5 * (hi - lo)
         free = int(self._known_values(centre[None, :])[1][0])
         if s < len(self.zoom_budgets):  # what its grid cannot use goes to the next stage
@@ -572,6 +665,9 @@ class SparseGridSearch(Strategy):
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
         if self._step_pending:  # a quadratic model step: its value is in the told data
             self._step_pending = False
+            if self._local_pending:
+                self._local_pending = False
+                self._trust.update(float(y[0]))
             return
         if self._phase == "zoom":
             (V, known, new), self._child_pending = self._child_pending, None

@@ -23,8 +23,17 @@ FAST: dict[str, dict] = {
 }
 
 
+#: Further cases: a registered strategy with options that switch on a code path of its own
+#: (sparse grid search's local phase and global restarts, forced on at every budget).
+OPTION_CASES: dict[str, tuple[str, dict]] = {
+    "sparse_grid_local": ("sparse_grid", {"local_search": True}),
+}
+CASES = NAMES + list(OPTION_CASES)
+
+
 def make(name: str, dim: int = 2, n_evals: int = 30, seed: int | None = 0, **kw) -> Strategy:
-    return make_strategy(name, dim, n_evals, seed=seed, **{**FAST.get(name, {}), **kw})
+    name, options = OPTION_CASES.get(name, (name, {}))
+    return make_strategy(name, dim, n_evals, seed=seed, **{**FAST.get(name, {}), **options, **kw})
 
 
 def bowl(U: np.ndarray) -> np.ndarray:
@@ -69,7 +78,7 @@ def test_unknown_option_is_named(name):
         make_strategy(name, 2, 30, bogus_option=1)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("dim", [1, 2, 3])
 def test_ask_shape_and_unit_cube(name, dim):
     s = make(name, dim=dim, n_evals=25)
@@ -82,7 +91,7 @@ def test_ask_shape_and_unit_cube(name, dim):
     assert seen == s.n_told <= 25
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("max_points", [1, 2, 3])
 def test_max_points_respected(name, max_points):
     s = make(name, dim=2, n_evals=30)
@@ -92,7 +101,7 @@ def test_max_points_respected(name, max_points):
     assert sum(map(len, batches)) == s.n_told <= 30
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_protocol_misuse_raises(name):
     s = make(name)
     with pytest.raises(RuntimeError, match="without a pending ask"):
@@ -112,7 +121,7 @@ def test_protocol_misuse_raises(name):
     assert s.n_told == len(U)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("n_evals", [3, 7, 16, 41])
 def test_stops_with_valid_reason_within_budget(name, n_evals):
     s = make(name, n_evals=n_evals)
@@ -129,7 +138,7 @@ def test_stops_with_valid_reason_within_budget(name, n_evals):
     assert res.success
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_best_is_first_minimum(name):
     s = make(name, n_evals=20)
     drive(s, f=lambda U: np.round(bowl(U), 1))  # many ties
@@ -139,7 +148,7 @@ def test_best_is_first_minimum(name):
     np.testing.assert_array_equal(u, s.U_told[int(np.argmin(y))])
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_nan_and_inf_values_are_handled(name):
     def failing(U):
         y = bowl(U)
@@ -158,7 +167,7 @@ def test_nan_and_inf_values_are_handled(name):
         assert s.best is None
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_all_nan_values(name):
     s = make(name, n_evals=20)
     drive(s, f=lambda U: np.full(len(U), np.nan))
@@ -168,7 +177,7 @@ def test_all_nan_values(name):
     assert not res.success and np.isnan(res.fun)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_same_seed_same_asks(name):
     a = drive(make(name, n_evals=30, seed=123), max_points=3)
     b = drive(make(name, n_evals=30, seed=123), max_points=3)
@@ -177,14 +186,14 @@ def test_same_seed_same_asks(name):
         np.testing.assert_array_equal(Ua, Ub)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_seed_accepts_generator(name):
     a = drive(make(name, n_evals=15, seed=np.random.default_rng(5)))
     b = drive(make(name, n_evals=15, seed=np.random.default_rng(5)))
     np.testing.assert_array_equal(np.concatenate(a), np.concatenate(b))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])
 def test_copy_mid_run_continues_identically(name, how):
     s = make(name, n_evals=30, seed=7)
@@ -204,7 +213,7 @@ def test_copy_mid_run_continues_identically(name, how):
     assert s.stop_reason == clone.stop_reason
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_stop_request(name):
     s = make(name)
     U = s.ask(max_points=1)
@@ -216,7 +225,7 @@ def test_stop_request(name):
         s.stop("because")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_asked_points_are_read_only_copies(name):
     s = make(name)
     U = s.ask(max_points=2)
@@ -232,7 +241,7 @@ values = st.one_of(
 )
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 @settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_fuzz_tell_values(name, data):

@@ -335,7 +335,7 @@ def test_zoom_finds_the_minimum_far_below_the_grid():
 def test_zoom_candidates_are_minima_of_the_surrogate():
     from scipy.optimize import minimize as scipy_minimize
 
-    s = SparseGridSearch(3, 80, seed=0, zoom=0)
+    s = SparseGridSearch(3, 80, seed=0, zoom=0, local_search=False)
     run(s)
     sur = s.surrogate
     for c in s.candidates:

@@ -1,0 +1,181 @@
+"""Local phase of sparse grid search: trust-region steps on quadratic models of the told points.
+
+A derivative-free trust-region method in the spirit of Powell's UOBYQA/NEWUOA, kept small: no
+Lagrange-polynomial bookkeeping, the model is refitted from the told points at every step.
+
+*Model.* The quadratic ``m(z) = g.z + z.H.z / 2`` (``(d + 1)(d + 2) / 2`` coefficients with the
+constant) is fitted by least squares to the ``(d + 1)(d + 2) / 2 + 1`` told points nearest the
+incumbent ``c`` (the best finite value; Euclidean distance), with ``z = u - c``.
+
+*Step.* The minimum of ``m`` in the box ``|z_t| <= radius`` (inside the unit cube), found by
+L-BFGS-B from ``z = 0``. The step is accepted or not by the data alone (the incumbent is always
+the best point told), and the radius follows the ratio ``rho`` of the actual to the predicted
+decrease: doubled when ``rho >= 0.75`` and the step reached the box's edge, halved when
+``rho < 0.1``. A model that predicts no decrease, or a step onto a told point, gives a
+*geometry step* instead: a uniform random point in the box (it adds information where the
+model is poor) and the radius is halved.
+
+*Start and end.* The first radius is the largest coordinate distance from ``c`` to the fitted
+points. The phase has converged when the radius falls below ``min_radius`` (``1e-6`` of the
+unit cube by default) or when the last ``2 d + 1`` steps lowered the incumbent's value by less
+than ``STALL_TOL * (1 + |f(c)|)``: further
+steps would only resolve the incumbent's basin below any useful precision (on a smooth basin
+the radius shrinks slowly, as occasional successes make it grow again), so sparse grid search
+returns to global exploration
+(:class:`~core.strategies.sparse_grid.SparseGridSearch`'s module docstring).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["QuadraticTrustRegion", "model_size"]
+
+#: Ratio thresholds of the radius update: shrink below ``ETA``, grow at or above ``GROW``.
+ETA = 0.1
+GROW = 0.75
+#: Relative decrease of the incumbent's value over ``2 d + 1`` steps below which the phase has
+#: stalled.
+STALL_TOL = 1e-6
+#: A told point this close (max norm) to a proposed step is the same point.
+SAME_POINT_TOL = 1e-9
+
+
+def model_size(dim: int) -> int:
+    """Coefficients of a full quadratic in ``dim`` variables: ``(dim + 1)(dim + 2) / 2``."""
+    return (dim + 1) * (dim + 2) // 2
+
+
+class QuadraticTrustRegion:
+    """Trust-region steps on least-squares quadratic models (module docstring).
+
+    Parameters
+    ----------
+    dim : int
+        Dimension ``d``.
+    min_radius : float, default 1e-6
+        The phase has converged once the radius is below this (unit-cube units).
+
+    Attributes
+    ----------
+    radius : float or None
+        Current half-width of the trust box (``None`` before the first step).
+    n_steps : int
+        Steps proposed so far (model and geometry steps).
+    """
+
+    def __init__(self, dim: int, min_radius: float = 1e-6) -> None:
+        self.dim = dim
+        self.min_radius = float(min_radius)
+        self.n_points = model_size(dim) + 1
+        self.radius: float | None = None
+        self.n_steps = 0
+        self._last: tuple[float, float | None, bool] | None = None  # f(c), predicted, at edge
+        self._incumbents: list[float] = []  # f(c) at each step
+
+    @property
+    def converged(self) -> bool:
+        """Whether the radius has fallen below ``min_radius`` or the steps have stalled."""
+        if self.radius is not None and self.radius < self.min_radius:
+            return True
+        f = self._incumbents
+        k = 2 * self.dim + 1
+        return len(f) > k and f[-1 - k] - f[-1] < STALL_TOL * (1.0 + abs(f[-1]))
+
+    def propose(
+        self, U: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, float] | None:
+        """The next point to evaluate and the model's prediction of its value.
+
+        Parameters
+        ----------
+        U : ndarray, shape (n, d)
+            Told points in the unit cube.
+        y : ndarray, shape (n,)
+            Their values (non-finite ones are left out).
+        rng : numpy.random.Generator
+            Randomness of geometry steps.
+
+        Returns
+        -------
+        (x, predicted) or None
+            ``x`` of shape ``(d,)``; ``predicted`` is NaN for a geometry step. ``None`` once
+            converged or while fewer finite values than model points are known.
+        """
+        if self.converged:
+            return None
+        finite = np.isfinite(y)
+        P, v = U[finite], y[finite]
+        if len(v) < self.n_points:
+            return None
+        i = int(np.argmin(v))
+        c, fc = P[i], float(v[i])
+        self._incumbents.append(fc)
+        if self.converged:
+            return None
+        dist = np.linalg.norm(P - c, axis=1)
+        near = np.argsort(dist, kind="stable")[: self.n_points]
+        Z = P[near] - c
+        if self.radius is None:
+            self.radius = min(max(float(np.max(np.abs(Z))), self.min_radius), 0.5)
+        g, H = _fit_quadratic(Z, v[near] - fc)
+        lo, hi = np.maximum(-self.radius, -c), np.minimum(self.radius, 1.0 - c)
+        z, decrease = _minimize_in_box(g, H, lo, hi) if g is not None else (None, 0.0)
+        self.n_steps += 1
+        x = None if z is None else np.clip(c + z, 0.0, 1.0)
+        if x is None or decrease <= 0.0 or _is_told(U, x):
+            x = np.clip(c + rng.uniform(-self.radius, self.radius, self.dim), 0.0, 1.0)
+            self._last = (fc, None, False)
+            return x, float("nan")
+        at_edge = bool(np.max(np.abs(z)) >= 0.99 * self.radius)
+        self._last = (fc, decrease, at_edge)
+        return x, fc - decrease
+
+    def update(self, value: float) -> None:
+        """Adapt the radius to the true ``value`` at the last proposed point."""
+        if self._last is None or self.radius is None:
+            return
+        fc, predicted, at_edge = self._last
+        self._last = None
+        if predicted is None or not np.isfinite(value):
+            self.radius *= 0.5
+            return
+        rho = (fc - value) / predicted
+        if rho >= GROW and at_edge:
+            self.radius = min(2.0 * self.radius, 0.5)
+        elif rho < ETA:
+            self.radius *= 0.5
+
+
+def _fit_quadratic(Z: np.ndarray, v: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Least-squares ``g`` (shape ``(d,)``) and symmetric ``H`` (``(d, d)``) of
+    ``v ~ a + g.z + z.H.z / 2``; ``(None, H)`` when the fit is not finite."""
+    d = Z.shape[1]
+    iu = np.triu_indices(d)
+    A = np.hstack([np.ones((len(Z), 1)), Z, Z[:, iu[0]] * Z[:, iu[1]]])
+    with np.errstate(all="ignore"):  # values near the float limit give non-finite terms
+        coef = np.linalg.lstsq(A, v, rcond=None)[0]
+    H = np.zeros((d, d))
+    if not np.all(np.isfinite(coef)):
+        return None, H
+    H[iu] = coef[d + 1 :]
+    return coef[1 : d + 1], H + H.T  # the diagonal doubles: z.H.z / 2 carries h_tt z_t^2
+
+
+def _minimize_in_box(
+    g: np.ndarray, H: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Minimum ``z`` of ``g.z + z.H.z / 2`` on ``[lo, hi]`` (L-BFGS-B from 0) and the
+    predicted decrease ``-m(z)``."""
+    from scipy.optimize import minimize
+
+    res = minimize(
+        lambda z: (float(g @ z + 0.5 * z @ H @ z), g + H @ z), np.zeros(len(g)), jac=True,
+        method="L-BFGS-B", bounds=list(zip(lo, hi, strict=True)),
+    )
+    z = np.clip(np.asarray(res.x, dtype=np.float64), lo, hi)
+    return z, -float(g @ z + 0.5 * z @ H @ z)
+
+
+def _is_told(U: np.ndarray, x: np.ndarray) -> bool:
+    return bool(len(U)) and float(np.min(np.max(np.abs(U - x), axis=1))) <= SAME_POINT_TOL
