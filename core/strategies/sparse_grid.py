@@ -45,7 +45,31 @@
      costs little in 5-D, where the told points lie mostly on grid axes and fix the quadratic's
      cross terms poorly; at B = 25 in 2-D (outside those cells) it loses on Rosenbrock and
      Styblinski-Tang, and 10-D runs have no zoom stage, so no step.
-  6. *Tried and not kept*: a larger zoom share (0.6) wins on Ackley but loses the 5-D
+  6. *A local phase and global restarts* (``local_search``,
+     :mod:`core.strategies._trust_region`). What was left of the gap was the last stretch: zoom
+     boxes and the capped quadratic steps of item 5 still crawled along Rosenbrock's curved
+     valley (2-D Rosenbrock at B = 100 ended at a median regret of 0.029). So, when the budget
+     allows it, the stages above get only ``local_fraction=0.3`` of the budget (the *first
+     global search*); then a derivative-free trust-region method takes over: each step
+     evaluates the minimum of a least-squares quadratic of the ``(d + 1)(d + 2) / 2 + 1`` told
+     points nearest the incumbent, inside a box whose radius grows after steps that kept their
+     promise and shrinks after steps that did not. The radius adapts to the valley, which the
+     fixed boxes could not. Once it converges (the radius below ``1e-6`` or ``2 d + 1`` steps
+     without progress), a *global restart* runs the first global search again on the whole cube
+     with twice its budget (the points it shares with earlier searches cost nothing, so it adds
+     new grid points and new zoom stages), then a fresh trust region; and so on until the budget
+     is spent. The local phase runs only when the first global search holds two quadratic
+     models' worth of points (``0.3 B >= (d + 1)(d + 2)``, e.g. B >= 39 in 2-D, 139 in 5-D, 439
+     in 10-D): with fewer, the global search has not found the basin worth refining (on the race
+     at B = 25 in 2-D it lost Ackley's basin). Measured on the race's 18 cells
+     (``benchmarks/race.py --rerun sparse_grid``, ``benchmarks/results/race.md``), it reaches
+     2-D Rosenbrock's minimum to about 1e-9 at B = 100 and cuts 5-D Rosenbrock at B = 200 from
+     about 3 to about 0.4; its cost is in 5-D Styblinski-Tang, whose 32 basins need the global
+     grid: a restart finds the best basin at B = 200, but between the budgets where the local
+     phase starts and 200 it can end in a worse one. A first global search of 0.4 or 0.5 of the
+     budget lost 2-D Rosenbrock at B = 50; a stall test over more steps (a model's worth) left
+     too few evaluations for the restart.
+  7. *Tried and not kept*: a larger zoom share (0.6) wins on Ackley but loses the 5-D
      Styblinski-Tang basin at B = 100; more or smaller stages crawl along Rosenbrock's valley;
      ``gamma`` 0.95 or 0.7 and degree 5 were each worse on some race cells; a chain of many
      small trust-region stages crawled along Rosenbrock's valley too; so did boxes that grow
@@ -213,6 +237,13 @@ class SparseGridSearch(Strategy):
     model_steps : int >= 0 or None, default None
         Quadratic model steps before each zoom stage (module docstring); at most the stage's
         budget over ``d + 1``. ``None``: 6 for the zoom variant, 0 for the thesis variant.
+    local_search : bool or None, default None
+        Follow the first global search by the local phase and global restarts (module
+        docstring, item 6). ``None``: for the zoom variant, when ``round(local_fraction *
+        n_evals) >= 2 (d + 1)(d + 2) / 2``; False for the thesis variant.
+    local_fraction : float in (0, 1) or None, default None
+        Share of the budget for the first global search when the local phase runs (``None``:
+        0.3).
     variant : {"zoom", "thesis"}, default "zoom"
         ``"thesis"``: the thesis' method (plain Novak-Ritter refinement, candidates only at the
         end), unchanged. ``"zoom"``: zoom stages re-centred on the incumbent with multi-start
@@ -230,8 +261,15 @@ class SparseGridSearch(Strategy):
         Stage 0's candidates proposed for true evaluation, in order:
         ``(u, surrogate value, source, path)`` (:attr:`all_candidates` adds the zoom stages').
     model_step_points : ndarray, shape (k, d)
-        The points of the quadratic model steps, in the order evaluated.
-    phase : {"grid", "candidates", "done"}
+        The points of the quadratic model steps (the local phase's steps too), in the order
+        evaluated.
+    global_budget : int
+        Evaluations of the first global search (stage 0 and the zoom stages).
+    local_steps : list of Candidate
+        The local phase's steps (also in :attr:`all_candidates`).
+    n_restarts : int
+        Global restarts begun (each is appended to ``zoom_stages`` with the box ``[0, 1]^d``).
+    phase : {"grid", "candidates", "zoom", "local", "done"}
     """
 
     name = "sparse_grid"
@@ -360,9 +398,8 @@ class SparseGridSearch(Strategy):
                 f"`local_search` must be False with optimizer='none', got {local_search!r}"
             )
         if local_search is None:  # automatic: when the budget holds a few quadratic models
-            local_search = optimizer != "none" and (
-                round(self.local_fraction * self.n_evals) >= LOCAL_MIN_MODELS * model_size(self.dim)
-            )
+            first = round(self.local_fraction * self.n_evals)
+            local_search = optimizer != "none" and first >= LOCAL_MIN_MODELS * model_size(self.dim)
         #: Whether the run has the local phase and global restarts (module docstring).
         self.local_search = bool(local_search)
         self._options = dict(
