@@ -78,7 +78,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.runner = Runner(self.session, self.services, race=race, hold=held)
         self.views = Views(self.session)
         self.controls = Controls(self.session, self.runner)
-        self.clock = Clock(self._tick, on_stop=self.runner.close)
+        self.clock = Clock(self._tick, on_stop=self.runner.close,
+                           on_destroyed=self.services.session_closed)
 
     def _tick(self, dt: float) -> None:
         self.runner.tick(dt)
@@ -129,10 +130,11 @@ class ExplorerApp(pn.viewable.Viewer):
         self.clock.stop()
 
 
-def create_app(journal: str | None = None) -> Any:
+def create_app(journal: str | None = None, services: Services | None = None) -> Any:
     """The served page: a template with the title, the intro, controls and views.
 
-    ``journal``: replay this run journal (``panel serve explorer --args --journal FILE``).
+    ``journal``: replay this run journal (``panel serve explorer --args --journal FILE``);
+    ``services``: the shared services (default: the server's, :func:`server_services`).
     """
     pn.extension(raw_css=[_CSS], notifications=False)
     if journal is not None:
@@ -140,7 +142,7 @@ def create_app(journal: str | None = None) -> Any:
 
         app = explore(journal=journal)
     else:
-        app = ExplorerApp()
+        app = ExplorerApp(services=services)
     # Roots: each root added to a Bokeh document re-indexes its models (keep them few), but a
     # change of a Div's text makes BokehJS lay out its whole root again (keep the animated
     # texts in small roots of their own). So: the sidebar, and one root per row of the page.

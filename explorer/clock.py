@@ -3,19 +3,34 @@
 In a server session the clock is Bokeh's own periodic callback (Panel's adds a busy counter
 whose watchers cost several ms per tick, which 10 sessions at 20 Hz cannot afford), started once
 the page is connected (changes made before the connection would never reach it) and stopped
-when the session ends. Each tick runs inside Panel's ``hold``, so every change of a frame reaches
-the page in one message. In a notebook, Panel's periodic callback is used.
+when the session is destroyed. Each tick runs inside a hold of the document, and everything it
+changed goes to the page as one PATCH-DOC message (:func:`send_held`) whose writes are all
+watched to their end: a connection that closes mid-write (a tab closed while a frame was going
+out) ends the message quietly, never with an exception left in a task nobody awaits. In a
+notebook, Panel's periodic callback is used.
+
+A closed tab's session lives on until the server discards it (``--unused-session-lifetime``):
+in between, the clock skips its ticks, since no page would receive the frames; when the
+session is destroyed the clock stops, its ``on_stop`` ends the session's work (runs, race
+requests) and ``on_destroyed`` tells the server-wide services.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from typing import Any
 
 import panel as pn
+from bokeh.document.events import DocumentPatchedEvent
+from panel.io.model import monkeypatch_events
 from panel.io.state import set_curdoc
+from tornado.ioloop import IOLoop
 
-__all__ = ["Clock", "TICK_MS", "held", "watch"]
+__all__ = ["Clock", "TICK_MS", "held", "send_held", "watch"]
+
+log = logging.getLogger(__name__)
 
 #: Period of the per-session clock (ms): 20 frames per second at most.
 TICK_MS = 50
@@ -44,12 +59,82 @@ def watch(parameterized: Any, fn: Any, names: list[str]) -> Any:
     return parameterized.param.watch(held(fn), names)
 
 
-class Clock:
-    """Calls ``tick(dt)`` every :data:`TICK_MS` ms; ``on_stop()`` when the session ends."""
+def send_held(doc: Any) -> int:
+    """End the hold of ``doc``: its model changes go to every connected page as one PATCH-DOC
+    message, other held events (callbacks added or removed) to Bokeh as usual.
 
-    def __init__(self, tick: Any, on_stop: Any = None) -> None:
+    Like Panel's own dispatch, the message is serialized now and all its parts are handed to
+    the socket at once, without waiting for each to be flushed (waiting costs an event-loop
+    turn per part, which 30 busy sessions cannot afford). Unlike it, every part's write is
+    watched to its end: a connection found reset in the middle of a message (the tab closed
+    while a frame was going out) ends the message quietly, where Panel's dispatch loses the
+    writes already started and their errors surface as "Task exception was never retrieved".
+    Returns the number of messages written.
+    """
+    callbacks = doc.callbacks
+    events = list(callbacks._held_events)
+    patch = [e for e in events if isinstance(e, DocumentPatchedEvent)]
+    callbacks._held_events = [e for e in events if not isinstance(e, DocumentPatchedEvent)]
+    doc.unhold()
+    session = getattr(doc.session_context, "session", None)
+    if not patch or session is None or session.destroyed:
+        return 0
+    monkeypatch_events(patch)  # Panel's fixes of events Bokeh serializes badly
+    sent = 0
+    for conn in list(session._subscribed_connections):
+        socket = getattr(conn, "_socket", None)
+        ws = getattr(socket, "ws_connection", None)
+        if socket is None or ws is None or ws.is_closing():
+            continue  # closing: the page is gone
+        sent += _write_message(socket, conn.protocol.create("PATCH-DOC", patch))
+    return sent
+
+
+def _write_message(socket: Any, msg: Any) -> int:
+    """Hand ``msg``'s parts to the websocket now (1), or queue it behind a message being
+    written (Bokeh's ``send_message`` takes the write lock), or nothing when the connection
+    turns out closed (0)."""
+    from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+    if socket.write_lock._block._value == 0:  # another message is mid-write: keep the order
+        IOLoop.current().add_callback(socket.send_message, msg)
+        return 1
+    parts: list[tuple[Any, bool]] = [(msg.header_json, False), (msg.metadata_json, False),
+                                     (msg.content_json, False)]
+    for buffer in msg._buffers:
+        parts += [(json.dumps(buffer.ref), False), (buffer.to_bytes(), True)]
+    futures = []
+    try:
+        for data, binary in parts:
+            futures.append(WebSocketHandler.write_message(socket, data, binary=binary))
+    except WebSocketClosedError:
+        pass  # reset mid-message: the parts already started end with the same error, below
+    for fut in futures:
+        fut.add_done_callback(_write_done)
+    return 1 if len(futures) == len(parts) else 0
+
+
+def _write_done(fut: Any) -> None:
+    """A part's write ended: a closed connection is expected (the page left), anything else
+    is logged with its traceback."""
+    from tornado.websocket import WebSocketClosedError
+
+    if fut.cancelled():
+        return
+    err = fut.exception()
+    if err is not None and not isinstance(err, WebSocketClosedError):
+        log.error("explorer: writing a frame failed", exc_info=err)
+
+
+class Clock:
+    """Calls ``tick(dt)`` every :data:`TICK_MS` ms while a page is connected (module
+    docstring); ``on_stop()`` when stopped, and ``on_destroyed()`` after that when the server
+    destroyed the session."""
+
+    def __init__(self, tick: Any, on_stop: Any = None, on_destroyed: Any = None) -> None:
         self._tick = tick
         self._on_stop = on_stop
+        self._on_destroyed = on_destroyed
         self._periodic: Any = None
         self._doc: Any = None
         self._last = time.perf_counter()
@@ -63,7 +148,7 @@ class Clock:
             self._doc = doc
             self._periodic = "pending"
             pn.state.onload(self._start_server)
-            pn.state.on_session_destroyed(lambda ctx: self.stop())
+            pn.state.on_session_destroyed(self._session_destroyed)
         else:
             self._periodic = pn.state.add_periodic_callback(self._tick_notebook, period=TICK_MS,
                                                             start=True)
@@ -90,8 +175,29 @@ class Clock:
 
     def _tick_server(self) -> None:
         dt = self._dt()
-        with set_curdoc(self._doc), pn.io.hold(self._doc):
-            self._tick(dt)
+        if not self.connected():
+            return  # the tab is closed: nobody would receive the frame
+        doc = self._doc
+        with set_curdoc(doc):
+            doc.hold("combine")
+            try:
+                self._tick(dt)
+            finally:
+                send_held(doc)
+
+    def connected(self) -> bool:
+        """Whether the session's page has an open connection (always True outside a server)."""
+        if self._doc is None:
+            return True
+        context = self._doc.session_context
+        session = getattr(context, "session", None)
+        return session is not None and not session.destroyed and session.connection_count > 0
+
+    def _session_destroyed(self, session_context: Any) -> None:
+        self.stop()
+        self._doc = None  # the destroyed document is not kept alive by this clock
+        if self._on_destroyed is not None:
+            self._on_destroyed()
 
     def stop(self) -> None:
         periodic, self._periodic = self._periodic, None

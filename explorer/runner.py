@@ -34,7 +34,9 @@ MAX_FRAMES_IN_FLIGHT = 2
 #: How long a restart waits for the first frame of a cheap run (seconds), so the reset views
 #: and the new run's first frame reach the page in one message.
 FIRST_FRAME_WAIT = 0.03
-#: Seconds of silence after which the page is no longer waited for (a closed or frozen tab).
+#: Seconds of page silence after which one more frame is sent (a frozen tab, a lost
+#: acknowledgement): the player never stalls for good, and a silent page gets one frame per
+#: ``ACK_TIMEOUT``, not one per tick.
 ACK_TIMEOUT = 1.0
 
 
@@ -77,6 +79,7 @@ class Runner:
         self.live = False
         self._shared_key: Any = None
         self._acc = 0.0
+        #: when the page last acknowledged a frame, or was last sent one regardless
         self._acked_at = 0.0
         #: seconds of page silence before frames are sent regardless (see ``ACK_TIMEOUT``)
         self.ack_timeout = ACK_TIMEOUT
@@ -353,13 +356,19 @@ class Runner:
     def _browser_behind(self) -> bool:
         """Whether the page has not yet painted the frames already sent (module docstring).
 
-        Without acknowledgements (notebooks, tests) or after ``ack_timeout`` seconds of silence,
-        frames are sent regardless.
+        Without acknowledgements (notebooks, tests) frames are sent regardless. A page silent
+        for ``ack_timeout`` seconds (frozen, or its acknowledgement lost) gets one frame, then
+        one more per further ``ack_timeout`` of silence: never a frame per tick, which would
+        only pile up in the socket of a page that does not read it.
         """
         s = self.session
-        if s.frames_acked < 0 or time.perf_counter() - self._acked_at > self.ack_timeout:
+        if s.frames_acked < 0 or s.frames_sent - s.frames_acked <= MAX_FRAMES_IN_FLIGHT:
             return False
-        return s.frames_sent - s.frames_acked > MAX_FRAMES_IN_FLIGHT
+        now = time.perf_counter()
+        if now - self._acked_at > self.ack_timeout:
+            self._acked_at = now  # this frame probes the page; the next after more silence
+            return False
+        return True
 
     # -- watchers -------------------------------------------------------------------------------
     def _on_controls(self, *events: Any) -> None:

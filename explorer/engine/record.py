@@ -177,6 +177,12 @@ class RunRecord:
             return None
         return self.space.from_unit(self.U[f.best : f.best + 1])[0]
 
+    def drop_images(self) -> None:
+        """Forget the model images (a stopped worker's run nobody shows; they are recomputed
+        on demand). New dicts, so a reader holding the old one is not disturbed."""
+        self.slices = {}
+        self.slice_errors = {}
+
     # -- writing (worker thread only) ------------------------------------------------------
     def append(
         self,

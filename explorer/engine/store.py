@@ -18,7 +18,9 @@ class RunStore:
     A finished run is immutable apart from its model-image cache, so sessions asking for the
     same key share one :class:`RunRecord` and one :class:`RunWorker`. The worker of a run nobody
     uses any more is stopped (an unfinished run is dropped); finished runs stay cached, least
-    recently used first out.
+    recently used first out, without their model images (128x128 float32, 64 kB per step: a run
+    of a few hundred steps holds tens of MB of them, far more than the run itself; for a viewer
+    who comes back, the step shown is computed first).
     """
 
     def __init__(self, max_runs: int = 24) -> None:
@@ -61,6 +63,8 @@ class RunStore:
             entry[1].stop()  # a finished run keeps its record; its image thread ends
             if not entry[0].done:
                 self._runs.pop(key, None)
+            else:  # and its model images (a viewer who comes back gets them recomputed)
+                entry[0].drop_images()
 
     def workers(self) -> list[RunWorker]:
         with self._lock:

@@ -1,0 +1,160 @@
+"""Server sessions end cleanly: a closed page's session is destroyed, its work stops, nothing
+the server keeps refers to it, and its objects are freed.
+
+The explorer is served in this process (Panel's threaded server) and opened by Bokeh's Python
+client, which speaks the same websocket protocol as the browser; the test holds only weak
+references to what each session built. Waits are bounded waits on conditions, never on time.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import socket
+import threading
+import weakref
+from functools import partial
+
+import panel as pn
+import pytest
+from explorer_testing import free_port, wait_until
+
+import explorer.app as app_module
+from explorer.memory import MemoryRelease, release_memory
+
+SESSIONS = 2
+
+
+class _Recorder:
+    """Weak references to the apps, sessions, runners and documents the server builds."""
+
+    def __init__(self) -> None:
+        self.refs: list[weakref.ref] = []
+        self.apps: list[weakref.ref] = []
+        self.docs: list[weakref.ref] = []
+
+    def alive(self) -> list[object]:
+        gc.collect()
+        return [o for o in (r() for r in self.refs) if o is not None]
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def served(services, monkeypatch):
+    """The explorer served in a thread on a free port, sessions discarded as soon as unused:
+    yields ``(url, recorder)``."""
+    rec = _Recorder()
+
+    class Recorded(app_module.ExplorerApp):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            rec.apps.append(weakref.ref(self))
+            rec.refs += [weakref.ref(o) for o in (self, self.session, self.runner, self.views,
+                                                   self.clock)]
+
+    monkeypatch.setattr(app_module, "ExplorerApp", Recorded)
+
+    def page():
+        template = app_module.create_app(services=services)
+        rec.docs.append(weakref.ref(pn.state.curdoc))
+        rec.refs.append(weakref.ref(pn.state.curdoc))
+        return template
+
+    port = free_port()
+    server = pn.serve({"explorer": page}, port=port, address="127.0.0.1",
+                      websocket_origin=[f"127.0.0.1:{port}"], threaded=True, show=False,
+                      check_unused_sessions=20, unused_session_lifetime=1)
+    try:
+        assert wait_until(lambda: _answers(port), 60, step=0.05)
+        yield f"http://127.0.0.1:{port}/explorer", rec
+    finally:
+        server.stop()
+
+
+def test_closed_sessions_are_destroyed_and_freed(served, services, caplog):
+    from bokeh.client import pull_session
+
+    url, rec = served
+    released: list[int] = []
+    services.memory = MemoryRelease(0.0, release=lambda: released.append(1))
+    caplog.set_level(logging.WARNING)
+    clients = [pull_session(url=url, arguments={"play": "1"}) for _ in range(SESSIONS)]
+    try:
+        assert len(rec.apps) == SESSIONS
+        for ref in rec.docs:  # the browser sends 'document_ready'; this client does not
+            ref().add_next_tick_callback(partial(pn.state._schedule_on_load, ref(), None))
+        apps = [r() for r in rec.apps]
+        # every session animates: its clock ticks and frames go out over the websocket
+        assert wait_until(lambda: all(a.session.frames_sent >= 3 for a in apps), 120)
+        assert all(a.clock.connected() for a in apps)
+        workers = {id(a.runner.worker): a.runner.worker for a in apps}
+        apps.clear()  # the test keeps no strong reference
+    finally:
+        for client in clients:
+            client.close()
+    # closed: the server discards the sessions, the clocks stop, the work ends ...
+    assert wait_until(lambda: not rec.alive(), 120), [type(o).__name__ for o in rec.alive()]
+    assert wait_until(lambda: not any(w.alive for w in workers.values()), 60)
+    # ... the shared services keep no reference to a session, and memory was released once
+    # the sessions were gone
+    assert not services.runs._refs
+    assert wait_until(lambda: released, 60)
+    assert not [t.name for t in threading.enumerate() if t.name == "explorer-run"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+def test_memory_release_runs_once_for_sessions_closed_together():
+    import asyncio
+
+    calls: list[int] = []
+    release = MemoryRelease(0.0, release=lambda: calls.append(1))
+
+    async def main():
+        for _ in range(5):  # five sessions destroyed in one check
+            release.schedule()
+        for _ in range(100):
+            await asyncio.sleep(0)
+            if calls:
+                break
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert calls == [1] and release.count == 1
+
+
+def test_memory_release_rejects_a_negative_delay():
+    with pytest.raises(ValueError, match="delay must be >= 0"):
+        MemoryRelease(-1.0)
+
+
+def test_release_memory_collects_garbage():
+    class Cycle:
+        pass
+
+    a = Cycle()
+    a.me = a
+    ref = weakref.ref(a)
+    del a
+    release_memory()
+    assert ref() is None
+
+
+def test_store_keeps_finished_runs_without_their_images(services):
+    from explorer.model import Session
+
+    s = Session(budget=30)
+    key = s.run_key()
+    run, _ = services.runs.acquire(key, s.objective_obj, True)
+    assert wait_until(lambda: run.done and run.slices, 60)
+    services.runs.release(key)  # the last viewer left: the images go, the run stays
+    assert not run.slices
+    again, _ = services.runs.acquire(key, s.objective_obj, True)
+    assert again is run
+    assert wait_until(lambda: run.slices, 60)  # recomputed for the viewer who came back
+    services.runs.release(key)
