@@ -708,6 +708,25 @@ class UnivariateFunctions:
             out.append(dense)
         return out
 
+    def cell_knots(self) -> np.ndarray:
+        """Bounds of the cells of :meth:`cell_polynomials`, in units of ``2**-L``.
+
+        Returns
+        -------
+        ndarray of int64, shape (nc + 1,)
+            Sorted, from 0 to ``2**L`` (``L`` the largest level).
+        """
+        c = (self.degree + 1) // 2
+        L = int(self.levels.max())
+        full = np.int64(1) << L
+        inner = self.levels > 1
+        # every breakpoint of phi_{l,i} (interior, boundary or mirrored boundary) is among
+        # (i + k) 2**-l, k = -c..c; extra cuts only split a polynomial piece
+        ks = np.arange(-c, c + 1, dtype=np.int64)
+        cuts = (self.indices[inner, None] + ks) << (L - self.levels[inner, None])
+        knots = np.unique(np.concatenate([np.array([0, full]), cuts.ravel()]))
+        return knots[(knots >= 0) & (knots <= full)]
+
     def cell_polynomials(self) -> CellPolynomials:
         """The functions as one polynomial per knot cell, for fast batch evaluation.
 
@@ -722,12 +741,7 @@ class UnivariateFunctions:
         full = np.int64(1) << L
         shift_l = L - self.levels  # the 2**-l grid in units of 2**-L
         const = self.levels == 1
-        # every breakpoint of phi_{l,i} (interior, boundary or mirrored boundary) is among
-        # (i + k) 2**-l, k = -c..c; extra cuts only split a polynomial piece
-        ks = np.arange(-c, c + 1, dtype=np.int64)
-        cuts = (self.indices[~const, None] + ks) << shift_l[~const, None]
-        knots = np.unique(np.concatenate([np.array([0, full]), cuts.ravel()]))
-        knots = knots[(knots >= 0) & (knots <= full)]
+        knots = self.cell_knots()
         nc = knots.size - 1
         # (function, cell) pairs: the cells inside each function's support (clipped to [0, 1])
         lo = np.clip((self.indices - c) << shift_l, 0, full)

@@ -56,6 +56,8 @@ SINGLE_THREAD_MAX_POINTS = 1000
 _CHUNK_ENTRIES = 1 << 19
 #: Entries of each (points, parents) product per chunk of the folded one-/two-dimensional path.
 _FOLDED_CHUNK_ENTRIES = 1 << 15
+#: Largest total size (float64 entries) of the cell-polynomial tables of one surrogate.
+_CELL_TABLE_MAX_ENTRIES = 1 << 22
 #: Batches with ``m * n`` at most this use the dense small-batch path (less call overhead).
 _SMALL_BATCH_ENTRIES = 1 << 14
 
@@ -292,11 +294,24 @@ class _Engine:
         self.leaf_csr = _as_csr(self.leaf)
         self.agg_csr = {j: _as_csr(agg) for j, (_, agg) in self.steps.items()}
         self._plan: _CellPlan | None = None  # built on the first large batch
+        self._plan_fits: bool | None = None  # tables within _CELL_TABLE_MAX_ENTRIES
 
-    def plan(self) -> _CellPlan:
-        """The cell-polynomial tables (built once, on first use)."""
+    def plan(self) -> _CellPlan | None:
+        """The cell-polynomial tables (built once, on first use), or None if too large.
+
+        The tables are dense, ``nc (p+1)`` rows by ``q`` functions per dimension; with
+        thousands of functions in one dimension that is too much memory, and the
+        per-function path is used instead.
+        """
         plan = self._plan
-        if plan is None:
+        if plan is None and self._plan_fits is None:
+            p1 = self.degree + 1
+            rows = [(self.funcs[t].cell_knots().size - 1) * p1 for t in self.dims]
+            entries = sum(r * self.funcs[t].size for r, t in zip(rows, self.dims, strict=True))
+            if self.d == 2:  # the folded tables, (rows, parents) for both positions
+                entries += (rows[0] + rows[1]) * self.steps[0][0].size
+            self._plan_fits = 3 * entries <= _CELL_TABLE_MAX_ENTRIES  # values and 2 derivatives
+        if plan is None and self._plan_fits:
             plan = _CellPlan(self)
             self._plan = plan
         return plan
@@ -389,9 +404,10 @@ class _Engine:
         value = float((others[0] * V0[0]) @ self.alpha)
         return value, (others * V1) @ self.alpha
 
-    def _evaluate_folded(self, U: np.ndarray, orders: list[tuple[int, ...]]) -> np.ndarray:
+    def _evaluate_folded(
+        self, U: np.ndarray, orders: list[tuple[int, ...]], plan: _CellPlan
+    ) -> np.ndarray:
         """``d <= 2``: per order two sparse products and a row-wise dot (see _CellPlan)."""
-        plan = self.plan()
         m = U.shape[0]
         out = np.empty((len(orders), m))
         t0, t1 = self.dims[0], self.dims[-1]
@@ -429,9 +445,9 @@ class _Engine:
         # a single basis function (n = 1) keeps the per-function arithmetic, so its values
         # are exactly `modified_bspline`'s products.
         cells = self.n > 1 and max(max(o) for o in orders) < self.degree
-        if cells and self.d <= 2:
-            return self._evaluate_folded(U, orders)
         plan = self.plan() if cells else None
+        if plan is not None and self.d <= 2:
+            return self._evaluate_folded(U, orders, plan)
         out = np.empty((len(orders), m))
         needed = [tuple(sorted({o[t] for o in orders})) for t in self.dims]
         step = self.chunk_size(len(orders))

@@ -134,6 +134,18 @@ def test_batch_path_agrees_with_per_function_path(d, monkeypatch, rng):
         np.testing.assert_array_equal(c, b)
 
 
+def test_too_large_cell_tables_fall_back_to_per_function_pieces(monkeypatch, rng):
+    levels, indices = random_grid(rng, 2, 40, max_level=7)
+    s = Surrogate(levels, indices, 3, rng.normal(size=levels.shape[0]))
+    U = probe_points(rng, 2, levels, indices)
+    monkeypatch.setattr(surrogate_module, "_SMALL_BATCH_ENTRIES", 0)
+    monkeypatch.setattr(surrogate_module, "_CELL_TABLE_MAX_ENTRIES", 100)
+    value = s(U)
+    assert s._engine._plan is None
+    want = direct_sum(U, levels, indices, 3, s.coefficients, (0, 0))
+    np.testing.assert_allclose(value, want, rtol=0, atol=1e-13 * np.abs(s.coefficients).sum())
+
+
 def test_degree_one_gradient_at_knots_uses_per_function_pieces(monkeypatch):
     """Degree-1 first derivatives jump at knots; the batch path keeps the pieces' convention."""
     levels = np.array([[1, 1], [2, 1], [2, 1], [1, 2], [3, 1]])
