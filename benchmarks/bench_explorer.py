@@ -25,12 +25,16 @@ Measured:
    thread, and the server's memory (RSS) before, during and after the windows closed.
 
 How memory is measured. The question is whether closed sessions leave anything behind, so the
-baseline is taken after a warm-up round: a few windows open the same experiment, animate, and
-close, and the server discards them. What stays after that round is not per-session state but
-what any server keeps once used: imported modules, Bokeh's model classes, the finished shared
-run in the run store (cached by design, a bounded number of runs, whose model images are
-dropped once nobody shows them) and Python's and glibc's own free lists. Then
-the 30 windows are held and closed, and "after" must come back to within 10 % of that baseline.
+baseline is taken after a warm-up round: as many windows as will be held (``--warm``) open the
+same experiment, animate a few frames and close, and the server discards them. What stays after
+that round is not per-session state but what any server keeps once used: imported modules,
+Bokeh's model classes, the finished shared run in the run store (cached by design, a bounded
+number of runs, whose model images are dropped once nobody shows them) and the allocators'
+free lists. Those last are large: Python's object arenas and glibc's heap keep pages that once
+held 30 sessions' objects although the objects are gone, so a baseline taken before any
+round of that size would count the allocators' high-water mark as a leak. Then the 30 windows
+are held for the window and closed, and "after" must come back to within 10 % of the baseline:
+a second round of the same size must not grow the server.
 After closing, the benchmark waits until the server has discarded the sessions (3 s unused,
 checked every second), the explorer has released their memory (garbage collection and
 ``malloc_trim``, 2 s after the last session ended, :mod:`explorer.memory`) and the RSS has
@@ -333,7 +337,7 @@ def open_round(browser, server: Server, n: int, query: str):
 
 
 def hold_sessions(browser, server: Server, n: int, seconds: float,
-                  warm: int = 3) -> dict[str, float]:
+                  warm: int = HELD_SESSIONS) -> dict[str, float]:
     """``n`` windows playing and looping for ``seconds``; memory before (after a warm-up
     round of ``warm`` windows on the same experiment), during, after (module docstring)."""
     query = "?budget=1000&speed=20&play=1&loop=true"
@@ -395,6 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter measuring windows")
     parser.add_argument("--no-browser", action="store_true", help="in-process figures only")
+    parser.add_argument("--warm", type=int, default=HELD_SESSIONS,
+                        help="windows of the warm-up round before the memory baseline")
     args = parser.parse_args(argv)
     rows: list[tuple[str, str, str, str]] = []
 
@@ -439,7 +445,7 @@ def main(argv: list[str] | None = None) -> None:
                              f"<= {TARGET_RELEASE_MS:.0f} ms",
                              ok(rel["median_ms"], TARGET_RELEASE_MS)))
                 window = 30.0 if args.quick else 120.0
-                r = hold_sessions(browser, server, HELD_SESSIONS, window)
+                r = hold_sessions(browser, server, HELD_SESSIONS, window, args.warm)
                 errors = r["errors"]
                 rows.append((f"{HELD_SESSIONS} sessions for {window:.0f} s: server errors, "
                              "stalled sessions", f"{len(errors)} errors, {r['stalled']} stalled",
