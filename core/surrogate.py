@@ -23,6 +23,7 @@ dimension are folded into the tables too, and ``s(u)`` is two such products and 
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,8 @@ _CHUNK_ENTRIES = 1 << 19
 _FOLDED_CHUNK_ENTRIES = 1 << 15
 #: Largest total size (float64 entries) of the cell-polynomial tables of one surrogate.
 _CELL_TABLE_MAX_ENTRIES = 1 << 22
+#: Largest chunk workspace (bytes) an engine keeps per thread between batch evaluations.
+_WORKSPACE_MAX_BYTES = 1 << 24
 #: Batches with ``m * n`` at most this use the dense small-batch path (less call overhead).
 _SMALL_BATCH_ENTRIES = 1 << 14
 
@@ -153,6 +156,11 @@ class _Workspace:
     def __init__(self) -> None:
         self._flat: dict[Any, np.ndarray] = {}
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return sum(buf.nbytes for buf in self._flat.values())
+
     def get(self, key: Any, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
         size = int(np.prod(shape))
         buf = self._flat.get(key)
@@ -209,11 +217,13 @@ class _CellPlan:
                 ]
             )
 
-    def powers(self, U: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def powers(
+        self, U: np.ndarray, ws: _Workspace | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per trie position, ``(data, columns)`` (m, p+1) of the power matrix at ``U`` (m, d).
 
         The same numbers as :meth:`core.basis.CellPolynomials.powers`, for all positions in
-        one pass when every dimension has a lookup table.
+        one pass when every dimension has a lookup table (arrays from ``ws`` if given).
         """
         if not self.combined:
             return [
@@ -223,18 +233,26 @@ class _CellPlan:
                     for cells, t in zip(self.cells, self.dims, strict=True)
                 )
             ]
-        X = np.ascontiguousarray(U[:, self.dims].T)  # (d, m)
-        X *= self.scale  # exact
-        fine = X.astype(np.intp)
+        ws = _Workspace() if ws is None else ws
+        shape = (len(self.dims), U.shape[0])
+        X = ws.get("x", shape)
+        np.multiply(U[:, self.dims].T, self.scale, out=X)  # exact
+        fine = ws.get("fine", shape, np.intp)
+        np.copyto(fine, X, casting="unsafe")  # floor (X >= 0)
         np.minimum(fine, self.fine_last, out=fine)
         fine += self.fine_offset
-        s = X - self.fine_left.take(fine)  # exact
-        data = np.empty(s.shape + (self.p1,))
+        s = ws.get("s", shape)
+        np.take(self.fine_left, fine, out=s, mode="clip")
+        np.subtract(X, s, out=s)  # exact
+        data = ws.get("data", shape + (self.p1,))
         data[..., 0] = 1.0
         data[..., 1] = s
         for k in range(2, self.p1):
             np.multiply(data[..., k - 1], s, out=data[..., k])
-        columns = self.fine_row.take(fine)[..., None] + np.arange(self.p1, dtype=np.int32)
+        row = ws.get("row", shape, np.int32)
+        np.take(self.fine_row, fine, out=row, mode="clip")
+        columns = ws.get("columns", shape + (self.p1,), np.int32)
+        np.add(row[..., None], np.arange(self.p1, dtype=np.int32), out=columns)
         return list(zip(data, columns, strict=True))
 
 
@@ -295,6 +313,18 @@ class _Engine:
         self.agg_csr = {j: _as_csr(agg) for j, (_, agg) in self.steps.items()}
         self._plan: _CellPlan | None = None  # built on the first large batch
         self._plan_fits: bool | None = None  # tables within _CELL_TABLE_MAX_ENTRIES
+        # per thread, the chunk buffers of the last large batch (fresh pages on every call
+        # cost more than the work), kept up to _WORKSPACE_MAX_BYTES
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def plan(self) -> _CellPlan | None:
         """The cell-polynomial tables (built once, on first use), or None if too large.
@@ -451,11 +481,14 @@ class _Engine:
         out = np.empty((len(orders), m))
         needed = [tuple(sorted({o[t] for o in orders})) for t in self.dims]
         step = self.chunk_size(len(orders))
-        ws = None if plan is None else _Workspace()
+        ws = None
+        if plan is not None:
+            ws = getattr(self._local, "workspace", None) or _Workspace()
+            self._local.workspace = None  # not shared with a nested call in this thread
         for a in range(0, m, step):
             b = min(a + step, m)
             V = []
-            powers = None if plan is None else plan.powers(U[a:b])
+            powers = None if plan is None else plan.powers(U[a:b], ws)
             for j, t in enumerate(self.dims):
                 if plan is None or powers is None or ws is None:
                     vals = self.funcs[t].values(U[a:b, t], needed[j])
@@ -474,6 +507,8 @@ class _Engine:
             res = self.contract(V, orders, ws)
             for k, o in enumerate(orders):
                 out[k, a:b] = res[o]
+        if ws is not None and ws.nbytes <= _WORKSPACE_MAX_BYTES:
+            self._local.workspace = ws
         return out
 
 

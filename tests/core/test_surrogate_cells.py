@@ -159,3 +159,27 @@ def test_degree_one_gradient_at_knots_uses_per_function_pieces(monkeypatch):
     np.testing.assert_allclose(
         s(U), direct_sum(U, levels, indices, 1, s.coefficients, (0, 0)), atol=1e-14
     )
+
+
+def test_kept_workspace_is_per_thread_and_not_pickled(monkeypatch, rng):
+    """The chunk buffers an engine keeps between calls give the same results, in any thread,
+    and stay out of pickles."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    levels, indices = random_grid(rng, 4, 60, max_level=6)
+    s = Surrogate(levels, indices, 3, rng.normal(size=levels.shape[0]))
+    monkeypatch.setattr(surrogate_module, "_SMALL_BATCH_ENTRIES", 0)
+    monkeypatch.setattr(surrogate_module, "_CHUNK_ENTRIES", 4096)
+    batches = [rng.uniform(0, 1, (500 + 37 * k, 4)) for k in range(8)]
+    first = [s(U) for U in batches]
+    assert s._engine._local.workspace is not None
+    again = [s(U) for U in batches]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(s, batches))
+    copy = pickle.loads(pickle.dumps(s))
+    assert not hasattr(copy._engine._local, "workspace")
+    for a, b, c in zip(first, again, threaded, strict=True):
+        np.testing.assert_array_equal(b, a)
+        np.testing.assert_array_equal(c, a)
+    np.testing.assert_array_equal(copy(batches[0]), first[0])
