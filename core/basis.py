@@ -469,7 +469,8 @@ class CellPolynomials:
     left : ndarray, shape (nc,)
         ``A_c`` as floats.
     lookup : ndarray of int32, shape (2**L,), or None
-        Cell of each interval ``[k, k+1) 2**-L`` (None above level 16: binary search).
+        Cell of each interval ``[k, k+1) 2**-L`` (None above ``_LOOKUP_MAX_LEVEL``: binary
+        search).
     tables : tuple of 3 ndarray, each shape (nc (p+1), q)
         Coefficients of the values, first and second derivatives.
 
