@@ -95,7 +95,7 @@ def build_page(services=None):
     original_start, original_init = Clock.start, app_module.ExplorerApp.__init__
 
     def init(self, session=None, svc=None, **kw):
-        original_init(self, session, svc or services, **kw)
+        original_init(self, session, kw.pop("services", None) or svc or services, **kw)
         made.append(self)
 
     Clock.start = lambda self: None  # we drive the clock by hand
