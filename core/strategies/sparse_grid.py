@@ -460,6 +460,7 @@ class SparseGridSearch(Strategy):
         self.n_restarts = 0
         self._trust: QuadraticTrustRegion | None = None
         self._restart_size = self.global_budget
+        self._restart_told = 0  # n_told when the latest restart began
         self._local_pending = False
 
     def _split_zoom_budget(self, n0: int) -> list[int]:
@@ -627,9 +628,9 @@ class SparseGridSearch(Strategy):
                 self.model_step_points = np.vstack([self.model_step_points, x])
                 self._phase, self._step_pending, self._local_pending = "local", True, True
                 return x[None, :]
-            if self._trust.radius is None:  # too few finite values for a model: nothing to do
-                break
-            self._start_restart()
+            if self.n_restarts and self.n_told == self._restart_told:
+                break  # the last restart added no point: the grid has nothing new to offer
+            self._start_restart()  # converged, or too few finite values for a model yet
         return np.empty((0, self.dim))
 
     def _start_restart(self) -> None:
@@ -643,6 +644,7 @@ class SparseGridSearch(Strategy):
         child = SparseGridSearch(self.dim, self._restart_size, seed=self._rng, **options)
         self.zoom_stages.append((np.zeros(self.dim), np.ones(self.dim), child))
         self.n_restarts += 1
+        self._restart_told = self.n_told
         self._trust = None
 
     def _steps_allowed(self) -> int:

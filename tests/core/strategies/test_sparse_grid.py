@@ -454,7 +454,7 @@ def test_thesis_candidates_carry_paths_local_ones_inside_the_trust_box():
 
 
 def test_zoom_stage_candidates_are_mapped_to_the_whole_cube():
-    s = SparseGridSearch(2, 100, seed=0)
+    s = SparseGridSearch(2, 100, seed=0, local_search=False)
     run(s)
     assert s.zoom_stages
     allc = s.all_candidates
@@ -509,13 +509,13 @@ def test_quadratic_step_finds_the_minimum_of_a_quadratic():
 
 
 def test_model_steps_are_told_and_charged_to_the_zoom_budget():
-    s = SparseGridSearch(2, 100, seed=0)
+    s = SparseGridSearch(2, 100, seed=0, local_search=False)
     assert s.model_steps == 6 and Thesis(2, 100).model_steps == 0
     run(s)
     assert s.n_told <= 100 and len(s.model_step_points)
     for x in s.model_step_points:  # every step point was evaluated once
         assert np.sum(np.max(np.abs(s.U_told - x), axis=1) <= 1e-12) == 1
-    off = SparseGridSearch(2, 100, seed=0, model_steps=0)
+    off = SparseGridSearch(2, 100, seed=0, model_steps=0, local_search=False)
     run(off)
     assert len(off.model_step_points) == 0
     # stage 0 is the same run; the steps come after it

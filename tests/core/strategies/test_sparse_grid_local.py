@@ -116,6 +116,10 @@ def test_rosenbrock_valley_is_followed_to_the_minimum():
     global_best = np.min(s.y_told[: s.global_budget])
     assert s.best[1] < 1e-3 * global_best  # the local phase did the work
     assert len(s.model_step_points) >= len(s.local_steps)
+    assert s.all_candidates[-len(s.local_steps):] == s.local_steps
+    for step in s.local_steps:  # each was evaluated once, its path starts at an incumbent
+        assert np.sum(np.max(np.abs(s.U_told - step.u), axis=1) <= 1e-12) == 1
+        assert np.max(np.abs(s.U_told - step.path[0]), axis=1).min() <= 1e-12
 
 
 def test_a_converged_local_search_restarts_the_global_search():
