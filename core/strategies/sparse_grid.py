@@ -628,15 +628,17 @@ class SparseGridSearch(Strategy):
                 self.model_step_points = np.vstack([self.model_step_points, x])
                 self._phase, self._step_pending, self._local_pending = "local", True, True
                 return x[None, :]
-            if self.n_restarts and self.n_told == self._restart_told:
-                break  # the last restart added no point: the grid has nothing new to offer
+            if self.n_restarts and (self.n_told == self._restart_told
+                                    or self._restart_size >= self.n_evals):
+                break  # the last restart added no point, or already had the whole budget
             self._start_restart()  # converged, or too few finite values for a model yet
         return np.empty((0, self.dim))
 
     def _start_restart(self) -> None:
         """A global restart: a fresh search on the whole cube with twice the previous global
-        budget (its points told before cost nothing), followed by a fresh trust region."""
-        self._restart_size *= 2
+        budget, at most ``n_evals`` (its points told before cost nothing), followed by a fresh
+        trust region. A restart with the whole budget is the last."""
+        self._restart_size = min(2 * self._restart_size, self.n_evals)
         options = dict(
             self._options, zoom=self.zoom, zoom_fraction=self.zoom_fraction,
             zoom_shrink=self.zoom_shrink, model_steps=self.model_steps,
