@@ -273,7 +273,8 @@ class Server:
     def errors(self) -> list[str]:
         """Every error in the server log: one entry per traceback (a chained exception counts
         once), the entry being its last line."""
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         out = []
         for block in self.log_path.read_text().split("Traceback (most recent call last):")[1:]:
             lines = [ln for ln in block.splitlines() if ln.strip()]
@@ -291,7 +292,10 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
-        self.log_path.unlink(missing_ok=True)
+        if self.errors():
+            print(f"(server log with its tracebacks kept at {self.log_path})", flush=True)
+        else:
+            self.log_path.unlink(missing_ok=True)
 
 
 def open_page(context, url: str, query: str, wait: bool = True):
