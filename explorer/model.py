@@ -67,8 +67,9 @@ class Session(param.Parameterized):
     variant = param.Selector(
         default=None, objects=[None], allow_None=True, label="Variant",
         doc="The method's variant, for methods that have several (adaptive random "
-        "search: the neighbourhood a refinement samples; sparse grid: the thesis' method "
-        "or zooming in with a multi-start search on the surrogate).",
+        "search: the neighbourhood a refinement samples; sparse grid: the thesis' method, "
+        "or zooming in with a multi-start search on the surrogate and, when the budget "
+        "allows, a trust-region search on the evaluated points at the end).",
     )
     gamma = param.Number(
         default=0.85, bounds=(0.0, 1.0), step=0.05, label="Adaptivity γ",

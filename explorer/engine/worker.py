@@ -101,8 +101,9 @@ def record_run(
                     rec, n_hist = hist[-1], len(hist)
             else:
                 role = ROLE_CANDIDATE
-                predicted = _predictions(strategy, batch)
-                for k, path in enumerate(_paths(strategy, batch)):
+                cands = _candidates(strategy, batch)
+                predicted = _predictions(cands)
+                for k, path in enumerate(_paths(cands)):
                     if path is not None:
                         record.paths[record.n + k] = path
         if role == ROLE_GRID:
@@ -115,7 +116,7 @@ def record_run(
             elif a == 0:
                 label = "initial grid"
         elif role == ROLE_CANDIDATE:
-            label = _candidate_label(record, batch, predicted)
+            label = _candidate_label(record, batch, cands, predicted)
         if gen is None and hasattr(strategy, "step_record"):
             rec, label = _selection(record, strategy, batch, selections)
         record.append(batch, role=role, refinement=rec, label=label, predicted=predicted)
@@ -158,28 +159,33 @@ def _candidates(strategy: Any, batch: Any) -> list[Any]:
     return out
 
 
-def _predictions(strategy: Any, batch: Any) -> np.ndarray:
-    """The surrogate's value at each checked point of ``batch`` (NaN where unknown)."""
-    return np.array([np.nan if c is None else float(c[1]) for c in _candidates(strategy, batch)])
+def _predictions(cands: list[Any]) -> np.ndarray:
+    """The model's value at each checked point (:func:`_candidates`; NaN where unknown)."""
+    return np.array([np.nan if c is None else float(c[1]) for c in cands])
 
 
-def _paths(strategy: Any, batch: Any) -> list[np.ndarray | None]:
+def _paths(cands: list[Any]) -> list[np.ndarray | None]:
     """The optimizer's path (unit cube, shape (k, d)) to each checked point, where the
     candidate carries one (``path``)."""
     out = []
-    for c in _candidates(strategy, batch):
+    for c in cands:
         path = getattr(c, "path", None)
         out.append(None if path is None or not len(path) else np.asarray(path, np.float64))
     return out
 
 
-def _candidate_label(record: RunRecord, batch: Any, predicted: np.ndarray) -> str:
+def _candidate_label(record: RunRecord, batch: Any, cands: list[Any],
+                     predicted: np.ndarray) -> str:
+    """What a candidate batch checked: per point the model's prediction (the sparse grid
+    surrogate's, or the local quadratic model's for a trust-region step) and the true value."""
     metric = getattr(record.objective, "metric", "f")
     parts = []
-    for ev, s in zip(batch.evaluations, predicted, strict=True):
+    for ev, s, cand in zip(batch.evaluations, predicted, cands, strict=True):
         x = ", ".join(_fmt(v) for v in native_row(record, ev.u))
         true = _fmt(ev.value) if np.isfinite(ev.value) else "failed"
-        pred = f"surrogate predicted {_fmt(s)} at ({x})" if np.isfinite(s) else f"({x})"
+        local = cand is not None and str(cand[2]).startswith("trust region")
+        model = "trust-region model" if local else "surrogate"
+        pred = f"{model} predicted {_fmt(s)} at ({x})" if np.isfinite(s) else f"({x})"
         parts.append(f"{pred}; true {metric} = {true}")
     return "; ".join(parts[:2]) + (" …" if len(parts) > 2 else "")
 

@@ -569,3 +569,18 @@ def test_optimizer_path_is_drawn_when_recorded(services, monkeypatch):
     app.runner.seek(0)
     assert app.views.landscape.paths.data["xs"] == []
     app.stop()
+
+
+def test_zoom_variant_shows_its_trust_region_steps(services):
+    app = make(services, budget=150)
+    s = app.session
+    s.variant, s.optimizer = "zoom", "nelder_mead"
+    settle(app, timeout=60.0)
+    run = s.run
+    assert run.stop_reason == "budget" and run.n == 150
+    labels = [f.label for f in run.frames]
+    local = [k for k, text in enumerate(labels) if text.startswith("trust-region model predicted")]
+    assert local, labels[-5:]
+    app.runner.seek(local[0])
+    assert "trust-region model predicted" in app.views.status.div.text
+    app.stop()
