@@ -4,10 +4,11 @@ In a server session the clock is Bokeh's own periodic callback (Panel's adds a b
 whose watchers cost several ms per tick, which 10 sessions at 20 Hz cannot afford), started once
 the page is connected (changes made before the connection would never reach it) and stopped
 when the session is destroyed. Each tick runs inside a hold of the document, and everything it
-changed goes to the page as one PATCH-DOC message (:func:`send_held`) whose writes are all
-watched to their end: a connection that closes mid-write (a tab closed while a frame was going
-out) ends the message quietly, never with an exception left in a task nobody awaits. In a
-notebook, Panel's periodic callback is used.
+changed goes to the page as one PATCH-DOC message (:func:`send_held`), which takes its turn in
+the connection's write lock when it is made (frames never overtake each other) and whose
+writes are all watched to their end: a connection that closes mid-write (a tab closed while a
+frame was going out) ends the message quietly, never with an exception left in a task nobody
+awaits. In a notebook, Panel's periodic callback is used.
 
 A closed tab's session lives on until the server discards it (``--unused-session-lifetime``):
 in between, the clock skips its ticks, since no page would receive the frames; when the
@@ -26,7 +27,6 @@ import panel as pn
 from bokeh.document.events import DocumentPatchedEvent
 from panel.io.model import monkeypatch_events
 from panel.io.state import set_curdoc
-from tornado.ioloop import IOLoop
 
 __all__ = ["Clock", "TICK_MS", "held", "send_held", "watch"]
 
@@ -65,10 +65,13 @@ def send_held(doc: Any) -> int:
 
     Like Panel's own dispatch, the message is serialized now and all its parts are handed to
     the socket at once, without waiting for each to be flushed (waiting costs an event-loop
-    turn per part, which 30 busy sessions cannot afford). Unlike it, every part's write is
-    watched to its end: a connection found reset in the middle of a message (the tab closed
-    while a frame was going out) ends the message quietly, where Panel's dispatch loses the
-    writes already started and their errors surface as "Task exception was never retrieved".
+    turn per part, which 30 busy sessions cannot afford). Unlike it, the message takes its
+    turn in the connection's write lock when it is made, so a message that has to wait for
+    another never lets a later frame overtake it (the page would end on a stale frame), and
+    every part's write is watched to its end: a connection found reset in the middle of a
+    message (the tab closed while a frame was going out) ends the message quietly, where
+    Panel's dispatch loses the writes already started and their errors surface as "Task
+    exception was never retrieved".
     Returns the number of messages written.
     """
     callbacks = doc.callbacks
@@ -91,26 +94,53 @@ def send_held(doc: Any) -> int:
 
 
 def _write_message(socket: Any, msg: Any) -> int:
-    """Hand ``msg``'s parts to the websocket now (1), or queue it behind a message being
-    written (Bokeh's ``send_message`` takes the write lock), or nothing when the connection
-    turns out closed (0)."""
-    from tornado.websocket import WebSocketClosedError, WebSocketHandler
+    """Hand ``msg``'s parts to the websocket in its turn; 1 if they went (or will go) out, 0 if
+    the connection turned out closed.
 
-    if socket.write_lock._block._value == 0:  # another message is mid-write: keep the order
-        IOLoop.current().add_callback(socket.send_message, msg)
-        return 1
+    The turn is the connection's write lock (Bokeh's own messages take it too), joined now:
+    the lock serves its waiters in order, so messages leave in the order they were made even
+    when one has to wait behind another being written. The lock is held until every part of
+    this message is written (or failed), so nothing is written in the middle of it.
+    """
     parts: list[tuple[Any, bool]] = [(msg.header_json, False), (msg.metadata_json, False),
                                      (msg.content_json, False)]
     for buffer in msg._buffers:
         parts += [(json.dumps(buffer.ref), False), (buffer.to_bytes(), True)]
+    lock = socket.write_lock
+    turn = lock.acquire()  # done now when the lock is free, else queued in order
+    if turn.done():
+        return _write_parts(socket, parts, lock)
+    turn.add_done_callback(lambda _: _write_parts(socket, parts, lock))
+    return 1
+
+
+def _write_parts(socket: Any, parts: list[tuple[Any, bool]], lock: Any) -> int:
+    """Write ``parts`` without waiting between them (waiting costs an event-loop turn per part,
+    which 30 busy sessions cannot afford), then release ``lock`` once all writes ended."""
+    from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
     futures = []
     try:
         for data, binary in parts:
             futures.append(WebSocketHandler.write_message(socket, data, binary=binary))
     except WebSocketClosedError:
         pass  # reset mid-message: the parts already started end with the same error, below
+    except Exception:
+        log.exception("explorer: writing a frame failed")
+    finally:
+        if not futures:
+            lock.release()
+    pending = len(futures)
+
+    def ended(fut: Any) -> None:
+        nonlocal pending
+        _write_done(fut)
+        pending -= 1
+        if pending == 0:
+            lock.release()
+
     for fut in futures:
-        fut.add_done_callback(_write_done)
+        fut.add_done_callback(ended)
     return 1 if len(futures) == len(parts) else 0
 
 

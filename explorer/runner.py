@@ -296,13 +296,17 @@ class Runner:
     def _target(self, run: RunRecord, dt: float) -> int | None:
         """The step to show after ``dt`` seconds (``None``: stay)."""
         s = self.session
+        # done before the frame count: the worker thread sets done after its last frame, so a
+        # run seen done is counted whole (read the other way round, a run that ends between
+        # the two reads looks done at an old frame, and the player stops there)
+        done = run.done
         n = run.n_frames
         if not n:
             return None
         if not s.playing:
             return None
         if self.live:
-            if run.done and s.step >= n - 1:
+            if done and s.step >= n - 1:
                 self.pause()  # the live run is over
             return n - 1
         self._acc += max(float(s.speed), 0.1) * dt
@@ -310,7 +314,7 @@ class Runner:
         if adv and self._browser_behind():
             adv = 0  # the steps keep accumulating: the next frame catches up
         self._acc -= adv
-        if run.done and s.step >= n - 1:
+        if done and s.step >= n - 1:
             if s.loop:
                 return 0
             self.pause()

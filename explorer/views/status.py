@@ -124,15 +124,16 @@ class StatusView(pn.viewable.Viewer):
                     != "test_function":
                 return "paused: press Play or Step to evaluate" if not s.playing else "training…"
             return "computing…" if run is not None else ""
+        done = run.done  # before the frame count: a run seen done has all its frames counted
         k = min(s.step, run.n_frames - 1)
         at_end = k >= run.n_frames - 1
-        if at_end and run.done:
+        if at_end and done:
             end = finished_note(run)
             if f.role == ROLE_CANDIDATE and f.label:
                 return f"{end} · {f.label}" if end else f.label
             return end or f.label
         parts = []
-        if not run.done and at_end:
+        if not done and at_end:
             live = s.objective_obj.kind != "test_function"
             parts.append(("training…" if s.playing else "paused: press Play or Step to "
                           "evaluate") if live else "computing…")

@@ -553,8 +553,9 @@ def test_optimizer_path_is_drawn_when_recorded(services, monkeypatch):
     on both landscapes at the step that checks it."""
     import explorer.engine.worker as worker
 
-    def with_paths(strategy, batch):
-        return [np.vstack([np.full(2, 0.5), ev.u]) for ev in batch.evaluations]
+    def with_paths(cands):  # each checked candidate's path: from the centre to the point
+        return [None if c is None else np.vstack([np.full(2, 0.5), np.asarray(c[0])])
+                for c in cands]
 
     monkeypatch.setattr(worker, "_paths", with_paths)
     app = make(services, budget=30, optimizer="nelder_mead", seed=3)
@@ -583,4 +584,40 @@ def test_zoom_variant_shows_its_trust_region_steps(services):
     assert local, labels[-5:]
     app.runner.seek(local[0])
     assert "trust-region model predicted" in app.views.status.div.text
+    app.stop()
+
+
+class _EndingRun:
+    """A run whose worker thread ends it (its last frames, then ``done``) just after the
+    player looked at it for the first time: the moment a race between threads picks."""
+
+    def __init__(self, run: Any, shown: int) -> None:
+        self._run, self._n, self._looked = run, shown + 1, False
+
+    @property
+    def n_frames(self) -> int:
+        n = self._n
+        if not self._looked:
+            self._looked, self._n = True, self._run.n_frames  # the worker ends here
+        return n
+
+    @property
+    def done(self) -> bool:
+        if not self._looked:
+            self._looked, self._n = True, self._run.n_frames
+        return self._n == self._run.n_frames
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_a_run_ending_while_the_player_looks_is_played_to_its_end(services, live):
+    app = make(services, budget=60)
+    settle(app)
+    s, runner = app.session, app.runner
+    n = s.run.n_frames
+    runner.seek(n // 2)
+    runner.live = live
+    s.playing = True
+    target = runner._target(_EndingRun(s.run, shown=n // 2), dt=1.0)
+    assert s.playing  # not paused at an old last frame
+    assert target == n - 1 if live else n // 2 < target < n
     app.stop()
