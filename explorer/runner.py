@@ -14,6 +14,7 @@ more steps each and the animation keeps real time.
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from typing import Any
@@ -28,6 +29,8 @@ from explorer.model import CONTROLS, Session
 from explorer.objectives import is_cheap
 
 __all__ = ["MAX_FRAMES_IN_FLIGHT", "Runner"]
+
+log = logging.getLogger(__name__)
 
 #: Frames sent but not yet painted by the page before the player waits.
 MAX_FRAMES_IN_FLIGHT = 2
@@ -278,6 +281,12 @@ class Runner:
             if update:
                 s.param.update(**update)
             return
+        # The worker thread adds frames while this runs: the run is looked at once per tick,
+        # done before the frame count (done is set after the last frame, so a run seen done
+        # is counted whole; the other way round, a run that ends between the two reads looks
+        # done at an old frame and the player stops there), and the step bounds, the player's
+        # target and the shown step all use that one count.
+        done = run.done
         n = run.n_frames
         if n != s.n_steps:
             s.param.step.bounds = (0, max(n - 1, 1))
@@ -285,7 +294,7 @@ class Runner:
         if run.error and not s.message:
             update["message"] = f"The run stopped with an error: {run.error}"
             update["playing"] = False
-        target = self._target(run, dt)
+        target = self._target(n, done, dt)
         if update:
             s.param.update(**update)
         if target is not None and target != s.step:
@@ -293,14 +302,10 @@ class Runner:
         else:
             self._update_surface()
 
-    def _target(self, run: RunRecord, dt: float) -> int | None:
-        """The step to show after ``dt`` seconds (``None``: stay)."""
+    def _target(self, n: int, done: bool, dt: float) -> int | None:
+        """The step to show after ``dt`` seconds (``None``: stay), for a run of ``n`` frames
+        so far (``done``: all of them)."""
         s = self.session
-        # done before the frame count: the worker thread sets done after its last frame, so a
-        # run seen done is counted whole (read the other way round, a run that ends between
-        # the two reads looks done at an old frame, and the player stops there)
-        done = run.done
-        n = run.n_frames
         if not n:
             return None
         if not s.playing:
@@ -396,6 +401,8 @@ class Runner:
             self.fail(err)
 
     def fail(self, err: BaseException) -> None:
-        """Show ``err`` as a message and stop playing (a page must never break)."""
+        """Show ``err`` as a message and stop playing (a page must never break); the
+        traceback goes to the server's log."""
         self.last_traceback = traceback.format_exc()
+        log.error("explorer: the player stopped on an error\n%s", self.last_traceback)
         self.session.param.update(message=f"{type(err).__name__}: {err}", playing=False)

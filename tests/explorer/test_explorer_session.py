@@ -587,37 +587,35 @@ def test_zoom_variant_shows_its_trust_region_steps(services):
     app.stop()
 
 
-class _EndingRun:
-    """A run whose worker thread ends it (its last frames, then ``done``) just after the
-    player looked at it for the first time: the moment a race between threads picks."""
-
-    def __init__(self, run: Any, shown: int) -> None:
-        self._run, self._n, self._looked = run, shown + 1, False
-
-    @property
-    def n_frames(self) -> int:
-        n = self._n
-        if not self._looked:
-            self._looked, self._n = True, self._run.n_frames  # the worker ends here
-        return n
-
-    @property
-    def done(self) -> bool:
-        if not self._looked:
-            self._looked, self._n = True, self._run.n_frames
-        return self._n == self._run.n_frames
-
-
 @pytest.mark.parametrize("live", [False, True])
-def test_a_run_ending_while_the_player_looks_is_played_to_its_end(services, live):
+def test_a_run_growing_while_the_player_looks_is_played_to_its_end(services, monkeypatch, live):
+    """The worker thread adds a frame right after each look at the frame count (the worst
+    interleaving of the two threads): the player neither pauses early nor steps past the
+    steps it has announced, and it ends on the run's last frame."""
+    from explorer.engine.record import RunRecord
+
     app = make(services, budget=60)
     settle(app)
     s, runner = app.session, app.runner
-    n = s.run.n_frames
-    runner.seek(n // 2)
+    full = s.run.n_frames
+    runner.seek(2)
+    seen = {"frames": 3}
+
+    def n_frames(record):
+        n = seen["frames"]
+        seen["frames"] = min(n + 1, full)  # the worker appends a frame just after the look
+        return n
+
+    monkeypatch.setattr(RunRecord, "n_frames", property(n_frames))
+    monkeypatch.setattr(RunRecord, "done", property(lambda record: seen["frames"] == full),
+                        raising=False)
     runner.live = live
+    s.speed = 20.0
     s.playing = True
-    target = runner._target(_EndingRun(s.run, shown=n // 2), dt=1.0)
-    assert s.playing  # not paused at an old last frame
-    assert target == n - 1 if live else n // 2 < target < n
+    for _ in range(10 * full):
+        runner.tick(0.05)
+        if not s.playing:
+            break
+    assert s.message == "", runner.last_traceback
+    assert s.step == full - 1 and not s.playing
     app.stop()
