@@ -244,10 +244,11 @@ class Runner:
             update["scale"] = self._observed_scale(force)
         s.param.update(**update)
 
-    def _observed_scale(self, force: bool = False) -> ColorScale | None:
-        """Colours spanning the values seen so far (widened, never narrowed)."""
+    def _observed_scale(self, force: bool = False, frame: Any = None) -> ColorScale | None:
+        """Colours spanning the values seen up to ``frame`` (default: the shown step's),
+        widened, never narrowed."""
         s = self.session
-        run, f = s.run, s.frame
+        run, f = s.run, s.frame if frame is None else frame
         old = None if force else s.scale
         if run is None or f is None:
             return old
@@ -329,8 +330,12 @@ class Runner:
     def _show(self, k: int) -> None:
         """Show step ``k``: the views follow ``session.step``; the model image comes along."""
         s = self.session
-        surface = self._surface_for(k)
-        s.param.update(step=k, **surface)
+        update = self._surface_for(k)
+        if s.truth is None:  # colours from the values seen: those of step k, in the same change
+            scale = self._observed_scale(frame=s.run.frames[k])
+            if scale is not s.scale:
+                update["scale"] = scale
+        s.param.update(step=k, **update)
 
     def _surface_for(self, k: int) -> dict[str, Any]:
         s, run = self.session, self.session.run

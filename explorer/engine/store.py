@@ -38,8 +38,11 @@ class RunStore:
             if entry is not None and (entry[0].error is not None or (
                     entry[1].stop_event.is_set() and not entry[0].done)):
                 entry = None  # failed, or stopped before it finished: compute again
-            if entry is not None and not entry[1].alive and entry[0].has_model:
-                record = entry[0]  # finished, slice thread stopped: a fresh one for images
+            if entry is not None and entry[0].has_model and (
+                    not entry[1].alive or entry[1].stop_event.is_set()):
+                # finished, its image thread stopped (or stopping: it would end without
+                # computing the images of the viewer who came back): a fresh one for images
+                record = entry[0]
                 entry = (record, RunWorker(record, dims=dims, compute=False).start())
             if entry is None:
                 record = RunRecord(key, objective, has_model)

@@ -339,14 +339,16 @@ class RunWorker:
         """The sparse-grid interpolant of ``step`` on the slice over ``dims``."""
         record = self.record
         key = (dims, step)
-        if key in record.slices or key in record.slice_errors or step >= len(record.frames):
+        # the dicts of now: images dropped meanwhile (a stopped worker's run) stay dropped
+        slices, errors = record.slices, record.slice_errors
+        if key in slices or key in errors or step >= len(record.frames):
             return
         from core.surrogate import fit_surrogate
 
         m = min(record.frames[step].n_grid, record.levels_known)
         y = record.y[:m]
         if m == 0 or not np.isfinite(y).any():
-            record.slice_errors[key] = "no finite value yet"
+            errors[key] = "no finite value yet"
             return
         try:
             s = fit_surrogate(record.levels[:m], record.indices[:m], y,
@@ -358,9 +360,9 @@ class RunWorker:
                 _, _, Z = s.evaluate_slice(dims, fixed=record.fixed_point(step),
                                            resolution=self.resolution)
         except Exception as err:
-            record.slice_errors[key] = f"{type(err).__name__}: {err}"
+            errors[key] = f"{type(err).__name__}: {err}"
             return
-        record.slices[key] = np.asarray(Z, dtype=np.float32)
+        slices[key] = np.asarray(Z, dtype=np.float32)
 
     def _next_slice(self) -> tuple[tuple[int, int], int] | None:
         record = self.record

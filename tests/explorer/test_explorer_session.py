@@ -607,8 +607,11 @@ def test_a_run_growing_while_the_player_looks_is_played_to_its_end(services, mon
         return n
 
     monkeypatch.setattr(RunRecord, "n_frames", property(n_frames))
-    monkeypatch.setattr(RunRecord, "done", property(lambda record: seen["frames"] == full),
-                        raising=False)
+    def set_done(record, value):  # the run's own threads still write it: keep their value
+        record.__dict__["done"] = value
+
+    monkeypatch.setattr(RunRecord, "done",
+                        property(lambda record: seen["frames"] == full, set_done), raising=False)
     runner.live = live
     s.speed = 20.0
     s.playing = True
