@@ -87,6 +87,12 @@ BENCHES: tuple[Bench, ...] = (
         "every strategy against outside references on shifted test functions",
         ("--quick",),
     ),
+    Bench(
+        "bbob",
+        "bbob.py",
+        "the project's methods and outside peers on COCO's BBOB suite (ranks, won-tied-lost)",
+        ("--quick",),
+    ),
 )
 BY_NAME = {b.name: b for b in BENCHES}
 
@@ -96,7 +102,7 @@ def command(bench: Bench, *, full: bool, out_dir: Path | None) -> list[str]:
     args = list(bench.full if full else bench.quick)
     if bench.name == "explorer" and not CHROMIUM.exists():
         args.append("--no-browser")  # the browser part needs Debian's Chromium
-    if bench.name == "race" and not full and out_dir is not None:
+    if bench.name in ("race", "bbob") and not full and out_dir is not None:
         args += ["--out", str(out_dir)]
     return [sys.executable, str(HERE / bench.script), *args]
 

@@ -45,3 +45,37 @@ def test_optimizer_benchmark_quick_prints_every_optimizer() -> None:
     for name in OPTIMIZERS:
         if name not in ("multistart", "lbfgsb"):
             assert name in out, f"{name} missing from the optimizer table"
+
+
+def test_bbob_fopt_is_the_sphere_minimum() -> None:
+    """``bbob_fopt`` reproduces COCO's optimal values: on f1 (a sphere) the minimum a local
+    optimizer reaches from the centre equals it to the rounding COCO applies."""
+    pytest.importorskip("cocoex")
+    from scipy.optimize import minimize
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bbob import BBOBFunction, bbob_fopt
+
+    for instance in (1, 2, 3, 7):
+        fn = BBOBFunction(1, instance, 3)
+        res = minimize(fn.problem, [0.0, 0.0, 0.0], method="Nelder-Mead",
+                       options={"xatol": 1e-10, "fatol": 1e-14, "maxfev": 20000})
+        assert res.fun == pytest.approx(bbob_fopt(1, instance), abs=1e-6)
+        assert fn.f_opt == bbob_fopt(1, instance)
+
+
+def test_bbob_cell_ranks_share_ties() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bbob import cell_ranks
+
+    assert cell_ranks({"a": 1.0, "b": 0.5, "c": 1.0 + 1e-9, "d": 3.0}) == {
+        "b": 1.0, "a": 2.5, "c": 2.5, "d": 4.0}
+
+
+@pytest.mark.slow
+def test_bbob_quick_prints_ranks_and_won_tied_lost(tmp_path: Path) -> None:
+    pytest.importorskip("cocoex")
+    pytest.importorskip("nevergrad")
+    out = _run(["benchmarks/bbob.py", "--quick", "--out", str(tmp_path), "--fresh"])
+    assert "Average rank" in out and "won-tied-lost" in out
+    assert (tmp_path / "bbob_quick.csv").exists() and (tmp_path / "bbob_quick.md").exists()
