@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from core.cli import main
+from core.cli import EXIT_BROKEN_PIPE, main, silence_stdout
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    try:  # what is still buffered goes out now, while a broken pipe can be told apart
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout(sys.stdout)
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)

@@ -8,8 +8,10 @@ optionally, a PNG of the convergence::
     python -m core run --objective rosenbrock --method sparse_grid --budget 100 --seed 0 \\
         --gamma 0.5 --optimizer gradient_descent --journal run.jsonl --png run.png
 
-Exit codes: 0 success, 1 the run failed, 2 invalid arguments (the message says what is valid),
-130 interrupted (the journal, if any, keeps what was done; ``--resume`` continues it).
+Exit codes: 0 success, 1 the run failed (or standard output is closed), 2 invalid arguments
+(the message says what is valid), 130 interrupted (the journal, if any, keeps what was done;
+``--resume`` continues it), 141 standard output went away (a reader such as ``head`` closed the
+pipe; as with a process killed by ``SIGPIPE``, 128 + 13, nothing more is printed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,25 @@ from typing import Any, TextIO
 __all__ = ["build_parser", "check_png_path", "format_table", "main", "save_convergence_png"]
 
 PROG = "python -m core"
+#: Exit code when standard output is a pipe whose reader has gone (128 + SIGPIPE, as shells
+#: report for a process ended by that signal).
+EXIT_BROKEN_PIPE = 141
+
+
+def silence_stdout(out: Any) -> None:
+    """Point the file descriptor of ``out`` (when it is the process's standard output) at
+    ``os.devnull``, so that the interpreter's final flush into a broken pipe stays quiet."""
+    if out is not sys.stdout and out is not sys.__stdout__:
+        return
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 # -- registries (imported lazily so that `--help` stays fast) -----------------------------------
 
@@ -84,7 +105,8 @@ def _gamma(text: str) -> float:
     return value
 
 
-def _option(text: str) -> tuple[str, Any]:
+def _option(text: str) -> tuple[str, Any, str]:
+    """``KEY=VALUE`` as ``(key, value parsed as JSON or the bare string, text)``."""
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"an option must look like KEY=VALUE, got {text!r}")
@@ -92,7 +114,22 @@ def _option(text: str) -> tuple[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError:
         value = raw  # a bare string such as ranking=sgpp
-    return key.strip(), value
+    return key.strip(), value, text
+
+
+class _Once(argparse.Action):
+    """Store a flag's value; the flag given twice is an error naming both values."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        given = getattr(namespace, f"_given_{self.dest}", None)
+        if given is not None:
+            parser.error(
+                f"{option_string} is given twice ({given} and {option_string} {values}); "
+                "give it once"
+            )
+        setattr(namespace, f"_given_{self.dest}", f"{option_string} {values}")
+        setattr(namespace, self.dest, values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,17 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="maximal number of objective evaluations")
     run.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, metavar="S",
                      help="random seed; the same seed gives the same run (default 0)")
-    run.add_argument("--gamma", type=_gamma, metavar="G",
+    run.add_argument("--gamma", type=_gamma, metavar="G", action=_Once,
                      help="adaptivity in [0, 1] (sparse_grid, adaptive_random): 1 space-filling, "
                           "0 greedy")
-    run.add_argument("--optimizer", metavar="NAME",
+    run.add_argument("--optimizer", metavar="NAME", action=_Once,
                      help="surrogate optimizer of sparse_grid (see `list`; 'none' = best grid "
                           "point only)")
     run.add_argument("--dim", type=_int_at_least(1, "--dim"), metavar="D",
                      help="dimension of a test-function objective (default: its registered one)")
     run.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                      help="further strategy option, VALUE parsed as JSON (e.g. degree=5, "
-                          "ranking=sgpp); repeatable")
+                          "ranking=sgpp); repeatable, one value per KEY")
     run.add_argument("--journal", type=Path, metavar="FILE",
                      help="append every evaluation to this JSON-lines file")
     run.add_argument("--resume", action="store_true",
@@ -242,13 +279,25 @@ def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
         )
     valid = strategy_options(args.method)
     options: dict[str, Any] = {}
-    for key, value in args.option:
+    given: dict[str, str] = {}  # option -> how it was given, for the message on a second value
+    for key, value, text in args.option:
         if key not in valid:
             raise _UsageError(
                 f"unknown option {key!r} for method {args.method!r}; valid options: "
                 f"{', '.join(valid) or 'none'}"
             )
+        if key in given:
+            raise _UsageError(
+                f"option {key!r} is given twice ({given[key]} and --option {text}); give it once"
+            )
+        given[key] = f"--option {text}"
         options[key] = value
+    for flag, key, value in (("--gamma", "gamma", args.gamma),
+                             ("--optimizer", "optimizer", args.optimizer)):
+        if value is not None and key in given:
+            raise _UsageError(
+                f"option {key!r} is given twice ({flag} {value} and {given[key]}); give it once"
+            )
     if args.gamma is not None:
         if "gamma" not in valid:
             with_gamma = [m for m in strategies if "gamma" in strategy_options(m)]
@@ -309,6 +358,9 @@ def format_table(res: Any, objective: Any, *, budget: int) -> str:
     rows.append(("evaluations used", f"{res.nfev} of {budget}"))
     rows.append(("failures", str(res.n_failed)))
     rows.append(("stop reason", f"{res.stop_reason}: {res.message}"))
+    detail = getattr(res, "stop_detail", "")
+    if detail and detail != res.message:
+        rows.append(("stop detail", detail))
     rows.append(("wall time", f"{res.seconds:.2f} s"))
     width = max(len(k) for k, _ in rows)
     rule = "-" * (width + 2 + max(len(v) for _, v in rows))
@@ -480,16 +532,32 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    if err is None:  # standard error closed: messages go nowhere
+        import io
+
+        err = io.StringIO()
+    if out is None:  # standard output closed (`python -m core list >&-`)
+        err.write(f"{PROG}: standard output is closed; there is nowhere to print to\n")
+        return 1
     parser = build_parser()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
+    except BrokenPipeError:  # --help into a closed pipe
+        silence_stdout(out)
+        return EXIT_BROKEN_PIPE
     try:
         if args.command == "list":
-            return cmd_list(out)
-        return cmd_run(args, out, err)
+            code = cmd_list(out)
+        else:
+            code = cmd_run(args, out, err)
+        out.flush()
+        return code
+    except BrokenPipeError:  # the reader of the output has gone (e.g. `| head -1`): quietly
+        silence_stdout(out)
+        return EXIT_BROKEN_PIPE
     except _UsageError as exc:
         sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
         sub.print_usage(err)
