@@ -7,8 +7,10 @@ serve explorer``). :class:`ExplorerApp` is the same page without the template, f
     app                                  # displays it; app.session.gamma = 0.2 drives it
 
 Structure: :class:`~explorer.model.Session` (what the views read) <- :class:`~explorer.runner.
-Runner` (runs, race, player) <- :class:`~explorer.clock.Clock`; one ``pn.viewable.Viewer`` per
-view (:mod:`explorer.views`) follows the session; widgets are bound with ``from_param``.
+Runner` (runs, race) <- :class:`~explorer.clock.Clock` (Panel's periodic callback); one
+``pn.viewable.Viewer`` per view (:mod:`explorer.views`) follows the session; widgets are bound
+with ``from_param``; the page's player animates known frames by itself
+(:mod:`explorer.views.timeline`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from explorer.model import Session
 from explorer.runner import Runner
 from explorer.services import Services
 from explorer.views import Views
-from explorer.views.layout import viewport_js
 from explorer.views.theme import FONT
 
 __all__ = ["ExplorerApp", "create_app", "server_services"]
@@ -77,9 +78,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.services = services or server_services()
         self.runner = Runner(self.session, self.services, race=race, hold=held)
         self.views = Views(self.session)
-        self.controls = Controls(self.session, self.runner)
-        self.clock = Clock(self._tick, on_stop=self.runner.close,
-                           on_destroyed=self.services.session_closed)
+        self.controls = Controls(self.session, self.runner, self.views.timeline)
+        self.clock = Clock(self._tick, on_stop=self.runner.close)
 
     def _tick(self, dt: float) -> None:
         self.runner.tick(dt)
@@ -161,8 +161,5 @@ def create_app(journal: str | None = None, services: Services | None = None) -> 
     )
     app.start()
     app.sync_location()
-    doc = pn.state.curdoc
-    if doc is not None:  # the page reports its width: plots are sized to fit it
-        doc.js_on_event("document_ready", viewport_js(app.views.status.viewport))
     return template
 

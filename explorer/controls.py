@@ -3,6 +3,11 @@
 A control the chosen method does not use is disabled and says why in its label ("Adaptivity γ
 — not used by Random search"); which controls a method uses is read from its strategy's options
 (``core.strategies.strategy_options``). Each widget's help tooltip is its parameter's ``doc``.
+
+The history control is a ``pn.widgets.Player`` (its own buttons hidden: the sidebar's buttons
+drive it through the session). It is the page's clock: while ``session.animate`` is set it
+advances by itself in the browser at ``session.speed`` steps per second, and its value is the
+shown step (:mod:`explorer.views.timeline`).
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import panel as pn
 
-from explorer.clock import watch
+from explorer.clock import held, watch
 from explorer.model import FAST_SPEED, Session
+from explorer.views.timeline import Timeline
 
 __all__ = ["Controls"]
 
@@ -22,10 +29,15 @@ log = logging.getLogger(__name__)
 _HELP = ("gamma", "budget", "initial_level", "optimizer", "degree")
 
 
+def interval_ms(speed: float) -> int:
+    """The player's interval (ms per step) for ``speed`` steps per second."""
+    return max(int(round(1000.0 / max(float(speed), 0.1))), 10)
+
+
 class Controls:
     """Widgets and buttons of one page (no state of their own: the session holds it)."""
 
-    def __init__(self, session: Session, runner: Any) -> None:
+    def __init__(self, session: Session, runner: Any, timeline: Timeline | None = None) -> None:
         self.session = session
         self.runner = runner
         w, s = pn.widgets, session
@@ -47,7 +59,20 @@ class Controls:
         self.initial_level = bind(w.IntSlider, "initial_level", throttled=True, **wide)
         self.seed = bind(w.IntInput, "seed", **wide)
         self.speed = bind(w.FloatSlider, "speed", **wide)
-        self.history = bind(w.IntSlider, "step", **wide)
+        self.history = w.Player(
+            name=s.param.step.label, start=0, end=max(int(s.n_steps) - 1, 1), value=int(s.step),
+            interval=interval_ms(s.speed), loop_policy="loop" if s.loop else "once",
+            visible_buttons=[], show_loop_controls=False, show_value=True, height=60,
+            value_align="start", margin=(0, 10), **wide,
+        )
+        if timeline is not None:
+            args, code = timeline.player_callback()
+            self.history.jscallback(args=args, value=code)
+        # a new interval takes effect at the next start of the player's timer
+        self.history.jscallback(interval="if (cb_obj.direction == 1) "
+                                "{ cb_obj.direction = 0; cb_obj.direction = 1; }")
+        watch(s, self._to_player, ["step", "n_steps", "animate", "speed", "loop"])
+        self.history.param.watch(held(self._from_player), ["value", "direction"])
         # toggle buttons, not checkboxes: a checkbox's text is not clickable, only its
         # 13-pixel box; a button is one big target on a projector
         toggle = {"sizing_mode": "stretch_width", "color": "light"}
@@ -111,6 +136,24 @@ class Controls:
         except Exception as err:  # a button must never break the page
             log.exception("explorer command failed")
             self.runner.fail(err)
+
+    def _to_player(self, *events: Any) -> None:
+        s = self.session
+        self.history.param.update(
+            end=max(int(s.n_steps) - 1, 1), value=int(s.step),
+            interval=interval_ms(s.speed), loop_policy="loop" if s.loop else "once",
+            direction=1 if s.animate else 0,
+        )
+
+    def _from_player(self, *events: Any) -> None:
+        """The page's player moved (its value is the shown step) or stopped at its end."""
+        s, p = self.session, self.history
+        for e in events:
+            if e.name == "value" and int(e.new) != s.step:
+                s.step = int(np.clip(int(e.new), 0, max(int(s.n_steps) - 1, 0)))
+            elif e.name == "direction" and e.new == 0 and s.animate:
+                if p.value >= p.end or p.value >= s.n_steps - 1:
+                    self.runner.player_stopped()
 
     def _on_method(self, *events: Any) -> None:
         from core.strategies import STRATEGIES

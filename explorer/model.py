@@ -110,12 +110,13 @@ class Session(param.Parameterized):
     log_color = param.Boolean(default=True, label="Log colour scale")
     show_error = param.Boolean(default=False, label="Show |truth − surrogate|")
     present = param.Boolean(default=False, label="Presentation (large fonts)")
-    page_width = param.Integer(default=1280, bounds=(320, None), precedence=-1,
-                               doc="Width of the browser window (px), reported by the page.")
 
     # -- player and outputs (written by the runner) ------------------------------------------
     step = param.Integer(default=0, bounds=(0, 1), label="History (step)")
-    playing = param.Boolean(default=False)
+    playing = param.Boolean(default=False, doc="The player plays (live runs: evaluate).")
+    animate = param.Boolean(default=False, precedence=-1,
+                            doc="The page's player advances by itself (a run whose next "
+                            "frames are known: not live, not waiting for the computation).")
     run = param.ClassSelector(class_=RunRecord, default=None, allow_None=True, precedence=-1)
     n_steps = param.Integer(default=0, bounds=(0, None), precedence=-1)
     truth = param.Array(default=None, allow_None=True, precedence=-1,
@@ -130,8 +131,6 @@ class Session(param.Parameterized):
                        doc="γ -> (U, y, level_sum) of the γ strip, or None.")
     strip_note = param.String(default="", precedence=-1)
     message = param.String(default="", precedence=-1, doc="Error or notice for the page.")
-    frames_sent = param.Integer(default=0, precedence=-1)
-    frames_acked = param.Integer(default=-1, precedence=-1)
 
     def __init__(self, **params: Any) -> None:
         objectives = params.pop("objectives", None)

@@ -1,21 +1,20 @@
-"""The runner: starts the run the session describes and moves the player, frame by frame.
+"""The runner: starts the run the session describes and keeps the session up to date with it.
 
 :class:`Runner` watches the session's controls and starts a new run on every change (a shared
 cheap run from the :class:`~explorer.engine.RunStore`, or a live run of its own), asks the
 :class:`~explorer.engine.RaceService` for the race and the γ strip, and on every :meth:`tick`
-(the session's clock, on its event loop) advances ``session.step`` and writes the outputs the
-views read, in one ``param.update`` per frame. It never blocks: runs compute in worker threads,
-races in a background process.
+(the session's periodic callback, :mod:`explorer.clock`) publishes the frames the run has so
+far (``session.n_steps``), the model image of the shown step and the race. It never blocks:
+runs compute in worker threads, races in a background process.
 
-Flow control: the page acknowledges every painted frame (``session.frames_acked``); at most
-:data:`MAX_FRAMES_IN_FLIGHT` frames are sent ahead of it, so a slow page gets fewer frames with
-more steps each and the animation keeps real time.
+Who moves the shown step: for a run whose next frames are known (every cheap run, a replayed
+journal) the page's player, by itself (``session.animate``; :mod:`explorer.views.timeline`); for
+a live run the runner, which shows each new frame as it is evaluated while the session plays.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from typing import Any
 
@@ -28,19 +27,13 @@ from explorer.engine.worker import RunWorker
 from explorer.model import CONTROLS, Session
 from explorer.objectives import is_cheap
 
-__all__ = ["MAX_FRAMES_IN_FLIGHT", "Runner"]
+__all__ = ["Runner"]
 
 log = logging.getLogger(__name__)
 
-#: Frames sent but not yet painted by the page before the player waits.
-MAX_FRAMES_IN_FLIGHT = 2
 #: How long a restart waits for the first frame of a cheap run (seconds), so the reset views
 #: and the new run's first frame reach the page in one message.
 FIRST_FRAME_WAIT = 0.03
-#: Seconds of page silence after which one more frame is sent (a frozen tab, a lost
-#: acknowledgement): the player never stalls for good, and a silent page gets one frame per
-#: ``ACK_TIMEOUT``, not one per tick.
-ACK_TIMEOUT = 1.0
 
 
 def wants_log_colour(objective: Any) -> bool:
@@ -69,8 +62,8 @@ class Runner:
     race : bool
         Compute the other methods' runs (convergence race, results table) and the γ strip.
     hold : callable, optional
-        Wraps the watchers of the session (``explorer.clock.held`` in a server: widget changes
-        arrive outside the document's lock).
+        Wraps the watchers of the session (``explorer.clock.held`` in a server: the changes a
+        watcher makes go to the page as one message).
     """
 
     def __init__(self, session: Session, services: Any, *, race: bool = True,
@@ -81,11 +74,6 @@ class Runner:
         self.worker: RunWorker | None = None
         self.live = False
         self._shared_key: Any = None
-        self._acc = 0.0
-        #: when the page last acknowledged a frame, or was last sent one regardless
-        self._acked_at = 0.0
-        #: seconds of page silence before frames are sent regardless (see ``ACK_TIMEOUT``)
-        self.ack_timeout = ACK_TIMEOUT
         self._objective_name: str | None = None
         self._truth_key: Any = None
         self._closed = False
@@ -93,7 +81,6 @@ class Runner:
         hold = hold or (lambda fn: fn)
         session.param.watch(hold(self._on_controls), list(CONTROLS))
         session.param.watch(hold(self._on_view), ["x_dim", "y_dim", "log_color", "step"])
-        session.param.watch(self._on_ack, ["frames_acked"])
         self.restart()
 
     # -- commands -------------------------------------------------------------------------------
@@ -105,11 +92,28 @@ class Runner:
         s.playing = True
         if self.worker is not None and self.live:
             self.worker.allow(None)
+        self._update_animate()
 
     def pause(self) -> None:
-        self.session.playing = False
+        self.session.param.update(playing=False, animate=False)
         if self.worker is not None and self.live:
             self.worker.allow(0)
+
+    def player_stopped(self) -> None:
+        """The page's player stopped at the last frame it has: the run is over (pause), or
+        its next frames are still being computed (the next tick goes on)."""
+        s, run = self.session, self.session.run
+        s.animate = False
+        if run is None or self.live:
+            return
+        if run.done and s.n_steps >= run.n_frames and s.step >= s.n_steps - 1:
+            s.playing = False
+
+    def _update_animate(self) -> None:
+        """``session.animate``: the page plays by itself while there are frames ahead."""
+        s, run = self.session, self.session.run
+        s.animate = bool(s.playing and not self.live and run is not None
+                         and (s.step < s.n_steps - 1 or s.loop))
 
     def step(self) -> None:
         """One step forward (live runs: evaluate one more batch)."""
@@ -163,14 +167,14 @@ class Runner:
             s.param.y_dim.objects = list(objective.space.names)
         self._release_run()
         self.live = not is_cheap(objective)
-        self._acc = 0.0
         self.background.remembered = False
         problem = self._problem()
         run = None
         if not problem:
             run = self._start_run(objective, display)
         s.param.update(
-            run=run, step=0, n_steps=0, surface=None, surface_note="", message=problem,
+            run=run, step=0, n_steps=0, animate=False, surface=None, surface_note="",
+            message=problem,
             race={}, strip=None, strip_note="", **display,
         )
         self._truth_key = None
@@ -284,9 +288,7 @@ class Runner:
             return
         # The worker thread adds frames while this runs: the run is looked at once per tick,
         # done before the frame count (done is set after the last frame, so a run seen done
-        # is counted whole; the other way round, a run that ends between the two reads looks
-        # done at an old frame and the player stops there), and the step bounds, the player's
-        # target and the shown step all use that one count.
+        # is counted whole).
         done = run.done
         n = run.n_frames
         if n != s.n_steps:
@@ -295,37 +297,16 @@ class Runner:
         if run.error and not s.message:
             update["message"] = f"The run stopped with an error: {run.error}"
             update["playing"] = False
-        target = self._target(n, done, dt)
         if update:
             s.param.update(**update)
-        if target is not None and target != s.step:
-            self._show(target)
+        if self.live and s.playing and n and s.step != n - 1:
+            self._show(n - 1)  # a live run shows each new frame as it comes
         else:
             self._update_surface()
-
-    def _target(self, n: int, done: bool, dt: float) -> int | None:
-        """The step to show after ``dt`` seconds (``None``: stay), for a run of ``n`` frames
-        so far (``done``: all of them)."""
-        s = self.session
-        if not n:
-            return None
-        if not s.playing:
-            return None
-        if self.live:
-            if done and s.step >= n - 1:
-                self.pause()  # the live run is over
-            return n - 1
-        self._acc += max(float(s.speed), 0.1) * dt
-        adv = int(self._acc)
-        if adv and self._browser_behind():
-            adv = 0  # the steps keep accumulating: the next frame catches up
-        self._acc -= adv
-        if done and s.step >= n - 1:
-            if s.loop:
-                return 0
-            self.pause()
-            return None
-        return min(s.step + adv, n - 1)
+        if self.live and s.playing and done and s.step >= n - 1:
+            self.pause()  # the live run is over
+        elif s.playing and not s.animate:
+            self._update_animate()  # frames ahead again (a run still computing)
 
     def _show(self, k: int) -> None:
         """Show step ``k``: the views follow ``session.step``; the model image comes along."""
@@ -364,26 +345,6 @@ class Runner:
             if scale is not s.scale:
                 s.scale = scale
 
-    def _on_ack(self, event: Any) -> None:
-        self._acked_at = time.perf_counter()
-
-    def _browser_behind(self) -> bool:
-        """Whether the page has not yet painted the frames already sent (module docstring).
-
-        Without acknowledgements (notebooks, tests) frames are sent regardless. A page silent
-        for ``ack_timeout`` seconds (frozen, or its acknowledgement lost) gets one frame, then
-        one more per further ``ack_timeout`` of silence: never a frame per tick, which would
-        only pile up in the socket of a page that does not read it.
-        """
-        s = self.session
-        if s.frames_acked < 0 or s.frames_sent - s.frames_acked <= MAX_FRAMES_IN_FLIGHT:
-            return False
-        now = time.perf_counter()
-        if now - self._acked_at > self.ack_timeout:
-            self._acked_at = now  # this frame probes the page; the next after more silence
-            return False
-        return True
-
     # -- watchers -------------------------------------------------------------------------------
     def _on_controls(self, *events: Any) -> None:
         self.restart()
@@ -400,8 +361,11 @@ class Runner:
             if names & {"x_dim", "y_dim", "log_color"}:
                 self._update_truth(force=True)
                 self._update_surface()
-            elif "step" in names and self.session.objective_obj.space.dim > 2:
-                self._update_truth()
+            elif "step" in names:
+                if self.session.objective_obj.space.dim > 2:
+                    self._update_truth()
+                if not self.session.animate:  # while the page plays, the tick follows
+                    self._update_surface()
         except Exception as err:
             self.fail(err)
 
@@ -410,4 +374,5 @@ class Runner:
         traceback goes to the server's log."""
         self.last_traceback = traceback.format_exc()
         log.error("explorer: the player stopped on an error\n%s", self.last_traceback)
-        self.session.param.update(message=f"{type(err).__name__}: {err}", playing=False)
+        self.session.param.update(message=f"{type(err).__name__}: {err}", playing=False,
+                                  animate=False)

@@ -8,8 +8,6 @@ and notebooks make their own and :meth:`Services.close` it.
 Nothing here refers to a session: sessions hold the services, never the reverse, so a closed
 session is freed whole. What the services keep is bounded and keyed by experiment, not by
 session (``max_runs`` finished runs, the race cache, the stored landscapes of the objectives).
-When sessions end, :meth:`Services.session_closed` releases their memory to the system once
-they are gone (:mod:`explorer.memory`).
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from concurrent.futures import Future
 from typing import Any
 
 from explorer.engine import RaceService, RunStore, make_background_pool, make_training_executor
-from explorer.memory import MemoryRelease
 
 __all__ = ["Services", "TRAINING_WORKERS"]
 
@@ -57,12 +54,6 @@ class Services:
         self.races = RaceService(submit or self._submit)
         #: Stored landscapes of 2-D trainings, read once (see ``engine.truth``).
         self.landscapes: dict[Any, Any] = {}
-        #: Gives closed sessions' memory back to the system (server event loop only).
-        self.memory = MemoryRelease()
-
-    def session_closed(self) -> None:
-        """A server session was destroyed: release its memory soon (debounced)."""
-        self.memory.schedule()
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         with self._lock:
@@ -80,7 +71,6 @@ class Services:
 
     def close(self) -> None:
         """Stop the runs and shut the pools this object started."""
-        self.memory.cancel()
         self.runs.close()
         with self._lock:
             pool, self._pool = self._pool, None

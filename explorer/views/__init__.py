@@ -8,6 +8,7 @@ the session model (:class:`explorer.model.Session`).
 - :mod:`~explorer.views.learning`: learning curve of the latest training
 - :mod:`~explorer.views.results`: the results table; :mod:`~explorer.views.status`: status line
 - :mod:`~explorer.views.tables` (HTML builders), :mod:`~explorer.views.theme` (looks)
+- :mod:`~explorer.views.timeline`: the shown step in the page, and what follows it there
 
 :class:`Views` builds them all for one page and lays them out in rows.
 """
@@ -21,8 +22,8 @@ from bokeh.models import Div
 
 from explorer.clock import watch
 from explorer.model import Session
-from explorer.views.layout import Sizes
 from explorer.views.theme import FONT, style_figure
+from explorer.views.timeline import Timeline
 
 __all__ = ["Views"]
 
@@ -49,7 +50,7 @@ FONTS = {False: ("13px", "12px", "11px"), True: ("17px", "15px", "14px")}
 
 class Views:
     """Every view of one page (attributes ``landscape``, ``convergence``, ``inspector``,
-    ``strip``, ``learning``, ``results``, ``status``), sized to the window."""
+    ``strip``, ``learning``, ``results``, ``status``) and the ``timeline`` they share."""
 
     def __init__(self, session: Session) -> None:
         from explorer.views.convergence import ConvergenceView
@@ -61,13 +62,16 @@ class Views:
         from explorer.views.strip import GammaStripView
 
         self.session = session
-        self.landscape = LandscapeView(session)
-        self.convergence = ConvergenceView(session)
+        self.timeline = tl = Timeline()
+        self.landscape = LandscapeView(session, tl)
+        self.convergence = ConvergenceView(session, tl)
         self.inspector = InspectorView(session)
-        self.strip = GammaStripView(session, self.landscape.truth_image, self.landscape.mapper)
+        self.strip = GammaStripView(session, self.landscape.truth_image, self.landscape.mapper,
+                                    tl)
         self.learning = LearningCurveView(session)
         self.results = ResultsView(session)
-        self.status = StatusView(session)
+        self.status = StatusView(session, tl)
+        tl.finish()
         from explorer.views.parallel import ParallelCoordinatesView
 
         self.parallel = ParallelCoordinatesView(session)  # shown for 3 to 9 dimensions
@@ -75,33 +79,20 @@ class Views:
         self.intro = Div(text=f"<div style='font-size:13px;color:#3e4c59;line-height:1.35;"
                          f"font-family:{FONT}'>{INTRO}</div>", width=940, name="intro")
         self.legend = Div(text=LEGEND, width=940, name="legend")
-        watch(session, self._on_width, ["page_width"])
         watch(session, self._on_present, ["present"])
-        self._on_width()
+        self._on_present()
 
     def figures(self) -> list[Any]:
         return [self.landscape.truth, self.landscape.model, self.convergence.fig,
                 *self.strip.figures, self.learning.fig]
 
-    def _on_width(self, *events: Any) -> None:
-        size = Sizes(int(self.session.page_width))
-        self.landscape.resize(size.plot)
-        self.convergence.resize(size.plot, max(size.plot - 70, 110))
-        self.strip.resize(size.strip)
-        for div in (self.intro, self.legend):
-            if div.width != size.text:
-                div.width = size.text
-        self.status.resize(size.text)
-        self._on_present()  # title sizes follow the plot size
-
     def _on_present(self, *events: Any) -> None:
         title, axis, ticks = FONTS[bool(self.session.present)]
-        small = Sizes(int(self.session.page_width)).plot < 160 and not self.session.present
         for fig in self.figures():
-            style_figure(fig, title_size="11px" if small else title, axis_size=axis,
-                         tick_size=ticks)
-        self.status.present = bool(self.session.present)
-        self.status.update()
+            style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
+        if self.status.present != bool(self.session.present):
+            self.status.present = bool(self.session.present)
+            self.status.refresh()
 
     def header(self) -> list[Any]:
         """The intro and the status line (above the plots)."""

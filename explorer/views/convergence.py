@@ -1,14 +1,13 @@
 """Convergence: best value so far vs evaluations, this run against the other methods (the race).
 
-:class:`ConvergenceView` follows the session: the run's curve up to the shown step (streamed
-while it grows, at most every :data:`PERIOD` seconds while playing: each repaint of a log axis
-costs the page several ms) and the race's finished runs.
+:class:`ConvergenceView` follows the session: the run's whole known curve is in its source,
+each row with its step (new frames are streamed), and the page draws it up to the shown step
+(:mod:`explorer.views.timeline`); the race's finished runs come as they finish.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -22,11 +21,9 @@ from explorer.engine import RaceResult
 from explorer.model import Session
 from explorer.views.tables import metric_label
 from explorer.views.theme import METHOD_COLORS, as_lists, make_figure
+from explorer.views.timeline import Timeline
 
-__all__ = ["ConvergenceView", "FLOOR", "PERIOD"]
-
-#: While playing, the curve follows at most this often (seconds).
-PERIOD = 0.2
+__all__ = ["ConvergenceView", "FLOOR"]
 
 #: Smallest value drawn on the log axis (an exact hit of the optimum would be log(0)).
 FLOOR = 1e-10
@@ -41,9 +38,10 @@ class ConvergenceView(pn.viewable.Viewer):
 
     session = param.ClassSelector(class_=Session)
 
-    def __init__(self, session: Session, width: int = 215, height: int = 230,
-                 **params: Any) -> None:
+    def __init__(self, session: Session, timeline: Timeline | None = None, width: int = 215,
+                 height: int = 230, **params: Any) -> None:
         super().__init__(session=session, **params)
+        timeline = timeline or Timeline()
         from core.strategies import STRATEGIES
 
         methods = {name: cls.title for name, cls in STRATEGIES.items()}
@@ -69,11 +67,13 @@ class ConvergenceView(pn.viewable.Viewer):
                               line_width=2, line_alpha=0.8)
             self.race[name] = src
             self.race_renderers[name] = r
-        self.run = ColumnDataSource({"x": [], "y": []}, name="run-curve")
-        self.head = ColumnDataSource({"x": [], "y": []}, name="run-head")
+        self.run = ColumnDataSource({"x": [], "y": [], "step": []}, name="run-curve")
+        self.head = ColumnDataSource({"x": [], "y": [], "step": []}, name="run-head")
         self.run_renderer = self.fig.step("x", "y", source=self.run, mode="after", line_width=4,
-                                          line_color=METHOD_COLORS["sparse_grid"])
+                                          line_color=METHOD_COLORS["sparse_grid"],
+                                          view=timeline.view("upto"))
         self.head_renderer = self.fig.scatter("x", "y", source=self.head, size=10,
+                                              view=timeline.view("at"),
                                               fill_color=METHOD_COLORS["sparse_grid"],
                                               line_color="white", line_width=1.5)
         self.run_item = LegendItem(label="this run", renderers=[self.run_renderer])
@@ -93,14 +93,13 @@ class ConvergenceView(pn.viewable.Viewer):
         self.cursor = Span(location=0, dimension="height", line_color="#9aa5b1",
                            line_dash="dashed", line_width=1)
         self.fig.add_layout(self.cursor)
+        timeline.show_location(self.cursor, "end")
         self.f_opt: float | None = None
         self.method = "sparse_grid"
         self._run: Any = None
-        self._n = -1  # evaluations drawn in this run's curve
-        self._at = 0.0
-        self._range_set = False
+        self._sent = 0  # frames in this run's sources
         watch(session, self._on_run, ["run"])
-        watch(session, self._on_step, ["step", "playing", "n_steps"])
+        watch(session, self._on_frames, ["n_steps"])
         watch(session, self._on_race, ["race"])
         self._on_run()
 
@@ -114,30 +113,32 @@ class ConvergenceView(pn.viewable.Viewer):
         f_opt = getattr(objective, "f_opt", None) if objective.kind == "test_function" else None
         self.configure(s.method, int(s.budget), f_opt, metric_label(objective))
         self._run = s.run
-        self._n = -1
-        self._range_set = False
+        self._sent = 0
         self._on_race()
-        self._on_step()
+        self._on_frames()
 
-    def _on_step(self, *events: Any) -> None:
-        s, run, f = self.session, self.session.run, self.session.frame
-        if run is not self._run or f is None:
+    def _on_frames(self, *events: Any) -> None:
+        """The curve and head of the frames published since the last call, streamed."""
+        s, run = self.session, self.session.run
+        if run is not self._run or run is None:
             return
-        if run.done and not self._range_set:  # the whole run's curve: the axis stays put
-            self._range_set = True
-            self.include(self.transform(run.best_so_far[: run.n]))
-        if f.end == self._n:
+        n = min(int(s.n_steps), run.n_frames)
+        if n <= self._sent:
             return
-        now = time.perf_counter()
-        if s.playing and now - self._at < PERIOD:
-            return
-        self._at = now
-        if 0 < self._n <= f.end:
-            self.stream_run(self._n, run.best_so_far[self._n : f.end])
-        else:
-            self.reset_run(run.best_so_far[: f.end])
-        self.set_head(f.end, f.best_value)
-        self._n = f.end
+        frames = run.frames[self._sent : n]
+        a, b = frames[0].start, frames[-1].end
+        y = self.transform(run.best_so_far[a:b])
+        self.include(y)
+        steps = [k for k, f in enumerate(frames, self._sent) for _ in range(f.end - f.start)]
+        self.run.stream(as_lists({"x": np.arange(a + 1, b + 1, dtype=np.float64), "y": y,
+                                  "step": np.asarray(steps, dtype=np.int64)}))
+        heads = [(k, f) for k, f in enumerate(frames, self._sent)
+                 if f.end and math.isfinite(f.best_value)]
+        if heads:
+            hy = self.transform(np.array([f.best_value for _, f in heads]))
+            self.head.stream(as_lists({"x": [float(f.end) for _, f in heads], "y": hy,
+                                       "step": [k for k, _ in heads]}))
+        self._sent = n
 
     def _on_race(self, *events: Any) -> None:
         for method, res in self.session.race.items():
@@ -165,8 +166,8 @@ class ConvergenceView(pn.viewable.Viewer):
         self.fig.x_range.update(start=0, end=max(budget, 2))
         label = f"best {metric} − f*" if f_opt is not None else f"best {metric}"
         self.fig.yaxis.axis_label = label
-        self.run.data = {"x": [], "y": []}
-        self.head.data = {"x": [], "y": []}
+        self.run.data = {"x": [], "y": [], "step": []}
+        self.head.data = {"x": [], "y": [], "step": []}
         for src in self.race.values():
             src.data = {"x": [], "y": []}
         self._y_lo, self._y_hi = math.inf, -math.inf
@@ -200,32 +201,6 @@ class ConvergenceView(pn.viewable.Viewer):
         span = max(math.log10(hi) - math.log10(lo), 1.0)
         pad = 10 ** (0.06 * span)
         self.fig.y_range.update(start=lo / pad, end=hi * pad)
-
-    def reset_run(self, best: np.ndarray) -> None:
-        n = len(best)
-        y = self.transform(best)
-        self.include(y)
-        self.run.data = as_lists({"x": np.arange(1, n + 1, dtype=np.float64), "y": y})
-        self._head(n, best)
-
-    def stream_run(self, start: int, best: np.ndarray) -> None:
-        n = len(best)
-        if n:
-            y = self.transform(best)
-            self.include(y)
-            self.run.stream(as_lists(
-                {"x": np.arange(start + 1, start + n + 1, dtype=np.float64), "y": y}
-            ))
-
-    def set_head(self, n: int, best_value: float) -> None:
-        self._head(n, np.array([best_value]))
-
-    def _head(self, n: int, best: np.ndarray) -> None:
-        if n == 0 or not len(best) or not math.isfinite(best[-1]):
-            self.head.data = {"x": [], "y": []}
-        else:
-            self.head.data = {"x": [float(n)], "y": self.transform(best[-1:]).tolist()}
-        self.cursor.location = float(n)
 
     def set_race(self, method: str, n: np.ndarray, best: np.ndarray) -> None:
         src = self.race.get(method)

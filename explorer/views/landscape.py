@@ -44,6 +44,7 @@ from explorer.views.theme import (
     as_lists,
     make_figure,
 )
+from explorer.views.timeline import Timeline
 
 __all__ = ["ColorScale", "LandscapeView", "colorbar_ticks", "linear_ticks", "point_columns"]
 
@@ -96,6 +97,57 @@ def point_columns(run: Any, a: int, b: int, dims: tuple[int, int], color_by: str
     }
 
 
+def frame_of_rows(run: Any, a: int, b: int) -> list[int]:
+    """The frame (step) in which each of the rows ``a..b-1`` of ``run`` was evaluated."""
+    out: list[int] = []
+    for k, f in enumerate(run.frames):
+        if f.end <= a:
+            continue
+        if f.start >= b:
+            break
+        out += [k] * (min(f.end, b) - max(f.start, a))
+    return out
+
+
+def marker_columns(run: Any, k0: int, k1: int, dims: tuple[int, int]) -> tuple[dict, dict]:
+    """Marker rows (newest batch, refined point, best point) and optimizer paths of the frames
+    ``k0..k1-1``, each row with its ``step``."""
+    dx, dy = dims
+    xs: list[float] = []
+    ys: list[float] = []
+    kinds: list[str] = []
+    steps: list[int] = []
+    pxs: list[list[float]] = []
+    pys: list[list[float]] = []
+    psteps: list[int] = []
+    for k in range(k0, k1):
+        f = run.frames[k]
+        rows = list(range(f.start, f.end))
+        if f.refinement is not None:
+            rows.append(int(f.refinement.refined))
+        if f.best >= 0:
+            rows.append(f.best)
+        n_new = f.end - f.start
+        kinds += ["newest"] * n_new
+        if f.refinement is not None:
+            kinds.append("refined")
+        if f.best >= 0:
+            kinds.append("best")
+        xs += run.U[rows, dx].tolist()
+        ys += run.U[rows, dy].tolist()
+        steps += [k] * len(rows)
+        for r in range(f.start, f.end):
+            path = run.paths.get(r)
+            if path is not None:
+                pxs.append(path[:, dx].tolist())
+                pys.append(path[:, dy].tolist())
+                psteps.append(k)
+    cols: dict[str, list] = {"x": xs, "y": ys, "kind": kinds, "step": steps}
+    for j, name in enumerate(_MARKER_COLUMNS[2:]):
+        cols[name] = [_MARKER_STYLES[kind][j] for kind in kinds]
+    return cols, {"xs": pxs, "ys": pys, "step": psteps}
+
+
 def _label() -> Label:
     return Label(
         x=0.5, y=0.5, x_units="data", y_units="data", text="", text_align="center",
@@ -116,25 +168,31 @@ class LandscapeView(pn.viewable.Viewer):
     """The truth heatmap with the points, and the model heatmap beside it.
 
     Sources: ``points`` (one row per evaluation, streamed), ``markers`` (newest batch, refined
-    point, best point), ``truth_image``, ``model_image``, ``error_image`` (colour indices).
+    point, best point), ``paths``, each row with its ``step``: the page shows the rows of the
+    shown step (:mod:`explorer.views.timeline`); ``truth_image``, ``model_image``,
+    ``error_image`` (colour indices) are sent by the server.
     """
 
     session = param.ClassSelector(class_=Session)
 
-    def __init__(self, session: Session, size: int = 230, **params: Any) -> None:
+    def __init__(self, session: Session, timeline: Timeline | None = None, size: int = 230,
+                 **params: Any) -> None:
         super().__init__(session=session, **params)
+        timeline = timeline or Timeline()
+        self.timeline = timeline
         self.truth_image = ColumnDataSource(empty_image(), name="truth-image")
         self.model_image = ColumnDataSource(empty_image(), name="model-image")
         self.error_image = ColumnDataSource(empty_image(), name="error-image")
         self.points = ColumnDataSource(
-            {k: [] for k in ("x", "y", "c", "level", "order", "value", "marker", "label")},
+            {k: [] for k in ("x", "y", "c", "level", "order", "value", "marker", "label",
+                             "step")},
             name="points",
         )
         self.markers = ColumnDataSource(
-            {k: [] for k in _MARKER_COLUMNS} | {"kind": []}, name="markers"
+            {k: [] for k in _MARKER_COLUMNS} | {"kind": [], "step": []}, name="markers"
         )
         # the surrogate optimizer's paths to the candidates of the shown step (if recorded)
-        self.paths = ColumnDataSource({"xs": [], "ys": []}, name="optimizer-paths")
+        self.paths = ColumnDataSource({"xs": [], "ys": [], "step": []}, name="optimizer-paths")
         self.mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=0, high=255)
         self.error_mapper = LinearColorMapper(palette=list(ERROR_PALETTE), low=0, high=255)
         self.point_mapper = LinearColorMapper(palette=list(LEVEL_PALETTE), low=1, high=12)
@@ -157,27 +215,27 @@ class LandscapeView(pn.viewable.Viewer):
         self.model.add_layout(self.message)
         self.truth.scatter("x", "y", source=self.points, marker="marker", size=9,
                            fill_color=transform("c", self.point_mapper), line_color="#1f2933",
-                           line_width=0.8, name="points-truth")
+                           line_width=0.8, name="points-truth", view=timeline.view("upto"))
         # the model's copy of the points: small dark dots (the interpolation nodes)
         self.model.scatter("x", "y", source=self.points, size=3.5, fill_color="#1f2933",
-                           line_color=None, fill_alpha=0.75)
+                           line_color=None, fill_alpha=0.75, view=timeline.view("upto"))
         for fig in (self.truth, self.model):
             fig.multi_line("xs", "ys", source=self.paths, line_color="#ff2fa0", line_width=2,
-                           line_dash="dashed")
+                           line_dash="dashed", view=timeline.view("at"))
             fig.scatter("x", "y", source=self.markers, marker="marker", size="size",
                         fill_color="fill", fill_alpha="fill_alpha", line_color="line",
-                        line_width="line_width")
+                        line_width="line_width", view=timeline.view("at"))
         self.truth.add_tools(HoverTool(
             renderers=[self.truth.renderers[1]],
             tooltips=[("config", "@label"), ("f", "@value{0.000g}"), ("level |l|₁", "@level"),
                       ("evaluation", "@order")],
         ))
         self._run: Any = None
-        self._shown = -1
-        self._levels_shown = 0
+        self._sent = 0
+        self._color_by = "order"
         s = session
         watch(s, self._on_run, ["run", "x_dim", "y_dim", "color_by"])
-        watch(s, self._on_step, ["step"])
+        watch(s, self._on_frames, ["n_steps"])
         watch(s, self._on_truth, ["truth", "scale"])
         watch(s, self._on_surface, ["surface", "surface_note", "show_error", "scale"])
         self._on_run()
@@ -223,11 +281,11 @@ class LandscapeView(pn.viewable.Viewer):
                 axis.axis_label = spec.name + (" (log)" if spec.log else "")
 
     def _on_run(self, *events: Any) -> None:
+        """A new run, other axes or other colours: every known frame's rows again."""
         s = self.session
         run = s.run
-        space = s.objective_obj.space
         self._set_axes()
-        d = space.dim
+        d = s.objective_obj.space.dim
         by = s.color_by if run is not None and run.levels_known else "order"
         if by == "level":
             self.point_mapper.update(palette=list(LEVEL_PALETTE), low=d, high=d + 10)
@@ -236,63 +294,52 @@ class LandscapeView(pn.viewable.Viewer):
                                      high=max(int(s.budget) - 1, 1))
         self._color_by = by
         self._run = run
-        self._shown = -1
+        self._sent = 0
         self.points.data = {k: [] for k in self.points.data}
         self.markers.data = {k: [] for k in self.markers.data}
-        self.paths.data = {"xs": [], "ys": []}
-        self._on_step()
+        self.paths.data = {"xs": [], "ys": [], "step": []}
+        self._on_frames()
 
-    # -- per step ---------------------------------------------------------------------------
-    def _on_step(self, *events: Any) -> None:
+    # -- new frames -------------------------------------------------------------------------
+    def _on_frames(self, *events: Any) -> None:
+        """Rows of the frames published since the last call (``session.n_steps``), streamed:
+        the page shows the step it plays (:mod:`explorer.views.timeline`)."""
         s = self.session
         run = s.run
         if run is not self._run:
             return  # a new run: _on_run follows
-        f = s.frame
-        if f is None:
+        if run is None:
             return
-        k = min(s.step, run.n_frames - 1)
-        dims = s.dims
-        prev = run.frames[self._shown] if self._shown >= 0 else None
-        if (prev is not None and k > self._shown and self._levels_shown >= prev.end) or (
-                prev is not None and k > self._shown and self._color_by == "order"):
-            cols = point_columns(run, prev.end, f.end, dims, self._color_by)
-            if len(cols["x"]):
-                self.points.stream(as_lists(cols))
-        else:
-            self.points.data = as_lists(point_columns(run, 0, f.end, dims, self._color_by))
-        self._levels_shown = run.levels_known
-        self._shown = k
-        self._set_markers(run, f, dims)
+        n = min(int(s.n_steps), run.n_frames)
+        if self._color_by == "order" and s.color_by == "level" and run.levels_known:
+            self._on_run()  # the grid's levels are known now: colour by them
+            return
+        if n <= self._sent:
+            return
+        a = run.frames[self._sent].start
+        b = run.frames[n - 1].end
+        cols = point_columns(run, a, b, s.dims, self._color_by)
+        cols["step"] = frame_of_rows(run, a, b)
+        self.points.stream(as_lists(cols))
+        marks, paths = marker_columns(run, self._sent, n, s.dims)
+        self.markers.stream(as_lists(marks))
+        if len(paths["step"]):
+            self.paths.stream(paths)
+        self._sent = n
 
-    def _set_markers(self, run: Any, f: Any, dims: tuple[int, int]) -> None:
-        dx, dy = dims
-        xs = run.U[f.start : f.end, dx].tolist()
-        ys = run.U[f.start : f.end, dy].tolist()
-        kinds = ["newest"] * len(xs)
-        if f.refinement is not None:
-            r = f.refinement.refined
-            xs.append(float(run.U[r, dx]))
-            ys.append(float(run.U[r, dy]))
-            kinds.append("refined")
-        if f.best >= 0:
-            xs.append(float(run.U[f.best, dx]))
-            ys.append(float(run.U[f.best, dy]))
-            kinds.append("best")
-        cols: dict[str, list] = {"x": xs, "y": ys, "kind": kinds}
-        for k, name in enumerate(_MARKER_COLUMNS[2:]):
-            cols[name] = [_MARKER_STYLES[kind][k] for kind in kinds]
-        self.markers.data = cols
-        paths = [run.paths[r] for r in range(f.start, f.end) if r in run.paths]
-        if paths or len(self.paths.data["xs"]):
-            self.paths.data = {"xs": [p[:, dx].tolist() for p in paths],
-                               "ys": [p[:, dy].tolist() for p in paths]}
-
-    def marker_points(self, kind: str) -> tuple[list[float], list[float]]:
-        """``(x, y)`` of the markers of one ``kind`` ("newest", "refined" or "best")."""
+    def marker_points(self, kind: str, step: int | None = None) -> tuple[list[float], list[float]]:
+        """``(x, y)`` of the markers of one ``kind`` ("newest", "refined" or "best") at
+        ``step`` (default: the session's)."""
+        k = self.session.step if step is None else step
         d = self.markers.data
-        rows = [i for i, k in enumerate(d["kind"]) if k == kind]
-        return [d["x"][i] for i in rows], [d["y"][i] for i in rows]
+        rows = [i for i, (kk, st) in enumerate(zip(d["kind"], d["step"], strict=True))
+                if kk == kind and st == k]
+        return [float(d["x"][i]) for i in rows], [float(d["y"][i]) for i in rows]
+
+    def shown_points(self, step: int | None = None) -> int:
+        """How many points the page shows at ``step`` (default: the session's)."""
+        k = self.session.step if step is None else step
+        return int(sum(1 for st in self.points.data["step"] if st <= k))
 
     # -- images -----------------------------------------------------------------------------
     def _on_truth(self, *events: Any) -> None:

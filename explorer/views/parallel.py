@@ -291,13 +291,7 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         self._shown_run: Any = None
         self._drawn_at = -math.inf
         session.param.watch(self._on_change, ["run", "step", "objective", "playing"])
-        if "page_width" in session.param:
-            session.param.watch(self._on_width, ["page_width"])
         self._on_change()
-
-    def _on_width(self, *_events: Any) -> None:
-        if self.view is not None:
-            self.view.resize(int(self.session.page_width) - SIDEBAR_WIDTH)
 
     def _on_change(self, *_events: Any) -> None:
         s = self.session
@@ -313,7 +307,6 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         if space != self._space or self.view is None:
             self._space = space
             self.view = ParallelView(space, str(getattr(objective, "metric", "value")))
-            self._on_width()
             self._holder.objects = [self.view]
             self._shown = (None, -1)
         run, f = s.run, s.frame

@@ -1,38 +1,29 @@
-"""The status line, the page's messages and the frame counter of the flow control.
+"""The status line and the page's messages.
 
 The status line says how many evaluations the shown step has, the best value and where, the
 step, what the step did, and at the end that the run is finished and why it stopped (also short
-of the budget). It changes with every shown step, in the same message as the plots.
-
-The frame counter (a data source, not a Div: a source has no view to re-render) counts the
-frames sent and carries the shown step and whether the player plays; the page writes each
-painted frame's number into the ``frame-ack`` source, which becomes ``session.frames_acked``
-for the runner's flow control. Browser tests and the benchmark read the counter too.
+of the budget). Its text for every known step is a column of the timeline's ``frames`` source
+(:mod:`explorer.views.timeline`), so the page shows the right one at every step it plays by
+itself; the server rewrites the last step's text when the run grows, ends, or plays.
 """
 
 from __future__ import annotations
 
 import html
-import time
 from typing import Any
 
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, CustomJS, Div
+from bokeh.models import Div
 
 from explorer.clock import watch
 from explorer.engine import ROLE_CANDIDATE
 from explorer.model import Session
-from explorer.views.layout import viewport_source
 from explorer.views.tables import make_div, metric_label, status_html
 from explorer.views.theme import FONT
+from explorer.views.timeline import Timeline
 
 __all__ = ["StatusView", "finished_note"]
-
-_ACK_JS = """
-const n = cb_obj.data.frame[0];
-requestAnimationFrame(() => { ack.data = {frame: [n]}; });
-"""
 
 
 def finished_note(run: Any) -> str:
@@ -51,36 +42,32 @@ def finished_note(run: Any) -> str:
 
 
 class StatusView(pn.viewable.Viewer):
-    """Status line (Div ``status``), message (Div ``message``) and the frame counter."""
+    """Status line (Div ``status``) and message (Div ``message``); writes the timeline's
+    ``frames`` source (one row per known step: ``step``, ``end``, ``status``)."""
 
     session = param.ClassSelector(class_=Session)
 
-    def __init__(self, session: Session, width: int = 930, **params: Any) -> None:
+    def __init__(self, session: Session, timeline: Timeline | None = None, width: int = 930,
+                 **params: Any) -> None:
         super().__init__(session=session, **params)
+        self.timeline = timeline or Timeline()
+        self.frames = self.timeline.frames
+        self.frames.data = {"step": [], "end": [], "status": []}
         self.div = make_div("status", width=width)
+        self.timeline.show_text(self.div, "status")
         self.message = Div(text="", name="message", width=width, visible=False,
                            styles={"color": "#b42318", "font-weight": "600",
                                    "font-family": FONT})
-        self.frame_counter = ColumnDataSource({"frame": [0], "t": [0.0], "step": [0],
-                                               "playing": [False]}, name="frame-counter")
-        self.ack = ColumnDataSource({"frame": [-1]}, name="frame-ack")
-        self.viewport = viewport_source()
-        self.holder = Div(visible=False, tags=[self.frame_counter, self.ack, self.viewport])
-        self.viewport.on_change("data", self._on_viewport)
-        self.frame_counter.js_on_change("data", CustomJS(args={"ack": self.ack}, code=_ACK_JS))
-        self.ack.on_change("data", self._on_ack)
-        self._text = ""
+        self._run: Any = None
+        self._sent = 0
         self.present = False
-        watch(session, self._on_step, ["step"])
         watch(session, self.update, ["run", "n_steps", "playing", "message"])
-        watch(session, self._on_playing, ["playing"])
         watch(session, self._on_message, ["message"])
         self.update()
         self._on_message()
 
     def __panel__(self) -> Any:
         return pn.Column(pn.pane.Bokeh(self.div, margin=(0, 10)),
-                         pn.pane.Bokeh(self.holder, visible=False),
                          pn.pane.Bokeh(self.message, margin=(0, 10)), margin=0)
 
     def resize(self, width: int) -> None:
@@ -88,52 +75,32 @@ class StatusView(pn.viewable.Viewer):
             if div.width != width:
                 div.width = width
 
-    def _on_step(self, *events: Any) -> None:
-        self.update()
-        s = self.session
-        s.frames_sent += 1
-        self._count()
-
-    def _on_playing(self, *events: Any) -> None:
-        self._count()
-
-    def _count(self) -> None:
-        s = self.session
-        self.frame_counter.data = {"frame": [s.frames_sent], "t": [time.time()],
-                                   "step": [int(s.step)], "playing": [bool(s.playing)]}
-
-    def _on_ack(self, attr: str, old: Any, new: Any) -> None:
-        frame = list(new.get("frame", [])) if isinstance(new, dict) else []
-        if frame and frame[0] is not None and int(frame[0]) >= 0:
-            self.session.frames_acked = int(frame[0])
-
-    def _on_viewport(self, attr: str, old: Any, new: Any) -> None:
-        width = int((new.get("width") or [0])[0] or 0) if isinstance(new, dict) else 0
-        if width >= 320:
-            self.session.page_width = width
-
     def _on_message(self, *events: Any) -> None:
         text = self.session.message
         self.message.text = html.escape(text)
         self.message.visible = bool(text)
 
-    def note(self) -> str:
-        s, run, f = self.session, self.session.run, self.session.frame
+    def note(self, k: int | None = None) -> str:
+        """What step ``k`` (default: the shown one) did, or that the run finished."""
+        s, run = self.session, self.session.run
+        f = s.frame if k is None or run is None or not run.n_frames else \
+            run.frames[min(k, run.n_frames - 1)]
         if run is None or f is None:
             if run is not None and getattr(run, "done", False) is False and s.objective_obj.kind \
                     != "test_function":
                 return "paused: press Play or Step to evaluate" if not s.playing else "training…"
             return "computing…" if run is not None else ""
         done = run.done  # before the frame count: a run seen done has all its frames counted
-        k = min(s.step, run.n_frames - 1)
-        at_end = k >= run.n_frames - 1
-        if at_end and done:
+        n = max(min(int(s.n_steps), run.n_frames), 1)
+        k = min(s.step if k is None else k, n - 1)
+        at_end = k >= n - 1
+        if at_end and done and n >= run.n_frames:
             end = finished_note(run)
             if f.role == ROLE_CANDIDATE and f.label:
                 return f"{end} · {f.label}" if end else f.label
             return end or f.label
         parts = []
-        if not done and at_end:
+        if at_end:
             live = s.objective_obj.kind != "test_function"
             parts.append(("training…" if s.playing else "paused: press Play or Step to "
                           "evaluate") if live else "computing…")
@@ -141,18 +108,45 @@ class StatusView(pn.viewable.Viewer):
             parts.append(f.label)
         return " · ".join(p for p in parts if p)
 
-    def update(self, *events: Any) -> None:
-        s, run, f = self.session, self.session.run, self.session.frame
+    def text(self, k: int | None = None) -> str:
+        """The status line's HTML at step ``k`` (default: the shown step)."""
+        s, run = self.session, self.session.run
         metric = metric_label(s.objective_obj)
         size = 18 if self.present else 14.5
-        if run is None or f is None:
-            text = status_html(0, s.budget, None, None, 0, 0, metric=metric, note=self.note(),
+        n = min(int(s.n_steps), run.n_frames) if run is not None else 0
+        if run is None or not n:
+            return status_html(0, s.budget, None, None, 0, 0, metric=metric, note=self.note(),
                                size=size)
-        else:
-            k = min(s.step, run.n_frames - 1)
-            text = status_html(f.end, s.budget, f.best_value, run.best_config(k), k,
-                               max(run.n_frames, 1), metric=metric, note=self.note(),
-                               size=size)
-        if text != self._text:
-            self._text = text
-            self.div.text = text
+        k = min(s.step if k is None else k, n - 1)
+        f = run.frames[k]
+        return status_html(f.end, s.budget, f.best_value, run.best_config(k), k, n,
+                           metric=metric, note=self.note(k), size=size)
+
+    def update(self, *events: Any) -> None:
+        """Texts of the new steps, and the last step's again (it says whether the run goes
+        on); the whole table for a new run or a new presentation size."""
+        s, run = self.session, self.session.run
+        n = min(int(s.n_steps), run.n_frames) if run is not None else 0
+        rebuild = run is not self._run or any(e.name == "present" for e in events) or \
+            n < self._sent
+        if rebuild:
+            self._run, self._sent = run, 0
+        a = max(self._sent - 1, 0)  # the former last step's text changes too
+        rows = {"step": list(range(a, n)), "end": [run.frames[k].end for k in range(a, n)],
+                "status": [self.text(k) for k in range(a, n)]}
+        if rebuild:
+            self.frames.data = rows
+        elif n > a:
+            if self._sent:  # the former last row, patched; the rest streamed
+                self.frames.patch({c: [(a, v[0])] for c, v in rows.items()})
+            rest = {c: v[1 if self._sent else 0:] for c, v in rows.items()}
+            if rest["step"]:
+                self.frames.stream(rest)
+        self._sent = n
+        if not n:  # with frames, the page shows the shown step's row of ``frames``
+            self.div.text = self.text()
+
+    def refresh(self) -> None:
+        """Every text again (presentation size changed)."""
+        self._run = None
+        self.update()

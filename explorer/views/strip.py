@@ -1,9 +1,9 @@
 """γ strip: the grid at γ = 0, 0.5 and 1 side by side (small multiples).
 
 The three grids are computed once per objective, budget and sparse-grid options (in the
-background pool); the strip then shows, in step with the animation, the first ``n`` points of
-each, where ``n`` is the number of evaluations of the shown step, so the class sees the three
-grids grow.
+background pool) and sent whole; the page shows, in step with the animation, the first ``n``
+points of each, where ``n`` is the number of evaluations of the shown step (the timeline's
+``"rows"`` filter, :mod:`explorer.views.timeline`), so the class sees the three grids grow.
 """
 
 from __future__ import annotations
@@ -19,27 +19,29 @@ from bokeh.transform import transform
 from explorer.background import STRIP_GAMMAS
 from explorer.clock import watch
 from explorer.model import Session
-from explorer.views.inspector import SlowView
 from explorer.views.tables import make_div, set_html
-from explorer.views.theme import LEVEL_PALETTE, as_lists, make_figure
+from explorer.views.theme import LEVEL_PALETTE, make_figure
+from explorer.views.timeline import Timeline
 
 __all__ = ["GammaStripView"]
 
 _TITLES = {0.0: "γ = 0 (greedy)", 0.5: "γ = 0.5", 1.0: "γ = 1 (breadth-first)"}
 
 
-class GammaStripView(SlowView):
+class GammaStripView(pn.viewable.Viewer):
     """Three small landscape plots sharing the truth image, each with its own grid."""
 
     def __init__(self, session: Session, truth_image: ColumnDataSource,
-                 mapper: LinearColorMapper, size: int = 136, **params: Any) -> None:
-        super().__init__(session, **params)
+                 mapper: LinearColorMapper, timeline: Timeline | None = None, size: int = 136,
+                 **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        timeline = timeline or Timeline()
         self.note = make_div("strip-note")
         self.level_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
         self.sources: dict[float, ColumnDataSource] = {}
         self.figures = []
         self._grids: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-        self._shown = 0
         self.dims = (0, 1)
         for g in STRIP_GAMMAS:
             fig = make_figure(
@@ -55,7 +57,7 @@ class GammaStripView(SlowView):
             src = ColumnDataSource({"x": [], "y": [], "level": []}, name=f"strip-{g}")
             fig.scatter("x", "y", source=src, size=6,
                         fill_color=transform("level", self.level_mapper),
-                        line_color="#1f2933", line_width=0.6)
+                        line_color="#1f2933", line_width=0.6, view=timeline.view("rows"))
             self.sources[g] = src
             self.figures.append(fig)
         watch(session, self._on_strip, ["strip", "strip_note", "x_dim", "y_dim"])
@@ -82,11 +84,6 @@ class GammaStripView(SlowView):
         self.set_grids(s.strip, s.dims, (d, d + 10))
         note = s.strip_note
         set_html(self.note, f"<p class='muted'>{html.escape(note)}</p>" if note else "")
-        self.render()
-
-    def render(self) -> None:
-        f = self.session.frame
-        self.show(max(f.end if f is not None else 0, 1))
 
     def set_grids(self, grids: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
                   dims: tuple[int, int], level_range: tuple[int, int]) -> None:
@@ -97,33 +94,18 @@ class GammaStripView(SlowView):
             for g, (U, _, lsum) in grids.items():
                 self._grids[float(g)] = (np.asarray(U), np.asarray(lsum))
         self.level_mapper.update(low=level_range[0], high=max(level_range[1], level_range[0] + 1))
-        self._shown = 0
-        for src in self.sources.values():
-            src.data = {"x": [], "y": [], "level": []}
-
-    def _columns(self, g: float, a: int, b: int) -> dict[str, Any]:
-        U, lsum = self._grids[g]
-        b = min(b, len(U))
-        a = min(a, b)
-        dx, dy = self.dims
-        return {"x": U[a:b, dx], "y": U[a:b, dy], "level": lsum[a:b]}
-
-    def show(self, n: int) -> None:
-        """Show the first ``n`` points of each grid (stream when growing)."""
-        if not self._grids or n == self._shown:
-            return
+        dx, dy = dims
         for g, src in self.sources.items():
-            if g not in self._grids:
-                continue
-            if n > self._shown:
-                cols = self._columns(g, self._shown, n)
-                if len(cols["x"]):
-                    src.stream(as_lists(cols))
+            if g in self._grids:
+                U, lsum = self._grids[g]
+                src.data = {"x": U[:, dx], "y": U[:, dy], "level": lsum}
             else:
-                src.data = as_lists(self._columns(g, 0, n))
-        self._shown = n
+                src.data = {"x": [], "y": [], "level": []}
+
+    def shown(self, n: int) -> dict[float, int]:
+        """Points of each grid the page shows when the shown step has ``n`` evaluations."""
+        return {g: min(max(n, 1), len(src.data["x"])) for g, src in self.sources.items()}
 
     @property
     def ready(self) -> bool:
         return bool(self._grids)
-
