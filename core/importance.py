@@ -21,8 +21,8 @@ Which surrogate
   cross-validation (folds by history position, ``k mod 5``), and the cross-validated R^2 of the
   chosen pair is reported as ``check_r2``; the final coefficients are fitted to all points.
 - ``fit="auto"`` (default): the interpolant when the run has at least ``2 d + 1`` grid
-  evaluations and their interpolation system is solvable with a non-constant result, else least
-  squares.
+  evaluations, with at least 3 distinct grid coordinates in every dimension, whose
+  interpolation system is solvable with a non-constant result; else least squares.
 
 Indices are with respect to the uniform distribution on the unit cube the strategies work in: a
 log-scaled parameter is uniform in its logarithm, an integer or categorical parameter in its
@@ -463,6 +463,9 @@ def _try_interpolant(
     d = U.shape[1]
     if lv.shape[0] < 2 * d + 1:
         return None
+    X = U[on_grid]
+    if any(np.unique(X[:, t]).size < 3 for t in range(d)):
+        return None  # a dimension the grid never varied: its index would be 0 by construction
     keys = np.concatenate([lv, ix], axis=1)
     _, first = np.unique(keys, axis=0, return_index=True)
     first = np.sort(first)  # the first evaluation of each grid point, in history order

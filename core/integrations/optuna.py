@@ -562,3 +562,9 @@ def _claims(trials: list[FrozenTrial], exclude: int | None = None) -> dict[int, 
         if i is not None and i >= 0 and t._trial_id != exclude:
             out[t._trial_id] = int(i)
     return out
+
+
+# importance evaluator (its own module; re-exported here as the public name)
+from core.integrations._optuna_importance import SparseGridImportanceEvaluator  # noqa: E402
+
+__all__ += ["SparseGridImportanceEvaluator"]
