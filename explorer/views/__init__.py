@@ -77,8 +77,9 @@ class Views:
         self.parallel = ParallelCoordinatesView(session)  # shown for 3 to 9 dimensions
         # Bokeh Divs (not Panel panes): their width follows the window in place
         self.intro = Div(text=f"<div style='font-size:13px;color:#3e4c59;line-height:1.35;"
-                         f"font-family:{FONT}'>{INTRO}</div>", width=940, name="intro")
-        self.legend = Div(text=LEGEND, width=940, name="legend")
+                         f"font-family:{FONT}'>{INTRO}</div>", name="intro",
+                         sizing_mode="stretch_width")
+        self.legend = Div(text=LEGEND, name="legend", sizing_mode="stretch_width")
         watch(session, self._on_present, ["present"])
         self._on_present()
 
@@ -96,12 +97,14 @@ class Views:
 
     def header(self) -> list[Any]:
         """The intro and the status line (above the plots)."""
-        return [pn.pane.Bokeh(self.intro, margin=(0, 10)), self.status]
+        return [pn.pane.Bokeh(self.intro, margin=(0, 10), sizing_mode="stretch_width"),
+                self.status]
 
     def rows(self) -> list[Any]:
         """The page below the status line; rows wrap when the window is narrow."""
         card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa"}
-        top = pn.Row(self.landscape, self.convergence, margin=(0, 5))
+        top = pn.Row(*self.landscape.panes(), self.convergence, margin=(0, 5),
+                     sizing_mode="stretch_width", max_width=1000)
         bottom = pn.FlexBox(
             pn.Card(self.inspector, title="Refinement inspector (Novak-Ritter)", width=470,
                     **card),
@@ -111,4 +114,5 @@ class Views:
             pn.Card(self.results, title="Results (same budget)", width=530, **card),
             self.learning,
         )
-        return [pn.Column(top, self.legend), self.parallel, bottom, results]
+        return [pn.Column(top, pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
+                          sizing_mode="stretch_width"), self.parallel, bottom, results]

@@ -47,7 +47,8 @@ class ConvergenceView(pn.viewable.Viewer):
         methods = {name: cls.title for name, cls in STRATEGIES.items()}
         self.methods = methods  # name -> title
         self.fig = make_figure(
-            title="Convergence race", frame_width=width, frame_height=height,
+            title="Convergence race", width=width + 60, height=height + 75,
+            sizing_mode="scale_width",
             y_axis_type="log", x_range=Range1d(0, 100), y_range=Range1d(1e-3, 1e3),
             tools="pan,wheel_zoom,box_zoom,reset",
         )
@@ -104,7 +105,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self._on_run()
 
     def __panel__(self) -> Any:
-        return pn.pane.Bokeh(self.fig, margin=0)
+        return pn.pane.Bokeh(self.fig, margin=0, sizing_mode="stretch_width")
 
     # -- following the session --------------------------------------------------------------
     def _on_run(self, *events: Any) -> None:
@@ -150,11 +151,6 @@ class ConvergenceView(pn.viewable.Viewer):
                 item = self.race_items[method]  # the reason where the curve would be
                 item.label = value(f"{self.methods[method]}: {res}")
                 item.visible = True
-
-    def resize(self, width: int, height: int) -> None:
-        """Frame size in pixels (the page fits the window, see ``views.layout``)."""
-        if self.fig.frame_width != width or self.fig.frame_height != height:
-            self.fig.update(frame_width=width, frame_height=height)
 
     def configure(self, method: str, budget: int, f_opt: float | None, metric: str) -> None:
         """New run: clear every curve, colour the run by its method, set the axes."""

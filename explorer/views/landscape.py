@@ -197,8 +197,8 @@ class LandscapeView(pn.viewable.Viewer):
         self.error_mapper = LinearColorMapper(palette=list(ERROR_PALETTE), low=0, high=255)
         self.point_mapper = LinearColorMapper(palette=list(LEVEL_PALETTE), low=1, high=12)
         xr, yr = Range1d(0, 1, bounds=(0, 1)), Range1d(0, 1, bounds=(0, 1))
-        self.truth = self._figure("True loss landscape", xr, yr, size)
-        self.model = self._figure("Sparse-grid surrogate", xr, yr, size)
+        self.truth = self._figure("True loss landscape", xr, yr, size + 60, size + 75)
+        self.model = self._figure("Sparse-grid surrogate", xr, yr, size + 130, size + 75)
         img = {"image": "image", "x": "x", "y": "y", "dw": "dw", "dh": "dh", "level": "image"}
         self.truth_renderer = self.truth.image(source=self.truth_image, color_mapper=self.mapper,
                                                **img)
@@ -243,10 +243,11 @@ class LandscapeView(pn.viewable.Viewer):
         self._on_surface()
 
     @staticmethod
-    def _figure(title: str, xr: Range1d, yr: Range1d, size: int) -> Any:
+    def _figure(title: str, xr: Range1d, yr: Range1d, width: int, height: int) -> Any:
+        # scaled with the width of the page (the aspect ratio of width and height kept)
         fig = make_figure(
-            title=title, x_range=xr, y_range=yr, frame_width=size, frame_height=size,
-            tools="pan,wheel_zoom,box_zoom,reset", match_aspect=True,
+            title=title, x_range=xr, y_range=yr, width=width, height=height,
+            sizing_mode="scale_width", tools="pan,wheel_zoom,box_zoom,reset",
         )
         fig.xaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.yaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
@@ -255,23 +256,20 @@ class LandscapeView(pn.viewable.Viewer):
         fig.min_border_right = 10
         return fig
 
+    def panes(self) -> list[Any]:
+        """The two plots, each as wide as the page allows (for one row with other plots)."""
+        return [pn.pane.Bokeh(fig, margin=0, sizing_mode="stretch_width")
+                for fig in (self.truth, self.model)]
+
     def __panel__(self) -> Any:
-        return pn.Row(pn.pane.Bokeh(self.truth, margin=0), pn.pane.Bokeh(self.model, margin=0),
-                      margin=0)
+        return pn.Row(*self.panes(), margin=0, sizing_mode="stretch_width")
 
     # -- whole-run changes ------------------------------------------------------------------
-    def resize(self, size: int) -> None:
-        """Frame size of both plots (px); fewer ticks on small plots."""
-        for fig in (self.truth, self.model):
-            if fig.frame_width != size:
-                fig.update(frame_width=size, frame_height=size)
-        self._set_axes()
-
     def _set_axes(self) -> None:
         s = self.session
         space = s.objective_obj.space
         dx, dy = s.dims
-        target = 3 if self.truth.frame_width < 180 else 5
+        target = 4
         for fig in (self.truth, self.model):
             for axis, name in ((fig.xaxis[0], space.names[dx]), (fig.yaxis[0], space.names[dy])):
                 spec = axis_spec(space, name)

@@ -53,9 +53,9 @@ class StatusView(pn.viewable.Viewer):
         self.timeline = timeline or Timeline()
         self.frames = self.timeline.frames
         self.frames.data = {"step": [], "end": [], "status": []}
-        self.div = make_div("status", width=width)
+        self.div = make_div("status", sizing_mode="stretch_width")
         self.timeline.show_text(self.div, "status")
-        self.message = Div(text="", name="message", width=width, visible=False,
+        self.message = Div(text="", name="message", visible=False, sizing_mode="stretch_width",
                            styles={"color": "#b42318", "font-weight": "600",
                                    "font-family": FONT})
         self._run: Any = None
@@ -67,13 +67,9 @@ class StatusView(pn.viewable.Viewer):
         self._on_message()
 
     def __panel__(self) -> Any:
-        return pn.Column(pn.pane.Bokeh(self.div, margin=(0, 10)),
-                         pn.pane.Bokeh(self.message, margin=(0, 10)), margin=0)
-
-    def resize(self, width: int) -> None:
-        for div in (self.div, self.message):
-            if div.width != width:
-                div.width = width
+        return pn.Column(pn.pane.Bokeh(self.div, margin=(0, 10), sizing_mode="stretch_width"),
+                         pn.pane.Bokeh(self.message, margin=(0, 10), sizing_mode="stretch_width"),
+                         margin=0, sizing_mode="stretch_width")
 
     def _on_message(self, *events: Any) -> None:
         text = self.session.message

@@ -72,12 +72,6 @@ class GammaStripView(pn.viewable.Viewer):
             pn.pane.Bokeh(self.note, width=440),
         )
 
-    def resize(self, size: int) -> None:
-        """Frame size of each small plot (px)."""
-        for fig in self.figures:
-            if fig.frame_width != size:
-                fig.update(frame_width=size, frame_height=size)
-
     def _on_strip(self, *events: Any) -> None:
         s = self.session
         d = s.objective_obj.space.dim

@@ -69,9 +69,10 @@ def set_html(div: Div, text: str) -> None:
     div.text = STYLE + text
 
 
-def make_div(name: str, width: int | None = None, height: int | None = None) -> Div:
+def make_div(name: str, width: int | None = None, height: int | None = None,
+             **kw: Any) -> Div:
     """A Bokeh ``Div`` for the HTML views (use :func:`set_html` to fill it)."""
-    kw: dict[str, Any] = {"name": name}
+    kw["name"] = name
     if width is not None:
         kw["width"] = width
     if height is not None:
