@@ -8,8 +8,10 @@ Format (UTF-8, one JSON object per line):
   line always begins with the bytes of :data:`HEADER_PREFIX`; that is how a journal is told
   apart from any other file, which is never written to.
 - every further line, one evaluation: ``{"index", "step", "u", "config", "value", "status",
-  "error", "seconds", "info", "time"}``; ``value`` is ``null`` for a failed evaluation. Lines are
-  in completion order, which may differ from ``index`` order with parallel backends.
+  "error", "seconds", "info", "time", "origin"}``; ``value`` is ``null`` for a failed evaluation;
+  ``origin`` is :meth:`core.records.Origin.to_json` (what the point is; absent in journals
+  written before it existed). Lines are in completion order, which may differ from ``index``
+  order with parallel backends.
 - when a run ends (its budget used, the method exhausted or converged, or stopped on request),
   an end line ``{"end": reason, "nfev": n, "time": ...}``. A resumed run appends evaluations
   after it and a new end line when it ends; the last end line after the last evaluation says
@@ -110,6 +112,7 @@ def _evaluation_record(ev: Any) -> dict[str, Any]:
         "seconds": ev.seconds,
         "info": ev.info,
         "time": time.time(),
+        **({} if ev.origin is None else {"origin": ev.origin.to_json()}),
     }
 
 

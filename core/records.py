@@ -18,21 +18,315 @@ NaN').
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Evaluation", "Batch", "RunResult", "STATUSES"]
+__all__ = [
+    "Evaluation",
+    "Batch",
+    "RunResult",
+    "STATUSES",
+    "ORIGIN_KINDS",
+    "ORIGIN_MODELS",
+    "SELECTION_LEVELS",
+    "Origin",
+    "Selection",
+]
 
 #: The two values of :attr:`Evaluation.status`.
 STATUSES = ("ok", "failed")
 
+#: What an asked point is (:attr:`Origin.kind`), with what each kind means.
+ORIGIN_KINDS: dict[str, str] = {
+    "sample": "a point drawn or enumerated without a model (random search, grid search, an "
+    "initial design, a random fallback)",
+    "grid": "a sparse-grid point: the initial grid of a search (refinement 0) or a child of a "
+    "Novak-Ritter refinement (``parent`` is the refined point)",
+    "candidate": "a minimum of a sparse-grid surrogate found by an optimizer (``path``), "
+    "checked with the objective",
+    "model_step": "the minimum of a least-squares quadratic model of the told points nearest "
+    "the incumbent, between zoom stages",
+    "local_step": "a trust-region step of the local phase (a quadratic model's minimum; a "
+    "geometry step, drawn at random in the trust region, has no prediction)",
+    "neighbourhood": "a point drawn around a selected point (adaptive random search; "
+    "``parent`` is the selected point)",
+    "acquisition": "the maximizer of an acquisition function on a model (Bayesian "
+    "optimization's expected improvement)",
+}
 
-def _frozen_array(a: Any) -> np.ndarray:
-    arr = np.array(a, dtype=np.float64, copy=True)
+#: The models that predict a point's value (:attr:`Origin.model`).
+ORIGIN_MODELS: dict[str, str] = {
+    "sparse_grid_surrogate": "the B-spline interpolant of a sparse grid's values",
+    "local_quadratic": "a least-squares quadratic fitted to told points near the incumbent",
+    "gp_posterior": "the posterior mean of a Gaussian process",
+}
+
+#: The level term of a selection criterion (:attr:`Selection.level_kind`): the level sum
+#: ``|l|_1`` of a sparse-grid point, or the level of an adaptive random search point.
+SELECTION_LEVELS = ("level_sum", "point_level")
+
+
+def _frozen_array(a: Any, dtype: Any = np.float64) -> np.ndarray:
+    arr = np.array(a, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def _opt_int(value: Any, name: str, low: int = 0) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int or None, got {name}={value!r}")
+    if value < low:
+        raise ValueError(f"`{name}` must be >= {low}, got {name}={value!r}")
+    return int(value)
+
+
+def _nan_to_none(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Selection:
+    """One selection of a point to refine, with the criterion of every candidate it weighed.
+
+    A Novak-Ritter refinement (sparse grid search) and a selection of adaptive random search
+    both pick the candidate with the smallest criterion
+    ``g = (rank + 1)^(1 - gamma) * (level + n_refinements + 1)^gamma``; this record is what a
+    front end needs to draw that choice. Arrays are read-only, one entry per candidate, and
+    refer to candidates by their history index (:attr:`Evaluation.index`).
+
+    Attributes
+    ----------
+    step : int
+        1-based selection number within its search (the grid of one zoom stage, or the run).
+    refined : int
+        History index of the selected point (the argmin of ``scores``).
+    candidates : ndarray of int64, shape (n,)
+        History indices of the candidates, in the search's storage order.
+    ranks, levels, n_refinements : ndarray of int64, shape (n,)
+        The criterion's inputs: 0-based rank of the value (as the search counts it), the level
+        term (see ``level_kind``) and refinements before this one.
+    scores : ndarray of float64, shape (n,)
+        The criterion ``g``; ``inf`` for candidates the search ignores (a child would exceed
+        its maximal level).
+    gamma : float
+        The adaptivity in the criterion.
+    level_kind : str
+        One of :data:`SELECTION_LEVELS`.
+    """
+
+    step: int
+    refined: int
+    candidates: np.ndarray
+    ranks: np.ndarray
+    levels: np.ndarray
+    n_refinements: np.ndarray
+    scores: np.ndarray
+    gamma: float
+    level_kind: str = "level_sum"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "step", _opt_int(self.step, "step", low=1))
+        object.__setattr__(self, "refined", _opt_int(self.refined, "refined"))
+        n = None
+        for name in ("candidates", "ranks", "levels", "n_refinements", "scores"):
+            dtype = np.float64 if name == "scores" else np.int64
+            arr = _frozen_array(getattr(self, name), dtype).reshape(-1)
+            if n is not None and arr.shape != (n,):
+                raise ValueError(
+                    f"Selection arrays must all have shape ({n},), got {name} of shape "
+                    f"{arr.shape}"
+                )
+            n = arr.shape[0]
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "gamma", float(self.gamma))
+        if self.level_kind not in SELECTION_LEVELS:
+            raise ValueError(
+                f"`level_kind` must be one of {SELECTION_LEVELS}, got {self.level_kind!r}"
+            )
+
+    @property
+    def n_candidates(self) -> int:
+        """Number of candidates weighed."""
+        return int(self.candidates.shape[0])
+
+    def remapped(self, index: np.ndarray) -> Selection:
+        """This selection with history indices ``i`` replaced by ``index[i]`` (a nested
+        search reporting to the search that runs it)."""
+        return Selection(
+            self.step, int(index[self.refined]), index[self.candidates], self.ranks,
+            self.levels, self.n_refinements, self.scores, self.gamma, self.level_kind,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (``inf`` scores as null); :meth:`from_json` reads it back."""
+        return {
+            "step": self.step,
+            "refined": self.refined,
+            "candidates": self.candidates.tolist(),
+            "ranks": self.ranks.tolist(),
+            "levels": self.levels.tolist(),
+            "n_refinements": self.n_refinements.tolist(),
+            "scores": [_nan_to_none(v) for v in self.scores.tolist()],
+            "gamma": self.gamma,
+            "level_kind": self.level_kind,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Selection:
+        """The selection that :meth:`to_json` wrote (``ValueError``/``TypeError`` if not one)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a selection must be a JSON object, got {data!r:.80}")
+        scores = [math.inf if v is None else v for v in data.get("scores", ())]
+        return cls(
+            data["step"], data["refined"], data["candidates"], data["ranks"], data["levels"],
+            data["n_refinements"], scores, data["gamma"], data.get("level_kind", "level_sum"),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Origin:
+    """What an asked point is and why the strategy asked it (provenance, as data).
+
+    Strategies set one per asked point (:attr:`core.strategies.base.Strategy.origins`);
+    :func:`core.run.iterate` puts it into the point's :class:`Evaluation` and journals write
+    it. The analogue in optuna is a trial's ``system_attrs``.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`ORIGIN_KINDS`.
+    prediction : float
+        The model's value at the point before it was evaluated (NaN when no model predicted
+        it).
+    model : str or None
+        Which model made ``prediction``: one of :data:`ORIGIN_MODELS`, None when none did.
+    path : ndarray of float64, shape (m, d), or None
+        The optimizer's best-so-far path on the model that found the point, in the unit cube of
+        the whole space (the last row is the point); None when no optimizer ran.
+    parent : int or None
+        History index of the point whose refinement created this one (a grid point's refined
+        point, an adaptive-random-search point's selected point); None for initial points.
+    refinement : int or None
+        The refinement (1-based, within its search) that created a grid point or a drawn
+        neighbourhood point; 0 for an initial grid or initial points; None for other kinds.
+    stage : int
+        The search the point belongs to: 0 for the first grid, ``s`` for the ``s``-th zoom
+        stage or global restart of sparse grid search (in the order they began).
+    restart : int
+        Global restarts begun before the point was asked (0 during the first global search).
+    levels, indices : ndarray of int64, shape (d,), or None
+        A grid point's sparse-grid levels and indices (within its stage's box).
+    box : ndarray of float64, shape (2, d), or None
+        Lower and upper corner of the stage's box in the unit cube (None: the whole cube), so
+        that ``u = box[0] + v * (box[1] - box[0])`` maps the grid's coordinates ``v``.
+    source : str
+        The strategy's own short description (e.g. ``"lbfgsb@2 (zoom 1)"``); free text.
+    selection : Selection or None
+        The criterion of the selection that created this point, on the first point of its
+        batch (the other points of the same refinement have the same ``parent`` and
+        ``refinement`` and ``selection=None``, so a run stores each selection once).
+    """
+
+    kind: str = "sample"
+    prediction: float = math.nan
+    model: str | None = None
+    path: np.ndarray | None = None
+    parent: int | None = None
+    refinement: int | None = None
+    stage: int = 0
+    restart: int = 0
+    levels: np.ndarray | None = None
+    indices: np.ndarray | None = None
+    box: np.ndarray | None = None
+    source: str = ""
+    selection: Selection | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ORIGIN_KINDS:
+            raise ValueError(f"`kind` must be one of {tuple(ORIGIN_KINDS)}, got {self.kind!r}")
+        if self.model is not None and self.model not in ORIGIN_MODELS:
+            raise ValueError(
+                f"`model` must be None or one of {tuple(ORIGIN_MODELS)}, got {self.model!r}"
+            )
+        object.__setattr__(self, "prediction", float(self.prediction))
+        for name in ("parent", "refinement"):
+            object.__setattr__(self, name, _opt_int(getattr(self, name), name))
+        for name in ("stage", "restart"):
+            object.__setattr__(self, name, _opt_int(getattr(self, name), name))
+        if self.path is not None:
+            path = _frozen_array(self.path)
+            object.__setattr__(self, "path", path.reshape(-1, path.shape[-1]))
+        for name in ("levels", "indices"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _frozen_array(getattr(self, name), np.int64))
+        if self.box is not None:
+            object.__setattr__(self, "box", _frozen_array(self.box).reshape(2, -1))
+        object.__setattr__(self, "source", str(self.source))
+        if self.selection is not None and not isinstance(self.selection, Selection):
+            raise TypeError(f"`selection` must be a Selection or None, got {self.selection!r}")
+
+    def replace(self, **changes: Any) -> Origin:
+        """A copy with ``changes`` (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN as null, arrays as lists, defaults left out)."""
+        out: dict[str, Any] = {"kind": self.kind}
+        if math.isfinite(self.prediction):
+            out["prediction"] = self.prediction
+        if self.model is not None:
+            out["model"] = self.model
+        for name in ("path", "levels", "indices", "box"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.tolist()
+        for name in ("parent", "refinement"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.stage:
+            out["stage"] = self.stage
+        if self.restart:
+            out["restart"] = self.restart
+        if self.source:
+            out["source"] = self.source
+        if self.selection is not None:
+            out["selection"] = self.selection.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> Origin:
+        """The origin that :meth:`to_json` wrote (``ValueError``/``TypeError`` if not one)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"an origin must be a JSON object, got {data!r:.80}")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown origin field(s) {sorted(unknown)}")
+        fields = dict(data)
+        if fields.get("prediction") is None:
+            fields["prediction"] = math.nan
+        if fields.get("selection") is not None:
+            fields["selection"] = Selection.from_json(fields["selection"])
+        return cls(**fields)
+
+    def __repr__(self) -> str:
+        parts = [repr(self.kind)]
+        if math.isfinite(self.prediction):
+            parts.append(f"prediction={self.prediction:.6g} ({self.model})")
+        if self.parent is not None:
+            parts.append(f"parent={self.parent}")
+        if self.stage:
+            parts.append(f"stage={self.stage}")
+        if self.source:
+            parts.append(f"source={self.source!r}")
+        return f"Origin({', '.join(parts)})"
+
+
+#: The origin of a point whose strategy says nothing more about it.
+SAMPLE = Origin()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -60,6 +354,9 @@ class Evaluation:
         raised exception, ``info["traceback"]`` holds the formatted traceback.
     step : int
         The ask/tell cycle (0-based) the point belongs to.
+    origin : Origin or None
+        What the point is and why it was asked (:class:`Origin`); :func:`core.run.iterate`
+        always sets it; None only in records made elsewhere (or read from an older journal).
     """
 
     index: int
@@ -71,6 +368,7 @@ class Evaluation:
     error: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     step: int = 0
+    origin: Origin | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -87,6 +385,8 @@ class Evaluation:
         object.__setattr__(self, "seconds", float(self.seconds))
         object.__setattr__(self, "config", dict(self.config))
         object.__setattr__(self, "info", dict(self.info))
+        if self.origin is not None and not isinstance(self.origin, Origin):
+            raise TypeError(f"`origin` must be an Origin or None, got {self.origin!r}")
 
     @property
     def ok(self) -> bool:
@@ -165,6 +465,9 @@ class RunResult:
         Human-readable reason.
     seconds : float
         Wall time of the run.
+    stop_detail : str
+        Why the run ended, with figures: e.g. how much of the budget is left unspent and why
+        (the strategy's :attr:`~core.strategies.base.Strategy.stop_detail`).
     """
 
     x: dict[str, Any] | None
@@ -178,6 +481,7 @@ class RunResult:
     success: bool
     message: str
     seconds: float
+    stop_detail: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "u", _frozen_array(self.u))

@@ -79,7 +79,7 @@ from core.journal import (
     open_journal,
     to_json,
 )
-from core.records import Batch, Evaluation, RunResult
+from core.records import SAMPLE, Batch, Evaluation, Origin, RunResult
 from core.result import Measurement
 from core.space import SearchSpace
 
@@ -357,7 +357,8 @@ def _resolve_space(fun: Any, space: Any) -> SearchSpace:
 
 
 def _restore(
-    record: Mapping[str, Any], u: np.ndarray, config: dict, step: int, source: Any
+    record: Mapping[str, Any], u: np.ndarray, config: dict, step: int, source: Any,
+    origin: Origin,
 ) -> Evaluation:
     index = record["index"]
     u_journal = np.asarray(record.get("u"), dtype=np.float64)
@@ -380,6 +381,7 @@ def _restore(
         error=record.get("error"),
         info=record.get("info") or {},
         step=step,
+        origin=origin,
     )
 
 
@@ -429,7 +431,9 @@ def iterate(
     Yields
     ------
     Batch
-        Evaluations in asked order; the last record has ``stop_reason`` set.
+        Evaluations in asked order; the last record has ``stop_reason`` set. Each
+        evaluation's ``origin`` is the :class:`~core.records.Origin` the strategy stated for
+        its point when it asked it (``strategy.origins``).
 
     Raises
     ------
@@ -474,6 +478,20 @@ def iterate(
     return _loop(
         shipped, space, strategy, executor, writer, known, stop, max_batch, on_evaluation, catch
     )
+
+
+def _origins_of(strategy: Any, k: int) -> tuple[Origin, ...]:
+    """The strategy's origins of its last asked batch of ``k`` points (``Origin("sample")``
+    each when it states none, as a strategy outside ``core.strategies.base`` may)."""
+    origins = tuple(getattr(strategy, "origins", ()) or ())
+    if len(origins) != k or not all(isinstance(o, Origin) for o in origins):
+        if origins:
+            raise RuntimeError(
+                f"{type(strategy).__name__}.origins must hold one core.records.Origin per "
+                f"asked point ({k}), got {len(origins)} item(s)"
+            )
+        return (SAMPLE,) * k
+    return origins
 
 
 def _loop(
@@ -523,12 +541,15 @@ def _loop(
                     f"{type(strategy).__name__} asked {k} points with {n_evals - nfev} of its "
                     f"budget n_evals={n_evals} left"
                 )
+            origins = _origins_of(strategy, k)
             configs = space.from_unit(U)
             evaluations: list[Evaluation | None] = [None] * k
             for j in range(k):
                 rec = known.pop(nfev + j, None)
                 if rec is not None:
-                    evaluations[j] = ev = _restore(rec, U[j], configs[j], step, writer.path)
+                    evaluations[j] = ev = _restore(
+                        rec, U[j], configs[j], step, writer.path, origins[j]
+                    )
                     record(ev, replayed=True)
             todo = [j for j in range(k) if evaluations[j] is None]
             n_workers = executor_workers(executor)  # per batch: Dask clusters may scale
@@ -537,7 +558,8 @@ def _loop(
             with closing(iter(batch)) as outcomes:  # cancels pending work if anything raises
                 for j, (value, status, error, info, seconds) in outcomes:
                     ev = Evaluation(
-                        nfev + j, configs[j], U[j], value, seconds, status, error, info, step
+                        nfev + j, configs[j], U[j], value, seconds, status, error, info, step,
+                        origins[j],
                     )
                     evaluations[j] = ev
                     record(ev, replayed=False)

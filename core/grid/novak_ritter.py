@@ -429,6 +429,20 @@ class NovakRitter:
         return list(self._history)
 
     @property
+    def pending(self) -> tuple[np.ndarray, np.ndarray, RefinementStep | None] | None:
+        """The batch asked and not yet told: ``(levels, indices, refinement)``, the levels and
+        indices of shape ``(m, d)`` (read-only) and the :class:`RefinementStep` that created it
+        (None for the initial grid); None when nothing is pending.
+
+        The step's arrays can be read at once: they describe the selection that chose the
+        batch, which is what they will say after the batch is told.
+        """
+        pend = self._pending
+        if pend is None:
+            return None
+        return _readonly(pend.levels), _readonly(pend.indices), pend.record
+
+    @property
     def stop_reason(self) -> str | None:
         """``None`` while running, else ``"budget"`` or ``"max_level"``."""
         return self._stop_reason

@@ -27,6 +27,7 @@ __all__ = [
     "LBFGSB",
     "find_candidates",
     "quadratic_step",
+    "quadratic_step_predicted",
     "surrogate_minima",
 ]
 
@@ -361,6 +362,12 @@ STEP_FACTOR = 2.0
 
 
 def quadratic_step(U: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """:func:`quadratic_step_predicted` without the prediction: the point, or None."""
+    step = quadratic_step_predicted(U, y)
+    return None if step is None else step[0]
+
+
+def quadratic_step_predicted(U: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float] | None:
     """The minimum of a local quadratic model of the told values, as the next point to try.
 
     A least-squares quadratic (``(d + 1)(d + 2) / 2`` coefficients) is fitted to the told points
@@ -379,9 +386,10 @@ def quadratic_step(U: np.ndarray, y: np.ndarray) -> np.ndarray | None:
 
     Returns
     -------
-    ndarray, shape (d,), or None
-        The step's point; ``None`` with too few finite values, a zero-width box, or a result
-        within ``DUPLICATE_TOL`` of a told point. Deterministic.
+    (x, predicted) or None
+        The step's point ``x`` of shape ``(d,)`` and the model's value there; ``None`` with too
+        few finite values, a zero-width box, or a result within ``DUPLICATE_TOL`` of a told
+        point. Deterministic.
     """
     from scipy.optimize import minimize
 
@@ -413,4 +421,4 @@ def quadratic_step(U: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     x = np.clip(c + res.x, 0.0, 1.0)
     if np.min(np.max(np.abs(U - x), axis=1)) <= DUPLICATE_TOL:
         return None
-    return x
+    return x, float(v[near].min() + coef[0] + res.fun)

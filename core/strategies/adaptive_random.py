@@ -74,6 +74,7 @@ from scipy.special import ndtr, ndtri
 from core._validation import check_gamma, check_int
 from core.grid import novak_ritter_scores
 from core.optimizers._common import check_number
+from core.records import Origin, Selection
 from core.strategies.base import Strategy
 
 __all__ = ["AdaptiveRandomSearch", "AdaptiveRandomStep", "VARIANTS", "value_ranks"]
@@ -246,6 +247,9 @@ class AdaptiveRandomSearch(Strategy):
         self._batch = self._rng.random((min(self.init_points, self.n_evals), self.dim))
         self._batch_level = 0
         self._batch_asked = 0
+        self._batch_origins = [
+            Origin("sample", refinement=0, source="initial point")
+        ] * len(self._batch)
         self.refinement_history: list[int] = []
 
     # -- per-point state -------------------------------------------------------------------
@@ -328,8 +332,10 @@ class AdaptiveRandomSearch(Strategy):
 
     # -- ask/tell --------------------------------------------------------------------------
     def _ask(self, max_points: int) -> np.ndarray:
-        U = self._batch[self._batch_asked : self._batch_asked + max_points]
+        a = self._batch_asked
+        U = self._batch[a : a + max_points]
         self._batch_asked += len(U)
+        self._set_origins(self._batch_origins[a : a + len(U)])
         return U
 
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
@@ -367,6 +373,16 @@ class AdaptiveRandomSearch(Strategy):
         self._batch = np.clip(new, 0.0, 1.0)
         self._batch_level = level + 1
         self._batch_asked = 0
+        rec = self.step_record(self.n_steps)
+        selection = Selection(
+            rec.step, rec.refined, np.arange(rec.n_points), rec.ranks, rec.levels,
+            rec.n_refinements, rec.scores, rec.gamma, "point_level",
+        )
+        self._batch_origins = [
+            Origin("neighbourhood", parent=i, refinement=rec.step,
+                   source=f"drawn around point {i}", selection=selection if k == 0 else None)
+            for k in range(n_new)
+        ]
 
     def _neighbourhood(self, c: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray, float]:
         """``(low, high, radius)`` of the neighbourhood of ``c`` (radius NaN unless balls)."""

@@ -16,6 +16,11 @@ Protocol
     ``None`` while the strategy can go on; otherwise one of :data:`STOP_REASONS`.
 ``best``
     ``(u, value)`` of the best finite value told so far (first on ties), or ``None``.
+``origins``
+    One :class:`~core.records.Origin` per point of the last asked batch: what each point is
+    (kind, the model's prediction and which model made it, the optimizer's path, the refinement
+    that created it, its zoom stage or restart). Subclasses set them in ``_ask`` with
+    :meth:`Strategy._set_origins`; points without one get ``Origin("sample")``.
 
 Metadata for front ends
 -----------------------
@@ -32,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core._validation import as_generator, as_points, as_values, check_int
+from core.records import SAMPLE, Origin
 from core.result import OptimizeResult
 
 __all__ = ["Strategy", "STOP_REASONS"]
@@ -93,6 +99,8 @@ class Strategy(ABC):
         self._n_told = 0
         self._n_batches = 0
         self._stopped: str | None = None
+        self._origins: tuple[Origin, ...] = ()
+        self._next_origins: list[Origin] | None = None
 
     # -- protocol ---------------------------------------------------------------------------
     def ask(self, max_points: int | None = None) -> np.ndarray:
@@ -104,12 +112,22 @@ class Strategy(ABC):
             )
         if max_points is not None:
             max_points = check_int(max_points, "max_points", low=1)
+        self._origins = ()
         if self.stop_reason is not None:
             return np.empty((0, self.dim))
         k = self.remaining if max_points is None else min(max_points, self.remaining)
+        self._next_origins = None
         U = np.array(self._ask(k), dtype=np.float64).reshape(-1, self.dim)
         if len(U) > k:
             raise AssertionError(f"{type(self).__name__}._ask returned {len(U)} > {k} points")
+        origins, self._next_origins = self._next_origins, None
+        if origins is None:
+            origins = [SAMPLE] * len(U)
+        if len(origins) != len(U):
+            raise AssertionError(
+                f"{type(self).__name__}._ask set {len(origins)} origins for {len(U)} points"
+            )
+        self._origins = tuple(origins)
         if len(U) == 0 and self._stopped is None:
             self._stopped = "exhausted"
         if len(U):
@@ -142,6 +160,21 @@ class Strategy(ABC):
         if reason not in STOP_REASONS:
             raise ValueError(f"`reason` must be one of {sorted(STOP_REASONS)}, got {reason!r}")
         self._stopped = reason
+
+    @property
+    def origins(self) -> tuple[Origin, ...]:
+        """What each point of the last asked batch is, shape ``(k,)`` like the batch (one
+        :class:`~core.records.Origin` per row; empty before the first ask or after an empty
+        one)."""
+        return self._origins
+
+    def _set_origins(self, origins: Any) -> None:
+        """Called by ``_ask``: the origins of the points it returns (one each, in order)."""
+        origins = list(origins)
+        for o in origins:
+            if not isinstance(o, Origin):
+                raise TypeError(f"origins must be core.records.Origin, got {o!r}")
+        self._next_origins = origins
 
     @property
     def stop_reason(self) -> str | None:

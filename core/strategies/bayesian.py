@@ -33,6 +33,7 @@ from scipy.stats import qmc
 
 from core._validation import as_points, check_int
 from core.strategies import _gp
+from core.records import Origin
 from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 
@@ -164,15 +165,27 @@ class BayesianOptimization(Strategy):
         if self._n_initial_asked < self.n_initial:
             U = self._initial[self._n_initial_asked : self._n_initial_asked + max_points]
             self._n_initial_asked += len(U)
+            self._set_origins([Origin("sample", source="initial design")] * len(U))
             return U
         # small dense linear algebra: BLAS threads only add overhead
         with single_blas_thread():
             gp = self._fit()
             if gp is None:
+                self._set_origins([Origin("sample", source="random: no finite value yet")])
                 return self._rng.random((1, self.dim))
-            return self._maximize_ei(gp)[None, :]
+            u, searched = self._maximize_ei(gp)
+            if not searched:
+                self._set_origins([Origin("sample", source="random: every maximizer was told")])
+                return u[None, :]
+            mean, _ = gp.predict(u[None, :])
+            predicted = float(self._y_shift + self._y_scale * mean[0])
+            self._set_origins([Origin("acquisition", predicted, "gp_posterior",
+                                      source="expected improvement")])
+            return u[None, :]
 
-    def _maximize_ei(self, gp: _gp.GaussianProcess) -> np.ndarray:
+    def _maximize_ei(self, gp: _gp.GaussianProcess) -> tuple[np.ndarray, bool]:
+        """The maximizer of the expected improvement not told yet, and True; a random point
+        and False when every maximizer found was told before."""
         X = gp.X
         yn = (self._training_data()[1] - self._y_shift) / self._y_scale  # type: ignore[index]
         f_best = float(yn.min())
@@ -203,5 +216,5 @@ class BayesianOptimization(Strategy):
         results.sort(key=lambda r: r[0])
         for _, u in results:
             if np.min(np.max(np.abs(X - u), axis=1)) > 1e-9:
-                return u
-        return self._rng.random(self.dim)
+                return u, True
+        return self._rng.random(self.dim), False

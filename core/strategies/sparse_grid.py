@@ -146,12 +146,13 @@ import numpy as np
 from core._validation import check_gamma, check_int
 from core.basis import check_degree
 from core.grid import NovakRitter, regular_grid_size
+from core.records import Origin, Selection
 from core.strategies._sparse_grid_candidates import (
     DUPLICATE_TOL,
     LBFGSB,
     Candidate,
     find_candidates,
-    quadratic_step,
+    quadratic_step_predicted,
 )
 from core.strategies._threads import single_blas_thread
 from core.strategies._trust_region import QuadraticTrustRegion, model_size
@@ -441,11 +442,17 @@ class SparseGridSearch(Strategy):
         self._batch: np.ndarray | None = None  # the generator's batch being handed out
         self._batch_y: list[np.ndarray] = []
         self._batch_asked = 0
+        self._batch_origins: list[Origin] = []  # the origins of ``_batch``
         self._queue: list[Candidate] = []  # candidates not yet asked
         self._asked_candidates = 0
         self.surrogate_error: str | None = None
         self.zoom_stages: list[tuple[np.ndarray, np.ndarray, SparseGridSearch]] = []
-        self._child_pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._child_pending: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        # per stage in ``zoom_stages``: the told index (here) of each point told to the stage,
+        # the number of the stage's first search and whether it is a global restart
+        self._child_maps: list[list[int]] = []
+        self._stage_base: list[int] = []
+        self._stage_restart: list[bool] = []
         self._steps_done = 0  # quadratic model steps before the next zoom stage
         self._step_pending = False
         self._step_blocked = False
@@ -479,6 +486,12 @@ class SparseGridSearch(Strategy):
         return [total // k] * (k - 1) + [total - (total // k) * (k - 1)]
 
     # -- display helpers -------------------------------------------------------------------
+    @property
+    def n_searches(self) -> int:
+        """Grids begun so far: this search's own, plus those of its zoom stages and restarts
+        (nested ones included); :attr:`core.records.Origin.stage` numbers them from 0."""
+        return 1 + sum(child.n_searches for _, _, child in self.zoom_stages)
+
     @property
     def phase(self) -> str:
         """``"grid"``, ``"candidates"`` (surrogate optima being evaluated), ``"zoom"`` (a zoom
@@ -548,13 +561,21 @@ class SparseGridSearch(Strategy):
                     self._start_candidates()
                     return self._ask(max_points)
                 self._batch, self._batch_y, self._batch_asked = batch, [], 0
-            U = self._batch[self._batch_asked : self._batch_asked + max_points]
+                self._batch_origins = self._grid_origins()
+            a = self._batch_asked
+            U = self._batch[a : a + max_points]
             self._batch_asked += len(U)
+            self._set_origins(self._batch_origins[a : a + len(U)])
             return U
         if self._phase == "candidates" and self._queue:
             take = self._queue[:max_points]
             del self._queue[:max_points]
             self._asked_candidates += len(take)
+            self._set_origins(
+                Origin("candidate", c.value, "sparse_grid_surrogate", c.path,
+                       restart=self.n_restarts, source=c.source)
+                for c in take
+            )
             return np.array([c.u for c in take]).reshape(-1, self.dim)
         if self._phase in ("candidates", "zoom") and self.zoom_budgets:
             self._phase = "zoom"
@@ -569,10 +590,9 @@ class SparseGridSearch(Strategy):
                 and self.best is not None):
             # the stages are over and budget is left: spend it on quadratic model steps until
             # the model proposes nothing new (a point already told ends the run)
-            x = quadratic_step(self.U_told, self.y_told)
+            x = self._model_step()
             if x is not None:
                 self._step_pending = True
-                self.model_step_points = np.vstack([self.model_step_points, x])
                 return x[None, :]
         self._phase = "done"
         return np.empty((0, self.dim))
@@ -585,11 +605,10 @@ class SparseGridSearch(Strategy):
                 if len(self.zoom_stages) >= len(self.zoom_budgets) or self.best is None:
                     return np.empty((0, self.dim))
                 if self._steps_done < self._steps_allowed():
-                    x = quadratic_step(self.U_told, self.y_told)
+                    x = self._model_step()
                     if x is not None:
                         self._steps_done += 1
                         self._step_pending = True
-                        self.model_step_points = np.vstack([self.model_step_points, x])
                         return x[None, :]
                     self._step_blocked = True  # no step: the stage starts
                 self._start_zoom_stage()
@@ -599,12 +618,15 @@ class SparseGridSearch(Strategy):
             if len(V) == 0:
                 continue
             X = lo + V * (hi - lo)
-            known, found = self._known_values(X)
+            known, found, hits = self._known_values(X)
             new = ~found
             if not new.any():  # e.g. the box centre at the incumbent: free
+                self._child_maps[-1].extend(hits.tolist())
                 child.tell(V, known)
                 continue
-            self._child_pending = (V, known, new)  # points told before cost nothing
+            self._child_pending = (V, known, new, hits)  # points told before cost nothing
+            origins = child.origins
+            self._set_origins(self._stage_origin(origins[i]) for i in np.flatnonzero(new))
             return X[new]
 
     def _ask_local(self, max_points: int) -> np.ndarray:
@@ -624,8 +646,14 @@ class SparseGridSearch(Strategy):
                 x, predicted = proposal
                 c = self.best[0]
                 source = "trust region" if np.isfinite(predicted) else "trust region (geometry)"
-                self.local_steps.append(Candidate(x, predicted, source, np.vstack([c, x])))
+                step = Candidate(x, predicted, source, np.vstack([c, x]))
+                self.local_steps.append(step)
                 self.model_step_points = np.vstack([self.model_step_points, x])
+                self._set_origins([Origin(
+                    "local_step", predicted,
+                    "local_quadratic" if np.isfinite(predicted) else None, step.path,
+                    restart=self.n_restarts, source=source,
+                )])
                 self._phase, self._step_pending, self._local_pending = "local", True, True
                 return x[None, :]
             if self.n_restarts and (self.n_told == self._restart_told
@@ -644,7 +672,7 @@ class SparseGridSearch(Strategy):
             zoom_shrink=self.zoom_shrink, model_steps=self.model_steps,
         )
         child = SparseGridSearch(self.dim, self._restart_size, seed=self._rng, **options)
-        self.zoom_stages.append((np.zeros(self.dim), np.ones(self.dim), child))
+        self._add_stage(np.zeros(self.dim), np.ones(self.dim), child, restart=True)
         self.n_restarts += 1
         self._restart_told = self.n_told
         self._trust = None
@@ -656,17 +684,86 @@ class SparseGridSearch(Strategy):
             return 0
         return min(self.model_steps, self.zoom_budgets[len(self.zoom_stages)] // (self.dim + 1))
 
-    def _known_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Told values at the points ``X`` (within ``DUPLICATE_TOL``; NaN where unknown) and
-        which points were told before, both of shape ``(len(X),)``."""
+    def _known_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Told values at the points ``X`` (within ``DUPLICATE_TOL``; NaN where unknown), which
+        points were told before and the told index of each (-1 where unknown), all of shape
+        ``(len(X),)``."""
         U, y = self.U_told, self.y_told
         out = np.full(len(X), np.nan)
         found = np.zeros(len(X), dtype=bool)
+        hits = np.full(len(X), -1, dtype=np.int64)
         for i, x in enumerate(X):
             hit = np.flatnonzero(np.max(np.abs(U - x), axis=1) <= DUPLICATE_TOL)
             if hit.size:
-                out[i], found[i] = y[hit[0]], True
-        return out, found
+                out[i], found[i], hits[i] = y[hit[0]], True, hit[0]
+        return out, found, hits
+
+    # -- provenance (core.records.Origin) ------------------------------------------------
+    def _grid_origins(self) -> list[Origin]:
+        """Origins of the generator's pending batch: the initial grid, or the children of a
+        refinement (its selection on the first child). Grid points are told in storage order,
+        so a storage index is the told index."""
+        levels, indices, rec = self.generator.pending
+        restart = self.n_restarts
+        if rec is None:
+            return [
+                Origin("grid", refinement=0, levels=lv, indices=ix, restart=restart,
+                       source="initial grid")
+                for lv, ix in zip(levels, indices, strict=True)
+            ]
+        selection = Selection(
+            rec.step, rec.refined, np.arange(rec.n_points), rec.ranks, rec.level_sums,
+            rec.n_refinements, rec.scores, self.gamma, "level_sum",
+        )
+        return [
+            Origin("grid", parent=rec.refined, refinement=rec.step, levels=lv, indices=ix,
+                   restart=restart, source=f"refinement {rec.step}",
+                   selection=selection if k == 0 else None)
+            for k, (lv, ix) in enumerate(zip(levels, indices, strict=True))
+        ]
+
+    def _model_step(self) -> np.ndarray | None:
+        """A quadratic model step (its origin set), or None when the model proposes none."""
+        step = quadratic_step_predicted(self.U_told, self.y_told)
+        if step is None:
+            return None
+        x, predicted = step
+        self.model_step_points = np.vstack([self.model_step_points, x])
+        self._set_origins([Origin(
+            "model_step", predicted, "local_quadratic", np.vstack([self.best[0], x]),
+            restart=self.n_restarts, source="quadratic model step",
+        )])
+        return x
+
+    def _add_stage(self, lo: np.ndarray, hi: np.ndarray, child: SparseGridSearch,
+                   restart: bool) -> None:
+        """Append a zoom stage or global restart (with the bookkeeping of its origins)."""
+        self._stage_base.append(self.n_searches)
+        self.zoom_stages.append((lo, hi, child))
+        self._child_maps.append([])
+        self._stage_restart.append(restart)
+
+    def _stage_origin(self, origin: Origin) -> Origin:
+        """An origin from the running stage, seen from this search: told indices, unit cube
+        (box and path), stage number and restarts of this search."""
+        s = len(self.zoom_stages)
+        lo, hi, _ = self.zoom_stages[-1]
+        index = np.asarray(self._child_maps[-1], dtype=np.int64)
+        w = hi - lo
+        whole = not np.any(lo) and np.all(hi == 1.0)
+        box = origin.box
+        if box is not None or not whole:
+            box = np.vstack([lo, hi]) if box is None else lo + box * w
+        label = f"restart {self.n_restarts}" if self._stage_restart[-1] else f"zoom {s}"
+        return origin.replace(
+            path=None if origin.path is None else np.clip(lo + origin.path * w, 0.0, 1.0),
+            box=box,
+            parent=None if origin.parent is None else int(index[origin.parent]),
+            selection=None if origin.selection is None else origin.selection.remapped(index),
+            stage=self._stage_base[-1] + origin.stage,
+            restart=self.n_restarts + origin.restart,
+            source=f"{origin.source} ({label})",
+        )
 
     def _start_zoom_stage(self) -> None:
         s = len(self.zoom_stages) + 1
@@ -691,7 +788,7 @@ class SparseGridSearch(Strategy):
         child = SparseGridSearch(
             self.dim, budget + free, seed=self._rng, **self._options
         )
-        self.zoom_stages.append((lo, hi, child))
+        self._add_stage(lo, hi, child, restart=False)
 
     def _auto_half_width(self, c: np.ndarray, s: int) -> np.ndarray:
         """Per-dimension half-width of an automatic zoom box: the spread of the ``2 d + 1`` best
@@ -711,7 +808,10 @@ class SparseGridSearch(Strategy):
                 self._trust.update(float(y[0]))
             return
         if self._phase == "zoom":
-            (V, known, new), self._child_pending = self._child_pending, None
+            (V, known, new, hits), self._child_pending = self._child_pending, None
+            hits = hits.copy()
+            hits[new] = np.arange(self.n_told - len(U), self.n_told)
+            self._child_maps[-1].extend(hits.tolist())
             known = known.copy()
             known[new] = y
             self.zoom_stages[-1][2].tell(V, known)

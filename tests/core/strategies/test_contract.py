@@ -262,3 +262,29 @@ def test_fuzz_tell_values(name, data):
         assert np.all((best[0] >= 0) & (best[0] <= 1))
     else:
         assert best is None
+
+
+@pytest.mark.parametrize("max_points", [None, 1, 3])
+@pytest.mark.parametrize("name", CASES)
+def test_origins_describe_every_asked_point(name, max_points):
+    """Every ask states one core.records.Origin per point, of a documented kind and model."""
+    from core.records import ORIGIN_KINDS, ORIGIN_MODELS, Origin
+
+    s = make(name, n_evals=40)
+    assert s.origins == ()
+    n = 0
+    for _ in range(10_000):
+        U = s.ask(max_points=max_points)
+        assert len(s.origins) == len(U)
+        if len(U) == 0:
+            break
+        for o in s.origins:
+            assert isinstance(o, Origin) and o.kind in ORIGIN_KINDS
+            assert o.model is None or o.model in ORIGIN_MODELS
+            assert np.isnan(o.prediction) or o.model is not None
+            assert o.parent is None or 0 <= o.parent < n
+            assert o.path is None or o.path.shape[1] == s.dim
+            pickle.loads(pickle.dumps(o))
+        n += len(U)
+        s.tell(U, bowl(U))
+    assert s.origins == ()
