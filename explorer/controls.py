@@ -60,7 +60,7 @@ class Controls:
         self.seed = bind(w.IntInput, "seed", **wide)
         self.speed = bind(w.FloatSlider, "speed", **wide)
         self.history = w.Player(
-            name=s.param.step.label, start=0, end=max(int(s.n_steps) - 1, 1), value=int(s.step),
+            label=s.param.step.label, start=0, end=max(int(s.n_steps) - 1, 1), value=int(s.step),
             interval=interval_ms(s.speed), loop_policy="loop" if s.loop else "once",
             visible_buttons=[], show_loop_controls=False, show_value=True, height=60,
             value_align="start", margin=(0, 10), **wide,

@@ -208,7 +208,8 @@ class Runner:
                         if getattr(objective, "kind", "") == "neural_network"
                         or getattr(objective, "pooled", False) else None)
             run = RunRecord(key, objective, has_model)
-            self.worker = RunWorker(run, live=True, executor=executor, dims=dims).start()
+            self.worker = RunWorker(run, live=True, executor=executor, dims=dims,
+                                    inline=getattr(self.services, "inline", False)).start()
             self.worker.allow(None if s.playing else 0)
             return run
         run, self.worker = self.services.runs.acquire(key, objective, has_model, dims)

@@ -37,6 +37,9 @@ class Services:
         Where live trainings run (default: a process pool of ``TRAINING_WORKERS``).
     max_runs : int
         Cheap runs kept in the store.
+    inline : bool
+        Runs compute in the calling thread (``RunWorker(inline=True)``): a cheap run is whole
+        when its session starts, a live run evaluates when allowed. For tests and scripts.
     """
 
     def __init__(
@@ -45,12 +48,14 @@ class Services:
         submit: Callable[..., Future] | None = None,
         training_executor: Any = None,
         max_runs: int = 24,
+        inline: bool = False,
     ) -> None:
+        self.inline = inline
         self._lock = threading.Lock()
         self._pool: Any = None
         self._training = training_executor
         self._own_training = training_executor is None
-        self.runs = RunStore(max_runs)
+        self.runs = RunStore(max_runs, inline=inline)
         self.races = RaceService(submit or self._submit)
         #: Stored landscapes of 2-D trainings, read once (see ``engine.truth``).
         self.landscapes: dict[Any, Any] = {}

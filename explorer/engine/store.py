@@ -23,8 +23,10 @@ class RunStore:
     who comes back, the step shown is computed first).
     """
 
-    def __init__(self, max_runs: int = 24) -> None:
+    def __init__(self, max_runs: int = 24, inline: bool = False) -> None:
         self.max_runs = max_runs
+        #: workers without threads (``RunWorker(inline=True)``)
+        self.inline = inline
         self._lock = threading.Lock()
         self._runs: OrderedDict[Any, tuple[RunRecord, RunWorker]] = OrderedDict()
         self._refs: dict[Any, int] = {}
@@ -43,10 +45,11 @@ class RunStore:
                 # finished, its image thread stopped (or stopping: it would end without
                 # computing the images of the viewer who came back): a fresh one for images
                 record = entry[0]
-                entry = (record, RunWorker(record, dims=dims, compute=False).start())
+                entry = (record, RunWorker(record, dims=dims, compute=False,
+                                           inline=self.inline).start())
             if entry is None:
                 record = RunRecord(key, objective, has_model)
-                entry = (record, RunWorker(record, dims=dims).start())
+                entry = (record, RunWorker(record, dims=dims, inline=self.inline).start())
             self._runs[key] = entry
             self._runs.move_to_end(key)
             self._refs[key] = self._refs.get(key, 0) + 1

@@ -19,7 +19,7 @@ import numpy as np
 from explorer.engine.record import ROLE_CANDIDATE, ROLE_GRID, ROLE_SAMPLE, RunRecord
 from explorer.engine.units import MODEL_RESOLUTION, slice_points
 
-__all__ = ["RunWorker", "animation_batch", "make_strategy_for", "record_run"]
+__all__ = ["RunWorker", "animation_batch", "make_strategy_for", "record_batches", "record_run"]
 
 
 def make_strategy_for(key: Any, dim: int) -> Any:
@@ -74,62 +74,83 @@ def record_run(
     ``wait()`` is asked before each batch (False ends the run); ``after_batch(k)`` runs after
     frame ``k`` was published.
     """
+    if wait is not None and not wait():
+        record.stop_reason = "stopped"
+        return
+    batches = record_batches(record, strategy, stop, executor=executor, max_batch=max_batch,
+                             after_batch=after_batch)
+    for _ in batches:
+        if wait is not None and not wait():
+            break
+    batches.close()
+
+
+def record_batches(
+    record: RunRecord,
+    strategy: Any,
+    stop: threading.Event,
+    *,
+    executor: Any = None,
+    max_batch: int | None = None,
+    after_batch: Any = None,
+) -> Any:
+    """:func:`record_run` one batch at a time: a generator that yields each published frame's
+    index, and evaluates the next batch only when asked for the next value. Closing it ends
+    the run (``record.stop_reason`` is then set)."""
     from core import run as core_run
 
     record.strategy = strategy
     gen = getattr(strategy, "generator", None)
     n_hist = 0
     selections: dict[int, Any] = {}
-    if wait is not None and not wait():
-        record.stop_reason = "stopped"
-        return
     kwargs: dict[str, Any] = {"stop": stop, "max_batch": max_batch}
     if executor is not None:
         kwargs["executor"] = executor
     obj = record.objective
-    for batch in core_run.iterate(obj, obj.space, strategy, **kwargs):
-        if batch.done:
-            record.stop_reason = batch.stop_reason
-        if not batch.evaluations or not batch.complete:
-            continue  # the empty end record, or a batch cut short by a stop request
-        role, rec, label, predicted = ROLE_SAMPLE, None, "", None
-        if gen is not None:
-            if getattr(strategy, "phase", "grid") == "grid":
-                role = ROLE_GRID
-                hist = gen.history
-                if len(hist) > n_hist:  # the refinement whose batch is now complete
-                    rec, n_hist = hist[-1], len(hist)
-            else:
-                role = ROLE_CANDIDATE
-                cands = _candidates(strategy, batch)
-                predicted = _predictions(cands)
-                for k, path in enumerate(_paths(cands)):
-                    if path is not None:
-                        record.paths[record.n + k] = path
-        if role == ROLE_GRID:
-            record.set_levels(gen.levels, gen.indices)
-            a = record.n
-            if rec is not None:
-                row = rec.refined
-                where = ", ".join(_fmt(v) for v in record.X[row])
-                label = f"refined point #{row} ({where})"
-            elif a == 0:
-                label = "initial grid"
-        elif role == ROLE_CANDIDATE:
-            label = _candidate_label(record, batch, cands, predicted)
-        if gen is None and hasattr(strategy, "step_record"):
-            rec, label = _selection(record, strategy, batch, selections)
-        record.append(batch, role=role, refinement=rec, label=label, predicted=predicted)
-        if after_batch is not None:
-            after_batch(record.n_frames - 1)
+    try:
+        for batch in core_run.iterate(obj, obj.space, strategy, **kwargs):
+            if batch.done:
+                record.stop_reason = batch.stop_reason
+            if not batch.evaluations or not batch.complete:
+                continue  # the empty end record, or a batch cut short by a stop request
+            role, rec, label, predicted = ROLE_SAMPLE, None, "", None
+            if gen is not None:
+                if getattr(strategy, "phase", "grid") == "grid":
+                    role = ROLE_GRID
+                    hist = gen.history
+                    if len(hist) > n_hist:  # the refinement whose batch is now complete
+                        rec, n_hist = hist[-1], len(hist)
+                else:
+                    role = ROLE_CANDIDATE
+                    cands = _candidates(strategy, batch)
+                    predicted = _predictions(cands)
+                    for k, path in enumerate(_paths(cands)):
+                        if path is not None:
+                            record.paths[record.n + k] = path
+            if role == ROLE_GRID:
+                record.set_levels(gen.levels, gen.indices)
+                a = record.n
+                if rec is not None:
+                    row = rec.refined
+                    where = ", ".join(_fmt(v) for v in record.X[row])
+                    label = f"refined point #{row} ({where})"
+                elif a == 0:
+                    label = "initial grid"
+            elif role == ROLE_CANDIDATE:
+                label = _candidate_label(record, batch, cands, predicted)
+            if gen is None and hasattr(strategy, "step_record"):
+                rec, label = _selection(record, strategy, batch, selections)
+            record.append(batch, role=role, refinement=rec, label=label, predicted=predicted)
+            if after_batch is not None:
+                after_batch(record.n_frames - 1)
+            if stop.is_set():
+                break
+            yield record.n_frames - 1
+    finally:
         if stop.is_set():
-            break
-        if wait is not None and not wait():
-            break
-    if stop.is_set():
-        record.stop_reason = "stopped"
-    elif record.stop_reason is None:
-        record.stop_reason = strategy.stop_reason
+            record.stop_reason = "stopped"
+        elif record.stop_reason is None:
+            record.stop_reason = strategy.stop_reason
 
 
 def _selection(record: RunRecord, strategy: Any, batch: Any,
@@ -208,6 +229,10 @@ class RunWorker:
         Passed to :func:`core.run.iterate`.
     dims : (int, int)
         Dimensions of the first model images to compute.
+    inline : bool
+        No thread: :meth:`start` computes a cheap run to its end in the calling thread, a live
+        run evaluates its batches inside :meth:`allow`, and :meth:`want` computes the model
+        image asked for at once (tests and scripts that need no concurrency).
     """
 
     def __init__(
@@ -219,8 +244,11 @@ class RunWorker:
         dims: tuple[int, int] = (0, 1),
         resolution: int = MODEL_RESOLUTION,
         compute: bool = True,
+        inline: bool = False,
     ) -> None:
         self.record = record
+        self.inline = inline
+        self._batches: Any = None
         self.live = live
         self.executor = executor
         self.resolution = resolution
@@ -234,7 +262,12 @@ class RunWorker:
 
     # -- control (any thread) ---------------------------------------------------------------
     def start(self) -> RunWorker:
-        self._thread.start()
+        if not self.inline:
+            self._thread.start()
+        elif self.live:
+            self._batches = self._record()
+        else:
+            self._main()
         return self
 
     def stop(self) -> None:
@@ -243,16 +276,22 @@ class RunWorker:
         self._wake.set()
         with self._cond:
             self._cond.notify_all()
+        if self._batches is not None:  # inline: the run ends here
+            self._batches.close()
+            self.record.done = True
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() or (self._batches is not None and not self.record.done)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
     def allow(self, n: int | None) -> None:
         """Let a live run evaluate ``n`` more batches (``None``: freely, ``0``: pause)."""
+        if self._batches is not None:  # inline: evaluate now
+            self._step_inline(n)
+            return
         with self._cond:
             self._allowed = n
             self._cond.notify_all()
@@ -267,6 +306,9 @@ class RunWorker:
         if key != self._wanted:
             self._wanted = key  # type: ignore[assignment]
             self._wake.set()
+        if self.inline and self.record.has_model and not hasattr(self.record.strategy,
+                                                                 "posterior"):
+            self._compute_slice(*key)  # type: ignore[arg-type]
 
     # -- work -------------------------------------------------------------------------------
     def _wait_allowed(self) -> bool:
@@ -290,14 +332,18 @@ class RunWorker:
                         self._run()
                     finally:
                         record.done = True
-                self._precompute_slices()
+                if not self.inline:
+                    self._precompute_slices()
         except Exception as err:  # shown in the page, never raised into the server
-            record.error = f"{type(err).__name__}: {err}"
-            record.error_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+            self._failed(err)
         finally:
             record.done = True
 
-    def _run(self) -> None:
+    def _failed(self, err: BaseException) -> None:
+        self.record.error = f"{type(err).__name__}: {err}"
+        self.record.error_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+
+    def _strategy_and_batch(self) -> tuple[Any, int | None]:
         record = self.record
         strategy = make_strategy_for(record.key, record.d)
         batch = animation_batch(record.key.method, record.budget, self.live,
@@ -305,10 +351,34 @@ class RunWorker:
         fixed = getattr(record.objective, "fixed_run", None)
         if fixed is not None:  # a replayed journal: the same batches as the journaled run
             batch = fixed["max_batch"]
+        return strategy, batch
+
+    def _run(self) -> None:
+        strategy, batch = self._strategy_and_batch()
         record_run(
-            record, strategy, self.stop_event, executor=self.executor, max_batch=batch,
+            self.record, strategy, self.stop_event, executor=self.executor, max_batch=batch,
             wait=self._wait_allowed if self.live else None, after_batch=self._after_batch,
         )
+
+    def _record(self) -> Any:
+        """An inline live run's batches (:func:`record_batches`), evaluated on demand."""
+        strategy, batch = self._strategy_and_batch()
+        return record_batches(self.record, strategy, self.stop_event, executor=self.executor,
+                              max_batch=batch, after_batch=self._after_batch)
+
+    def _step_inline(self, n: int | None) -> None:
+        """Evaluate ``n`` more batches of an inline live run now (``None``: all of them)."""
+        record = self.record
+        count = 0
+        while (n is None or count < n) and not record.done and not self.stop_event.is_set():
+            try:
+                next(self._batches)
+            except StopIteration:
+                record.done = True
+            except Exception as err:
+                self._failed(err)
+                record.done = True
+            count += 1
 
     def _after_batch(self, step: int) -> None:
         record = self.record

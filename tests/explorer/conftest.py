@@ -38,11 +38,12 @@ from explorer_testing import inline_submit, serve_explorer  # noqa: E402  (helpe
 
 @pytest.fixture
 def services():
-    """Fresh services (run store, inline races, serial trainings): tests never share runs."""
+    """Fresh services computing inline (runs, races, serial trainings): no threads to wait for,
+    and tests never share runs."""
     from core.executors import SerialExecutor
     from explorer.services import Services
 
-    svc = Services(submit=inline_submit, training_executor=SerialExecutor())
+    svc = Services(submit=inline_submit, training_executor=SerialExecutor(), inline=True)
     yield svc
     svc.close()
 
