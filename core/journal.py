@@ -34,7 +34,8 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,14 @@ __all__ = [
     "JOURNAL_FORMAT",
     "JOURNAL_VERSION",
     "JournalError",
+    "JournalRun",
     "JournalTail",
     "JournalWriter",
     "check_journal_path",
+    "follow",
+    "load_journal",
     "open_journal",
+    "origin_from_record",
     "read_journal",
 ]
 
@@ -61,20 +66,23 @@ _RECORD_KEYS = ("index", "u", "status")
 
 
 class JournalError(ValueError):
-    """A journal line that is not what the format expects.
+    """A journal that cannot be read: a line that is not what the format expects, or a file
+    that is not a journal. The one error class of journal reading (the explorer's replay uses
+    it too).
 
     Attributes
     ----------
     path : str
         The journal file.
-    line : int
-        1-based line number of the offending line.
+    line : int or None
+        1-based line number of the offending line (None when the file as a whole is at fault).
     """
 
-    def __init__(self, path: str | os.PathLike, line: int, message: str) -> None:
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
         self.path = str(path)
         self.line = line
-        super().__init__(f"{self.path}: line {line} {message}")
+        where = "" if line is None else f" line {line}"
+        super().__init__(f"{self.path}:{where} {message}")
 
 
 def _default(obj: Any) -> Any:
@@ -130,7 +138,7 @@ class JournalWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._file = _open_for_append(self.path)
         self._last_end: tuple[str, int] | None = None
         try:
             _lock(self._file.fileno())
@@ -178,6 +186,34 @@ class JournalWriter:
         self.close()
 
 
+def _link_refusal(path: Path) -> FileExistsError:
+    try:
+        target = os.readlink(path)
+    except OSError:  # pragma: no cover - replaced meanwhile
+        target = "?"
+    return FileExistsError(
+        f"the journal path {str(path)!r} is a symbolic link (to {target!r}); a journal is "
+        "never written through a link, which could append to any file it points to. Give "
+        "the real file's path."
+    )
+
+
+def _open_for_append(path: Path) -> Any:
+    """Open ``path`` for appending without following a symbolic link at its last component
+    (``O_NOFOLLOW``; where the platform lacks it, an ``lstat`` check just before)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if not nofollow and os.path.islink(path):  # pragma: no cover - no O_NOFOLLOW (Windows)
+        raise _link_refusal(path)
+    try:
+        fd = os.open(path, flags | nofollow, 0o666)
+    except OSError as exc:
+        if os.path.islink(path):  # ELOOP (or EMLINK on some BSDs): the path is a link
+            raise _link_refusal(path) from None
+        raise exc
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 def _lock(fd: int) -> None:
     try:
         import fcntl
@@ -187,8 +223,33 @@ def _lock(fd: int) -> None:
 
 
 # -- reading -------------------------------------------------------------------------------------
+#: Bytes read from the file at a time: a reader holds one chunk and the line being parsed, so its
+#: memory does not grow with the journal.
+READ_CHUNK = 1 << 20
+
+
 def _shown(raw: bytes) -> str:
     return repr(raw[:80]) + (" ..." if len(raw) > 80 else "")
+
+
+def _loads(path: Any, lineno: int, raw: bytes, expected: str) -> Any:
+    """``json.loads`` of one line; every way it can fail is a :class:`JournalError`."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise JournalError(
+            path, lineno, f"is corrupt: expected UTF-8 text, got undecodable byte at column "
+            f"{exc.start + 1}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise JournalError(path, lineno, f"is corrupt: expected {expected} ({exc})") from None
+    except RecursionError:
+        raise JournalError(
+            path, lineno, f"is corrupt: expected {expected}, got JSON nested deeper than the "
+            f"reader allows: {_shown(raw)}"
+        ) from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise JournalError(path, lineno, f"is corrupt: expected {expected} ({exc})") from None
 
 
 def _parse_header(path: Any, raw: bytes) -> dict[str, Any]:
@@ -197,12 +258,7 @@ def _parse_header(path: Any, raw: bytes) -> dict[str, Any]:
             path, 1, f"is not a journal header: expected a {JOURNAL_FORMAT!r} journal header "
             f"starting with {HEADER_PREFIX.decode()!r}, got {_shown(raw)}"
         )
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JournalError(
-            path, 1, f"is a corrupt journal header: expected JSON ({exc})"
-        ) from None
+    header = _loads(path, 1, raw, "a journal header, a JSON object")
     if not isinstance(header, dict):
         raise JournalError(path, 1, f"is not a journal header object, got {_shown(raw)}")
     if header.get("version") != JOURNAL_VERSION:
@@ -213,18 +269,14 @@ def _parse_header(path: Any, raw: bytes) -> dict[str, Any]:
     return header
 
 
-def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
-    """An evaluation record, or an end record (a dict with the key ``"end"``)."""
+def _parse_record(path: Any, lineno: int, raw: bytes, dim: int | None = None) -> dict[str, Any]:
+    """An evaluation record, or an end record (a dict with the key ``"end"``).
+
+    With ``dim``, an evaluation's ``u`` must also be ``dim`` numbers in [0, 1], its ``config`` an
+    object and its ``origin`` (if any) a readable :class:`~core.records.Origin`.
+    """
     expected = "an evaluation record, a JSON object with 'index', 'u' and 'status'"
-    try:
-        rec = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise JournalError(
-            path, lineno, f"is corrupt: expected UTF-8 text, got undecodable byte at column "
-            f"{exc.start + 1}"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise JournalError(path, lineno, f"is corrupt: expected {expected} ({exc})") from None
+    rec = _loads(path, lineno, raw, expected)
     if isinstance(rec, dict) and "end" in rec and "index" not in rec:
         nfev = rec.get("nfev")
         if not isinstance(rec["end"], str) or isinstance(nfev, bool) or not isinstance(
@@ -244,7 +296,7 @@ def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in u
     ):
         raise JournalError(
-            path, lineno, f"is corrupt: 'u' must be a list of numbers, got {u!r:.80}"
+            path, lineno, f"is corrupt: 'u' must be a list of numbers, got {_shown(raw)}"
         )
     value = rec.get("value")
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -261,19 +313,55 @@ def _parse_record(path: Any, lineno: int, raw: bytes) -> dict[str, Any]:
         raise JournalError(
             path, lineno, f"is corrupt: 'status' must be 'ok' or 'failed', got {status!r:.40}"
         )
+    if dim is not None:
+        _check_for_replay(path, lineno, rec, dim)
     return rec
+
+
+def _check_for_replay(path: Any, lineno: int, rec: dict[str, Any], dim: int) -> None:
+    """What reading a run back needs beyond the format: a point of the space, a configuration
+    object and a readable origin."""
+    u = rec["u"]
+    if len(u) != dim or not all(0.0 <= x <= 1.0 for x in u):
+        raise JournalError(
+            path, lineno, f"is corrupt: `u` must be {dim} numbers in [0, 1], got {u!r:.80}"
+        )
+    if not isinstance(rec.get("config"), dict):
+        raise JournalError(
+            path, lineno, f"is corrupt: `config` must be an object, got {rec.get('config')!r:.60}"
+        )
+    if rec.get("origin") is not None:
+        try:
+            origin_from_record(rec)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise JournalError(
+                path, lineno, f"is corrupt: `origin` is not an origin record ({exc})"
+            ) from None
+
+
+def origin_from_record(rec: Mapping[str, Any]) -> Any:
+    """The :class:`~core.records.Origin` of a journal record (None in older journals)."""
+    from core.records import Origin
+
+    data = rec.get("origin")
+    return None if data is None else Origin.from_json(data)
 
 
 class JournalTail:
     """Follow a journal, possibly still being written: each :meth:`poll` returns new records.
 
     Only complete lines are read; a line still being written is picked up by a later poll.
-    The file is opened and closed on every poll (never held, never written).
+    The file is opened and closed on every poll (never held, never written) and read in chunks
+    of :data:`READ_CHUNK` bytes: :meth:`records` yields one record at a time, so a reader that
+    does not keep them needs memory independent of the journal's size.
 
     Parameters
     ----------
     path : path-like
         The journal file (it may not exist yet: polls then return nothing).
+    dim : int, optional
+        Also check that each evaluation is a point of a ``dim``-dimensional space with a
+        configuration object (what a replay needs).
 
     Attributes
     ----------
@@ -286,6 +374,8 @@ class JournalTail:
         Bytes consumed so far (the end of the last complete line read).
     lines : int
         Complete lines consumed so far (the header included).
+    n_records : int
+        Evaluation records consumed so far.
 
     Examples
     --------
@@ -294,12 +384,14 @@ class JournalTail:
     >>> new = tail.poll()  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, dim: int | None = None) -> None:
         self.path = Path(path)
+        self.dim = dim
         self.header: dict[str, Any] | None = None
         self.end: dict[str, Any] | None = None
         self.offset = 0
         self.lines = 0
+        self.n_records = 0
 
     def poll(self) -> list[dict[str, Any]]:
         """Records of the lines completed since the last call (header excluded), in file order.
@@ -310,39 +402,127 @@ class JournalTail:
             A complete line is not what the format expects, or the file shrank (it was
             replaced or truncated by someone else).
         """
+        return list(self.records())
+
+    def records(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Yield the records of the lines completed since the last read, one at a time.
+
+        The file's size is taken once, when reading starts; lines appended later are left to
+        the next call. ``offset``, ``lines``, ``end`` and ``header`` advance with each line
+        consumed, so a consumer that stops early resumes where it stopped.
+
+        Parameters
+        ----------
+        limit : int, optional
+            Stop reading at this byte offset (None: at the size the file has now).
+
+        Raises
+        ------
+        JournalError
+            As :meth:`poll`.
+        """
         try:
-            with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size < self.offset:
-                    raise JournalError(
-                        self.path, self.lines + 1, f"cannot be read: a journal only grows, "
-                        f"but the file shrank from {self.offset} to {size} bytes"
-                    )
-                f.seek(self.offset)
-                data = f.read(size - self.offset)
+            f = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
         except FileNotFoundError:
             if self.offset:
                 raise
-            return []
-        end = data.rfind(b"\n") + 1
-        if self.header is None and self.lines == 0 and not HEADER_PREFIX.startswith(
-            data[: len(HEADER_PREFIX)]
-        ):
-            _parse_header(self.path, data[: end - 1] if end else data)  # raises: not a journal
-        records = []
-        for raw in data[:end].split(b"\n")[:-1]:
-            self.lines += 1
-            if self.lines == 1:
-                self.header = _parse_header(self.path, raw)
-            elif raw.strip():
-                rec = _parse_record(self.path, self.lines, raw)
-                if "index" in rec:
-                    records.append(rec)
-                    self.end = None
-                else:
-                    self.end = rec
-        self.offset += end
-        return records
+            return
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if size < self.offset:
+                raise JournalError(
+                    self.path, self.lines + 1, f"cannot be read: a journal only grows, "
+                    f"but the file shrank from {self.offset} to {size} bytes"
+                )
+            stop = size if limit is None else min(size, limit)
+            f.seek(self.offset)
+            pending = b""
+            position = self.offset
+            while position < stop:
+                chunk = f.read(min(READ_CHUNK, stop - position))
+                if not chunk:
+                    break
+                position += len(chunk)
+                if self.lines == 0 and not pending and not HEADER_PREFIX.startswith(
+                    chunk[: len(HEADER_PREFIX)]
+                ):
+                    first = chunk.split(b"\n", 1)[0]
+                    _parse_header(self.path, first)  # raises: not a journal
+                pending += chunk
+                start = 0
+                while True:
+                    nl = pending.find(b"\n", start)
+                    if nl < 0:
+                        break
+                    raw = pending[start:nl]
+                    start = nl + 1
+                    rec = self._consume(raw)
+                    self.offset += len(raw) + 1
+                    if rec is not None:
+                        yield rec
+                pending = pending[start:]
+
+    def _consume(self, raw: bytes) -> dict[str, Any] | None:
+        """Parse one complete line; an evaluation record is returned, anything else noted."""
+        self.lines += 1
+        if self.lines == 1:
+            self.header = _parse_header(self.path, raw)
+            return None
+        if not raw.strip():
+            return None
+        rec = _parse_record(self.path, self.lines, raw, self.dim)
+        if "index" in rec:
+            self.end = None
+            self.n_records += 1
+            return rec
+        self.end = rec
+        return None
+
+
+def follow(
+    path: str | os.PathLike,
+    *,
+    stop: Any = None,
+    poll_seconds: float = 0.25,
+    until_end: bool = False,
+    dim: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield a journal's evaluation records as lines are appended, until told to stop.
+
+    Read-only (never written, locked or truncated): the records already in the file first, then
+    each new complete line as another process appends it.
+
+    Parameters
+    ----------
+    path : path-like
+        The journal (it may not exist yet).
+    stop : object with ``is_set()``, optional
+        Ends the iteration when set (checked whenever the file holds nothing new); a
+        :class:`threading.Event` is waited on, so setting it ends a wait at once.
+    poll_seconds : float
+        Seconds between two looks at a file that holds nothing new.
+    until_end : bool
+        Also end once the journal's last line is an end line (its run is over).
+    dim : int, optional
+        Check each record's point and configuration (see :class:`JournalTail`).
+
+    Raises
+    ------
+    JournalError
+        A complete line is not what the format expects, or the file shrank.
+    """
+    tail = JournalTail(path, dim)
+    wait = getattr(stop, "wait", None)
+    while True:
+        yield from tail.records()
+        if stop is not None and stop.is_set():
+            return
+        if until_end and tail.end is not None:
+            return
+        if callable(wait):
+            wait(poll_seconds)
+        else:
+            time.sleep(poll_seconds)
 
 
 def read_journal(path: str | os.PathLike) -> tuple[dict[str, Any] | None, list[dict], int]:
@@ -354,7 +534,8 @@ def read_journal(path: str | os.PathLike) -> tuple[dict[str, Any] | None, list[d
         None when the file is empty or its header line is incomplete.
     records : list of dict
         The evaluation lines, in file order (end lines are left out; :class:`JournalTail`
-        reports them).
+        reports them). For a journal too large to hold, iterate :meth:`JournalTail.records`
+        or :meth:`JournalRun.iter_records` instead.
     n_valid : int
         Number of bytes up to the end of the last complete line.
 
@@ -369,6 +550,158 @@ def read_journal(path: str | os.PathLike) -> tuple[dict[str, Any] | None, list[d
         raise FileNotFoundError(f"the journal {str(path)!r} does not exist or is not a file")
     records = tail.poll()
     return tail.header, records, tail.offset
+
+
+@dataclass
+class JournalRun:
+    """What a journal says about its run (:func:`load_journal`); the records stay in the file.
+
+    Attributes
+    ----------
+    path : Path
+    header : dict
+    space : SearchSpace
+        Read back from the header's description (``SearchSpace.from_description``).
+    method : str or None
+        Registered strategy name (``header["run"]["method"]``; None for a foreign writer).
+    options : dict
+        Strategy options as journaled.
+    seed : int or None or str
+        The seed (a string such as ``"<Generator>"`` when the run cannot be reproduced).
+    n_evals : int
+        The run's budget.
+    max_batch : int or None
+        Points per ask at most (part of the run's identity).
+    objective : str or None
+        Registered objective name, when the run used one.
+    n_records : int
+        Evaluation lines in the file when it was loaded.
+    n_bytes : int
+        Bytes up to the end of the last complete line then.
+    end : dict or None
+        The end line, when the file's last complete line was one (the run was over).
+    """
+
+    path: Path
+    header: dict[str, Any] = field(repr=False)
+    space: Any
+    method: str | None
+    options: dict[str, Any]
+    seed: Any
+    n_evals: int
+    max_batch: int | None
+    objective: str | None
+    n_records: int = 0
+    n_bytes: int = 0
+    end: dict[str, Any] | None = None
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """The evaluation records loaded, read again from the file one at a time (checked as
+        :func:`load_journal` checked them; memory independent of the journal's size)."""
+        yield from JournalTail(self.path, self.space.dim).records(limit=self.n_bytes)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """:meth:`iter_records` as a list (holds every record: for small journals)."""
+        return list(self.iter_records())
+
+    @property
+    def complete(self) -> bool:
+        """Whether the journal held its whole budget when loaded."""
+        return self.n_records >= self.n_evals
+
+    @property
+    def replayable(self) -> tuple[bool, str]:
+        """Whether the strategy can be run again to ask the same points, and if not why."""
+        from core.strategies import STRATEGIES
+
+        if self.method not in STRATEGIES:
+            return False, f"its method {self.method!r} is not one of {', '.join(STRATEGIES)}"
+        if isinstance(self.seed, str):
+            return False, f"it was seeded with {self.seed}, not an int, so it cannot be repeated"
+        return True, ""
+
+    @property
+    def title(self) -> str:
+        """``"sparse_grid on rosenbrock (run.jsonl)"``-like text (not escaped)."""
+        what = self.objective or "an objective of its own"
+        return f"{self.method or 'a run'} on {what} ({self.path.name})"
+
+
+def _header_fields(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    from core.space import SearchSpace
+
+    try:
+        space = SearchSpace.from_description(header.get("space"))
+    except (TypeError, ValueError) as exc:
+        raise JournalError(path, 1, f"is not a run's header: the header's space is not "
+                                    f"readable ({exc})") from None
+    n_evals = header.get("n_evals")
+    if isinstance(n_evals, bool) or not isinstance(n_evals, int) or n_evals < 1:
+        raise JournalError(path, 1, f"is not a run's header: `n_evals` must be an int >= 1, "
+                                    f"got {n_evals!r:.40}")
+    max_batch = header.get("max_batch")
+    if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int)
+                                  or max_batch < 1):
+        raise JournalError(path, 1, f"is not a run's header: `max_batch` must be null or an "
+                                    f"int >= 1, got {max_batch!r:.40}")
+    if header.get("dim") not in (None, space.dim):
+        raise JournalError(path, 1, f"is not a run's header: `dim` is {header.get('dim')!r:.20}"
+                                    f" but the space has {space.dim} parameters")
+    run = header.get("run") if isinstance(header.get("run"), dict) else {}
+    options = run.get("options") if isinstance(run.get("options"), dict) else {}
+    method = run.get("method") if isinstance(run.get("method"), str) else None
+    objective = run.get("objective") if isinstance(run.get("objective"), str) else None
+    return {"space": space, "method": method, "options": dict(options), "seed": run.get("seed"),
+            "n_evals": n_evals, "max_batch": max_batch, "objective": objective}
+
+
+def load_journal(path: str | os.PathLike) -> JournalRun:
+    """Read a journal (read-only, as a stream) and check every complete line.
+
+    The header must describe a run (a readable space, budget, batch bound and dimension) and
+    every evaluation must be a point of that space with a configuration and, when present, a
+    readable origin. Records are not kept: :meth:`JournalRun.iter_records` reads them again.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    JournalRun
+
+    Raises
+    ------
+    JournalError
+        Missing, unreadable, empty, foreign, other-version or corrupt file; the message names
+        the file and, for a bad line, its number.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise JournalError(p, None, "no such file" if not p.exists() else "not a regular file")
+    tail = JournalTail(p)
+    try:
+        for _ in tail.records(limit=_header_end(p)):
+            pass
+        if tail.header is None:
+            raise JournalError(p, None, "empty: no complete header line (a run that has not "
+                                        "started yet, or not a journal)")
+        fields = _header_fields(p, tail.header)
+        tail.dim = fields["space"].dim
+        for _ in tail.records():
+            pass
+    except OSError as exc:
+        raise JournalError(p, None, f"cannot be read ({exc.strerror or exc})") from None
+    return JournalRun(path=p, header=tail.header, n_records=tail.n_records, n_bytes=tail.offset,
+                      end=tail.end, **fields)
+
+
+def _header_end(path: Path) -> int:
+    """Byte offset just past the first line (or 0 when it is not complete yet)."""
+    with open(path, "rb") as f:
+        first = f.readline()
+    return len(first) if first.endswith(b"\n") else 0
 
 
 # -- opening for a run ---------------------------------------------------------------------------
@@ -422,14 +755,17 @@ def check_journal_path(path: str | os.PathLike, *, resume: bool) -> Path:
     Raises
     ------
     FileExistsError
-        ``path`` is not ours (any other file, or a directory), or holds a run and ``resume``
-        is False. The message names the file; nothing is written.
+        ``path`` is not ours (any other file, a directory or a symbolic link, even one to a
+        journal), or holds a run and ``resume`` is False. The message names the file;
+        nothing is written.
     FileNotFoundError
         The directory of ``path`` does not exist.
     PermissionError
         ``path`` or its directory is not writable.
     """
     path = Path(path)
+    if path.is_symlink():  # to an existing file or dangling: never written through
+        raise _link_refusal(path)
     if path.is_dir():
         raise FileExistsError(f"the journal path {str(path)!r} is a directory; give a file path")
     if path.exists():

@@ -86,7 +86,7 @@ from core.space import SearchSpace
 if TYPE_CHECKING:
     from core.strategies.base import Strategy
 
-__all__ = ["Batch", "Evaluation", "RunResult", "iterate", "minimize"]
+__all__ = ["Batch", "Evaluation", "RunResult", "iterate", "minimize", "replay"]
 
 _POLL_SECONDS = 0.05
 _Outcome = tuple  # (value: float, status: str, error: str | None, info: dict, seconds: float)
@@ -784,3 +784,160 @@ def _release(executor: Executor, clean: bool) -> None:
         executor.shutdown(wait=False, cancel_futures=True)
     else:
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+# -- replay: the driver, read-only, on a journal ---------------------------------------------------
+#: Seconds between two looks at a followed journal that holds nothing new.
+REPLAY_POLL_SECONDS = 0.25
+
+
+class _ReplayEnd(BaseException):
+    """The journal holds no further evaluation (and none will come): the replay ends.
+
+    A ``BaseException`` so that no ``catch`` records it as a failed evaluation."""
+
+
+class _JournalAnswers:
+    """The "objective" of a replay: evaluation ``k`` is answered with journal record ``k``.
+
+    The driver calls it in asked order (serial backend, one call per evaluation), so the
+    ``k``-th call is evaluation ``k``; its configuration must be the journaled one. Records are
+    read from the file as they are needed (out-of-order ones wait in a small buffer), so the
+    replay's memory does not grow with the journal.
+    """
+
+    def __init__(self, run: Any, follow: bool, stop: Any, poll_seconds: float) -> None:
+        from core.journal import JournalTail
+
+        self.path = run.path
+        self.space = run.space
+        self.tail = JournalTail(run.path, run.space.dim)
+        self.follow = follow
+        self.stop = stop
+        self.poll_seconds = poll_seconds
+        self.calls = 0
+        self.waiting: dict[int, dict] = {}
+
+    def _record(self, k: int) -> dict | None:
+        wait = getattr(self.stop, "wait", None)
+        while k not in self.waiting:
+            for rec in self.tail.records():
+                self.waiting.setdefault(rec["index"], rec)
+                if rec["index"] == k:
+                    break
+            if k in self.waiting:
+                break
+            over = self.tail.end is not None and self.tail.end["nfev"] <= k
+            if not self.follow or over or (self.stop is not None and self.stop.is_set()):
+                return None
+            if callable(wait):
+                wait(self.poll_seconds)
+            else:
+                time.sleep(self.poll_seconds)
+        return self.waiting.pop(k)
+
+    def __call__(self, config: dict) -> Measurement:
+        from core.journal import JournalError, to_json
+
+        k = self.calls
+        self.calls += 1
+        rec = self._record(k)
+        if rec is None:
+            raise _ReplayEnd(k)
+        if to_json(config) != rec.get("config"):
+            raise JournalError(
+                self.path, None, f"is not this run's journal: the replay asked "
+                f"{to_json(config)!r:.120} as evaluation {k}, the journal holds "
+                f"{rec.get('config')!r:.120} (another method, options, seed or program version)"
+            )
+        info = dict(rec.get("info") or {})
+        if rec.get("status") != "ok":
+            info["error"] = str(rec.get("error") or "failed in the journaled run")
+            return Measurement(math.nan, info)
+        return Measurement(float(rec["value"]), info)
+
+
+def replay(
+    journal: str | Path,
+    *,
+    follow: bool = False,
+    stop: Any = None,
+    poll_seconds: float = REPLAY_POLL_SECONDS,
+    on_evaluation: Callable[[Evaluation], Any] | None = None,
+) -> Iterator[Batch]:
+    """Replay a journaled run, read-only: the same strategy, answered from the journal.
+
+    The journal's header names the run (space, method, seed, options, budget, ``max_batch``);
+    the strategy is built again and driven by :func:`iterate`, and each point it asks is
+    answered with the journaled value of that evaluation instead of being evaluated. A seeded
+    run is reproducible, so the replay asks exactly the journaled points, and its batches carry
+    everything a live run's do (refinements, origins, best so far). The file is only read
+    (never written, locked or truncated), as a stream: memory does not grow with its size.
+
+    Parameters
+    ----------
+    journal : path-like
+        A journal written by :func:`minimize` (or the CLI) with a registered method and an int
+        (or no) seed.
+    follow : bool
+        Follow a journal that is still being written: an evaluation not journaled yet is waited
+        for (every ``poll_seconds``) until it appears, the journal's run ends (its end line) or
+        ``stop`` is set. False: the replay ends where the file ends.
+    stop : object with ``is_set()``, optional
+        Ends the replay (a :class:`threading.Event` also ends a wait at once).
+    poll_seconds : float
+        Seconds between two looks at a followed file that holds nothing new.
+    on_evaluation : callable, optional
+        As in :func:`iterate`.
+
+    Yields
+    ------
+    Batch
+        As :func:`iterate` yields them; the last has ``stop_reason`` set: the strategy's own
+        reason when the journal holds the whole run, ``"stopped"`` when the replay ended before
+        (the file ended, the followed run ended early, or ``stop``). A batch the journal holds
+        only part of is not yielded.
+
+    Raises
+    ------
+    JournalError
+        The file is not a readable journal, its run cannot be repeated (an unregistered method,
+        a seed that is not an int), or the replay asks other points than the journal holds.
+    """
+    from core.journal import JournalError, load_journal
+    from core.strategies import make_strategy
+
+    run = load_journal(journal)
+    ok, why = run.replayable
+    if not ok:
+        raise JournalError(run.path, 1, f"cannot be replayed: {why}")
+    try:
+        strategy = make_strategy(
+            run.method, run.space.dim, run.n_evals, seed=run.seed, **run.options
+        )
+    except (TypeError, ValueError) as exc:
+        raise JournalError(run.path, 1, f"cannot be replayed: {exc}") from None
+    _check_stop(stop)
+    answers = _JournalAnswers(run, bool(follow), stop, float(poll_seconds))
+    return _replayed(answers, strategy, run, stop, on_evaluation)
+
+
+def _replayed(
+    answers: _JournalAnswers, strategy: Any, run: Any, stop: Any,
+    on_evaluation: Callable[[Evaluation], Any] | None,
+) -> Iterator[Batch]:
+    t0 = time.perf_counter()
+    last: Batch | None = None
+    batches = iterate(
+        answers, run.space, strategy, stop=stop, max_batch=run.max_batch, catch=(),
+        on_evaluation=on_evaluation,
+    )
+    try:
+        for batch in batches:
+            last = batch
+            yield batch
+    except _ReplayEnd:
+        nfev = 0 if last is None else last.nfev
+        best = None if last is None else last.best
+        step = 0 if last is None else last.step + 1
+        yield Batch(step, (), nfev, best, "stopped", time.perf_counter() - t0, False)

@@ -27,7 +27,9 @@ Examples
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -241,6 +243,33 @@ class Categorical:
 
 Param = Float | Int | Categorical
 
+_NUMERIC = re.compile(r"^(Float|Int)\((?P<low>[^,]+), (?P<high>[^,)]+)(?P<log>, log)?\)$")
+_CATEGORICAL = re.compile(r"^Categorical\((?P<choices>\[.*\])\)$", re.DOTALL)
+
+
+def _param_from_text(name: Any, text: Any) -> Param:
+    """The parameter whose ``describe()`` is ``text`` (``ValueError`` naming ``name``)."""
+    if not isinstance(text, str):
+        raise ValueError(f"parameter {name!r} must be described by a string, got {text!r:.80}")
+    m = _NUMERIC.match(text)
+    try:
+        if m is not None:
+            if text.startswith("Float"):
+                return Float(float(m["low"]), float(m["high"]), log=m["log"] is not None)
+            return Int(int(m["low"]), int(m["high"]), log=m["log"] is not None)
+        m = _CATEGORICAL.match(text)
+        if m is not None:
+            return Categorical(tuple(ast.literal_eval(m["choices"])))
+    except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise ValueError(
+            f"parameter {name!r}: {text!r:.120} is not a valid parameter ({type(exc).__name__}:"
+            f" {exc}; categorical choices must be Python literals to be read back)"
+        ) from None
+    raise ValueError(
+        f"parameter {name!r} must be described as Float(low, high[, log]), Int(low, high"
+        f"[, log]) or Categorical([...]), got {text!r:.120}"
+    )
+
 
 class SearchSpace:
     """An ordered mapping of names to hyperparameters; dimension ``t`` is the ``t``-th name.
@@ -314,6 +343,27 @@ class SearchSpace:
     def describe(self) -> dict[str, str]:
         """JSON-friendly description (used to check journals come from the same space)."""
         return {k: p.describe() for k, p in self._params.items()}
+
+    @classmethod
+    def from_description(cls, description: Mapping[str, Any]) -> SearchSpace:
+        """The space whose :meth:`describe` is ``description`` (e.g. read from a journal).
+
+        ``SearchSpace.from_description(space.describe()) == space`` for every space whose
+        categorical choices are Python literals (str, bytes, numbers, bool, None and tuples or
+        lists of them); other choices (objects) describe as their ``repr``, which cannot be
+        read back.
+
+        Raises
+        ------
+        ValueError
+            A description that is not a space's, naming the parameter and the text received.
+        """
+        if not isinstance(description, Mapping) or not description:
+            raise ValueError(
+                f"a space description must be a non-empty mapping name -> parameter text, got "
+                f"{description!r:.120}"
+            )
+        return cls({name: _param_from_text(name, text) for name, text in description.items()})
 
     # -- mapping -----------------------------------------------------------------------------
     def from_unit(self, U: Any) -> list[dict[str, Any]]:
