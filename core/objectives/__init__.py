@@ -9,7 +9,7 @@ builds other dimensions and shifted variants. The neural-network objectives
 
 from __future__ import annotations
 
-from core.objectives.base import Objective
+from core.objectives.base import Objective, UserObjective
 from core.objectives.test_functions import TEST_FUNCTIONS, TestFunction, TestFunctionObjective
 from core.objectives.torch_models import (
     NN_OBJECTIVES,
@@ -20,6 +20,7 @@ from core.objectives.torch_models import (
 __all__ = [
     "OBJECTIVES",
     "Objective",
+    "UserObjective",
     "TEST_FUNCTIONS",
     "TestFunction",
     "TestFunctionObjective",
