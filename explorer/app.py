@@ -130,18 +130,16 @@ class ExplorerApp(pn.viewable.Viewer):
         self.clock.stop()
 
 
-def create_app(journal: str | None = None, services: Services | None = None) -> Any:
+def create_app(app: ExplorerApp | None = None, services: Services | None = None) -> Any:
     """The served page: a template with the title, the intro, controls and views.
 
-    ``journal``: replay this run journal (``panel serve explorer --args --journal FILE``);
-    ``services``: the shared services (default: the server's, :func:`server_services`).
+    ``app``: the page's explorer (default: a new :class:`ExplorerApp`; ``explorer/main.py``
+    passes ``explore(journal=...)`` for ``panel serve explorer --args --journal FILE``);
+    ``services``: the shared services of a new app (default: the server's,
+    :func:`server_services`).
     """
     pn.extension(raw_css=[_CSS], notifications=False)
-    if journal is not None:
-        from explorer.explore import explore
-
-        app = explore(journal=journal)
-    else:
+    if app is None:
         app = ExplorerApp(services=services)
     # Roots: each root added to a Bokeh document re-indexes its models (keep them few), but a
     # change of a Div's text makes BokehJS lay out its whole root again (keep the animated

@@ -25,59 +25,13 @@ page, and the page keeps working.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from core.space import SearchSpace
 
-__all__ = ["CheckedObjective", "explore", "journal_argument"]
-
-
-class CheckedObjective:
-    """A callable objective whose failures say what is wrong with the space.
-
-    ``fun(config)`` raising ``KeyError`` for a name the space does not have is reported as a
-    space that does not match the objective (the names it has and the name asked for). Picklable
-    when ``fun`` is (worker processes get it with cloudpickle otherwise).
-
-    Parameters
-    ----------
-    fun : callable
-        ``fun(config: dict) -> float | core.result.Measurement``.
-    space : SearchSpace
-    """
-
-    kind = "user"
-    f_opt = None
-    x_opt = None
-
-    def __init__(self, fun: Callable[[dict], Any], space: SearchSpace, *,
-                 pooled: bool = False) -> None:
-        self.fun = fun
-        self.space = space
-        self.names = tuple(space.names)
-        name = str(getattr(fun, "__name__", None) or getattr(fun, "name", None)
-                   or type(fun).__name__)
-        self.name = "objective" if name == "<lambda>" else name
-        self.title = str(getattr(fun, "title", None) or (
-            "Your objective" if name == "<lambda>" else name))
-        self.metric = str(getattr(fun, "metric", "f(x)"))
-        #: Evaluate in the services' worker pool (processes or Dask), not in a thread.
-        self.pooled = bool(pooled)
-
-    def __call__(self, config: dict) -> Any:
-        try:
-            return self.fun(config)
-        except KeyError as exc:
-            key = exc.args[0] if exc.args else None
-            if key is not None and key not in self.names:
-                raise KeyError(
-                    f"the objective reads {key!r}, which the space does not have (its "
-                    f"parameters: {', '.join(self.names)}); pass the space the objective "
-                    "expects"
-                ) from None
-            raise
+__all__ = ["explore", "journal_argument"]
 
 
 def _space_problem(objective: Any, space: SearchSpace | None) -> str:
@@ -104,6 +58,7 @@ def explore(
     race: bool | None = None,
     executor: Any = None,
     follow: bool = True,
+    services: Any = None,
     **controls: Any,
 ) -> Any:
     """The explorer page for an objective or a journal (module docstring).
@@ -128,6 +83,9 @@ def explore(
         ``"tcp://10.0.0.5:8786"`` on that Dask scheduler; or an executor object.
     follow : bool
         Follow a journal that is still being written (wait for the points not there yet).
+    services : explorer.services.Services, optional
+        Run store and pools to use (default: the server's; with ``executor``, new ones).
+        ``Services(inline=True)`` computes in the calling thread (tests, scripts).
     **controls
         Initial values of the page's parameters: ``method``, ``gamma``, ``budget``,
         ``optimizer``, ``degree``, ``initial_level``, ``seed`` and display options such as
@@ -152,7 +110,7 @@ def explore(
         raise TypeError(f"`space` must be a core.space.SearchSpace, got {space!r:.80}")
     from explorer.app import ExplorerApp
     from explorer.model import CONTROLS, Session
-    from explorer.objectives import explorer_objectives
+    from explorer.objectives import UserObjective, explorer_objectives
 
     allowed = (*CONTROLS, *DISPLAY)
     _check_controls(controls, allowed)
@@ -179,7 +137,7 @@ def explore(
                                  f"{', '.join(known)}, got {objective!r:.80}")
             obj = known[objective]
             if space is not None and space != obj.space:
-                obj = CheckedObjective(obj, space, pooled=executor is not None)
+                obj = UserObjective(obj, space, pooled=executor is not None)
         else:
             if not callable(objective):
                 raise TypeError(f"`objective` must be a callable config -> float, a name or "
@@ -190,11 +148,13 @@ def explore(
             problem = _space_problem(objective, space)
             if problem:
                 notes.append(problem)
-            obj = CheckedObjective(objective, space or objective.space,
-                                   pooled=executor is not None)
+            obj = UserObjective(objective, space or objective.space,
+                                pooled=executor is not None)
         _use(session, obj)
         race = (getattr(obj, "kind", "") == "test_function") if race is None else race
-    services = _services(executor)
+    if services is not None and executor is not None:
+        raise TypeError("give either `executor` or `services`, not both")
+    services = services if services is not None else _services(executor)
     # run-defining controls before the runner starts (one run), display ones after it (the
     # first run sets the axes to the objective's first two dimensions)
     session.param.update(**{k: v for k, v in controls.items() if k in CONTROLS})

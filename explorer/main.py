@@ -3,6 +3,7 @@
 import sys
 
 from explorer.app import create_app
-from explorer.explore import journal_argument
+from explorer.explore import explore, journal_argument
 
-create_app(journal=journal_argument(sys.argv[1:])).servable()
+journal = journal_argument(sys.argv[1:])
+create_app(explore(journal=journal) if journal is not None else None).servable()

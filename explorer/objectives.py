@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from core.objectives import OBJECTIVES, TEST_FUNCTIONS
@@ -50,25 +49,52 @@ OPTIMIZER_TITLES: dict[str, str] = {
 _EXTRA_TEST_FUNCTIONS: dict[str, tuple[str, int]] = {"rosenbrock_3d": ("rosenbrock", 3)}
 
 
-@dataclass(frozen=True, eq=False)
 class UserObjective:
     """A user's objective for the explorer: ``fun(config) -> float | Measurement`` on ``space``.
 
     The explorer runs it live (one batch at a time, while playing) and, knowing no true
-    landscape, colours the landscape by the observed values.
+    landscape, colours the landscape by the observed values. ``fun(config)`` raising
+    ``KeyError`` for a name the space does not have is reported as a space that does not match
+    the objective (the names it has and the name asked for). Picklable when ``fun`` is (worker
+    processes get it with cloudpickle otherwise).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(config: dict) -> float | core.result.Measurement``.
+    space : SearchSpace
+    pooled : bool
+        Evaluate in the services' worker pool (processes or Dask), not in a thread.
     """
 
-    fun: Callable[[dict], Any]
-    space: Any
-    name: str = "user"
-    title: str = "Your objective"
-    metric: str = "f(x)"
-    kind: str = "user"
-    f_opt: Any = None
-    x_opt: Any = None
+    kind = "user"
+    f_opt = None
+    x_opt = None
+
+    def __init__(self, fun: Callable[[dict], Any], space: Any, *, pooled: bool = False) -> None:
+        self.fun = fun
+        self.space = space
+        self.names = tuple(space.names)
+        name = str(getattr(fun, "name", None) or getattr(fun, "__name__", None)
+                   or type(fun).__name__)
+        self.name = "objective" if name == "<lambda>" else name
+        self.title = str(getattr(fun, "title", None) or (
+            "Your objective" if name == "<lambda>" else name))
+        self.metric = str(getattr(fun, "metric", "f(x)"))
+        self.pooled = bool(pooled)
 
     def __call__(self, config: dict) -> Any:
-        return self.fun(config)
+        try:
+            return self.fun(config)
+        except KeyError as exc:
+            key = exc.args[0] if exc.args else None
+            if key is not None and key not in self.names:
+                raise KeyError(
+                    f"the objective reads {key!r}, which the space does not have (its "
+                    f"parameters: {', '.join(self.names)}); pass the space the objective "
+                    "expects"
+                ) from None
+            raise
 
 
 def as_objective(objective: Any, space: Any = None) -> tuple[str, Any]:
@@ -97,10 +123,8 @@ def as_objective(objective: Any, space: Any = None) -> tuple[str, Any]:
     space = space if space is not None else own
     if space is None:
         raise ValueError("a callable `objective` needs `space` (a core.space.SearchSpace)")
-    name = str(getattr(objective, "name", getattr(objective, "__name__", "user")))
-    title = str(getattr(objective, "title", name))
-    metric = str(getattr(objective, "metric", "f(x)"))
-    return name, UserObjective(objective, space, name, title, metric)
+    obj = UserObjective(objective, space)
+    return obj.name, obj
 
 
 def explorer_objectives() -> dict[str, Any]:

@@ -102,12 +102,9 @@ def gamma_strip(
         opts = tuple(sorted((base | {"gamma": float(gamma)}).items()))
         key = RunKey("strip", "sparse_grid", budget, 0, opts)
         data = RunRecord(key, objective)
-        strategy = make_strategy_for(key, data.d)
-        record_run(data, strategy, threading.Event())
+        record_run(data, make_strategy_for(key, data.d), threading.Event())
         n = data.n
-        out[float(gamma)] = (
-            data.U[:n].copy(), data.y[:n].copy(), np.asarray(strategy.generator.level_sums).copy()
-        )
+        out[float(gamma)] = (data.U[:n].copy(), data.y[:n].copy(), data.level_sum[:n].copy())
     return out
 
 

@@ -2,9 +2,9 @@
 
 A run is what :func:`core.run.iterate` yields: one :class:`core.records.Batch` per ask/tell
 cycle. :class:`RunRecord` keeps those batches and, beside them, the per-evaluation arrays the
-views read (unit-cube points, native coordinates, values, best so far, roles, grid levels from
-the strategy's generator) and one immutable :class:`Frame` per batch, built completely before it
-is published.
+views read (unit-cube points, native coordinates, values, best so far, roles and grid levels
+from each evaluation's :class:`core.records.Origin`) and one immutable :class:`Frame` per batch,
+built completely before it is published.
 
 Thread safety: one writer (the run's worker thread). Arrays are preallocated; the writer fills
 the rows of a batch and then appends its :class:`Frame`, so a reader that only looks at rows
@@ -72,8 +72,9 @@ class Frame:
     best_value : float
     n_grid : int
         Sparse-grid points among ``0..end-1`` (the surrogate of this step fits them).
-    refinement : core.grid.RefinementStep or None
-        The Novak-Ritter selection whose batch this frame completes.
+    refinement : core.records.Selection or None
+        The selection (Novak-Ritter refinement, adaptive random search's choice) that made
+        this frame's batch.
     label : str
         What the batch is, for the status line.
     seconds : float
@@ -105,10 +106,10 @@ class RunRecord:
     y, best_so_far : ndarray, shape (cap,)
     role : ndarray of int8, shape (cap,)
     levels, indices : ndarray of int64, shape (cap, d)
-        Sparse-grid levels and indices of grid rows, copied from the strategy's generator once
-        it has been told the whole refinement (``levels_known`` rows are filled).
+        Sparse-grid levels and indices of the first search's grid rows, from their origins
+        (``levels_known`` rows are filled; they come first in a run).
     level_sum : ndarray of int64, shape (cap,)
-        ``|l|_1`` of grid rows (0 until known).
+        ``|l|_1`` of grid rows of any search (0 for other points).
     predicted : ndarray, shape (cap,)
         The surrogate's value at a checked candidate (NaN elsewhere).
     info : list of dict or None
@@ -147,6 +148,9 @@ class RunRecord:
         self.error: str | None = None
         self.stop_reason: str | None = None
         self.strategy: Any = None
+        #: The model whose images the run shows (a key of ``core.records.ORIGIN_MODELS``):
+        #: the sparse grid's surrogate, or a Gaussian process's posterior mean.
+        self.model_kind = "sparse_grid_surrogate"
         self.slices: dict[tuple[tuple[int, int], int], np.ndarray] = {}
         self.slice_errors: dict[tuple[tuple[int, int], int], str] = {}
         self.created = time.perf_counter()
@@ -192,6 +196,7 @@ class RunRecord:
         refinement: Any = None,
         label: str = "",
         predicted: np.ndarray | None = None,
+        level_sums: Any = None,
     ) -> Frame:
         """Record a told :class:`core.records.Batch` and publish its frame."""
         evs = list(batch.evaluations)
@@ -208,6 +213,8 @@ class RunRecord:
         self.role[a:b] = role
         if predicted is not None:
             self.predicted[a:b] = predicted
+        if level_sums is not None:
+            self.level_sum[a:b] = level_sums
         for k, e in enumerate(evs):
             self.info[a + k] = dict(e.info) if e.info else None
         self.best_so_far[:b] = best_prefix(self.y[:b])
@@ -225,16 +232,17 @@ class RunRecord:
             self.first_frame.set()
         return frame
 
-    def set_levels(self, levels: np.ndarray, indices: np.ndarray) -> None:
-        """Levels and indices of the first ``len(levels)`` grid rows (from the generator)."""
-        n = len(levels)
-        if n <= self.levels_known:
-            return
-        k = self.levels_known
-        self.levels[k:n] = levels[k:n]
-        self.indices[k:n] = indices[k:n]
-        self.level_sum[k:n] = np.asarray(levels[k:n]).sum(axis=1)
-        self.levels_known = n
+    def set_levels(self, levels: np.ndarray, indices: np.ndarray, start: int = 0) -> None:
+        """Levels and indices (shape (m, d)) of the grid rows ``start..start+m-1``; rows
+        ``0..levels_known-1`` stay the contiguous first grid the surrogate images fit."""
+        n = start + len(levels)
+        if n > len(self.y):
+            self._grow(n)
+        self.levels[start:n] = levels
+        self.indices[start:n] = indices
+        self.level_sum[start:n] = np.asarray(levels).sum(axis=1)
+        if start == self.levels_known:
+            self.levels_known = n
 
     def _grow(self, need: int) -> None:
         for name in ("U", "X", "y", "best_so_far", "predicted", "role", "level_sum", "levels",

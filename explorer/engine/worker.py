@@ -100,9 +100,8 @@ def record_batches(
     from core import run as core_run
 
     record.strategy = strategy
-    gen = getattr(strategy, "generator", None)
-    n_hist = 0
-    selections: dict[int, Any] = {}
+    if callable(getattr(strategy, "posterior", None)):  # its images: the posterior's mean
+        record.model_kind = "gp_posterior"
     kwargs: dict[str, Any] = {"stop": stop, "max_batch": max_batch}
     if executor is not None:
         kwargs["executor"] = executor
@@ -113,34 +112,7 @@ def record_batches(
                 record.stop_reason = batch.stop_reason
             if not batch.evaluations or not batch.complete:
                 continue  # the empty end record, or a batch cut short by a stop request
-            role, rec, label, predicted = ROLE_SAMPLE, None, "", None
-            if gen is not None:
-                if getattr(strategy, "phase", "grid") == "grid":
-                    role = ROLE_GRID
-                    hist = gen.history
-                    if len(hist) > n_hist:  # the refinement whose batch is now complete
-                        rec, n_hist = hist[-1], len(hist)
-                else:
-                    role = ROLE_CANDIDATE
-                    cands = _candidates(strategy, batch)
-                    predicted = _predictions(cands)
-                    for k, path in enumerate(_paths(cands)):
-                        if path is not None:
-                            record.paths[record.n + k] = path
-            if role == ROLE_GRID:
-                record.set_levels(gen.levels, gen.indices)
-                a = record.n
-                if rec is not None:
-                    row = rec.refined
-                    where = ", ".join(_fmt(v) for v in record.X[row])
-                    label = f"refined point #{row} ({where})"
-                elif a == 0:
-                    label = "initial grid"
-            elif role == ROLE_CANDIDATE:
-                label = _candidate_label(record, batch, cands, predicted)
-            if gen is None and hasattr(strategy, "step_record"):
-                rec, label = _selection(record, strategy, batch, selections)
-            record.append(batch, role=role, refinement=rec, label=label, predicted=predicted)
+            record_batch(record, batch)
             if after_batch is not None:
                 after_batch(record.n_frames - 1)
             if stop.is_set():
@@ -153,60 +125,66 @@ def record_batches(
             record.stop_reason = strategy.stop_reason
 
 
-def _selection(record: RunRecord, strategy: Any, batch: Any,
-               cache: dict[int, Any]) -> tuple[Any, str]:
-    """Adaptive random search: the selection whose neighbourhood drew ``batch`` (its
-    criterion over all candidates, ``core.strategies.adaptive_random``) and a label."""
-    k = strategy.step_of(batch.evaluations[0].index)
-    if k == 0:
-        return None, "initial points"
-    if k not in cache:
-        cache[k] = strategy.step_record(k)
-    rec = cache[k]
-    where = ", ".join(_fmt(v) for v in record.X[rec.refined])
-    return rec, f"drawn around point #{rec.refined} ({where})"
+#: Origin kinds (``core.records.ORIGIN_KINDS``) of points a model proposed and the objective
+#: checked: drawn as diamonds, labelled with the prediction.
+CHECKED_KINDS = ("candidate", "model_step", "local_step")
+#: How a status line names the model behind a prediction (``core.records.ORIGIN_MODELS``).
+MODEL_WORDS = {"sparse_grid_surrogate": "surrogate", "local_quadratic": "trust-region model",
+               "gp_posterior": "GP"}
 
 
-def _candidates(strategy: Any, batch: Any) -> list[Any]:
-    """The strategy's candidate behind each checked point of ``batch`` (None if unknown)."""
-    out: list[Any] = [None] * len(batch.evaluations)
-    # every stage's candidates in the whole cube (zoom stages too), where the strategy has them
-    cands = list(getattr(strategy, "all_candidates", None) or getattr(strategy, "candidates", ()))
-    for k, ev in enumerate(batch.evaluations):
-        for cand in cands:
-            if np.array_equal(np.asarray(cand[0]), ev.u):
-                out[k] = cand
-                break
-    return out
+def record_batch(record: RunRecord, batch: Any) -> None:
+    """Append a told batch to ``record`` with what its points are, read from each
+    evaluation's :class:`core.records.Origin` (kind, prediction, path, the refinement or
+    selection that made it, grid levels)."""
+    from core.records import SAMPLE
+
+    evs = list(batch.evaluations)
+    origins = [ev.origin or SAMPLE for ev in evs]
+    a = record.n
+    kinds = {o.kind for o in origins}
+    grid = [o.kind == "grid" and o.stage == 0 and o.levels is not None for o in origins]
+    if all(grid):
+        role = ROLE_GRID
+        record.set_levels(np.array([o.levels for o in origins]),
+                          np.array([o.indices for o in origins]), start=a)
+    elif kinds & set(CHECKED_KINDS):
+        role = ROLE_CANDIDATE
+    else:
+        role = ROLE_SAMPLE
+    level_sums = [int(np.sum(o.levels)) if o.levels is not None else 0 for o in origins]
+    predicted = np.array([o.prediction for o in origins], dtype=np.float64)
+    for k, o in enumerate(origins):
+        if o.path is not None and len(o.path):
+            record.paths[a + k] = np.asarray(o.path, np.float64)
+    selection = origins[0].selection
+    first = origins[0]
+    if role == ROLE_CANDIDATE:
+        label = _checked_label(record, evs, origins)
+    elif selection is not None:
+        where = ", ".join(_fmt(v) for v in record.X[selection.refined])
+        verb = "refined point" if first.kind == "grid" else "drawn around point"
+        label = f"{verb} #{selection.refined} ({where})"
+    elif first.refinement == 0 and a == 0:
+        label = "initial grid" if first.kind == "grid" else "initial points"
+    else:
+        label = ""
+    record.append(batch, role=role, refinement=selection, label=label,
+                  predicted=predicted if np.isfinite(predicted).any() else None,
+                  level_sums=level_sums)
 
 
-def _predictions(cands: list[Any]) -> np.ndarray:
-    """The model's value at each checked point (:func:`_candidates`; NaN where unknown)."""
-    return np.array([np.nan if c is None else float(c[1]) for c in cands])
-
-
-def _paths(cands: list[Any]) -> list[np.ndarray | None]:
-    """The optimizer's path (unit cube, shape (k, d)) to each checked point, where the
-    candidate carries one (``path``)."""
-    out = []
-    for c in cands:
-        path = getattr(c, "path", None)
-        out.append(None if path is None or not len(path) else np.asarray(path, np.float64))
-    return out
-
-
-def _candidate_label(record: RunRecord, batch: Any, cands: list[Any],
-                     predicted: np.ndarray) -> str:
-    """What a candidate batch checked: per point the model's prediction (the sparse grid
-    surrogate's, or the local quadratic model's for a trust-region step) and the true value."""
+def _checked_label(record: RunRecord, evs: list[Any], origins: list[Any]) -> str:
+    """What a batch of checked model proposals found: per point the model's prediction and
+    the true value."""
     metric = getattr(record.objective, "metric", "f")
     parts = []
-    for ev, s, cand in zip(batch.evaluations, predicted, cands, strict=True):
+    for ev, o in zip(evs, origins, strict=True):
         x = ", ".join(_fmt(v) for v in native_row(record, ev.u))
         true = _fmt(ev.value) if np.isfinite(ev.value) else "failed"
-        local = cand is not None and str(cand[2]).startswith("trust region")
-        model = "trust-region model" if local else "surrogate"
-        pred = f"{model} predicted {_fmt(s)} at ({x})" if np.isfinite(s) else f"({x})"
+        model = MODEL_WORDS.get(o.model or "", o.model or "model")
+        pred = (f"{model} predicted {_fmt(o.prediction)} at ({x})"
+                if np.isfinite(o.prediction) else f"({x})")
         parts.append(f"{pred}; true {metric} = {true}")
     return "; ".join(parts[:2]) + (" …" if len(parts) > 2 else "")
 
@@ -306,8 +284,8 @@ class RunWorker:
         if key != self._wanted:
             self._wanted = key  # type: ignore[assignment]
             self._wake.set()
-        if self.inline and self.record.has_model and not hasattr(self.record.strategy,
-                                                                 "posterior"):
+        if self.inline and self.record.has_model and \
+                self.record.model_kind == "sparse_grid_surrogate":
             self._compute_slice(*key)  # type: ignore[arg-type]
 
     # -- work -------------------------------------------------------------------------------
@@ -384,7 +362,7 @@ class RunWorker:
         record = self.record
         if not record.has_model:
             return
-        if hasattr(record.strategy, "posterior"):
+        if record.model_kind == "gp_posterior":
             self._posterior_slice(step)  # the model changes with every batch: now or never
         elif self.live:
             self._compute_slice(self._wanted[0], step)
@@ -446,7 +424,7 @@ class RunWorker:
     def _precompute_slices(self) -> None:
         """Sparse-grid images of every step, the wanted one first, until stopped."""
         record = self.record
-        if not record.has_model or hasattr(record.strategy, "posterior"):
+        if not record.has_model or record.model_kind == "gp_posterior":
             return
         while not self.stop_event.is_set():
             self._wake.clear()

@@ -75,13 +75,13 @@ class InspectorView(SlowView):
     def render(self) -> None:
         s, run, f = self.session, self.session.run, self.session.frame
         names = list(s.objective_obj.space.names)
-        selects = hasattr(run.strategy, "generator") or hasattr(run.strategy, "step_record") \
-            if run is not None else False
-        if run is None or f is None or not selects:
-            if self._shown != "other":
-                self._shown = "other"
+        selects = run is not None and any(fr.refinement is not None for fr in run.frames)
+        if run is None or f is None or f.refinement is None:
+            other = "none" if not selects and run is not None and run.done else "other"
+            if self._shown != other:
+                self._shown = other
                 text = inspector_html(None, s.gamma, np.zeros((0, 1)), np.zeros(0), ())
-                if s.method not in ("sparse_grid", "adaptive_random"):
+                if other == "none":
                     text += ("<p class='muted'>The refinement inspector shows the Novak-Ritter "
                              "selection of sparse-grid runs and the criterion of adaptive "
                              "random search. Choose one of them to see it.</p>")
@@ -91,8 +91,9 @@ class InspectorView(SlowView):
             return
         self._shown = f.refinement
         cols = list(range(run.d)) if run.d <= 3 else list(s.dims)
+        sel = f.refinement
         set_html(self.div, inspector_html(
-            f.refinement, run.key.option("gamma", s.gamma), run.X[: f.end, cols],
-            run.y[: f.end], [names[c] for c in cols],
-            level=LEVEL_OF_POINT if hasattr(run.strategy, "step_record") else LEVEL_SUM,
+            sel, float(sel.gamma), run.X[: f.end, cols], run.y[: f.end],
+            [names[c] for c in cols],
+            level=LEVEL_OF_POINT if sel.level_kind == "point_level" else LEVEL_SUM,
         ))

@@ -367,7 +367,7 @@ class LandscapeView(pn.viewable.Viewer):
         self.error_renderer.visible = show_error
         self.colorbar.visible = has_model and not show_error
         self.error_colorbar.visible = show_error
-        sg = has_model and hasattr(run.strategy, "generator")
+        sg = has_model and run.model_kind == "sparse_grid_surrogate"
         name = "surrogate" if sg else "GP mean"
         if not has_model:
             title = "Model"

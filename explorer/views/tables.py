@@ -135,8 +135,9 @@ def inspector_html(
 
     Parameters
     ----------
-    refinement : core.grid.RefinementStep or None
-        The selection of this step (None: initial grid or another method).
+    refinement : core.records.Selection or None
+        The selection of this step (None: initial grid or another method); its arrays run
+        over its ``candidates`` (row indices of the run).
     gamma : float
     coords : ndarray, shape (n, d)
         Native coordinates of the run's points (rows of the grid points in storage order).
@@ -149,23 +150,25 @@ def inspector_html(
         return head + "<p class='muted'>No refinement at this step: the initial grid, a " \
                       "surrogate-optimum check, or a method without a grid.</p>"
     scores = np.asarray(refinement.scores)
+    cands = np.asarray(refinement.candidates)
     order = np.argsort(scores, kind="stable")[:top]
     dims = ", ".join(html.escape(n) for n in names)
     rows = [
         "<table class='x'><tr><th>#</th><th class='l'>point (" + dims + ")</th><th>f</th>"
         f"<th>r</th><th>{level[0]}</th><th>d</th><th>g</th></tr>"
     ]
-    for k in order:
+    for j in order:
+        k = int(cands[j])
         sel = " class='sel'" if k == refinement.refined else ""
         pt = ", ".join(_fmt(float(c), 5) for c in coords[k])
         mark = " ◀ refined" if k == refinement.refined else ""
         rows.append(
             f"<tr{sel}><td>{k}</td><td class='l'>({pt}){mark}</td><td>{_fmt(float(values[k]))}"
-            f"</td><td>{int(refinement.ranks[k])}</td><td>{int(refinement.level_sums[k])}</td>"
-            f"<td>{int(refinement.n_refinements[k])}</td><td>{_fmt(float(scores[k]))}</td></tr>"
+            f"</td><td>{int(refinement.ranks[j])}</td><td>{int(refinement.levels[j])}</td>"
+            f"<td>{int(refinement.n_refinements[j])}</td><td>{_fmt(float(scores[j]))}</td></tr>"
         )
     rows.append("</table>")
-    n = refinement.n_points
+    n = len(cands)
     return (
         head + "<div class='muted' style='margin-bottom:3px'>"
         f"Step {refinement.step}: the {min(top, n)} best of {n} candidates</div>" + "".join(rows)

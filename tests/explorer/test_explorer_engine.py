@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
-from explorer_testing import wait_until
 
 from core.grid import NovakRitter
 from core.objectives import OBJECTIVES
@@ -45,14 +42,15 @@ def has_model(k):
 
 
 def run_to_end(k, objective=None, *, slices=True):
+    """The whole run, computed inline, with the model image of every step if ``slices``."""
     objective = objective or OBJECTIVES[k.objective]
     data = RunRecord(k, objective, has_model(k))
-    worker = RunWorker(data).start()
-    assert wait_until(lambda: data.done, 30)
+    worker = RunWorker(data, inline=True).start()
+    assert data.done
     if slices:
-        assert wait_until(lambda: len(data.slices) + len(data.slice_errors) >= data.n_frames, 30)
-    worker.stop()
-    worker.join(5)
+        for step in range(data.n_frames):
+            worker.want((0, 1), step)
+        assert len(data.slices) + len(data.slice_errors) >= data.n_frames
     return data
 
 
@@ -160,17 +158,35 @@ def test_axis_specs_and_native_coordinates():
 
 def test_live_run_waits_for_permission():
     data = RunRecord(key(method="random", budget=10), OBJECTIVES["rosenbrock"])
+    worker = RunWorker(data, live=True, inline=True).start()
+    assert data.n_frames == 0  # paused until allowed
+    worker.allow(0)
+    assert data.n_frames == 0
+    worker.allow(1)
+    assert data.n_frames == 1
+    worker.allow(None)
+    assert data.done and data.n == 10
+
+
+def test_a_threaded_live_run_waits_for_permission():
+    evaluated = []
+
+    class Counted:  # the objective counts its calls: no evaluation before the permission
+        def __init__(self, objective):
+            self.objective, self.space = objective, objective.space
+            self.kind, self.name = "user", "counted"
+
+        def __call__(self, config):
+            evaluated.append(config)
+            return self.objective(config)
+
+    data = RunRecord(key(method="random", budget=10), Counted(OBJECTIVES["rosenbrock"]))
     worker = RunWorker(data, live=True).start()
     try:
-        threading.Event().wait(0.2)
-        assert data.n_frames == 0  # paused until allowed
-        worker.allow(1)
-        assert wait_until(lambda: data.n_frames == 1, 5)
-        threading.Event().wait(0.2)
-        assert data.n_frames == 1
+        assert not evaluated and data.n_frames == 0
         worker.allow(None)
-        assert wait_until(lambda: data.done, 10)
-        assert data.n == 10
+        worker.join(60)  # the thread ends with the run
+        assert data.done and data.n == 10 == len(evaluated)
     finally:
         worker.stop()
 

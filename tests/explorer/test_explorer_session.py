@@ -20,9 +20,9 @@ from core.result import Measurement
 from core.space import Float, Int, SearchSpace
 from core.strategies import STRATEGIES
 from explorer.app import ExplorerApp
+from explorer.controls import interval_ms
 from explorer.engine import ColorScale, slice_points
 from explorer.model import Session
-from explorer.controls import interval_ms
 
 
 def make(services, race: bool = False, **cfg) -> ExplorerApp:
@@ -431,8 +431,9 @@ def test_user_callable_objective(services):
 
 
 def test_close_stops_the_work():
-    from explorer.services import Services
     from explorer_testing import inline_submit
+
+    from explorer.services import Services
 
     services = Services(submit=inline_submit)  # a worker thread, as in a server
     try:
@@ -570,26 +571,22 @@ def test_presentation_mode_enlarges_the_texts(services):
     app.stop()
 
 
-def test_optimizer_path_is_drawn_when_recorded(services, monkeypatch):
-    """A candidate that carries its optimizer's path (``path``, unit cube) is drawn as a line
-    on both landscapes at the step that checks it."""
-    import explorer.engine.worker as worker
-
-    def with_paths(cands):  # each checked candidate's path: from the centre to the point
-        return [None if c is None else np.vstack([np.full(2, 0.5), np.asarray(c[0])])
-                for c in cands]
-
-    monkeypatch.setattr(worker, "_paths", with_paths)
+def test_optimizer_path_is_drawn_when_recorded(services):
+    """A checked candidate whose origin carries its optimizer's path (unit cube) is drawn as a
+    line on both landscapes at the step that checks it."""
     app = make(services, budget=30, optimizer="nelder_mead", seed=3)
     settle(app)
     run = app.session.run
     k = next(i for i, f in enumerate(run.frames) if f.role == 2)
+    f = run.frames[k]
+    origins = [ev.origin for ev in run.batches[k].evaluations]
+    assert all(o.path is not None and len(o.path) for o in origins)
     src = app.views.landscape.paths.data  # the page shows the paths of the shown step
     rows = [i for i, st in enumerate(src["step"]) if st == k]
-    f = run.frames[k]
     assert len(rows) == f.end - f.start
-    assert list(src["xs"][rows[0]]) == [0.5, float(run.U[f.start, 0])]
-    assert all(st != 0 for st in src["step"])
+    np.testing.assert_allclose(src["xs"][rows[0]], origins[0].path[:, 0])
+    np.testing.assert_allclose(origins[0].path[-1], run.U[f.start])
+    assert all(st >= k for st in src["step"])  # no path before the first check
     app.stop()
 
 

@@ -17,10 +17,10 @@ from functools import partial
 
 import panel as pn
 import pytest
+from explorer.memory import MemoryRelease, release_memory
 from explorer_testing import free_port, wait_until
 
 import explorer.app as app_module
-from explorer.memory import MemoryRelease, release_memory
 
 SESSIONS = 2
 
