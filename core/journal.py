@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from core.records import ORIGIN_KINDS
+
 __all__ = [
     "HEADER_PREFIX",
     "JOURNAL_FORMAT",
@@ -62,6 +64,7 @@ JOURNAL_VERSION = 1
 #: Every journal starts with these bytes (the header's first two keys, compact JSON).
 HEADER_PREFIX = f'{{"journal":"{JOURNAL_FORMAT}",'.encode()
 _UNCHECKED = ("created",)
+_KINDS = tuple(ORIGIN_KINDS)
 _RECORD_KEYS = ("index", "u", "status")
 
 
@@ -273,7 +276,8 @@ def _parse_record(path: Any, lineno: int, raw: bytes, dim: int | None = None) ->
     """An evaluation record, or an end record (a dict with the key ``"end"``).
 
     With ``dim``, an evaluation's ``u`` must also be ``dim`` numbers in [0, 1], its ``config`` an
-    object and its ``origin`` (if any) a readable :class:`~core.records.Origin`.
+    object and its ``origin`` (if any) an object of a known kind (:func:`origin_from_record`
+    reads it).
     """
     expected = "an evaluation record, a JSON object with 'index', 'u' and 'status'"
     rec = _loads(path, lineno, raw, expected)
@@ -320,7 +324,7 @@ def _parse_record(path: Any, lineno: int, raw: bytes, dim: int | None = None) ->
 
 def _check_for_replay(path: Any, lineno: int, rec: dict[str, Any], dim: int) -> None:
     """What reading a run back needs beyond the format: a point of the space, a configuration
-    object and a readable origin."""
+    object and an origin of a known kind."""
     u = rec["u"]
     if len(u) != dim or not all(0.0 <= x <= 1.0 for x in u):
         raise JournalError(
@@ -330,17 +334,22 @@ def _check_for_replay(path: Any, lineno: int, rec: dict[str, Any], dim: int) -> 
         raise JournalError(
             path, lineno, f"is corrupt: `config` must be an object, got {rec.get('config')!r:.60}"
         )
-    if rec.get("origin") is not None:
-        try:
-            origin_from_record(rec)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise JournalError(
-                path, lineno, f"is corrupt: `origin` is not an origin record ({exc})"
-            ) from None
+    origin = rec.get("origin")
+    if origin is not None and not (isinstance(origin, dict) and origin.get("kind") in _KINDS):
+        raise JournalError(
+            path, lineno, f"is corrupt: `origin` must be an object with a 'kind' of "
+            f"{', '.join(_KINDS)}, got {origin!r:.80}"
+        )
 
 
 def origin_from_record(rec: Mapping[str, Any]) -> Any:
-    """The :class:`~core.records.Origin` of a journal record (None in older journals)."""
+    """The :class:`~core.records.Origin` of a journal record (None in older journals).
+
+    Raises
+    ------
+    ValueError, TypeError
+        The record's ``origin`` is not one :meth:`~core.records.Origin.to_json` wrote.
+    """
     from core.records import Origin
 
     data = rec.get("origin")
@@ -660,8 +669,8 @@ def load_journal(path: str | os.PathLike) -> JournalRun:
     """Read a journal (read-only, as a stream) and check every complete line.
 
     The header must describe a run (a readable space, budget, batch bound and dimension) and
-    every evaluation must be a point of that space with a configuration and, when present, a
-    readable origin. Records are not kept: :meth:`JournalRun.iter_records` reads them again.
+    every evaluation must be a point of that space with a configuration and, when present, an
+    origin of a known kind. Records are not kept: :meth:`JournalRun.iter_records` reads them again.
 
     Parameters
     ----------

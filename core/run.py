@@ -786,7 +786,7 @@ def _release(executor: Executor, clean: bool) -> None:
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-# -- replay: the driver, read-only, on a journal ---------------------------------------------------
+# -- replay: the driver, read-only, on a journal ------------------------------------------------
 #: Seconds between two looks at a followed journal that holds nothing new.
 REPLAY_POLL_SECONDS = 0.25
 

@@ -32,8 +32,8 @@ from scipy.optimize import minimize as scipy_minimize
 from scipy.stats import qmc
 
 from core._validation import as_points, check_int
-from core.strategies import _gp
 from core.records import Origin
+from core.strategies import _gp
 from core.strategies._threads import single_blas_thread
 from core.strategies.base import Strategy
 

@@ -4,7 +4,6 @@ growing file, the driver's read-only replay, links refused, streaming memory, de
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 import tracemalloc
@@ -286,6 +285,18 @@ def test_a_malformed_line_of_any_depth_is_a_journal_error_naming_file_and_line(t
     assert path.read_bytes() == before
 
 
+def test_an_origin_of_no_known_kind_is_a_journal_error(tmp_path):
+    data, _ = _journal_bytes(tmp_path, "random", 4)
+    header, first, *rest = data.splitlines(keepends=True)
+    rec = json.loads(first)
+    rec["origin"] = {"kind": "guess"}
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(header + json.dumps(rec).encode() + b"\n" + b"".join(rest))
+    with pytest.raises(JournalError, match=r"odd\.jsonl: line 2 is corrupt: `origin` must be"):
+        load_journal(path)
+    assert read_journal(path)[1][0]["origin"] == {"kind": "guess"}  # the format alone allows it
+
+
 def test_a_deeply_nested_header_is_a_journal_error(tmp_path):
     path = tmp_path / "deep.jsonl"
     path.write_bytes(b'{"journal":"sparse-hpo","version":1,"space":' + b"[" * 100_000 + b"\n")
@@ -294,29 +305,15 @@ def test_a_deeply_nested_header_is_a_journal_error(tmp_path):
 
 
 # -- reading as a stream -------------------------------------------------------------------------
-def write_large_journal(path: Path, n_records: int, dim: int = 4) -> None:
-    """A journal of ``n_records`` random-search evaluations (the records ``core.run`` writes,
-    origins included), written directly: fast for any size."""
-    space = SearchSpace({f"x{t}": Float(-5.0, 5.0) for t in range(dim)})
-    from core.journal import make_header
+def write_large_journal(path: Path, n_records: int) -> None:
+    """The benchmark's synthetic journal (``benchmarks/bench_journal_read.py``)."""
+    import importlib.util
 
-    header = make_header(space=space.describe(), strategy="RandomSearch", dim=dim,
-                         n_evals=n_records, max_batch=None,
-                         run={"method": "random", "seed": 0, "options": {}})
-    rng = np.random.default_rng(0)
-    with open(path, "w") as f:
-        f.write(json.dumps(header, separators=(",", ":")) + "\n")
-        for start in range(0, n_records, 4096):
-            U = rng.random((min(4096, n_records - start), dim))
-            configs = space.from_unit(U)
-            f.write("".join(
-                json.dumps({"index": start + i, "step": 0, "u": u.tolist(), "config": c,
-                            "value": float(np.sum(u)), "status": "ok", "error": None,
-                            "seconds": 0.001, "info": {}, "time": 1.0e9,
-                            "origin": {"kind": "sample"}}, separators=(",", ":")) + "\n"
-                for i, (u, c) in enumerate(zip(U, configs, strict=True))
-            ))
-        f.write('{"end":"budget","nfev":%d,"time":1.0}\n' % n_records)
+    where = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_journal_read.py"
+    spec = importlib.util.spec_from_file_location("bench_journal_read", where)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.write_journal(path, n_records)
 
 
 def _peak_reading(path: Path) -> tuple[int, int]:
