@@ -111,6 +111,8 @@ class JournalObjective:
         self._tail = JournalTail(run.path, run.space.dim)  # checks each record for a replay
         self._add(self._tail.poll())
         self.waiting_since: float | None = None
+        #: Set while a call waits for a point the journal does not have yet.
+        self.waiting = threading.Event()
 
     def _add(self, records: list[dict]) -> None:
         for rec in records:
@@ -176,6 +178,7 @@ class JournalObjective:
             if self.patience is not None and time.monotonic() - t0 > self.patience:
                 break
             self.waiting_since = self.waiting_since or time.time()
+            self.waiting.set()
             self._closed.wait(POLL_SECONDS)
             try:
                 self.refresh()
@@ -183,6 +186,7 @@ class JournalObjective:
                 return Measurement(math.nan, {"error": str(exc)})
             rec = self._take(key)
         self.waiting_since = None
+        self.waiting.clear()
         if rec is None:
             return Measurement(math.nan, {"error": (
                 f"{self.path.name} holds no evaluation of this configuration (a run of "

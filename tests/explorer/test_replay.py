@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 import pytest
-from explorer_testing import wait_until
 
 from core.cli import main as cli_main
 from core.run import minimize
@@ -103,12 +102,12 @@ def test_a_journal_being_written_is_followed(tmp_path):
     t = threading.Thread(target=lambda: out.setdefault("res", _replay_with(obj, run)))
     t.start()
     try:
-        assert wait_until(lambda: obj.waiting_since is not None, timeout=60)
+        assert obj.waiting.wait(60)
         with open(live, "ab") as f:  # the writer goes on, the last line in two parts
             f.write(b"".join(lines[6:-1]))
             f.write(lines[-1][:10])
             f.flush()
-            assert wait_until(lambda: obj.n_known == len(lines) - 2, timeout=60)
+            assert obj.refresh() == len(lines) - 2  # the cut line is not read yet
             f.write(lines[-1][10:])
     finally:
         t.join(60)
@@ -133,7 +132,7 @@ def test_closing_stops_the_wait_and_says_why(tmp_path):
     obj = JournalObjective(run)
     t = threading.Thread(target=lambda: _replay_with(obj, run))
     t.start()
-    assert wait_until(lambda: obj.waiting_since is not None, timeout=60)
+    assert obj.waiting.wait(60)
     obj.close()
     t.join(60)
     assert not t.is_alive()

@@ -13,11 +13,9 @@ import logging
 import socket
 import threading
 import weakref
-from functools import partial
 
 import panel as pn
 import pytest
-from explorer.memory import MemoryRelease, release_memory
 from explorer_testing import free_port, wait_until
 
 import explorer.app as app_module
@@ -79,18 +77,14 @@ def test_closed_sessions_are_destroyed_and_freed(served, services, caplog):
     from bokeh.client import pull_session
 
     url, rec = served
-    released: list[int] = []
-    services.memory = MemoryRelease(0.0, release=lambda: released.append(1))
     caplog.set_level(logging.WARNING)
     clients = [pull_session(url=url, arguments={"play": "1"}) for _ in range(SESSIONS)]
     try:
         assert len(rec.apps) == SESSIONS
-        for ref in rec.docs:  # the browser sends 'document_ready'; this client does not
-            ref().add_next_tick_callback(partial(pn.state._schedule_on_load, ref(), None))
         apps = [r() for r in rec.apps]
-        # every session animates: its clock ticks and frames go out over the websocket
-        assert wait_until(lambda: all(a.session.frames_sent >= 3 for a in apps), 120)
-        assert all(a.clock.connected() for a in apps)
+        # every session has its run, plays it and polls it with its periodic callback
+        assert all(a.session.run is not None and a.session.playing for a in apps)
+        assert all(a.clock.periodic is not None for a in apps)
         workers = {id(a.runner.worker): a.runner.worker for a in apps}
         apps.clear()  # the test keeps no strong reference
     finally:
@@ -99,50 +93,11 @@ def test_closed_sessions_are_destroyed_and_freed(served, services, caplog):
     # closed: the server discards the sessions, the clocks stop, the work ends ...
     assert wait_until(lambda: not rec.alive(), 120), [type(o).__name__ for o in rec.alive()]
     assert wait_until(lambda: not any(w.alive for w in workers.values()), 60)
-    # ... the shared services keep no reference to a session, and memory was released once
-    # the sessions were gone
+    # ... and the shared services keep no reference to a session
     assert not services.runs._refs
-    assert wait_until(lambda: released, 60)
     assert not [t.name for t in threading.enumerate() if t.name == "explorer-run"]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
-
-
-def test_memory_release_runs_once_for_sessions_closed_together():
-    import asyncio
-
-    calls: list[int] = []
-    release = MemoryRelease(0.0, release=lambda: calls.append(1))
-
-    async def main():
-        for _ in range(5):  # five sessions destroyed in one check
-            release.schedule()
-        for _ in range(100):
-            await asyncio.sleep(0)
-            if calls:
-                break
-        for _ in range(5):
-            await asyncio.sleep(0)
-
-    asyncio.run(main())
-    assert calls == [1] and release.count == 1
-
-
-def test_memory_release_rejects_a_negative_delay():
-    with pytest.raises(ValueError, match="delay must be >= 0"):
-        MemoryRelease(-1.0)
-
-
-def test_release_memory_collects_garbage():
-    class Cycle:
-        pass
-
-    a = Cycle()
-    a.me = a
-    ref = weakref.ref(a)
-    del a
-    release_memory()
-    assert ref() is None
 
 
 def test_store_keeps_finished_runs_without_their_images(services):
@@ -150,11 +105,13 @@ def test_store_keeps_finished_runs_without_their_images(services):
 
     s = Session(budget=30)
     key = s.run_key()
-    run, _ = services.runs.acquire(key, s.objective_obj, True)
-    assert wait_until(lambda: run.done and run.slices, 60)
+    run, worker = services.runs.acquire(key, s.objective_obj, True)
+    worker.want((0, 1), 3)  # inline: computed now
+    assert run.done and run.slices
     services.runs.release(key)  # the last viewer left: the images go, the run stays
     assert not run.slices
-    again, _ = services.runs.acquire(key, s.objective_obj, True)
+    again, worker = services.runs.acquire(key, s.objective_obj, True)
     assert again is run
-    assert wait_until(lambda: run.slices, 60)  # recomputed for the viewer who came back
+    worker.want((0, 1), 3)
+    assert run.slices  # recomputed for the viewer who came back
     services.runs.release(key)
