@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make serve   -> create/reuse .venv, install, serve the explorer on 127.0.0.1:$(PORT)
 #   make test    -> create/reuse .venv, install with dev extras, run the whole suite
+#   make test-fast -> for development: no browser, no torch trainings, no notebooks, no slow
 PORT ?= 5006
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ TORCH_PIN ?= torch==2.13.0
 STAMP_APP := $(VENV)/.installed-app
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: serve test install install-dev lab bench lint clean
+.PHONY: serve test test-fast install install-dev lab bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,12 @@ test: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m "not ui" -p no:playwright
 	$(PY) -m pytest -q --doctest-modules core -p no:playwright
 	$(PY) -m pytest -q tests -m ui; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
+
+# The quick loop while developing: what needs no browser, no torch training, no notebook and
+# no long run (markers ui, torch, dask, slow); `make test` still runs everything.
+test-fast: $(STAMP_DEV)
+	$(PY) -m pytest -q tests -m "not ui and not torch and not dask and not slow" \
+		--ignore=tests/test_notebooks.py -p no:playwright
 
 # JupyterLab on the notebooks (not part of the two quick-start commands)
 lab: $(STAMP_DEV)

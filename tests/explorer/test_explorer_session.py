@@ -335,6 +335,7 @@ _COMBOS = sorted(set(_ALL_COMBOS[::37]) | {
 })
 
 
+@pytest.mark.slow  # dozens of whole runs; `make test` runs it, `make test-fast` does not
 @pytest.mark.parametrize("objective,method,optimizer,degree,initial_level,budget,gamma", _COMBOS)
 def test_no_combination_raises(
     services, objective, method, optimizer, degree, initial_level, budget, gamma

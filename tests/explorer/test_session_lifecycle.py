@@ -73,6 +73,7 @@ def served(services, monkeypatch):
         server.stop()
 
 
+@pytest.mark.slow  # a server in this process, sessions discarded by its own schedule
 def test_closed_sessions_are_destroyed_and_freed(served, services, caplog):
     from bokeh.client import pull_session
 
