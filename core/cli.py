@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", required=True, type=_int_at_least(1, "--budget"), metavar="N",
                      help="maximal number of objective evaluations")
     run.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, metavar="S",
-                     help="random seed; the same seed gives the same run (default 0)")
+                     help="random seed; the same seed gives the same run, different seeds "
+                          "different runs (grid search is deterministic and ignores it; "
+                          "default 0)")
     run.add_argument("--gamma", type=_gamma, metavar="G", action=_Once,
                      help="adaptivity in [0, 1] (sparse_grid, adaptive_random): 1 space-filling, "
                           "0 greedy")

@@ -103,11 +103,19 @@ def _evaluate(fun: Callable[[dict], Any], config: dict, catch: tuple) -> _Outcom
         info = {"traceback": traceback.format_exc()}
         return math.nan, "failed", f"{type(exc).__name__}: {exc}", info, seconds
     seconds = time.perf_counter() - t0
-    value, error, info = _classify(out)
+    value, error, info = _classify(out, fun)
     return value, ("ok" if error is None else "failed"), error, info, seconds
 
 
-def _classify(out: Any) -> tuple[float, str | None, dict]:
+def _objective_name(fun: Any) -> str:
+    """How messages name the objective ``fun``: its ``name``, else its qualified name."""
+    name = getattr(fun, "name", None)
+    if not isinstance(name, str):
+        name = getattr(fun, "__qualname__", None) or type(fun).__qualname__
+    return f"objective {name!r}"
+
+
+def _classify(out: Any, fun: Any = None) -> tuple[float, str | None, dict]:
     info: dict = {}
     what = "value"
     raw = out
@@ -115,6 +123,13 @@ def _classify(out: Any) -> tuple[float, str | None, dict]:
         info = dict(out.info)
         raw = out.value
         what = "Measurement value"
+    if isinstance(raw, (list, tuple)):  # a sequence of one number counts as an array does
+        try:
+            as_array = np.asarray(raw)
+        except (TypeError, ValueError):
+            as_array = None
+        if as_array is not None and as_array.dtype.kind in "biuf":
+            raw = as_array
     if isinstance(raw, np.ndarray) and raw.size == 1:
         raw = raw.reshape(()).item()
     if isinstance(raw, (bool, np.bool_)) or not hasattr(raw, "__float__"):
@@ -124,6 +139,13 @@ def _classify(out: Any) -> tuple[float, str | None, dict]:
         ), info
     try:
         value = float(raw)
+    except OverflowError:  # an int beyond float64 (e.g. 10**400): the objective's fault
+        bits = raw.bit_length() if isinstance(raw, int) else None
+        size = f" (an int of {bits} bits)" if bits else ""
+        return math.nan, (
+            f"OverflowError: the {_objective_name(fun)} returned a {what} too large for a "
+            f"float64 (at most {sys.float_info.max:.6g}){size}"
+        ), info
     except (TypeError, ValueError) as exc:
         return math.nan, f"TypeError: the objective's {what} is not a float ({exc})", info
     if not math.isfinite(value):
@@ -460,12 +482,16 @@ def iterate(
     if not callable(getattr(executor, "submit", None)):
         raise TypeError(f"`executor` must be a concurrent.futures.Executor, got {executor!r}")
     shipped = _prepare_objective(fun, executor)  # before the journal: a refusal writes nothing
+    from core.strategies.base import Strategy
+    from core.strategies.distinct import DistinctSearch, unwrap
+
+    plain = unwrap(strategy)
     writer: JournalWriter | None = None
     known: dict[int, dict] = {}
     if journal is not None:
         header = make_header(
             space=space.describe(),
-            strategy=type(strategy).__name__,
+            strategy=type(plain).__name__,
             dim=space.dim,
             n_evals=strategy.n_evals,
             max_batch=max_batch,
@@ -475,6 +501,8 @@ def iterate(
         for rec in records:
             if isinstance(rec, dict) and isinstance(rec.get("index"), int):
                 known.setdefault(rec["index"], rec)
+    if isinstance(strategy, Strategy) and not isinstance(strategy, DistinctSearch):
+        strategy = DistinctSearch(strategy, space)  # each configuration once (space contract)
     return _loop(
         shipped, space, strategy, executor, writer, known, stop, max_batch, on_evaluation, catch
     )
@@ -720,7 +748,7 @@ def minimize(
     if max_batch is not None:
         max_batch = check_int(max_batch, "max_batch", low=1)
     _check_journal_arg(journal, resume)  # before a cluster is started or anything evaluated
-    from core.strategies import STRATEGIES, make_strategy
+    from core.strategies import STRATEGIES, check_option_names, make_strategy
 
     if not isinstance(method, str) or method not in STRATEGIES:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(STRATEGIES)}")
@@ -729,7 +757,16 @@ def minimize(
             "resuming needs `seed` to be an int (or None for deterministic methods), got "
             f"seed={seed!r}"
         )
-    strategy = make_strategy(method, space.dim, n_evals, seed=seed, **options)
+    from core.strategies.distinct import DistinctSearch, check_budget, restart_seed
+
+    check_option_names(method, options)
+    check_budget(STRATEGIES[method], space, n_evals, **options)
+    strategy = DistinctSearch(
+        make_strategy(method, space.dim, n_evals, seed=seed, **options), space,
+        restart=lambda n, k: make_strategy(
+            method, space.dim, n, seed=restart_seed(seed, k), **options
+        ),
+    )
     run_info = {"method": method, "seed": _seed_record(seed), "options": to_json(options)}
     objective_name = getattr(fun, "name", None)
     if isinstance(objective_name, str):  # registered objectives: a journal is tied to one
@@ -771,6 +808,7 @@ def minimize(
         success=best is not None and reason != "stopped",
         message=_message(reason, best, len(history)),
         seconds=time.perf_counter() - t0,
+        stop_detail=strategy.stop_detail or _message(reason, best, len(history)),
     )
 
 

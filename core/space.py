@@ -211,6 +211,12 @@ class Categorical:
         choices = tuple(self.choices)
         if len(choices) < 1:
             raise ValueError("Categorical needs at least one choice, got choices=()")
+        nan = [c for c in choices if isinstance(c, (float, np.floating)) and math.isnan(c)]
+        if nan:
+            raise ValueError(
+                "Categorical choices must not be NaN (NaN equals nothing, not even itself, so "
+                f"a NaN choice could never be matched to a value), got choices={choices!r}"
+            )
         if len(set(map(repr, choices))) != len(choices):
             raise ValueError(f"Categorical choices must be distinct, got choices={choices!r}")
         object.__setattr__(self, "choices", choices)
@@ -440,6 +446,52 @@ class SearchSpace:
                 f"configuration keys must be exactly {list(self.names)}; "
                 f"missing {missing}, unexpected {extra}"
             )
+
+    # -- distinct configurations ------------------------------------------------------------
+    @property
+    def discrete_dims(self) -> tuple[int, ...]:
+        """Indices of the ``Int`` and ``Categorical`` dimensions (finitely many values)."""
+        return tuple(
+            t for t, p in enumerate(self._params.values()) if not isinstance(p, Float)
+        )
+
+    @property
+    def n_configurations(self) -> int | None:
+        """How many distinct configurations the space holds; ``None`` with a ``Float``."""
+        if len(self.discrete_dims) < self.dim:
+            return None
+        return math.prod(p.n_values for p in self._params.values())
+
+    def configuration_keys(self, U: Any) -> list[tuple]:
+        """A hashable identity of each point's configuration, in order.
+
+        Points with equal keys map to the same configuration (an ``Int`` or ``Categorical``
+        bin, a ``Float`` value); the key of dimension ``t`` is the value's index for a
+        categorical, the integer for an ``Int`` and the float for a ``Float``.
+
+        Parameters
+        ----------
+        U : array_like, shape (n, d)
+            Points in [0, 1]^d.
+
+        Returns
+        -------
+        list of tuple
+            ``n`` keys of ``d`` entries each.
+        """
+        U = check_unit_cube(as_points(U, self.dim))
+        columns = [p._from_unit(U[:, t]).tolist() for t, p in enumerate(self._params.values())]
+        return list(zip(*columns, strict=True))
+
+    def bin_centres(self, t: int) -> np.ndarray:
+        """Unit-cube centres of the values of discrete dimension ``t``, shape ``(n_t,)``."""
+        p = list(self._params.values())[t]
+        if isinstance(p, Float):
+            raise ValueError(f"dimension {t} ({self.names[t]!r}) is a Float, it has no bins")
+        values = np.arange(p.n_values) if isinstance(p, Categorical) else np.arange(
+            p.low, p.high + 1
+        )
+        return np.clip(p._to_unit(values.astype(np.float64)), 0.0, 1.0)
 
     def sample(self, n: int, seed: Any = None) -> list[dict[str, Any]]:
         """``n`` configurations drawn uniformly in the unit cube (log and int respected)."""

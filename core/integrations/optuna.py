@@ -51,7 +51,7 @@ import json
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,8 +70,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from core._validation import check_int
 from core.integrations._space import HostSpace, Stepped
-from core.space import Categorical, Float, Int
+from core.space import Categorical, Float, Int, SearchSpace
 from core.strategies import STRATEGIES, check_option_names, make_strategy
+from core.strategies.distinct import DistinctSearch, restart_seed
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -146,10 +147,14 @@ def _to_distribution(param: Any) -> BaseDistribution:
 class _History:
     """One study's replay: the strategy, its asked batches and how many points were told."""
 
-    def __init__(self, distributions: dict[str, BaseDistribution], strategy: Strategy) -> None:
+    def __init__(
+        self, distributions: dict[str, BaseDistribution], strategy: Strategy,
+        restart: Callable[[int, int], Strategy] | None = None,
+    ) -> None:
         self.distributions = distributions
         self.host = HostSpace({k: to_core_param(v) for k, v in distributions.items()})
-        self.strategy = strategy
+        # each configuration once; budget the strategy leaves goes to untried ones
+        self.strategy = DistinctSearch(strategy, self.host.space, restart)
         self.U = np.empty((0, strategy.dim))  # all asked points, shape (n_asked, d)
         self.batch_start = 0  # history index of the pending (asked, untold) batch
         self.pending = False
@@ -228,8 +233,8 @@ class SparseGridSampler(BaseSampler):
                 raise ValueError(
                     f"`search_space` entries must have more than one value, got {singles}"
                 )
-            HostSpace({k: to_core_param(v) for k, v in self._search_space.items()})
-            self._check_budget(len(self._search_space), self.n_trials)
+            host = HostSpace({k: to_core_param(v) for k, v in self._search_space.items()})
+            self._check_budget(host.space, self.n_trials)
         self._independent = independent_sampler or RandomSampler(seed=seed)
         self._lock = threading.RLock()
         self._histories: dict[tuple[int, int], _History] = {}
@@ -334,14 +339,37 @@ class SparseGridSampler(BaseSampler):
             self._owner.pop(trial._trial_id, None)
             self._index.pop(trial._trial_id, None)
         if done:
+            strategy = history.strategy
+            if strategy.remaining > 0:  # ending before n_trials: say why, once
+                self._warn_once(
+                    "ended",
+                    f"SparseGridSampler: the {self.method!r} strategy stopped after "
+                    f"{strategy.n_told} of its {strategy.n_evals} trials "
+                    f"({strategy.stop_reason}): {strategy.stop_detail}; the study is stopped",
+                )
             try:
                 study.stop()
             except RuntimeError:  # outside study.optimize (ask/tell): nothing to stop
                 pass
 
+    def stop_reason(self, study: Study) -> str | None:
+        """Why the strategy stopped proposing in ``study`` (a key of
+        ``core.strategies.STOP_REASONS``), or None while it goes on or the space is unknown."""
+        history = self._history(study)
+        return None if history is None else history.strategy.stop_reason
+
+    def stop_detail(self, study: Study) -> str:
+        """:meth:`stop_reason` in a sentence with figures (e.g. every configuration of a finite
+        space was tried before ``n_trials``); ``""`` while the strategy goes on."""
+        history = self._history(study)
+        return "" if history is None else history.strategy.stop_detail
+
     # -- the strategy's state, shared through the storage ------------------------------------
-    def _check_budget(self, dim: int, n_evals: int) -> None:
-        minimum = int(STRATEGIES[self.method].min_budget(dim, **self.options))
+    def _check_budget(self, space: SearchSpace, n_evals: int) -> None:
+        dim = space.dim
+        minimum = int(STRATEGIES[self.method].min_budget(
+            dim, space_size=space.n_configurations, **self.options
+        ))
         if n_evals < minimum:
             raise ValueError(
                 f"`n_trials` must be at least {minimum} for method={self.method!r} with {dim} "
@@ -378,13 +406,19 @@ class SparseGridSampler(BaseSampler):
                 self.method, len(distributions), setup["n_evals"], seed=setup["seed"],
                 **self.options,
             )
-            history = self._histories[key] = _History(distributions, strategy)
+            history = self._histories[key] = _History(
+                distributions, strategy, lambda n, k: make_strategy(
+                    self.method, len(distributions), n, seed=restart_seed(setup["seed"], k),
+                    **self.options,
+                ),
+            )
             return history
 
     def _store_setup(
         self, study: Study, distributions: dict[str, BaseDistribution], n_evals: int
     ) -> str:
-        self._check_budget(len(distributions), n_evals)
+        host = HostSpace({k: to_core_param(v) for k, v in distributions.items()})
+        self._check_budget(host.space, n_evals)
         seed = self.seed
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31 - 1))

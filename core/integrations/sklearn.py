@@ -25,22 +25,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from core.integrations._space import HostSpace
-from core.space import Categorical, Float, Int
-from core.strategies import STRATEGIES, make_strategy, strategy_options
-from core.strategies.base import Strategy
+from core.space import Categorical, Float, Int, SearchSpace
+from core.strategies import STRATEGIES, check_option_names, make_strategy, strategy_options
+from core.strategies.distinct import DistinctSearch, check_budget, restart_seed
 
 __all__ = ["SparseGridSearchCV", "to_core_param"]
 
 _LOG_UNIFORM = ("loguniform", "reciprocal")
 _NON_FINITE = "scores are non-finite"  # scikit-learn's warning about NaN scores
-
-
-def _candidate_key(config: Mapping[str, Any]) -> tuple:
-    """A hashable identity of a configuration (objects such as estimators by identity)."""
-    plain = (int, float, str, bool, type(None), np.number, np.bool_)
-    return tuple(
-        (k, v if isinstance(v, plain) else ("object", id(v))) for k, v in config.items()
-    )
 
 
 def to_core_param(name: str, value: Any) -> Float | Int | Categorical:
@@ -109,10 +101,12 @@ class SparseGridSearchCV(BaseSearchCV):
         before any fit.
     n_iter : int
         Budget: the number of candidates (each fitted once per CV split). Below the method's
-        minimum (:meth:`Strategy.min_budget`) is an error before any fit. Sparse grid search
-        may stop below ``n_iter`` when it has no further distinct candidate, and a
-        configuration proposed again (integer and categorical parameters map several
-        unit-cube points to one value) is told its earlier score without a new fit.
+        minimum (:meth:`Strategy.min_budget` for the space) is an error before any fit. A
+        configuration proposed again (integer and categorical parameters map several unit-cube
+        points to one value) is told its earlier score without a new fit, and budget the
+        strategy leaves goes to configurations not fitted yet
+        (:mod:`core.strategies.distinct`); the search ends below ``n_iter`` only when it says
+        why (``stop_reason_``, ``stop_detail_``), e.g. every configuration was fitted.
     method : str
         A registered strategy (:data:`core.strategies.STRATEGIES`).
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
@@ -132,6 +126,9 @@ class SparseGridSearchCV(BaseSearchCV):
     strategy_ : Strategy
         The strategy after the search; it was told ``-mean_test_score`` (scores are maximized
         by minimizing their negation), NaN for candidates whose fits failed.
+    stop_reason_, stop_detail_ : str
+        Why the search ended (a key of ``core.strategies.STOP_REASONS``) and, in a sentence with
+        figures, why (e.g. every configuration of a finite space was fitted before ``n_iter``).
     search_space_ : core.space.SearchSpace
         The unit-cube mapping searched.
 
@@ -228,22 +225,21 @@ class SparseGridSearchCV(BaseSearchCV):
             params[name] = to_core_param(name, value)
         return HostSpace(params)
 
-    def _make_strategy(self, dim: int) -> Strategy:
+    def _make_strategy(self, space: SearchSpace) -> DistinctSearch:
         if not isinstance(self.method, str) or self.method not in STRATEGIES:
             raise ValueError(
                 f"unknown method {self.method!r}; valid names: {', '.join(STRATEGIES)}"
             )
         options = self._strategy_options()
-        minimum = int(STRATEGIES[self.method].min_budget(dim, **options))
-        if self.n_iter < minimum:
-            raise ValueError(
-                f"`n_iter` must be at least {minimum} for method={self.method!r} with {dim} "
-                f"parameters, got n_iter={self.n_iter}"
-            )
+        check_option_names(self.method, options)
+        check_budget(STRATEGIES[self.method], space, self.n_iter, "n_iter", **options)
         seed = self.random_state
         if isinstance(seed, np.random.RandomState):
             seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
-        return make_strategy(self.method, dim, self.n_iter, seed=seed, **options)
+        strategy = make_strategy(self.method, space.dim, self.n_iter, seed=seed, **options)
+        return DistinctSearch(strategy, space, restart=lambda n, k: make_strategy(
+            self.method, space.dim, n, seed=restart_seed(seed, k), **options
+        ))
 
     def _score_key(self, results: Mapping[str, Any]) -> str:
         if "mean_test_score" in results:
@@ -285,12 +281,14 @@ class SparseGridSearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         """Ask the strategy for a batch, cross-validate it, tell ``-mean_test_score``; repeat.
 
-        A candidate equal to one evaluated before (integer and categorical parameters map
-        several unit-cube points to one configuration) is not fitted again: the strategy is
-        told its known score, and ``cv_results_`` lists each configuration once.
+        The strategy runs inside :class:`~core.strategies.distinct.DistinctSearch`: a
+        candidate equal to one evaluated before (integer and categorical parameters map
+        several unit-cube points to one configuration) is not fitted again (the strategy is
+        told its known score), ``cv_results_`` lists each configuration once, and budget the
+        strategy leaves goes to configurations not fitted yet.
         """
         host = self._host_space()
-        strategy = self._make_strategy(host.dim)
+        strategy = self._make_strategy(host.space)
         if isinstance(self.scoring, (list, tuple, dict)) and not isinstance(self.refit, str):
             raise ValueError(
                 "with several metrics, `refit` must name the metric SparseGridSearchCV "
@@ -301,25 +299,20 @@ class SparseGridSearchCV(BaseSearchCV):
             search_ctx = callback_ctx.subcontext(
                 task_name="search", max_subtasks=None
             ).call_on_fit_task_begin(estimator=self)
-        scores: dict[tuple, float] = {}  # candidate key -> mean test score
         non_finite: list[warnings.WarningMessage] = []
         while True:
             U = strategy.ask()
             if len(U) == 0:
                 break
-            candidates = host.from_unit(U)
-            keys = [_candidate_key(c) for c in candidates]
-            new = [j for j, key in enumerate(keys) if key not in scores and key not in keys[:j]]
-            if new:
-                results, non_finite = self._evaluate(
-                    evaluate_candidates, [candidates[j] for j in new], search_ctx
-                )
-                batch = results[self._score_key(results)][-len(new):]
-                scores.update(zip((keys[j] for j in new), map(float, batch), strict=True))
-            strategy.tell(U, -np.array([scores[key] for key in keys]))
+            results, non_finite = self._evaluate(
+                evaluate_candidates, host.from_unit(U), search_ctx
+            )
+            batch = np.asarray(results[self._score_key(results)][-len(U):], dtype=np.float64)
+            strategy.tell(U, -batch)
         for w in non_finite:  # once, with every candidate's score (as a single batch would)
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
-        self.strategy_ = strategy
+        self.strategy_ = strategy.strategy
+        self.stop_reason_, self.stop_detail_ = strategy.stop_reason, strategy.stop_detail
         self.search_space_ = host.space

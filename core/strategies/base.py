@@ -14,6 +14,9 @@ Protocol
     ``(k,)`` and may hold NaN or inf (failed evaluations, ranked worst).
 ``stop_reason``
     ``None`` while the strategy can go on; otherwise one of :data:`STOP_REASONS`.
+``stop_detail``
+    A sentence saying why the strategy stopped, with its figures (e.g. why budget is left
+    unspent); ``""`` while it runs. Subclasses set it with :meth:`Strategy._say_why`.
 ``best``
     ``(u, value)`` of the best finite value told so far (first on ties), or ``None``.
 ``origins``
@@ -72,22 +75,33 @@ class Strategy(ABC):
     has_model: ClassVar[bool] = False
 
     @classmethod
-    def min_budget(cls, dim: int, **options: Any) -> int:
-        """The fewest evaluations (``n_evals``) the strategy accepts with these options.
+    def min_budget(cls, dim: int, space_size: int | None = None, **options: Any) -> int:
+        """The fewest evaluations (``n_evals``) the strategy spends usefully with these options.
 
         Parameters
         ----------
         dim : int
             Dimension ``d``.
+        space_size : int or None
+            The number of distinct configurations of a finite search space (None: infinite); a
+            budget that covers them all is enough (:mod:`core.strategies.distinct` enumerates
+            what the strategy leaves), so the result is at most ``space_size``, and never below
+            what the constructor accepts.
         **options
             The strategy's keyword options (unknown ones are ignored here).
 
         Returns
         -------
         int
-            At least 1; subclasses with an initial design or reserved evaluations override it.
+            At least 1; subclasses with an initial design or reserved evaluations override it
+            (and :meth:`budget_rule` says why).
         """
         return 1
+
+    @classmethod
+    def budget_rule(cls, dim: int, **options: Any) -> str:
+        """Why :meth:`min_budget` is what it is, in words with figures (``""``: no rule)."""
+        return ""
 
     def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
         self.dim = check_int(dim, "dim", low=1)
@@ -99,6 +113,7 @@ class Strategy(ABC):
         self._n_told = 0
         self._n_batches = 0
         self._stopped: str | None = None
+        self._detail = ""
         self._origins: tuple[Origin, ...] = ()
         self._next_origins: list[Origin] | None = None
 
@@ -183,6 +198,28 @@ class Strategy(ABC):
         if self._n_told >= self.n_evals:
             return "budget"
         return self._stop()
+
+    @property
+    def stop_detail(self) -> str:
+        """Why the strategy stopped, in a sentence with its figures; ``""`` while it runs.
+
+        ``"budget"`` says how many evaluations were made; any other reason also says how many
+        of the budget are left unspent and the strategy's own explanation, if it gave one.
+        """
+        reason = self.stop_reason
+        if reason is None:
+            return ""
+        if reason == "budget":
+            return f"all {self.n_evals} evaluations of the budget were made"
+        text = self._detail or STOP_REASONS.get(reason, reason)
+        left = self.remaining
+        if left > 0 and reason != "stopped":
+            text += f" ({left} of the budget of {self.n_evals} evaluations left unspent)"
+        return text
+
+    def _say_why(self, detail: str) -> None:
+        """Record the sentence :attr:`stop_detail` gives (without the unspent count)."""
+        self._detail = str(detail)
 
     # -- state ------------------------------------------------------------------------------
     @property

@@ -81,6 +81,12 @@ class GridSearch(Strategy):
         self.points_per_dim = integer_root(self.n_evals, self.dim)
         self.n_points = self.points_per_dim**self.dim
         self._next = 0
+        k, d = self.points_per_dim, self.dim
+        self._say_why(
+            f"the grid of {k} value(s) per dimension ({k}^{d} = {self.n_points} points) is "
+            f"complete; {k + 1} values per dimension need {k + 1}^{d} = {(k + 1) ** d} "
+            "evaluations"
+        )
 
     @property
     def grid(self) -> np.ndarray:

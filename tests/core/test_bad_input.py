@@ -87,7 +87,7 @@ CASES = [
      lambda: make_strategy("sparse_grid", 2, 18, initial_level=3, variant="thesis"),
      ValueError, r"at least 19 .*17 initial grid points \+ 2 reserved.*got n_evals=18"),
     ("budget < grid + reserved minimize", lambda: minimize(fun, SPACE, "sparse_grid", 1),
-     ValueError, r"at least 2 .*got n_evals=1"),
+     ValueError, r"at least 6 .*one refinement.*got n_evals=1"),
     ("budget 0", lambda: minimize(fun, SPACE, "random", 0), ValueError,
      r"`n_evals` must be in \[1, inf\], got n_evals=0"),
     ("budget float", lambda: minimize(fun, SPACE, "random", 5.0), TypeError,

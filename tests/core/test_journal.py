@@ -217,10 +217,10 @@ def test_on_evaluation_sees_every_evaluation_in_completion_order(tmp_path: Path)
 
 def test_an_existing_journal_is_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
-    run(quadratic, path, n_evals=4)
+    run(quadratic, path, n_evals=6)
     before = path.read_bytes()
     with pytest.raises(FileExistsError, match="resume=True"):
-        run(quadratic, path, n_evals=4)
+        run(quadratic, path, n_evals=6)
     assert path.read_bytes() == before
 
 
@@ -428,11 +428,11 @@ def test_a_tampered_line_names_file_line_and_expectation(
 
 def test_a_journal_of_another_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
-    run(quadratic, path, n_evals=4)
+    run(quadratic, path, n_evals=6)
     text = path.read_text().replace('"version":1', '"version":7', 1)
     path.write_text(text)
     with pytest.raises(ValueError, match=r"run\.jsonl: line 1 has journal version 7"):
-        run(quadratic, path, n_evals=4, resume=True)
+        run(quadratic, path, n_evals=6, resume=True)
     assert path.read_text() == text
 
 

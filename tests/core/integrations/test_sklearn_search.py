@@ -226,7 +226,7 @@ def test_several_metrics_need_refit_to_name_one(digits):
     X, y = digits
     scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
     search = SparseGridSearchCV(
-        svc_pipeline(), PIPE_SPACE, 5, cv=CV, scoring=scoring, refit="bal", random_state=0
+        svc_pipeline(), PIPE_SPACE, 6, cv=CV, scoring=scoring, refit="bal", random_state=0
     ).fit(X, y)
     np.testing.assert_array_equal(
         search.strategy_.y_told, -search.cv_results_["mean_test_bal"]
@@ -234,7 +234,7 @@ def test_several_metrics_need_refit_to_name_one(digits):
     assert search.best_score_ == search.cv_results_["mean_test_bal"].max()
     with pytest.raises(ValueError, match="refit"):
         SparseGridSearchCV(
-            svc_pipeline(), PIPE_SPACE, 5, cv=CV, scoring=scoring, refit=False
+            svc_pipeline(), PIPE_SPACE, 6, cv=CV, scoring=scoring, refit=False
         ).fit(X, y)
 
 
@@ -261,13 +261,13 @@ def _failed_checks(estimator) -> set[str]:
 @pytest.mark.slow
 def test_passes_the_estimator_checks_randomized_search_passes():
     space = {"alpha": stats.loguniform(1e-2, 1e2)}
-    ours = _failed_checks(SparseGridSearchCV(Ridge(), space, 3, cv=2, random_state=0))
-    theirs = _failed_checks(RandomizedSearchCV(Ridge(), space, n_iter=3, cv=2, random_state=0))
+    ours = _failed_checks(SparseGridSearchCV(Ridge(), space, 4, cv=2, random_state=0))
+    theirs = _failed_checks(RandomizedSearchCV(Ridge(), space, n_iter=4, cv=2, random_state=0))
     assert ours <= theirs
 
 
 @pytest.mark.slow
 def test_passes_the_estimator_checks_as_a_classifier_search():
     space = {"n_neighbors": stats.randint(1, 5)}
-    est = SparseGridSearchCV(KNeighborsClassifier(), space, 3, cv=2, random_state=0)
+    est = SparseGridSearchCV(KNeighborsClassifier(), space, 4, cv=2, random_state=0)
     assert _failed_checks(est) == set()

@@ -311,7 +311,7 @@ def test_default_variant_is_zoom_and_thesis_is_selectable():
 @pytest.mark.parametrize("dim", [1, 2, 3])
 @pytest.mark.parametrize("n_evals", [3, 11, 25, 64, 150])
 def test_zoom_budget_never_exceeded(dim, n_evals):
-    if n_evals < SparseGridSearch.min_budget(dim):
+    if n_evals < SparseGridSearch.min_budget(dim, space_size=1):  # what the constructor takes
         with pytest.raises(ValueError, match="n_evals"):
             SparseGridSearch(dim, n_evals)
         return
@@ -412,13 +412,16 @@ def test_every_option_is_checked_before_the_first_evaluation(options, error, pat
 
 
 def test_min_budget_matches_the_constructor():
+    """The constructor takes the initial grid plus the reserved candidates (the budget a tiny
+    finite space needs); on a continuous space ``min_budget`` adds one refinement."""
     for dim in (1, 2, 5):
         for options in ({}, {"variant": "thesis"}, {"initial_level": 2}, {"optimizer": "none"},
                         {"n_candidates": 4}, {"variant": "thesis", "multistart": False}):
-            n = SparseGridSearch.min_budget(dim, **options)
+            n = SparseGridSearch.min_budget(dim, space_size=1, **options)
             SparseGridSearch(dim, n, **options)
             with pytest.raises(ValueError, match="n_evals"):
                 SparseGridSearch(dim, n - 1, **options)
+            assert SparseGridSearch.min_budget(dim, **options) == n + 2 * dim
 
 
 # -- optimizer paths of the candidates ---------------------------------------------------------
@@ -471,7 +474,7 @@ def test_zoom_stage_candidates_are_mapped_to_the_whole_cube():
             assert np.all((m.path >= lo - 1e-15) & (m.path <= hi + 1e-15))
             # the mapped candidate is a point the run evaluated
             assert np.max(np.abs(s.U_told - m.u), axis=1).min() <= 1e-12
-    assert k == len(allc)
+    assert allc[k:] == s.local_steps  # then the steps that spend what the stages left
 
 
 def test_candidate_with_path_pickles():
@@ -517,7 +520,10 @@ def test_model_steps_are_told_and_charged_to_the_zoom_budget():
         assert np.sum(np.max(np.abs(s.U_told - x), axis=1) <= 1e-12) == 1
     off = SparseGridSearch(2, 100, seed=0, model_steps=0, local_search=False)
     run(off)
-    assert len(off.model_step_points) == 0
+    # no quadratic model step: only the steps that spend what the stages left (at the end)
+    rest = len(off.local_steps)
+    assert off.n_told == 100 and len(off.model_step_points) == rest
+    np.testing.assert_array_equal(off.model_step_points, off.U_told[100 - rest :])
     # stage 0 is the same run; the steps come after it
     n0 = off.generator.n_points + len(off.candidates)
     np.testing.assert_array_equal(s.U_told[:n0], off.U_told[:n0])
