@@ -123,6 +123,7 @@ def _classify(out: Any, fun: Any = None) -> tuple[float, str | None, dict]:
         info = dict(out.info)
         raw = out.value
         what = "Measurement value"
+    given_array = isinstance(raw, np.ndarray)
     if isinstance(raw, (list, tuple)):  # a sequence of one number counts as an array does
         try:
             as_array = np.asarray(raw)
@@ -132,6 +133,12 @@ def _classify(out: Any, fun: Any = None) -> tuple[float, str | None, dict]:
             raw = as_array
     if isinstance(raw, np.ndarray) and raw.size == 1:
         raw = raw.reshape(()).item()
+    if isinstance(raw, np.ndarray):  # several numbers, or none
+        return math.nan, (
+            f"TypeError: the objective must return a float or a Measurement, got "
+            f"{'an array' if given_array else 'a sequence'} of {raw.size} "
+            f"values {raw.tolist()!r:.80}"
+        ), info
     if isinstance(raw, (bool, np.bool_)) or not hasattr(raw, "__float__"):
         return math.nan, (
             f"TypeError: the objective must return a float or a Measurement, "

@@ -304,11 +304,15 @@ class SparseGridSearch(Strategy):
         """Fewest evaluations the options spend usefully: the initial grid, one refinement
         (``2 d`` children) and the reserved candidates; with a finite ``space_size`` at most
         that, and never below what the constructor accepts (the initial grid plus the reserved
-        candidates). Below one refinement the grid is its initial points only.
+        candidates). Below one refinement the grid is its initial points only. The thesis
+        variant keeps the thesis' minimum, what the constructor accepts (its ``stop_detail``
+        says why a run ends early).
 
         ``options`` are keyword options of the constructor (defaults for those not given).
         """
         accepted = cls._accepted_budget(dim, **options)
+        if options.get("variant", "zoom") == "thesis":  # as the thesis: it says why it ends
+            return accepted
         useful = accepted + 2 * dim
         return useful if space_size is None else max(accepted, min(useful, int(space_size)))
 
