@@ -13,7 +13,8 @@ Which surrogate
   (:func:`core.surrogate.fit_surrogate`) of the run's evaluations that lie on the dyadic sparse
   grid (every coordinate ``i 2**-l`` with odd ``i``): the Novak-Ritter grid(s) of a
   ``sparse_grid`` run, without its off-grid candidates, zoom-box and trust-region points. Its
-  accuracy is reported on those off-grid evaluations (``check_r2``), which the fit never saw.
+  accuracy is reported on those off-grid evaluations, which the fit never saw (``check_r2``,
+  one minus their mean squared error over the variance of all evaluations).
 - **Least squares** (``fit="least_squares"``): for scattered points (random search, Bayesian
   optimization, an optuna or Ray study): the coefficients of a regular sparse grid of level
   ``L`` (all basis functions with ``|l|_1 <= L + d - 1``) are fitted to the evaluations by ridge
@@ -376,8 +377,11 @@ class Importance:
     n_points : int
         Evaluations the surrogate was fitted to (0 for a given surrogate).
     check_r2 : float
-        Accuracy on data the fit did not use: for the interpolant, R^2 on the run's off-grid
-        evaluations; for least squares, the cross-validated R^2. NaN when nothing was held out.
+        Accuracy on data the fit did not use, ``1 - mean((s - y)^2) / Var(y)`` with ``Var(y)``
+        the variance of all finite evaluations: for the interpolant, the error is taken on the
+        run's off-grid evaluations (which cluster near the optimum, so a plain R^2 over them
+        alone would measure a tiny spread); for least squares, on the out-of-fold predictions
+        of the cross-validation (the usual cross-validated R^2). NaN when nothing was held out.
     n_check : int
         Number of evaluations behind ``check_r2``.
     level : int or None
@@ -449,11 +453,11 @@ def _grid_level_index(U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return on_grid, lv, ix
 
 
-def _r2(pred: np.ndarray, y: np.ndarray) -> float:
-    sst = float(np.sum((y - y.mean()) ** 2))
-    if y.size < 2 or not sst > 0:
+def _r2(pred: np.ndarray, y: np.ndarray, spread: float) -> float:
+    """``1 - mean((pred - y)^2) / spread`` (``spread``: the variance of all evaluations)."""
+    if y.size < 1 or not spread > 0:
         return float("nan")
-    return 1.0 - float(np.sum((pred - y) ** 2)) / sst
+    return 1.0 - float(np.mean((pred - y) ** 2)) / spread
 
 
 def _try_interpolant(
@@ -474,7 +478,7 @@ def _try_interpolant(
     except (np.linalg.LinAlgError, ValueError):
         return None
     off = ~on_grid
-    check = _r2(np.asarray(s(U[off])), y[off]) if off.sum() >= 2 else float("nan")
+    check = _r2(np.asarray(s(U[off])), y[off], float(np.var(y))) if off.any() else float("nan")
     return s, check, int(off.sum())
 
 
