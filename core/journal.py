@@ -9,8 +9,8 @@ Format (UTF-8, one JSON object per line):
   apart from any other file, which is never written to.
 - every further line, one evaluation: ``{"index", "step", "u", "config", "value", "status",
   "error", "seconds", "info", "time", "origin"}``; ``value`` is ``null`` for a failed evaluation;
-  ``origin`` is :meth:`core.records.Origin.to_json` (what the point is; absent in journals
-  written before it existed). Lines are in completion order, which may differ from ``index``
+  ``origin`` is :meth:`core.records.Origin.to_json` without a selection's criterion arrays
+  (what the point is; absent in journals written before it existed). Lines are in completion order, which may differ from ``index``
   order with parallel backends.
 - when a run ends (its budget used, the method exhausted or converged, or stopped on request),
   an end line ``{"end": reason, "nfev": n, "time": ...}``. A resumed run appends evaluations
@@ -123,8 +123,21 @@ def _evaluation_record(ev: Any) -> dict[str, Any]:
         "seconds": ev.seconds,
         "info": ev.info,
         "time": time.time(),
-        **({} if ev.origin is None else {"origin": ev.origin.to_json()}),
+        **({} if ev.origin is None else {"origin": _journaled_origin(ev.origin)}),
     }
+
+
+def _journaled_origin(origin: Any) -> dict[str, Any]:
+    """An origin as the journal keeps it: everything but a selection's criterion arrays.
+
+    Those hold one entry per candidate of every refinement, so a run's would grow with the
+    square of its length and soon outweigh everything else in the journal; ``parent`` and
+    ``refinement`` still say which point each refinement refined, and :func:`core.run.replay`
+    rebuilds the arrays.
+    """
+    out = origin.to_json()
+    out.pop("selection", None)
+    return out
 
 
 class JournalWriter:

@@ -181,8 +181,10 @@ def test_origins_round_trip_through_a_journal_and_resume(tmp_path, method):
     res = minimize(rosenbrock, SPACE, method, 40, seed=5, journal=path, **options)
     _, records, _ = read_journal(path)
     by_index = {r["index"]: r for r in records}
-    for ev in res.history:
-        assert Origin.from_json(by_index[ev.index]["origin"]).to_json() == ev.origin.to_json()
+    for ev in res.history:  # all but a selection's arrays (they grow with the run's square)
+        journaled = ev.origin.to_json()
+        journaled.pop("selection", None)
+        assert Origin.from_json(by_index[ev.index]["origin"]).to_json() == journaled
     # a resumed run (from the first half of the journal) restores the same origins
     lines = path.read_text().splitlines(keepends=True)
     half = tmp_path / "half.jsonl"
