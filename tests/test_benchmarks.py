@@ -79,3 +79,13 @@ def test_bbob_quick_prints_ranks_and_won_tied_lost(tmp_path: Path) -> None:
     out = _run(["benchmarks/bbob.py", "--quick", "--out", str(tmp_path), "--fresh"])
     assert "Average rank" in out and "won-tied-lost" in out
     assert (tmp_path / "bbob_quick.csv").exists() and (tmp_path / "bbob_quick.md").exists()
+
+
+def test_importance_benchmark_quick_compares_with_fanova(tmp_path: Path) -> None:
+    out_file = tmp_path / "importance.md"
+    out = _run(
+        ["benchmarks/importance_cnn9d.py", "--quick", "--budget", "30", "--out", str(out_file)]
+    )
+    assert "importance(res) identical on both calls: True." in out
+    assert "SparseGridImportanceEvaluator identical on both calls: True." in out
+    assert out_file.read_text() == out.rstrip("\n") + "\n"

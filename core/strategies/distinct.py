@@ -169,7 +169,8 @@ class DistinctSearch(Strategy):
                 inner.tell(V, y)
                 continue
             self._pending_inner = (V, y, new, same)
-            self._set_origins([self._mapped(origins[j]) for j in new] if origins else [])
+            if len(origins) == len(V):
+                self._set_origins([self._mapped(origins[j]) for j in new])
             return V[new]
         self._filling = True
         U = self._fill(max_points)

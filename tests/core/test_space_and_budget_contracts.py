@@ -229,3 +229,25 @@ def test_the_thesis_variant_uses_the_seed_only_in_its_multistart_candidates():
     assert np.array_equal(runs[0].U[grid], runs[1].U[grid])  # the grid ignores the seed
     differ = np.flatnonzero(np.any(runs[0].U != runs[1].U, axis=1))
     assert all(sources[j] == "multistart" for j in differ), [sources[j] for j in differ]
+
+
+# -- resume and determinism hold on discrete spaces ---------------------------------------------
+@pytest.mark.parametrize("method", ["sparse_grid", "bayesian", "grid"])
+def test_a_resumed_run_on_a_discrete_space_equals_an_uninterrupted_one(tmp_path, method):
+    space = SearchSpace({"n": Int(1, 3), "k": Categorical(["a", "b"]), "x": Float(0.0, 1.0)})
+
+    def objective(config: dict) -> float:
+        return (config["x"] - 0.4) ** 2 + config["n"] + (config["k"] == "a")
+
+    whole = minimize(objective, space, method, 30, seed=3, max_batch=4)
+    path = tmp_path / "run.jsonl"
+    calls = []
+    first = minimize(objective, space, method, 30, seed=3, journal=path, max_batch=4,
+                     callback=lambda batch: calls.append(1) or len(calls) >= 3)
+    assert first.stop_reason == "stopped" and first.nfev < whole.nfev
+    resumed = minimize(objective, space, method, 30, seed=3, journal=path, max_batch=4,
+                       resume=True)
+    assert resumed.nfev == whole.nfev
+    np.testing.assert_array_equal(resumed.U, whole.U)
+    assert resumed.stop_reason == whole.stop_reason
+    assert resumed.stop_detail == whole.stop_detail
