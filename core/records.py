@@ -98,6 +98,10 @@ class Selection:
     front end needs to draw that choice. Arrays are read-only, one entry per candidate, and
     refer to candidates by their history index (:attr:`Evaluation.index`).
 
+    Cost: a selection holds one entry per candidate, so a sparse-grid run of ``n`` grid points
+    in ``d`` dimensions keeps about ``n**2 / (4 d)`` entries over all its refinements (a
+    refinement adds ``2 d`` points); journals leave the arrays out (:mod:`core.journal`).
+
     Attributes
     ----------
     step : int
