@@ -10,13 +10,21 @@ Policies
 --------
 Budget
     A run never records more evaluations than the strategy's ``n_evals`` (``res.nfev <=
-    n_evals``); a strategy that asks beyond it is a protocol error (``RuntimeError``).
+    n_evals``); a strategy that asks beyond it is a protocol error (``RuntimeError``). The
+    strategy runs inside :class:`~core.strategies.distinct.DistinctSearch`: a configuration is
+    evaluated once (integer and categorical parameters map many points to one), and budget the
+    strategy leaves goes to configurations not tried yet; a run that ends below ``n_evals``
+    says why in :attr:`~core.records.RunResult.stop_detail`. :func:`minimize` refuses a budget
+    below the method's :meth:`~core.strategies.base.Strategy.min_budget` for the space before
+    anything runs.
 Failures
     An objective that raises (an ``Exception`` in ``catch``), returns NaN, +inf, -inf, a
     :class:`~core.result.Measurement` with such a value, or something that is not a number, is
-    recorded as a failed evaluation (``value`` NaN, ``error`` kept) and the strategy is told NaN;
-    the run goes on. The same holds for evaluations the backend loses (a worker process that dies,
-    a Dask worker lost mid-task). ``catch=()`` makes objective exceptions propagate instead.
+    recorded as a failed evaluation (``value`` NaN, ``error`` kept, naming the objective when its
+    value is an int beyond float64) and the strategy is told NaN; the run goes on. One number
+    in a list, tuple or array counts as that number. The same holds for evaluations the backend
+    loses (a worker process that dies, a Dask worker lost mid-task). ``catch=()`` makes objective
+    exceptions propagate instead.
 Order
     Evaluations complete in any order on parallel backends (and are journaled as they
     complete), but the history and every :class:`~core.records.Batch` are in asked order, so a
