@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -870,6 +871,7 @@ class _JournalAnswers:
         self.poll_seconds = poll_seconds
         self.calls = 0
         self.waiting: dict[int, dict] = {}
+        self.seconds: dict[int, float] = {}  # journaled wall times of answered evaluations
 
     def _record(self, k: int) -> dict | None:
         wait = getattr(self.stop, "wait", None)
@@ -903,6 +905,9 @@ class _JournalAnswers:
                 f"{to_json(config)!r:.120} as evaluation {k}, the journal holds "
                 f"{rec.get('config')!r:.120} (another method, options, seed or program version)"
             )
+        seconds = rec.get("seconds")
+        numeric = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+        self.seconds[k] = float(seconds) if numeric else 0.0
         info = dict(rec.get("info") or {})
         if rec.get("status") != "ok":
             info["error"] = str(rec.get("error") or "failed in the journaled run")
@@ -949,7 +954,8 @@ def replay(
         As :func:`iterate` yields them; the last has ``stop_reason`` set: the strategy's own
         reason when the journal holds the whole run, ``"stopped"`` when the replay ended before
         (the file ended, the followed run ended early, or ``stop``). A batch the journal holds
-        only part of is not yielded.
+        only part of is not yielded. Evaluations carry the journaled ``seconds`` (the wall time
+        of the original run).
 
     Raises
     ------
@@ -981,14 +987,27 @@ def _replayed(
 ) -> Iterator[Batch]:
     t0 = time.perf_counter()
     last: Batch | None = None
+    best: Evaluation | None = None
+
+    def journaled(ev: Evaluation) -> Evaluation:
+        """``ev`` with the wall time the journal recorded (not the replay's look-up)."""
+        seconds = answers.seconds.get(ev.index)
+        return ev if seconds is None else replace(ev, seconds=seconds)
+
+    hook = None if on_evaluation is None else (lambda ev: on_evaluation(journaled(ev)))
     batches = iterate(
         answers, run.space, strategy, stop=stop, max_batch=run.max_batch, catch=(),
-        on_evaluation=on_evaluation,
+        on_evaluation=hook,
     )
     try:
         for batch in batches:
-            last = batch
-            yield batch
+            evaluations = tuple(journaled(ev) for ev in batch.evaluations)
+            for ev in evaluations:
+                answers.seconds.pop(ev.index, None)
+                if batch.best is not None and ev.index == batch.best.index:
+                    best = ev
+            last = replace(batch, evaluations=evaluations, best=best)
+            yield last
     except _ReplayEnd:
         nfev = 0 if last is None else last.nfev
         best = None if last is None else last.best

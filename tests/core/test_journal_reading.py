@@ -190,6 +190,11 @@ def test_replay_gives_the_journaled_run_with_its_origins(tmp_path, method, kw):
     assert [e.config for e in history] == [e.config for e in res.history]
     np.testing.assert_array_equal([e.u for e in history], res.U)
     assert [e.origin.to_json() for e in history] == [e.origin.to_json() for e in res.history]
+    assert [e.seconds for e in history] == [e.seconds for e in res.history]  # journaled times
+    assert batches[-1].best.seconds == res.history[batches[-1].best.index].seconds
+    seen = []
+    list(replay(path, on_evaluation=seen.append))
+    assert sorted(e.seconds for e in seen) == sorted(e.seconds for e in res.history)
     assert path.read_bytes() == data
 
 
