@@ -34,6 +34,9 @@ __all__ = [
     "iterate",
     "make_executor",
     "minimize",
+    "replay",
+    "Origin",
+    "load_journal",
 ]
 
 _LAZY = {
@@ -44,6 +47,9 @@ _LAZY = {
     "OBJECTIVES": "core.objectives",
     "minimize": "core.run",
     "iterate": "core.run",
+    "replay": "core.run",
+    "Origin": "core.records",
+    "load_journal": "core.journal",
     "Batch": "core.records",
     "Evaluation": "core.records",
     "RunResult": "core.records",
