@@ -22,7 +22,10 @@ wraps a strategy for a :class:`~core.space.SearchSpace` and keeps two promises:
 :meth:`~core.strategies.base.Strategy.min_budget` for the space (a budget that covers every
 configuration of a finite space is always enough).
 
-Deterministic: the wrapper adds no randomness (the wrapped strategy keeps its seed).
+On a space of ``Float`` parameters only, points are configurations: the wrapper passes them
+through and keeps no record (memory does not grow with the budget), and the wrapped strategy's
+stop is the run's. Deterministic: the wrapper adds no randomness (the wrapped strategy and its
+restarts keep their seeds).
 """
 
 from __future__ import annotations
@@ -144,6 +147,13 @@ class DistinctSearch(Strategy):
     # -- the protocol ----------------------------------------------------------------------
     def _ask(self, max_points: int) -> np.ndarray:
         inner = self.strategy
+        if not self._discrete:  # only Floats: points are configurations, nothing to keep
+            V = inner.ask(max_points)
+            if len(V) == 0:
+                self._end()
+            elif len(inner.origins) == len(V):
+                self._set_origins(inner.origins)
+            return V
         while not self._filling and (inner.stop_reason is None or self._restarted()):
             inner = self.strategy
             V = inner.ask(max_points)
@@ -179,6 +189,9 @@ class DistinctSearch(Strategy):
         return U
 
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
+        if not self._discrete:
+            self.strategy.tell(U, y)
+            return
         start = self.n_told - len(U)
         keys = self.space.configuration_keys(U)
         for i, (key, value) in enumerate(zip(keys, y, strict=True)):
@@ -214,6 +227,15 @@ class DistinctSearch(Strategy):
         self.strategy = self._restart(2 * inner.n_evals, self.n_restarts)
         self._inner_index = []
         return True
+
+    def _stop(self) -> str | None:
+        """Only Floats: the wrapped strategy's stop, at once (it proposes every point)."""
+        if self._discrete:
+            return None  # what is left to try is decided when asked
+        reason = self.strategy.stop_reason
+        if reason is not None:
+            self._say_why(self.strategy._detail or STOP_REASONS.get(reason, reason))
+        return reason
 
     def stop(self, reason: str = "stopped") -> None:
         super().stop(reason)
