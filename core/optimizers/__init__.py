@@ -66,6 +66,7 @@ __all__ = [
     "GRADIENT_BASED",
     "NEEDS_HESSIAN",
     "OPTIMIZERS",
+    "TITLES",
     "armijo",
     "check_options",
     "get_optimizer",
@@ -86,6 +87,18 @@ __all__ = [
 OPTIMIZERS: dict[str, Callable[..., OptimizeResult]] = {
     **LOCAL_METHODS,
     "multistart": minimize_multistart,
+}
+
+#: Menu titles of the registered methods (one per key of :data:`OPTIMIZERS`).
+TITLES: dict[str, str] = {
+    "nelder_mead": "Nelder-Mead",
+    "differential_evolution": "Differential evolution",
+    "cmaes": "CMA-ES",
+    "gradient_descent": "Gradient descent",
+    "nlcg": "Nonlinear CG",
+    "newton": "Newton",
+    "rprop": "Rprop",
+    "multistart": "Multi-start",
 }
 
 #: Methods that need ``jac``.

@@ -213,6 +213,7 @@ class AdaptiveRandomSearch(Strategy):
     name = "adaptive_random"
     title = "Adaptive random search"
     has_model: ClassVar[bool] = False
+    option_choices: ClassVar[dict[str, dict[str, str]]] = {"variant": dict(VARIANTS)}
 
     @classmethod
     def min_budget(cls, dim: int, **options: Any) -> int:

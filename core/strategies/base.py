@@ -73,6 +73,10 @@ class Strategy(ABC):
     title: ClassVar[str] = "Strategy"
     #: Whether the strategy builds a model of the landscape (a surrogate) that can be drawn.
     has_model: ClassVar[bool] = False
+    #: The options that take one of a fixed set of values: option -> {value: what it means}
+    #: (their defaults: ``core.strategies.strategy_options``), so a front end can offer them
+    #: without restating them.
+    option_choices: ClassVar[dict[str, dict[str, str]]] = {}
 
     @classmethod
     def min_budget(cls, dim: int, space_size: int | None = None, **options: Any) -> int:

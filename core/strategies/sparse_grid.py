@@ -163,6 +163,7 @@ import numpy as np
 from core._validation import check_gamma, check_int
 from core.basis import check_degree
 from core.grid import NovakRitter, regular_grid_size
+from core.optimizers import TITLES as OPTIMIZER_TITLES
 from core.records import Origin, Selection
 from core.strategies._sparse_grid_candidates import (
     DUPLICATE_TOL,
@@ -298,6 +299,23 @@ class SparseGridSearch(Strategy):
     name = "sparse_grid"
     title = "Sparse grid"
     has_model: ClassVar[bool] = True
+    option_choices: ClassVar[dict[str, dict[str, str]]] = {
+        "variant": {
+            "zoom": "zoom stages re-centred on the incumbent; with enough budget, a local "
+            "trust-region phase and global restarts",
+            "thesis": "the thesis' method: one Novak-Ritter grid, surrogate candidates at the "
+            "end",
+        },
+        "optimizer": {
+            "none": "none (best grid point)",
+            LBFGSB: "L-BFGS-B (exact gradient)",
+            **OPTIMIZER_TITLES,
+        },
+        "ranking": {
+            "consistent": "ranks in (value, storage index) order",
+            "sgpp": "SG++'s ranks (a later point goes before equal values)",
+        },
+    }
 
     @classmethod
     def min_budget(cls, dim: int, space_size: int | None = None, **options: Any) -> int:

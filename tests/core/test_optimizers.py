@@ -690,3 +690,9 @@ def test_path_shows_methods_differ():
     # the first step: Newton jumps straight towards the minimum, the others do not
     first_step = {k: float(np.linalg.norm(p[1] - INSIDE.c)) for k, p in starts.items()}
     assert first_step["newton"] < min(v for k, v in first_step.items() if k != "newton")
+
+
+def test_every_registered_optimizer_has_a_menu_title():
+    from core.optimizers import OPTIMIZERS, TITLES
+
+    assert set(TITLES) == set(OPTIMIZERS) and all(TITLES.values())

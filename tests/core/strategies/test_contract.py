@@ -288,3 +288,21 @@ def test_origins_describe_every_asked_point(name, max_points):
         n += len(U)
         s.tell(U, bowl(U))
     assert s.origins == ()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_option_choices_are_the_values_the_strategy_accepts(name):
+    """Front ends offer ``option_choices``: each value builds the strategy, the default is one
+    of them, and a value outside them is refused."""
+    from core.strategies import strategy_options
+
+    cls = STRATEGIES[name]
+    defaults = strategy_options(name)
+    for option, choices in cls.option_choices.items():
+        assert option in defaults and choices
+        assert defaults[option] is None or defaults[option] in choices
+        for value in choices:
+            kw = {option: value}
+            make_strategy(name, 2, max(50, cls.min_budget(2, **kw)), seed=0, **kw)
+        with pytest.raises((TypeError, ValueError)):
+            make_strategy(name, 2, 50, seed=0, **{option: "no such value"})
