@@ -65,6 +65,7 @@ class Controls:
             visible_buttons=[], show_loop_controls=False, show_value=True, height=60,
             value_align="start", margin=(0, 10), **wide,
         )
+        self.timeline = timeline
         if timeline is not None:
             args, code = timeline.player_callback()
             self.history.jscallback(args=args, value=code)
@@ -138,12 +139,21 @@ class Controls:
             self.runner.fail(err)
 
     def _to_player(self, *events: Any) -> None:
-        s = self.session
-        self.history.param.update(
-            end=max(int(s.n_steps) - 1, 1), value=int(s.step),
-            interval=interval_ms(s.speed), loop_policy="loop" if s.loop else "once",
-            direction=1 if s.animate else 0,
-        )
+        s, p = self.session, self.history
+        want = {"end": max(int(s.n_steps) - 1, 1), "value": int(s.step),
+                "interval": interval_ms(s.speed), "loop_policy": "loop" if s.loop else "once",
+                "direction": 1 if s.animate else 0}
+        changed = {k: v for k, v in want.items() if getattr(p, k) != v}
+        if not changed:  # a step the page's player showed comes back unchanged: nothing to send
+            return
+        p.param.update(**changed)
+        if "value" in changed and self.timeline is not None:
+            # the server moved the step (seek, reset, a live run's new frame): the shown-step
+            # source says so too, so a page that loads now starts there
+            run, k = s.run, int(s.step)
+            end = run.frames[min(k, run.n_frames - 1)].end if run is not None and \
+                run.n_frames else 0
+            self.timeline.shown.data = {"step": [k], "end": [end]}
 
     def _from_player(self, *events: Any) -> None:
         """The page's player moved (its value is the shown step) or stopped at its end."""

@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 FIRST_FRAME_WAIT = 0.03
 
 
+def known_in_advance(objective: Any) -> bool:
+    """Whether a run on ``objective`` is computed at once and played by the page: test
+    functions, and a journal whose run is over (``ended``: the file has its end line). A
+    training, your own objective and a journal still being written run live."""
+    return is_cheap(objective) or getattr(objective, "ended", None) is not None
+
+
 def wants_log_colour(objective: Any) -> bool:
     """Log colours when a few high values would wash out the low region: the range is more
     than five times the median's height above the minimum (Rosenbrock yes, Ackley no)."""
@@ -166,7 +173,7 @@ class Runner:
             s.param.x_dim.objects = list(objective.space.names)
             s.param.y_dim.objects = list(objective.space.names)
         self._release_run()
-        self.live = not is_cheap(objective)
+        self.live = not known_in_advance(objective)
         self.background.remembered = False
         problem = self._problem()
         run = None
@@ -212,16 +219,22 @@ class Runner:
                                     inline=getattr(self.services, "inline", False)).start()
             self.worker.allow(None if s.playing else 0)
             return run
+        if not is_cheap(objective):  # a finished journal: this session's own replay
+            run = RunRecord(key, objective, has_model)
+            self.worker = RunWorker(run, dims=dims,
+                                    inline=getattr(self.services, "inline", False)).start()
+            run.first_frame.wait(FIRST_FRAME_WAIT)
+            return run
         run, self.worker = self.services.runs.acquire(key, objective, has_model, dims)
         self._shared_key = key
         run.first_frame.wait(FIRST_FRAME_WAIT)
         return run
 
     def _release_run(self) -> None:
-        if self.live and self.worker is not None:
-            self.worker.stop()
-        elif self._shared_key is not None:
+        if self._shared_key is not None:
             self.services.runs.release(self._shared_key)
+        elif self.worker is not None:  # this session's own run
+            self.worker.stop()
         self._shared_key = None
         self.worker = None
 

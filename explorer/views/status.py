@@ -139,8 +139,9 @@ class StatusView(pn.viewable.Viewer):
             if rest["step"]:
                 self.frames.stream(rest)
         self._sent = n
-        if not n:  # with frames, the page shows the shown step's row of ``frames``
-            self.div.text = self.text()
+        # the page shows the row of the step it plays; this is the text of the step the server
+        # knows (a page that loads now, a paused or live run)
+        self.div.text = self.text()
 
     def refresh(self) -> None:
         """Every text again (presentation size changed)."""

@@ -34,7 +34,7 @@ def serve_explorer(log_path: Path, *args: str):
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/explorer"
-    deadline = time.time() + 90
+    deadline = time.time() + 300  # a loaded machine: the first page builds slowly
     try:
         while True:
             if proc.poll() is not None:
