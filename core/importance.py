@@ -23,7 +23,11 @@ Which surrogate
   chosen pair is reported as ``check_r2``; the final coefficients are fitted to all points.
 - ``fit="auto"`` (default): the interpolant when the run has at least ``2 d + 1`` grid
   evaluations, with at least 3 distinct grid coordinates in every dimension, whose
-  interpolation system is solvable with a non-constant result; else least squares.
+  interpolation system is solvable with a non-constant result, and, when the run has off-grid
+  evaluations, whose error on them is no worse than the least-squares surrogate's
+  cross-validated error (both as ``check_r2``, the same scale); else least squares. A grid
+  interpolant of few points in many dimensions overshoots between them (the 9-D CNN run of
+  ``benchmarks/importance_cnn9d.py``), and its indices would describe the overshoot.
 
 Indices are with respect to the uniform distribution on the unit cube the strategies work in: a
 log-scaled parameter is uniform in its logarithm, an integer or categorical parameter in its
@@ -582,22 +586,33 @@ def importance(
     names = _names(space, d, default_names)
     if U.shape[0] < 3:
         raise ValueError(f"importance needs at least 3 finite evaluations, got {U.shape[0]}")
+    ls = None
     if fit in ("auto", "interpolant"):
         got = _try_interpolant(U, y, degree)
         if got is not None:
             s, check, n_check = got
-            mean, var, first, total = sobol_variances(s)
-            if math.isfinite(var) and var > 0:
-                S, ST = _indices(mean, var, first, total, d)
-                n_fit = int(s.levels.shape[0])
-                return Importance(names, S, ST, mean, var, s, "interpolant", n_fit, check, n_check)
+            if fit == "auto" and n_check > 0:
+                # the surrogate that predicts evaluations it did not see better wins
+                ls = fit_least_squares(U, y, degree=degree)
+                use = not check < ls.cv_r2
+            else:
+                use = True
+            if use:
+                mean, var, first, total = sobol_variances(s)
+                if math.isfinite(var) and var > 0:
+                    S, ST = _indices(mean, var, first, total, d)
+                    n_fit = int(s.levels.shape[0])
+                    return Importance(
+                        names, S, ST, mean, var, s, "interpolant", n_fit, check, n_check
+                    )
         if fit == "interpolant":
             raise ValueError(
                 f"fit='interpolant' needs at least {2 * d + 1} evaluations on the dyadic sparse "
                 "grid with a solvable, non-constant interpolant (a sparse_grid run); use "
                 "fit='least_squares' or 'auto' for scattered points"
             )
-    ls = fit_least_squares(U, y, degree=degree)
+    if ls is None:
+        ls = fit_least_squares(U, y, degree=degree)
     mean, var, first, total = sobol_variances(ls.surrogate)
     S, ST = _indices(mean, var, first, total, d)
     return Importance(
