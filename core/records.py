@@ -277,6 +277,18 @@ class Origin:
         """A copy with ``changes`` (``dataclasses.replace``)."""
         return replace(self, **changes)
 
+    def remapped(self, index: Any) -> Origin:
+        """This origin with every history index ``i`` it holds (``parent``, the selection's
+        ``refined`` and ``candidates``) replaced by ``index[i]``: what a strategy that runs
+        another one (a zoom stage, a wrapper that skips repeated configurations) reports of the
+        points the inner one asked, ``index`` mapping the inner told order to its own."""
+        index = np.asarray(index, dtype=np.int64)
+        return replace(
+            self,
+            parent=None if self.parent is None else int(index[self.parent]),
+            selection=None if self.selection is None else self.selection.remapped(index),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN as null, arrays as lists, defaults left out)."""
         out: dict[str, Any] = {"kind": self.kind}

@@ -299,8 +299,6 @@ class DistinctSearch(Strategy):
 
     # -- helpers -------------------------------------------------------------------------------
     def _mapped(self, origin: Any) -> Any:
-        """``origin`` with its ``parent`` (the wrapped strategy's history index) mapped to ours."""
-        parent = getattr(origin, "parent", None)
-        if parent is None or not 0 <= parent < len(self._inner_index):
-            return origin
-        return dataclasses.replace(origin, parent=self._inner_index[parent])
+        """``origin`` with its history indices (``parent``, the selection's ``refined`` and
+        ``candidates``: the wrapped strategy's told order) mapped to ours."""
+        return origin.remapped(self._inner_index)

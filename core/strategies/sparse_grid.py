@@ -856,18 +856,15 @@ class SparseGridSearch(Strategy):
         (box and path), stage number and restarts of this search."""
         s = len(self.zoom_stages)
         lo, hi, _ = self.zoom_stages[-1]
-        index = np.asarray(self._child_maps[-1], dtype=np.int64)
         w = hi - lo
         whole = not np.any(lo) and np.all(hi == 1.0)
         box = origin.box
         if box is not None or not whole:
             box = np.vstack([lo, hi]) if box is None else lo + box * w
         label = f"restart {self.n_restarts}" if self._stage_restart[-1] else f"zoom {s}"
-        return origin.replace(
+        return origin.remapped(self._child_maps[-1]).replace(
             path=None if origin.path is None else np.clip(lo + origin.path * w, 0.0, 1.0),
             box=box,
-            parent=None if origin.parent is None else int(index[origin.parent]),
-            selection=None if origin.selection is None else origin.selection.remapped(index),
             stage=self._stage_base[-1] + origin.stage,
             restart=self.n_restarts + origin.restart,
             source=f"{origin.source} ({label})",
