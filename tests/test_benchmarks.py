@@ -89,3 +89,8 @@ def test_importance_benchmark_quick_compares_with_fanova(tmp_path: Path) -> None
     assert "importance(res) identical on both calls: True." in out
     assert "SparseGridImportanceEvaluator identical on both calls: True." in out
     assert out_file.read_text() == out.rstrip("\n") + "\n"
+
+
+def test_importance_cost_benchmark_quick_prints_a_table() -> None:
+    out = _run(["benchmarks/bench_importance.py", "--quick"])
+    assert out.count("\n| ") >= 3
