@@ -143,6 +143,7 @@ class DistinctSearch(Strategy):
         self._restart = restart
         self.n_restarts = 0
         self._restart_told = 0  # n_told when the latest restart began
+        self._stage_offset = 0  # searches of the wrapped strategies before the current one
 
     # -- the protocol ----------------------------------------------------------------------
     def _ask(self, max_points: int) -> np.ndarray:
@@ -224,6 +225,7 @@ class DistinctSearch(Strategy):
             return False
         self.n_restarts += 1
         self._restart_told = self.n_told
+        self._stage_offset += getattr(inner, "n_searches", 1)
         self.strategy = self._restart(2 * inner.n_evals, self.n_restarts)
         self._inner_index = []
         return True
@@ -300,5 +302,11 @@ class DistinctSearch(Strategy):
     # -- helpers -------------------------------------------------------------------------------
     def _mapped(self, origin: Any) -> Any:
         """``origin`` with its history indices (``parent``, the selection's ``refined`` and
-        ``candidates``: the wrapped strategy's told order) mapped to ours."""
-        return origin.remapped(self._inner_index)
+        ``candidates``: the wrapped strategy's told order) mapped to ours; after a restart, its
+        ``stage`` counts on from the earlier wrapped strategies' searches and its ``restart``
+        counts this wrapper's restarts too."""
+        mapped = origin.remapped(self._inner_index)
+        if not self.n_restarts:
+            return mapped
+        return mapped.replace(stage=origin.stage + self._stage_offset,
+                              restart=origin.restart + self.n_restarts)
