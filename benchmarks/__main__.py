@@ -82,6 +82,12 @@ BENCHES: tuple[Bench, ...] = (
         ("--quick",),
     ),
     Bench(
+        "importance",
+        "bench_importance.py",
+        "cost of the exact Sobol indices (parameter importance) by surrogate size",
+        ("--quick",),
+    ),
+    Bench(
         "race",
         "race.py",
         "every strategy against outside references on shifted test functions",
