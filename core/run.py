@@ -872,14 +872,19 @@ class _JournalAnswers:
         self.calls = 0
         self.waiting: dict[int, dict] = {}
         self.seconds: dict[int, float] = {}  # journaled wall times of answered evaluations
+        self._stream: Iterator[dict] | None = None  # one pass over the file, kept open
 
     def _record(self, k: int) -> dict | None:
         wait = getattr(self.stop, "wait", None)
         while k not in self.waiting:
-            for rec in self.tail.records():
+            if self._stream is None:
+                self._stream = self.tail.records()
+            for rec in self._stream:
                 self.waiting.setdefault(rec["index"], rec)
                 if rec["index"] == k:
                     break
+            else:
+                self._stream = None  # the file as it was has been read: look again later
             if k in self.waiting:
                 break
             over = self.tail.end is not None and self.tail.end["nfev"] <= k
@@ -899,11 +904,12 @@ class _JournalAnswers:
         rec = self._record(k)
         if rec is None:
             raise _ReplayEnd(k)
-        if to_json(config) != rec.get("config"):
+        journaled = rec.get("config")
+        if config != journaled and to_json(config) != journaled:  # tuples read back as lists
             raise JournalError(
                 self.path, None, f"is not this run's journal: the replay asked "
                 f"{to_json(config)!r:.120} as evaluation {k}, the journal holds "
-                f"{rec.get('config')!r:.120} (another method, options, seed or program version)"
+                f"{journaled!r:.120} (another method, options, seed or program version)"
             )
         seconds = rec.get("seconds")
         numeric = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
