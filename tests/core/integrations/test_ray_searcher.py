@@ -192,7 +192,8 @@ def test_bad_arguments_are_named():
 # --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def local_ray():
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    saved = os.environ.get("RAY_USAGE_STATS_ENABLED")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no usage report from a test run
     here = os.path.dirname(os.path.abspath(__file__))  # workers import the trainable from here
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
     ray.init(
@@ -201,8 +202,14 @@ def local_ray():
         log_to_driver=False,
         runtime_env={"env_vars": {"PYTHONPATH": path}},
     )
-    yield
-    ray.shutdown()
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
+        else:
+            os.environ["RAY_USAGE_STATS_ENABLED"] = saved
 
 
 def trainable(config):
@@ -234,6 +241,7 @@ def tuner(searcher, tmp_path, num_samples, name, callbacks=()):
     )
 
 
+@pytest.mark.slow
 def test_tuner_concurrent_batches_equal_minimize(local_ray, tmp_path):
     """Four concurrent trials per limiter batch, errors and NaN among them; num_samples above the
     budget: the searcher ends the experiment with FINISHED."""
@@ -264,6 +272,7 @@ class _Interrupt(tune.Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.mark.slow
 def test_tuner_restore_mid_run(local_ray, tmp_path):
     res = minimize(failing_loss, SPACE, "sparse_grid", 9, seed=5)
     searcher = SparseGridSearcher(TUNE_SPACE, "loss", "min", n_trials=9, seed=5)
