@@ -28,7 +28,6 @@ __all__ = [
     "STRATEGIES",
     "SearchSpace",
     "fit_surrogate",
-    "importance",
     "Batch",
     "Evaluation",
     "RunResult",
@@ -43,7 +42,6 @@ __all__ = [
 _LAZY = {
     "NovakRitter": "core.grid",
     "fit_surrogate": "core.surrogate",
-    "importance": "core.importance",
     "OPTIMIZERS": "core.optimizers",
     "STRATEGIES": "core.strategies",
     "OBJECTIVES": "core.objectives",
