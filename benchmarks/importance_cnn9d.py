@@ -3,7 +3,7 @@
 Run: ``python benchmarks/importance_cnn9d.py`` (``--budget``, ``--seed``, ``--method``). It runs
 (or, when the journal is complete, reads from it without training) ``minimize(cnn_digits_9d,
 method="sparse_grid", n_evals=93, seed=0)`` with the journal
-``benchmarks/results/cnn9d_sparse_grid_seed0.jsonl`` (93 is the sparse-grid budget of the 9-D
+``benchmarks/results/cnn9d_sparse_grid_seed0_n93.jsonl`` (93 is the sparse-grid budget of the 9-D
 CNN table in ``notebooks/03_reproduce_the_seed.ipynb``), then computes on the same evaluations:
 
 - ``core.importance.importance(res)`` twice (first-order and total Sobol indices of the
@@ -12,7 +12,8 @@ CNN table in ``notebooks/03_reproduce_the_seed.ipynb``), then computes on the sa
   ``get_param_importances`` with ``SparseGridImportanceEvaluator`` twice and with optuna's
   ``FanovaImportanceEvaluator`` (no seed, as optuna's default call is) twice.
 
-The table goes to stdout and to ``benchmarks/results/importance_cnn9d.md``. ``--quick``: a 2-D
+The table goes to stdout and to ``benchmarks/results/importance_cnn9d.md`` (other settings:
+``importance_cnn9d_<method>_seed<seed>_n<budget>.md`` beside their journal). ``--quick``: a 2-D
 stand-in objective (no training) for the tests, written only to ``--out`` if given.
 """
 
@@ -150,7 +151,8 @@ def main(argv=None) -> int:
         fun = OBJECTIVES["cnn_digits_9d"]
         space = fun.space
         title = "9-D CNN on digits (cnn_digits_9d)"
-        journal = args.journal or RESULTS / f"cnn9d_{args.method}_seed{args.seed}.jsonl"
+        tag = f"{args.method}_seed{args.seed}_n{args.budget}"
+        journal = args.journal or RESULTS / f"cnn9d_{tag}.jsonl"
     t0 = time.perf_counter()
     res = None
     if journal is not None and Path(journal).exists():
@@ -214,7 +216,10 @@ def main(argv=None) -> int:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    out = args.out if args.out is not None or args.quick else RESULTS / "importance_cnn9d.md"
+    out = args.out
+    if out is None and not args.quick:
+        default = (args.method, args.budget, args.seed) == ("sparse_grid", 93, 0)
+        out = RESULTS / ("importance_cnn9d.md" if default else f"importance_cnn9d_{tag}.md")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
