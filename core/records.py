@@ -210,7 +210,8 @@ class Origin:
         Which model made ``prediction``: one of :data:`ORIGIN_MODELS`, None when none did.
     path : ndarray of float64, shape (m, d), or None
         The optimizer's best-so-far path on the model that found the point, in the unit cube of
-        the whole space (the last row is the point); None when no optimizer ran.
+        the whole space (the last row is the point); for a model or trust-region step, the
+        incumbent and the step; None when no optimizer ran.
     parent : int or None
         History index of the point whose refinement created this one (a grid point's refined
         point, an adaptive-random-search point's selected point); None for initial points.
@@ -218,8 +219,10 @@ class Origin:
         The refinement (1-based, within its search) that created a grid point or a drawn
         neighbourhood point; 0 for an initial grid or initial points; None for other kinds.
     stage : int
-        The search the point belongs to: 0 for the first grid, ``s`` for the ``s``-th zoom
-        stage or global restart of sparse grid search (in the order they began).
+        The grid search the point belongs to: 0 for the first grid, then each zoom stage and
+        global restart of sparse grid search in the order they began, nested ones included
+        (``SparseGridSearch.n_searches`` counts them); 0 for points of no grid (model and
+        trust-region steps, other strategies).
     restart : int
         Global restarts begun before the point was asked (0 during the first global search).
     levels, indices : ndarray of int64, shape (d,), or None
