@@ -96,6 +96,22 @@ def test_our_space_and_max_mode():
     assert configs == [e.config for e in res.history]
 
 
+def test_space_metric_and_mode_from_the_tuner():
+    """Without a space, Tune's param_space (constants and nested dicts included) is searched, and
+    metric/mode may come from TuneConfig through set_search_properties."""
+    nested = {
+        "opt": {"lr": TUNE_SPACE["lr"], "name": TUNE_SPACE["opt"]},
+        "width": TUNE_SPACE["width"],
+    }
+    searcher = SparseGridSearcher(n_trials=12, seed=0)
+    assert searcher.set_search_properties("loss", "min", {**nested, "constant": 7}) is True
+    assert searcher.space.names == ("opt/lr", "opt/name", "width")
+    assert searcher.set_search_properties("other", "max", nested) is False  # already set
+    assert (searcher.metric, searcher.mode) == ("loss", "min")
+    config = searcher.suggest("t0")
+    assert set(config) == {"opt", "width"} and set(config["opt"]) == {"lr", "name"}
+
+
 def test_batch_out_returns_none_then_tells_in_any_order():
     searcher = SparseGridSearcher(TUNE_SPACE, "loss", "min", n_trials=30, seed=1)
     sizes, k = [], 0
