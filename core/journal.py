@@ -421,8 +421,8 @@ class JournalTail:
         Raises
         ------
         JournalError
-            A complete line is not what the format expects, or the file shrank (it was
-            replaced or truncated by someone else).
+            A complete line is not what the format expects, or the file shrank or disappeared
+            (it was replaced, truncated, deleted or moved by someone else).
         """
         return list(self.records())
 
@@ -444,10 +444,13 @@ class JournalTail:
             As :meth:`poll`.
         """
         try:
-            f = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
+            f = open(self.path, "rb")  # noqa: SIM115 - closed by the with below
         except FileNotFoundError:
             if self.offset:
-                raise
+                raise JournalError(
+                    self.path, None, f"cannot be read any more: the journal was deleted or "
+                    f"moved after {self.lines} line(s) had been read"
+                ) from None
             return
         with f:
             size = os.fstat(f.fileno()).st_size

@@ -346,3 +346,24 @@ def test_reading_memory_does_not_grow_with_the_journal(tmp_path):
 
     assert peak_large < 4 * READ_CHUNK + 1_000_000
     assert peak_large < 1.5 * peak_small + 500_000
+
+
+def test_a_followed_journal_deleted_meanwhile_is_a_journal_error(tmp_path):
+    data, res = _journal_bytes(tmp_path, "random", 12, max_batch=4)
+    path = tmp_path / "gone.jsonl"
+    lines = data.splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:6]))
+
+    class Deleter:  # the other process deletes the file during the follower's pause
+        def is_set(self):
+            return False
+
+        def wait(self, seconds):
+            path.unlink(missing_ok=True)
+            return False
+
+    with pytest.raises(JournalError, match=r"gone\.jsonl: cannot be read any more: .*deleted"):
+        list(follow(path, stop=Deleter(), poll_seconds=0.0))
+    path.write_bytes(b"".join(lines[:6]))
+    with pytest.raises(JournalError, match="deleted or moved"):
+        list(replay(path, follow=True, stop=Deleter(), poll_seconds=0.0))
