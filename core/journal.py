@@ -10,8 +10,8 @@ Format (UTF-8, one JSON object per line):
 - every further line, one evaluation: ``{"index", "step", "u", "config", "value", "status",
   "error", "seconds", "info", "time", "origin"}``; ``value`` is ``null`` for a failed evaluation;
   ``origin`` is :meth:`core.records.Origin.to_json` without a selection's criterion arrays
-  (what the point is; absent in journals written before it existed). Lines are in completion order, which may differ from ``index``
-  order with parallel backends.
+  (what the point is; absent in journals written before it existed). Lines are in completion
+  order, which may differ from ``index`` order with parallel backends.
 - when a run ends (its budget used, the method exhausted or converged, or stopped on request),
   an end line ``{"end": reason, "nfev": n, "time": ...}``. A resumed run appends evaluations
   after it and a new end line when it ends; the last end line after the last evaluation says
@@ -22,10 +22,18 @@ most the evaluations still in flight; a partially written last line is ignored b
 (and cut off when the journal is reopened to resume). Floats are written with ``repr``
 precision, so unit-cube points round-trip bit for bit.
 
-Reading (read-only, safe on a journal another process is still writing):
-:func:`read_journal` reads the whole file; :class:`JournalTail` returns the records completed
-since its last call, for following a live run. Both raise :class:`JournalError` naming the file,
-the line and what was expected.
+Reading (read-only, safe on a journal another process is still writing, and a stream: a
+reader holds one chunk of :data:`READ_CHUNK` bytes and the line it parses, so its memory does
+not grow with the file): :func:`load_journal` checks a whole journal and returns its run
+(:class:`JournalRun`, whose :meth:`~JournalRun.iter_records` reads the records again);
+:func:`follow` yields records as lines are appended, until told to stop; :class:`JournalTail`
+returns the records completed since its last call; :func:`read_journal` returns them all as a
+list. Every failure, however the line is malformed, is one :class:`JournalError` naming the
+file, the line and what was expected. :func:`core.run.replay` drives the journaled run again
+from these records.
+
+Writing never goes through a symbolic link: a journal path that is one (to an existing file or
+dangling) is refused, and the file is opened with ``O_NOFOLLOW``.
 """
 
 from __future__ import annotations
