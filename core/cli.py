@@ -218,6 +218,11 @@ def cmd_list(out: TextIO) -> int:
     width = max(len(n) for n in strategies)
     for name, cls in strategies.items():
         out.write(f"{name.ljust(width)}  {cls.title}\n")
+        if cls.summary:
+            out.write(textwrap.fill(
+                cls.summary, width=99, initial_indent=" " * (width + 2),
+                subsequent_indent=" " * (width + 2),
+            ) + "\n")
         opts = ", ".join(f"{k}={v!r}" for k, v in strategy_options(name).items())
         text = textwrap.fill(
             f"options: {opts or 'none'}", width=99, initial_indent=" " * (width + 2),

@@ -8,7 +8,12 @@ checked options. Every strategy works in the unit cube and never sees the object
 ========================  ===========================  ===========================================
 name                      class                        what it does
 ========================  ===========================  ===========================================
-``"sparse_grid"``         :class:`SparseGridSearch`    Novak-Ritter grid, then surrogate optima
+``"sparse_grid"``         :class:`SparseGridSearch`    Novak-Ritter grid and its B-spline
+                                                       surrogate's optima, zoom stages on the
+                                                       incumbent, then (budget allowing) a
+                                                       quadratic trust region with global
+                                                       restarts; ``variant="thesis"``: one
+                                                       grid, surrogate optima at the end
 ``"grid"``                :class:`GridSearch`          full tensor grid of cell midpoints
 ``"random"``              :class:`RandomSearch`        uniform random points
 ``"bayesian"``            :class:`BayesianOptimization` Matern 5/2 GP + expected improvement
@@ -102,10 +107,24 @@ def make_strategy(
     return cls(dim, n_evals, seed=seed, **options)
 
 
+#: Options renamed since an earlier release, by strategy: old name -> new name. Passing the old
+#: name is an error that names the new one ("trust region" now names only the local phase of
+#: sparse grid search; the thesis' candidate box is ``candidate_box``).
+RENAMED_OPTIONS: dict[str, dict[str, str]] = {"sparse_grid": {"trust_region": "candidate_box"}}
+
+
 def check_option_names(name: str, options: dict[str, Any]) -> None:
     """Raise ``TypeError`` naming any key of ``options`` that strategy ``name`` does not take
-    (and listing the valid ones); values are checked by the strategy itself."""
+    (and listing the valid ones, or the new name of a renamed option); values are checked by
+    the strategy itself."""
     valid = strategy_options(name)
+    renamed = RENAMED_OPTIONS.get(name, {})
+    for k in options:
+        if k in renamed and k not in valid:
+            raise TypeError(
+                f"option {k!r} of strategy {name!r} was renamed {renamed[k]!r}; "
+                f"pass {renamed[k]}={options[k]!r}"
+            )
     unknown = [k for k in options if k not in valid]
     if unknown:
         raise TypeError(

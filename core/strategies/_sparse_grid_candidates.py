@@ -26,8 +26,6 @@ __all__ = [
     "DUPLICATE_TOL",
     "LBFGSB",
     "find_candidates",
-    "quadratic_step",
-    "quadratic_step_predicted",
     "surrogate_minima",
 ]
 
@@ -45,8 +43,8 @@ class Candidate(tuple):
 
     ``u`` has shape ``(d,)``; ``surrogate_value`` is the value of the surrogate it was found on;
     ``source`` names how it was found: ``"gradient_descent"``, ``"multistart"``, with ``"@k"``
-    appended when started from the ``k``-th best grid point, ``" (local)"`` inside the trust box,
-    ``"[m pts]"`` on the surrogate of the first ``m`` grid points (a coarser stage).
+    appended when started from the ``k``-th best grid point, ``" (local)"`` inside the neighbour
+    box, ``"[m pts]"`` on the surrogate of the first ``m`` grid points (a coarser stage).
     ``path``, shape ``(k, d)``, is the surrogate optimizer's best-so-far trajectory from its
     start to ``u`` (the last row is ``u``; ``u[None, :]`` when none is given), in the same
     coordinates as ``u``.
@@ -302,11 +300,11 @@ def _thesis_candidates(strategy: Any, slots: int) -> list[Candidate]:
             DISTINCT_TOL)
 
     def next_best(rank: int) -> None:
-        add(run(strategy.optimizer, int(order[rank]), local=strategy.trust_region),
+        add(run(strategy.optimizer, int(order[rank]), local=strategy.candidate_box),
             f"{strategy.optimizer}@{rank + 1}", DISTINCT_TOL)
 
     best = int(order[0])
-    if strategy.trust_region:
+    if strategy.candidate_box:
         add(run(strategy.optimizer, best, local=True), f"{strategy.optimizer} (local)")
     add(run(strategy.optimizer, best), strategy.optimizer)
     if strategy.multistart and len(found) < slots:
@@ -342,7 +340,7 @@ class _BoxView:
 
 
 class _Moved:
-    """An optimizer result mapped back from a trust box: ``x``, ``fun`` and ``path``."""
+    """An optimizer result mapped back from a neighbour box: ``x``, ``fun`` and ``path``."""
 
     def __init__(self, x: np.ndarray, fun: float, path: np.ndarray | None) -> None:
         self.x, self.fun, self.path = x, fun, path
@@ -352,73 +350,3 @@ def _result_path(res: Any, x: np.ndarray) -> np.ndarray:
     """The best-so-far path of optimizer result ``res`` (``x[None, :]`` when it has none)."""
     path = getattr(res, "path", None)
     return x[None, :] if path is None or not len(path) else np.asarray(path, dtype=np.float64)
-
-
-#: Quadratic model steps: the model is fitted to the ``FIT_FACTOR * (d + 1)(d + 2)/2`` told
-#: points nearest the incumbent, and its minimum is sought in the box of ``STEP_FACTOR`` times
-#: their spread around the incumbent (per dimension).
-FIT_FACTOR = 1.5
-STEP_FACTOR = 2.0
-
-
-def quadratic_step(U: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """:func:`quadratic_step_predicted` without the prediction: the point, or None."""
-    step = quadratic_step_predicted(U, y)
-    return None if step is None else step[0]
-
-
-def quadratic_step_predicted(U: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The minimum of a local quadratic model of the told values, as the next point to try.
-
-    A least-squares quadratic (``(d + 1)(d + 2) / 2`` coefficients) is fitted to the told points
-    nearest the incumbent (the best finite value), ``FIT_FACTOR`` times as many points as
-    coefficients, and minimized by L-BFGS-B in a trust box around the incumbent:
-    ``STEP_FACTOR`` times the fitted points' spread along each axis, inside the unit cube. The
-    model bends with a curved valley, so its minimum moves along it where a box re-centred on the
-    incumbent would crawl.
-
-    Parameters
-    ----------
-    U : ndarray, shape (n, d)
-        Told points in the unit cube.
-    y : ndarray, shape (n,)
-        Their values (non-finite ones are left out).
-
-    Returns
-    -------
-    (x, predicted) or None
-        The step's point ``x`` of shape ``(d,)`` and the model's value there; ``None`` with too
-        few finite values, a zero-width box, or a result within ``DUPLICATE_TOL`` of a told
-        point. Deterministic.
-    """
-    from scipy.optimize import minimize
-
-    finite = np.isfinite(y)
-    P, v = U[finite], y[finite]
-    d = U.shape[1]
-    p = (d + 1) * (d + 2) // 2
-    if len(v) <= p:
-        return None
-    c = P[np.argmin(v)]
-    near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[: int(FIT_FACTOR * p)]
-    Z = P[near] - c
-    iu = np.triu_indices(d)
-    A = np.hstack([np.ones((len(Z), 1)), Z, Z[:, iu[0]] * Z[:, iu[1]]])
-    with np.errstate(all="ignore"):  # values near the float limit give non-finite terms
-        coef = np.linalg.lstsq(A, v[near] - v[near].min(), rcond=None)[0]
-    g = coef[1 : d + 1]
-    H = np.zeros((d, d))
-    H[iu] = coef[d + 1 :]
-    H = H + H.T  # model g.z + z.H.z / 2 (the diagonal doubles)
-    h = STEP_FACTOR * np.max(np.abs(Z), axis=0)
-    if not np.all(np.isfinite(coef)) or not np.any(h > 0):
-        return None
-    bounds = list(zip(np.maximum(-h, -c), np.minimum(h, 1.0 - c), strict=True))
-    res = minimize(
-        lambda z: (float(g @ z + 0.5 * z @ H @ z), g + H @ z), np.zeros(d), jac=True,
-        method="L-BFGS-B", bounds=bounds,
-    )
-    x = np.clip(c + res.x, 0.0, 1.0)
-    if np.min(np.max(np.abs(U - x), axis=1)) <= DUPLICATE_TOL:
-        return None
-    return x, float(v[near].min() + coef[0] + res.fun)

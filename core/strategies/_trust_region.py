@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["QuadraticTrustRegion", "model_size"]
+__all__ = ["QuadraticTrustRegion", "model_size", "quadratic_model_step"]
 
 #: Ratio thresholds of the radius update: shrink below ``ETA``, grow at or above ``GROW``.
 ETA = 0.1
@@ -118,9 +118,9 @@ class QuadraticTrustRegion:
         Z = P[near] - c
         if self.radius is None:
             self.radius = min(max(float(np.max(np.abs(Z))), self.min_radius), 0.5)
-        g, H = _fit_quadratic(Z, v[near] - fc)
+        fit = _fit_quadratic(Z, v[near] - fc)
         lo, hi = np.maximum(-self.radius, -c), np.minimum(self.radius, 1.0 - c)
-        z, decrease = _minimize_in_box(g, H, lo, hi) if g is not None else (None, 0.0)
+        z, decrease = _minimize_in_box(*fit[1:], lo, hi) if fit is not None else (None, 0.0)
         self.n_steps += 1
         x = None if z is None else np.clip(c + z, 0.0, 1.0)
         if x is None or decrease <= 0.0 or _is_told(U, x):
@@ -147,19 +147,74 @@ class QuadraticTrustRegion:
             self.radius *= 0.5
 
 
-def _fit_quadratic(Z: np.ndarray, v: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """Least-squares ``g`` (shape ``(d,)``) and symmetric ``H`` (``(d, d)``) of
-    ``v ~ a + g.z + z.H.z / 2``; ``(None, H)`` when the fit is not finite."""
+#: Quadratic model steps of the zoom stages (:func:`quadratic_model_step`): the model is fitted
+#: to the ``FIT_FACTOR * (d + 1)(d + 2)/2`` told points nearest the incumbent, and its minimum is
+#: sought in the box of ``STEP_FACTOR`` times their spread around the incumbent (per dimension).
+FIT_FACTOR = 1.5
+STEP_FACTOR = 2.0
+
+
+def quadratic_model_step(U: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The minimum of a local quadratic model of the told values, as the next point to try.
+
+    The zoom stages' single model steps, on the same least-squares fit and box minimizer as
+    :class:`QuadraticTrustRegion`, with a fixed box instead of an adaptive radius: the
+    quadratic is fitted to the ``FIT_FACTOR`` times as many told points nearest the incumbent
+    (the best finite value) as it has coefficients, and minimized by L-BFGS-B in the box of
+    ``STEP_FACTOR`` times the fitted points' spread along each axis around the incumbent,
+    inside the unit cube. The model bends with a curved valley, so its minimum moves along it
+    where a box re-centred on the incumbent would crawl.
+
+    Parameters
+    ----------
+    U : ndarray, shape (n, d)
+        Told points in the unit cube.
+    y : ndarray, shape (n,)
+        Their values (non-finite ones are left out).
+
+    Returns
+    -------
+    (x, predicted) or None
+        The step's point ``x`` of shape ``(d,)`` and the model's value there; ``None`` with
+        ``(d + 1)(d + 2) / 2`` finite values or fewer, a zero-width box, a non-finite fit or a
+        result within ``SAME_POINT_TOL`` of a told point. Deterministic.
+    """
+    finite = np.isfinite(y)
+    P, v = U[finite], y[finite]
+    p = model_size(U.shape[1])
+    if len(v) <= p:
+        return None
+    c = P[np.argmin(v)]
+    near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[: int(FIT_FACTOR * p)]
+    Z = P[near] - c
+    fc = float(v[near].min())
+    fit = _fit_quadratic(Z, v[near] - fc)
+    h = STEP_FACTOR * np.max(np.abs(Z), axis=0)
+    if fit is None or not np.any(h > 0):
+        return None
+    a, g, H = fit
+    z, decrease = _minimize_in_box(g, H, np.maximum(-h, -c), np.minimum(h, 1.0 - c))
+    x = np.clip(c + z, 0.0, 1.0)
+    if _is_told(U, x):
+        return None
+    return x, fc + a - decrease
+
+
+def _fit_quadratic(Z: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Least-squares ``a``, ``g`` (shape ``(d,)``) and symmetric ``H`` (``(d, d)``) of
+    ``v ~ a + g.z + z.H.z / 2`` (``Z`` of shape ``(n, d)``, ``v`` of shape ``(n,)``); ``None``
+    when the fit is not finite."""
     d = Z.shape[1]
     iu = np.triu_indices(d)
     A = np.hstack([np.ones((len(Z), 1)), Z, Z[:, iu[0]] * Z[:, iu[1]]])
     with np.errstate(all="ignore"):  # values near the float limit give non-finite terms
         coef = np.linalg.lstsq(A, v, rcond=None)[0]
-    H = np.zeros((d, d))
     if not np.all(np.isfinite(coef)):
-        return None, H
+        return None
+    H = np.zeros((d, d))
     H[iu] = coef[d + 1 :]
-    return coef[1 : d + 1], H + H.T  # the diagonal doubles: z.H.z / 2 carries h_tt z_t^2
+    # the diagonal doubles: z.H.z / 2 carries h_tt z_t^2
+    return float(coef[0]), coef[1 : d + 1], H + H.T
 
 
 def _minimize_in_box(

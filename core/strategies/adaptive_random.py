@@ -212,6 +212,10 @@ class AdaptiveRandomSearch(Strategy):
 
     name = "adaptive_random"
     title = "Adaptive random search"
+    summary = (
+        "the thesis' iterative adaptive random search: refines the best-ranked of its random "
+        "points by sampling around them"
+    )
     has_model: ClassVar[bool] = False
     option_choices: ClassVar[dict[str, dict[str, str]]] = {"variant": dict(VARIANTS)}
 

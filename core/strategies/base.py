@@ -71,6 +71,8 @@ class Strategy(ABC):
 
     name: ClassVar[str] = "strategy"
     title: ClassVar[str] = "Strategy"
+    #: One line saying what runs (``python -m core list`` prints it under the title).
+    summary: ClassVar[str] = ""
     #: Whether the strategy builds a model of the landscape (a surrogate) that can be drawn.
     has_model: ClassVar[bool] = False
     #: The options that take one of a fixed set of values: option -> {value: what it means}

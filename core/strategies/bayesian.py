@@ -70,6 +70,9 @@ class BayesianOptimization(Strategy):
 
     name = "bayesian"
     title = "Bayesian optimization"
+    summary = (
+        "Latin-hypercube start, then a Matern 5/2 Gaussian process with expected improvement"
+    )
     has_model = True  # the GP posterior mean
 
     def __init__(

@@ -70,6 +70,7 @@ class GridSearch(Strategy):
 
     name = "grid"
     title = "Grid search"
+    summary = "full tensor grid of cell midpoints"
 
     def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
         super().__init__(dim, n_evals, seed=seed)

@@ -50,6 +50,7 @@ class RandomSearch(Strategy):
 
     name = "random"
     title = "Random search"
+    summary = "uniform random points"
 
     def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
         super().__init__(dim, n_evals, seed=seed)

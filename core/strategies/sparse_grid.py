@@ -1,4 +1,7 @@
-"""Sparse grid search: a Novak-Ritter adaptive grid, then the optima of its B-spline surrogate.
+"""Sparse grid search: Novak-Ritter adaptive grids and their B-spline surrogates' optima.
+
+The default zooms in on the incumbent and, budget allowing, adds a quadratic trust-region local
+phase with global restarts; ``variant="thesis"`` is one grid, surrogate optima at the end.
 
 **Two variants** (``variant=``):
 
@@ -6,90 +9,35 @@
   budget minus the reserved candidates; at the end the surrogate is minimized by gradient
   descent from the best grid point and by a multi-start Nelder-Mead, and those candidates are
   evaluated.
-- ``"zoom"`` (the default): the same grid and surrogate, used as a trust-region method. The
-  measurements behind each choice are the race of ``benchmarks/race.py`` (median regret over
-  seeds on shifted test functions, ``benchmarks/results/race.md``):
+- ``"zoom"`` (the default, the project's strongest sparse grid search): the same grid and
+  surrogate in phases, each described below or in :mod:`core.strategies._trust_region`:
 
-  1. *What the gap was made of.* On the thesis variant's final grids the global minimum of the
-     surrogate is far worse than its best grid point (the interpolant of a few hundred points
-     overshoots between them), while the minimum reached from the best grid point is better
-     than that point: the surrogate is trustworthy only near good grid points, and a grid
-     spread over the whole cube has too few points there. Surrogate accuracy near the
-     incumbent, not the optimizer, is what was missing.
-  2. *Zoom stages re-centred on the incumbent.* Stage 0 (the whole cube) gets 60 % of the
-     budget (``zoom_fraction=0.4``); the rest goes to ``zoom=4`` further stages, each a fresh
-     Novak-Ritter grid in a box around the best point told so far (its centre is that point,
-     told without a new evaluation), with the box fitted to the spread of the best points
-     (``zoom_shrink="auto"``). A box's interpolant only has to resolve the function near the
-     incumbent, where a cubic spline is accurate, so every stage ends with candidates far
-     better than its grid points (on the smooth race functions by orders of magnitude).
-  3. *Candidates during the run, fed back.* Every stage ends with its candidates evaluated, and
-     the next stage is centred on the best of everything told, candidates included.
-  4. *Multi-start L-BFGS-B on the surrogate* (``optimizer="lbfgsb"``,
-     :mod:`core.strategies._sparse_grid_candidates`): the surrogate's gradient is exact, so a
-     quasi-Newton method from each of the best grid points converges in a few dozen surrogate
-     evaluations, where the thesis' multi-start Nelder-Mead spends its whole ``maxfev``. This
-     cuts the overhead per suggestion (the race's overhead column) without a loss of regret.
-     Random starts are not used (item 1). Extra slots alternate with the minima of coarser
-     stages' surrogates, as in the thesis variant: without them the 10-D Rosenbrock cells,
-     where no zoom stage fits the budget, were worse than the thesis variant's.
-  5. *Quadratic model steps between zoom stages* (``model_steps=6``,
-     :func:`~core.strategies._sparse_grid_candidates.quadratic_step`): before each zoom stage,
-     up to ``model_steps`` single evaluations (at most the stage's budget over ``d + 1``, taken
-     from it) at the minimum of a least-squares quadratic fitted to the told points nearest the
-     incumbent, inside a box of twice their spread. Zoom boxes re-centred on the incumbent crawl
-     along a curved valley (on the 2-D Rosenbrock of the race each stage moved the incumbent by
-     less than its box width); the quadratic bends with the valley, so its minimum moves along
-     it. Measured on the race's 18 cells of 2-D and 5-D Rosenbrock, Styblinski-Tang and Ackley
-     (``benchmarks/race.py --rerun sparse_grid``): it pays on the 2-D cells from B = 50 on and
-     costs little in 5-D, where the told points lie mostly on grid axes and fix the quadratic's
-     cross terms poorly; at B = 25 in 2-D (outside those cells) it loses on Rosenbrock and
-     Styblinski-Tang, and 10-D runs have no zoom stage, so no step.
-  6. *A local phase and global restarts* (``local_search``,
-     :mod:`core.strategies._trust_region`). What was left of the gap was the last stretch: zoom
-     boxes and the capped quadratic steps of item 5 still crawled along Rosenbrock's curved
-     valley (2-D Rosenbrock at B = 100 ended at a median regret of 0.029). So, when the budget
-     allows it, the stages above get only ``local_fraction=0.3`` of the budget (the *first
-     global search*); then a derivative-free trust-region method takes over: each step
-     evaluates the minimum of a least-squares quadratic of the ``(d + 1)(d + 2) / 2 + 1`` told
-     points nearest the incumbent, inside a box whose radius grows after steps that kept their
-     promise and shrinks after steps that did not. The radius adapts to the valley, which the
-     fixed boxes could not. Once it converges (the radius below ``1e-6`` or ``2 d + 1`` steps
-     without progress), a *global restart* runs the first global search again on the whole cube
-     with twice its budget (the points it shares with earlier searches cost nothing, so it adds
-     new grid points and new zoom stages), then a fresh trust region; and so on until the budget
-     is spent. The local phase runs only when the first global search holds two quadratic
-     models' worth of points (``0.3 B >= (d + 1)(d + 2)``, e.g. B >= 39 in 2-D, 139 in 5-D, 439
-     in 10-D): with fewer, the global search has not found the basin worth refining (on the race
-     at B = 25 in 2-D it lost Ackley's basin). Measured on the race's 18 cells
-     (``benchmarks/race.py --rerun sparse_grid``, ``benchmarks/results/race.md``), it reaches
-     2-D Rosenbrock's minimum to about 1e-9 at B = 100 and cuts 5-D Rosenbrock at B = 200 from
-     about 3 to about 0.4; its cost is in 5-D Styblinski-Tang, whose 32 basins need the global
-     grid: a restart finds the best basin at B = 200, but between the budgets where the local
-     phase starts and 200 it can end in a worse one. A first global search of 0.4 or 0.5 of the
-     budget lost 2-D Rosenbrock at B = 50; a stall test over more steps (a model's worth) left
-     too few evaluations for the restart.
-  7. *Tried and not kept*: a larger zoom share (0.6) wins on Ackley but loses the 5-D
-     Styblinski-Tang basin at B = 100; more or smaller stages crawl along Rosenbrock's valley;
-     ``gamma`` 0.95 or 0.7 and degree 5 were each worse on some race cells; a chain of many
-     small trust-region stages crawled along Rosenbrock's valley too; so did boxes that grow
-     when a stage's best point lies on the box's edge, a smaller zoom share (0.2, 0.3), a
-     looser lower bound on the automatic box width and more candidates per stage.
-  8. *The whole budget, and the seed.* When the stages leave budget that no grid refinement,
-     candidate or model step can use (a refinement adds ``2 d`` points at once and candidates must
-     be distinct, so runs in 5-D and 10-D used to end a few evaluations short), the rest goes
-     to trust-region steps from the incumbent (a fresh trust region when one has converged; while
-     too few points exist for a quadratic model, a point drawn uniformly in the latest stage's
-     box around the incumbent), so the run spends ``n_evals``. The seed draws each zoom box's
-     half-width factor per dimension, ``exp(U(-0.25, 0.25))`` (:data:`ZOOM_JITTER`), and the
-     random points and geometry steps above: different seeds give different runs (the race's
-     median over seeds is over distinct runs), one seed always the same run. Measured on the
-     race (``benchmarks/race.py --rerun sparse_grid``): the default stays at or below Bayesian
-     optimization's median regret in 16 of the 18 cells of 2-D and 5-D at B = 50, 100, 200 and
-     within a factor of 3 of it in the other two (2-D Rosenbrock at B = 50, whose median over
-     the shifts rose from 7e-4 to 8e-3, and 5-D Rosenbrock at B = 200); smaller factors (0.1)
-     changed the same cells alike. The thesis variant is unchanged: its grid ignores the seed,
-     which only its multi-start candidate uses.
+  1. *Stage 0*: the grid and candidate phases on the whole cube, with ``1 - zoom_fraction`` of
+     the first global search's budget; candidates by multi-start L-BFGS-B on the surrogate
+     (``optimizer="lbfgsb"``) from the best grid points and, in extra slots, from coarser
+     stages' surrogates.
+  2. *Zoom stages* (``zoom=4``): fresh Novak-Ritter grids in boxes around the best point told
+     so far (``zoom_shrink="auto"``: fitted to the spread of the best points; the seed jitters
+     each box's width per dimension by ``exp(U(-ZOOM_JITTER, ZOOM_JITTER))``), each ending with
+     its candidates evaluated.
+  3. *Quadratic model steps* (``model_steps=6``) before each zoom stage: single evaluations at
+     the minimum of a least-squares quadratic of the told points nearest the incumbent
+     (:func:`~core.strategies._trust_region.quadratic_model_step`), which follows a curved
+     valley where re-centred boxes crawl.
+  4. *Local phase and global restarts* (``local_search``; by default only when
+     ``round(local_fraction * n_evals) >= 2 (d + 1)(d + 2) / 2``, e.g. B >= 39 in 2-D, 139 in
+     5-D, 439 in 10-D): phases 1-3 get ``local_fraction=0.3`` of the budget (the *first
+     global search*), then trust-region steps on quadratic models
+     (:class:`~core.strategies._trust_region.QuadraticTrustRegion`); once the trust region
+     converges, a *global restart* runs the first global search again on the whole cube with
+     twice its budget (points shared with earlier searches cost nothing), then a fresh trust
+     region, until the budget is spent.
+  5. *The rest of the budget*: evaluations no grid refinement, candidate or model step can use
+     go to trust-region steps from the incumbent (uniform points in the latest box while too
+     few points exist for a model), so the run spends exactly ``n_evals``.
+
+  Why each phase is there, what was measured (``benchmarks/race.py``) and what was tried and
+  dropped: docs/decisions.md, "Sparse grid search's default: measurements behind each phase".
 
 The rest of this docstring describes the machinery both variants share.
 
@@ -103,8 +51,8 @@ point).
 B-spline interpolant of the grid's values is fitted (:func:`core.surrogate.fit_surrogate`;
 NaN/inf values are left out) and minimized:
 
-0. if ``trust_region``: ``optimizer`` inside the trust box of the best grid point (between its
-   nearest grid neighbours along each axis, :meth:`SparseGridSearch.local_box`), where the
+0. if ``candidate_box``: ``optimizer`` inside the neighbour box of the best grid point (between
+   its nearest grid neighbours along each axis, :meth:`SparseGridSearch.local_box`), where the
    interpolant is most reliable;
 1. ``optimizer`` started from the best grid point over the whole cube (the thesis' gradient
    descent step);
@@ -130,7 +78,7 @@ earlier candidate (within ``1e-9`` per coordinate) is skipped, an extra candidat
 least ``1e-3`` away from all of them; the slot goes to the next candidate, and slots without a
 distinct candidate stay unused; the thesis variant then ends below ``n_evals`` (its
 :attr:`~core.strategies.base.Strategy.stop_detail` says how many points the grid holds and how
-many candidates were found), the zoom variant spends them as its item 8 says. If the
+many candidates were found), the zoom variant spends them as its phase 5 says. If the
 interpolation system is singular, ``surrogate_error`` says so and no candidate is proposed. The
 result is the best of all told values, grid points and candidates.
 
@@ -170,10 +118,13 @@ from core.strategies._sparse_grid_candidates import (
     LBFGSB,
     Candidate,
     find_candidates,
-    quadratic_step_predicted,
 )
 from core.strategies._threads import single_blas_thread
-from core.strategies._trust_region import QuadraticTrustRegion, model_size
+from core.strategies._trust_region import (
+    QuadraticTrustRegion,
+    model_size,
+    quadratic_model_step,
+)
 from core.strategies.base import Strategy
 
 __all__ = ["SparseGridSearch", "Candidate", "VARIANTS"]
@@ -205,7 +156,7 @@ LOCAL_MIN_MODELS = 2
 LOCAL_MIN_RADIUS = 1e-6
 #: The zoom variant's use of the seed: each zoom box's half-width is multiplied, per dimension,
 #: by ``exp(U(-ZOOM_JITTER, ZOOM_JITTER))`` (a factor between about 0.78 and 1.28), so the
-#: stages' grids, and with them the run, differ between seeds (module docstring, item 8).
+#: stages' grids, and with them the run, differ between seeds (module docstring, phase 2).
 ZOOM_JITTER = 0.25
 
 class SparseGridSearch(Strategy):
@@ -241,9 +192,10 @@ class SparseGridSearch(Strategy):
         Maximal level of a grid point per coordinate.
     optimizer_options : dict or None
         Extra keyword options for the optimizer (e.g. ``{"maxfev": 2000}``).
-    trust_region : bool, default False
+    candidate_box : bool, default False
         Thesis variant's candidate search: first propose the optimizer's result inside the
-        trust box of the best grid point.
+        neighbour box of the best grid point (:meth:`local_box`). Formerly ``trust_region``;
+        "trust region" now names only the local phase.
     coarse_candidates : bool, default True
         Thesis variant's candidate search: fill extra slots also with optima of coarser
         stages' surrogates.
@@ -262,7 +214,7 @@ class SparseGridSearch(Strategy):
         budget over ``d + 1``. ``None``: 6 for the zoom variant, 0 for the thesis variant.
     local_search : bool or None, default None
         Follow the first global search by the local phase and global restarts (module
-        docstring, item 6). ``None``: for the zoom variant, when ``round(local_fraction *
+        docstring, phase 4). ``None``: for the zoom variant, when ``round(local_fraction *
         n_evals) >= 2 (d + 1)(d + 2) / 2``; False for the thesis variant.
     local_fraction : float in (0, 1) or None, default None
         Share of the budget for the first global search when the local phase runs (``None``:
@@ -273,7 +225,7 @@ class SparseGridSearch(Strategy):
         L-BFGS-B candidates (module docstring).
     seed : int, numpy Generator or None
         Randomness of the zoom variant's box widths, leftover steps and restarts (module
-        docstring, item 8) and of the randomized optimizers; one seed gives one run.
+        docstring, phases 2 and 5) and of the randomized optimizers; one seed gives one run.
 
     Attributes
     ----------
@@ -298,6 +250,11 @@ class SparseGridSearch(Strategy):
 
     name = "sparse_grid"
     title = "Sparse grid"
+    summary = (
+        "Novak-Ritter grid and its B-spline surrogate's optima, zoom stages around the "
+        "incumbent with quadratic model steps, then (budget allowing) a quadratic trust region "
+        "with global restarts; variant='thesis': one grid, surrogate optima at the end"
+    )
     has_model: ClassVar[bool] = True
     option_choices: ClassVar[dict[str, dict[str, str]]] = {
         "variant": {
@@ -351,14 +308,7 @@ class SparseGridSearch(Strategy):
         optimizer = options.get("optimizer") or defaults["optimizer"]
         multistart = options.get("multistart")
         multistart = defaults["multistart"] if multistart is None else bool(multistart)
-        multistart = multistart and optimizer not in ("none", "multistart")
-        n_candidates = options.get("n_candidates")
-        if optimizer == "none":
-            reserved = 0
-        elif n_candidates is None:
-            reserved = 1 + int(multistart)
-        else:
-            reserved = check_int(n_candidates, "n_candidates", low=1)
+        reserved = _reserved_evaluations(optimizer, multistart, options.get("n_candidates"))
         return regular_grid_size(check_int(dim, "dim", low=1), initial_level) + reserved
 
     def __init__(
@@ -375,7 +325,7 @@ class SparseGridSearch(Strategy):
         n_candidates: int | None = None,
         max_level: int = 20,
         optimizer_options: dict[str, Any] | None = None,
-        trust_region: bool = False,
+        candidate_box: bool = False,
         coarse_candidates: bool = True,
         zoom: int | None = None,
         zoom_fraction: float | None = None,
@@ -412,17 +362,7 @@ class SparseGridSearch(Strategy):
         if not isinstance(multistart, (bool, np.bool_)):
             raise TypeError(f"`multistart` must be a bool, got multistart={multistart!r}")
         self.multistart = bool(multistart) and optimizer not in ("none", "multistart")
-        if optimizer == "none":
-            if n_candidates not in (None, 0):
-                raise ValueError(
-                    "`n_candidates` must be 0 or None with optimizer='none', "
-                    f"got n_candidates={n_candidates!r}"
-                )
-            self.n_candidates = 0
-        elif n_candidates is None:
-            self.n_candidates = 1 + int(self.multistart)
-        else:
-            self.n_candidates = check_int(n_candidates, "n_candidates", low=1)
+        self.n_candidates = _reserved_evaluations(optimizer, self.multistart, n_candidates)
         if optimizer_options is not None and not isinstance(optimizer_options, dict):
             raise TypeError(
                 f"`optimizer_options` must be a dict or None, got {optimizer_options!r}"
@@ -440,7 +380,7 @@ class SparseGridSearch(Strategy):
             )
         if optimizer not in ("none", LBFGSB):
             check_options(optimizer, self.optimizer_options)
-        self.trust_region = _check_bool(trust_region, "trust_region")
+        self.candidate_box = _check_bool(candidate_box, "candidate_box")
         self.coarse_candidates = _check_bool(coarse_candidates, "coarse_candidates")
         self.zoom = check_int(zoom, "zoom", low=0)
         self.zoom_fraction = _check_open_unit(zoom_fraction, "zoom_fraction")
@@ -468,12 +408,15 @@ class SparseGridSearch(Strategy):
             gamma=self.gamma, initial_level=self.initial_level, degree=self.degree,
             ranking=ranking, optimizer=optimizer, multistart=multistart,
             n_candidates=n_candidates, max_level=max_level,
-            optimizer_options=self.optimizer_options, trust_region=self.trust_region,
+            optimizer_options=self.optimizer_options, candidate_box=self.candidate_box,
             coarse_candidates=self.coarse_candidates, variant=variant, zoom=0,
             local_search=False,
         )
         n0 = regular_grid_size(self.dim, self.initial_level)
-        minimum = n0 + self.n_candidates
+        minimum = self._accepted_budget(
+            self.dim, initial_level=self.initial_level, variant=variant, optimizer=optimizer,
+            multistart=self.multistart, n_candidates=n_candidates,
+        )
         #: Evaluations of the first global search (stage 0 and the zoom stages): the whole
         #: budget, or ``local_fraction`` of it when the local phase follows.
         self.global_budget = self.n_evals
@@ -831,7 +774,7 @@ class SparseGridSearch(Strategy):
 
     def _model_step(self) -> np.ndarray | None:
         """A quadratic model step (its origin set), or None when the model proposes none."""
-        step = quadratic_step_predicted(self.U_told, self.y_told)
+        step = quadratic_model_step(self.U_told, self.y_told)
         if step is None:
             return None
         x, predicted = step
@@ -952,7 +895,7 @@ class SparseGridSearch(Strategy):
         self.candidates = list(self._queue)
 
     def local_box(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The trust box of grid point ``k``: per dimension, the interval between its nearest
+        """The neighbour box of grid point ``k``: per dimension, the interval between its nearest
         grid neighbours along that axis (the cube faces where there are none).
 
         Returns ``(lo, hi)``, each of shape ``(d,)``.
@@ -989,6 +932,23 @@ class SparseGridSearch(Strategy):
 
     def _find_candidates(self, slots: int) -> list[Candidate]:
         return find_candidates(self, slots)
+
+
+def _reserved_evaluations(optimizer: str, multistart: bool, n_candidates: Any) -> int:
+    """Evaluations kept back for surrogate candidates, the one rule behind both
+    :meth:`SparseGridSearch.min_budget` and the constructor: none with ``optimizer="none"``
+    (``n_candidates`` must then be 0 or None), else ``n_candidates`` or, when None,
+    ``1 + multistart`` (no multi-start candidate with ``optimizer`` "none" or "multistart")."""
+    if optimizer == "none":
+        if n_candidates not in (None, 0):
+            raise ValueError(
+                "`n_candidates` must be 0 or None with optimizer='none', "
+                f"got n_candidates={n_candidates!r}"
+            )
+        return 0
+    if n_candidates is None:
+        return 1 + int(bool(multistart) and optimizer != "multistart")
+    return check_int(n_candidates, "n_candidates", low=1)
 
 
 def _check_bool(value: Any, name: str) -> bool:

@@ -168,7 +168,7 @@ def test_local_box_is_bounded_by_axis_neighbours():
 
 
 def test_trust_region_candidate_stays_in_its_box():
-    s = Thesis(2, 30, trust_region=True, seed=0)
+    s = Thesis(2, 30, candidate_box=True, seed=0)
     run(s)
     first = s.candidates[0]
     assert first.source.endswith("(local)")
@@ -393,7 +393,7 @@ def test_zoom_run_resumes_from_its_journal_to_the_same_result(tmp_path):
         ({"max_level": 51}, ValueError, "max_level.*51"),
         ({"max_level": 0}, ValueError, "max_level.*0"),
         ({"ranking": "sorted"}, ValueError, "ranking.*sorted"),
-        ({"trust_region": "no"}, TypeError, "`trust_region` must be a bool.*'no'"),
+        ({"candidate_box": "no"}, TypeError, "`candidate_box` must be a bool.*'no'"),
         ({"coarse_candidates": 1}, TypeError, "`coarse_candidates` must be a bool.*1"),
         ({"zoom": 1.5}, TypeError, "zoom.*1.5"),
         ({"zoom_fraction": 0}, ValueError, "zoom_fraction.*0"),
@@ -448,7 +448,7 @@ def test_every_candidate_carries_its_optimizer_path(optimizer):
 
 
 def test_thesis_candidates_carry_paths_local_ones_inside_the_trust_box():
-    s = Thesis(2, 30, trust_region=True, seed=0)
+    s = Thesis(2, 30, candidate_box=True, seed=0)
     run(s)
     for c in s.candidates:
         _check_path(c)
@@ -492,7 +492,11 @@ def test_candidate_with_path_pickles():
 
 # -- quadratic model steps between zoom stages --------------------------------------------------
 def test_quadratic_step_finds_the_minimum_of_a_quadratic():
-    from core.strategies._sparse_grid_candidates import quadratic_step
+    from core.strategies._trust_region import quadratic_model_step
+
+    def quadratic_step(U, y):
+        step = quadratic_model_step(U, y)
+        return None if step is None else step[0]
 
     rng = np.random.default_rng(0)
     A = np.array([[3.0, 1.2, 0.0], [1.2, 2.0, -0.4], [0.0, -0.4, 1.0]])
@@ -529,3 +533,36 @@ def test_model_steps_are_told_and_charged_to_the_zoom_budget():
     n0 = off.generator.n_points + len(off.candidates)
     np.testing.assert_array_equal(s.U_told[:n0], off.U_told[:n0])
     assert np.max(np.abs(s.U_told[n0] - s.model_step_points[0])) == 0
+
+
+# -- names ------------------------------------------------------------------------------------
+def test_the_old_candidate_box_name_is_an_error_naming_the_new_one():
+    from core.strategies import make_strategy
+
+    with pytest.raises(TypeError, match="'trust_region'.*renamed 'candidate_box'"):
+        make_strategy("sparse_grid", 2, 30, variant="thesis", trust_region=True)
+    s = make_strategy("sparse_grid", 2, 30, variant="thesis", candidate_box=True)
+    assert s.candidate_box
+
+
+def test_every_registered_strategy_says_what_runs():
+    from core.strategies import STRATEGIES
+
+    for name, cls in STRATEGIES.items():
+        assert cls.summary and "\n" not in cls.summary, name
+    assert "trust region" in STRATEGIES["sparse_grid"].summary  # the local phase is named
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"variant": "thesis"}, {"optimizer": "none"}, {"n_candidates": 3},
+    {"multistart": True}, {"optimizer": "multistart"}, {"initial_level": 2},
+])
+@pytest.mark.parametrize("dim", [1, 3])
+def test_one_budget_rule_for_the_constructor_and_min_budget(dim, options):
+    from core.strategies import make_strategy
+
+    accepted = SparseGridSearch._accepted_budget(dim, **options)
+    make_strategy("sparse_grid", dim, accepted, seed=0, **options)
+    with pytest.raises(ValueError, match=f"must be (at least {accepted}|in \\[1, inf\\])"):
+        make_strategy("sparse_grid", dim, accepted - 1, seed=0, **options)
+    assert SparseGridSearch.min_budget(dim, **options) >= accepted
