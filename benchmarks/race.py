@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -51,8 +52,9 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "benchmarks")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
 from core.objectives import TEST_FUNCTIONS  # noqa: E402
 from core.space import Float, SearchSpace  # noqa: E402
@@ -151,11 +153,15 @@ class _Clock:
 
 
 def _run_strategy(
-    method: str, fn: RaceFunction, dim: int, budget: int, seed: int, options: dict
+    method: Any, fn: RaceFunction, dim: int, budget: int, seed: int, options: dict
 ) -> RunOutcome:
+    """Run a registered strategy (``method`` its name) or a Strategy class (``method``)."""
     t_start = time.perf_counter()
     clock = _Clock()
-    strategy = clock.wrap(make_strategy)(method, dim, budget, seed=seed, **options)
+    if isinstance(method, str):
+        strategy = clock.wrap(make_strategy)(method, dim, budget, seed=seed, **options)
+    else:
+        strategy = clock.wrap(method)(dim, budget, seed=seed, **options)
     strategy.ask = clock.wrap(strategy.ask)
     strategy.tell = clock.wrap(strategy.tell)
     if _iterate is not None:  # the driver: the one place that evaluates
@@ -244,8 +250,13 @@ def _run_optuna_gp(
 
 
 #: Race columns that run a registered strategy with fixed options: name -> (strategy, options).
-VARIANTS: dict[str, tuple[str, dict]] = {
+from ablation import ABLATION_VARIANTS  # noqa: E402
+
+#: Extra columns: name -> (registered strategy name, or a Strategy class, and fixed options).
+#: The ablation columns (``benchmarks/ablation.py``) are opt-in (``--methods``).
+VARIANTS: dict[str, tuple[Any, dict]] = {
     "sparse_grid_thesis": ("sparse_grid", {"variant": "thesis"}),
+    **ABLATION_VARIANTS,
 }
 
 OUTSIDE: dict[str, Callable[..., RunOutcome]] = {
@@ -254,7 +265,7 @@ OUTSIDE: dict[str, Callable[..., RunOutcome]] = {
     "optuna_gp": _run_optuna_gp,  # opt-in (--methods optuna_gp): slow, imports torch
 }
 METHODS = ("sparse_grid", *VARIANTS, *(m for m in STRATEGIES if m != "sparse_grid"), *OUTSIDE)
-DEFAULT_METHODS = [m for m in METHODS if m != "optuna_gp"]
+DEFAULT_METHODS = [m for m in METHODS if m != "optuna_gp" and m not in ABLATION_VARIANTS]
 
 
 def run_one(

@@ -94,3 +94,31 @@ def test_importance_benchmark_quick_compares_with_fanova(tmp_path: Path) -> None
 def test_importance_cost_benchmark_quick_prints_a_table() -> None:
     out = _run(["benchmarks/bench_importance.py", "--quick"])
     assert len([line for line in out.splitlines() if line.startswith("| ")]) == 3
+
+
+def test_ablation_sobol_trust_region_spends_the_budget_deterministically() -> None:
+    """The ablation's Sobol + trust region column: its design is as large as the default's first
+    global search, it spends the budget exactly and one seed gives one run."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ablation import SobolTrustRegion
+
+    from core.strategies import SparseGridSearch
+
+    def run(dim: int, budget: int, seed: int) -> tuple[SobolTrustRegion, np.ndarray]:
+        s = SobolTrustRegion(dim, budget, seed=seed)
+        kinds = []
+        while len(U := s.ask(max_points=5)):
+            kinds += [o.kind for o in s.origins]
+            s.tell(U, np.sum((U - 0.3) ** 2, axis=1))
+        return s, np.array(kinds)
+
+    for dim, budget in ((2, 40), (5, 60)):
+        s, kinds = run(dim, budget, 0)
+        g = SparseGridSearch(dim, budget, local_search=True, seed=0).global_budget
+        assert s.global_budget == g
+        assert s.n_told == budget and s.stop_reason == "budget"
+        assert set(kinds[:g]) == {"sample"} and "local_step" in kinds[g:]
+        np.testing.assert_array_equal(s.U_told, run(dim, budget, 0)[0].U_told)
+        assert not np.array_equal(s.U_told, run(dim, budget, 1)[0].U_told)
