@@ -27,14 +27,19 @@ The columns are extra methods of ``benchmarks/race.py`` and ``benchmarks/bbob.py
 
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from core.records import Origin
 from core.strategies import SparseGridSearch
-from core.strategies._trust_region import QuadraticTrustRegion
+from core.strategies._trust_region import LocalRestarts, local_step_origin
 from core.strategies.base import Strategy
 from core.strategies.sparse_grid import LOCAL_MIN_RADIUS
 
@@ -46,12 +51,12 @@ class SobolTrustRegion(Strategy):
 
     The design has as many points as the first global search of
     ``SparseGridSearch(dim, n_evals, local_search=True)`` (its ``global_budget``). Then the
-    trust region proposes steps on quadratic models of the told points; once it has converged
-    (or while too few finite values exist for a model) a *restart* continues the same Sobol
-    sequence until the design holds twice as many points as before (at most ``n_evals``), and a
-    fresh trust region follows, as the sparse grid search's global restarts double the global
-    search's budget. The run ends when the budget is spent or a restart with the whole budget
-    adds no point.
+    same :class:`~core.strategies._trust_region.LocalRestarts` as sparse grid search's local
+    phase runs: trust-region steps on quadratic models of the told points; once the trust
+    region has converged (or while too few finite values exist for a model) a *restart*
+    continues the same Sobol sequence until the design holds as many points as the restart's
+    budget (twice the previous one, at most ``n_evals``), and a fresh trust region follows. The
+    run ends when the budget is spent or a restart adds no point.
 
     Parameters
     ----------
@@ -78,11 +83,14 @@ class SobolTrustRegion(Strategy):
         self._sobol = qmc.Sobol(self.dim, scramble=True, seed=self._rng)
         self._design: np.ndarray = np.empty((0, self.dim))
         self._handed = 0  # design points asked so far
-        self._target = self.global_budget  # design size of the running search
-        self._trust: QuadraticTrustRegion | None = None
-        self._step_pending = False
-        self.n_restarts = 0
-        self._restart_told = 0
+        #: The local phase and its restart schedule (``local.global_size`` is the design size
+        #: of the running global search).
+        self.local = LocalRestarts(self.dim, self.global_budget, self.n_evals, LOCAL_MIN_RADIUS)
+
+    @property
+    def n_restarts(self) -> int:
+        """Global restarts begun."""
+        return self.local.n_restarts
 
     def _draw_to(self, size: int) -> None:
         new = size - len(self._design)
@@ -93,9 +101,10 @@ class SobolTrustRegion(Strategy):
 
     def _ask(self, max_points: int) -> np.ndarray:
         while self.remaining > 0:
-            if self._handed < self._target:
-                self._draw_to(self._target)
-                k = min(max_points, self._target - self._handed)
+            target = self.local.global_size
+            if self._handed < target:
+                self._draw_to(target)
+                k = min(max_points, target - self._handed)
                 U = self._design[self._handed : self._handed + k]
                 self._handed += k
                 self._set_origins(
@@ -103,33 +112,19 @@ class SobolTrustRegion(Strategy):
                     for _ in range(k)
                 )
                 return U
-            if self._trust is None:
-                self._trust = QuadraticTrustRegion(self.dim, LOCAL_MIN_RADIUS)
-            proposal = self._trust.propose(self.U_told, self.y_told, self._rng)
+            proposal = self.local.step(self.U_told, self.y_told, self._rng)
             if proposal is not None:
                 x, predicted = proposal
-                source = "trust region" if np.isfinite(predicted) else "trust region (geometry)"
-                self._set_origins([Origin(
-                    "local_step", predicted,
-                    "local_quadratic" if np.isfinite(predicted) else None,
-                    np.vstack([self.best[0], x]), restart=self.n_restarts, source=source,
-                )])
-                self._step_pending = True
+                self._set_origins([local_step_origin(x, predicted, self.best[0],
+                                                     self.n_restarts)])
                 return x[None, :]
-            if self.n_restarts and (self.n_told == self._restart_told
-                                    or self._target >= self.n_evals):
+            if self.local.restart(self.n_told) is None:
                 break
-            self._target = min(2 * self._target, self._handed + self.remaining)
-            self.n_restarts += 1
-            self._restart_told = self.n_told
-            self._trust = None
         self._say_why("the last restart's design added no point the trust region could use")
         return np.empty((0, self.dim))
 
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
-        if self._step_pending:
-            self._step_pending = False
-            self._trust.update(float(y[0]))
+        self.local.tell(float(y[-1]))  # ignored unless a trust-region step is pending
 
     def _stop(self) -> str | None:
         return None
@@ -141,3 +136,81 @@ ABLATION_VARIANTS: dict[str, tuple[Any, dict]] = {
     "sg_local": ("sparse_grid", {"local_search": True}),
     "sobol_local": (SobolTrustRegion, {}),
 }
+
+
+# ---------------------------------------------------------------------------------- report
+METHODS = ("sparse_grid", "sg_no_local", "sg_local", "sobol_local")
+RESULTS = Path(__file__).resolve().parent / "results"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "ablation.md"
+
+
+def by_function(rows: list[dict], methods: tuple[str, ...] = METHODS) -> dict:
+    """Per ``(dim, budget factor, function)``: each method's median log10 regret over the
+    instances, and the instances ``sg_local`` wins, ties and loses against ``sobol_local``."""
+    from bbob import TIE
+
+    cells: dict[tuple, dict[str, dict[int, float]]] = {}
+    for r in rows:
+        if r["method"] not in methods:
+            continue
+        d, b = int(r["dim"]), int(r["budget"])
+        key = (d, b // d, int(r["function"]))
+        cells.setdefault(key, {}).setdefault(r["method"], {})[int(r["instance"])] = (
+            float(r["best"]), float(r["log10_regret"]))
+    out = {}
+    for key, per in sorted(cells.items()):
+        if not all(m in per for m in methods):
+            continue
+        med = {m: float(np.median([v[1] for v in per[m].values()])) for m in methods}
+        w = t = lo = 0
+        for i in per["sg_local"].keys() & per["sobol_local"].keys():
+            diff = per["sg_local"][i][0] - per["sobol_local"][i][0]
+            t, w, lo = t + (abs(diff) <= TIE), w + (diff < -TIE), lo + (diff > TIE)
+        out[key] = (med, (w, t, lo))
+    return out
+
+
+def write_report(csv_paths: list[Path], doc: Path | None, command: str) -> str:
+    """The ablation tables (average ranks, won-tied-lost, median log10 regret per function)
+    from the BBOB CSVs of ``benchmarks/bbob.py``."""
+    from bbob import _read_rows, summarize, write_markdown
+
+    rows = [r for p in csv_paths for r in _read_rows(p)]
+    methods = list(METHODS)
+    lines = [write_markdown(summarize(rows, methods, "sparse_grid"), methods, "sparse_grid",
+                            command, None).replace("# BBOB results", "# Ablation tables", 1)]
+    wtl = summarize(rows, methods, "sg_local")["wtl"]
+    lines += ["## Grid against Sobol as the global phase: sg_local against sobol_local, cells "
+              "won-tied-lost", "", "| d | B | won-tied-lost |", "|---|---|---|"]
+    for slot in sorted(wtl):
+        lines.append(f"| {slot[0]} | {slot[1]}·d | " + "{}-{}-{}".format(*wtl[slot]["sobol_local"])
+                     + " |")
+    lines += ["", "## Median log10 regret over the instances, per function", "",
+              "Last column: instances `sg_local` won-tied-lost against `sobol_local`.", "",
+              "| d | B | f | " + " | ".join(methods) + " | grid vs Sobol |",
+              "|" + "---|" * (len(methods) + 4)]
+    for (d, k, f), (med, (w, t, lo)) in by_function(rows).items():
+        best = min(med.values())
+        cells = [f"**{med[m]:.2f}**" if med[m] == best else f"{med[m]:.2f}" for m in methods]
+        lines.append(f"| {d} | {k}·d | f{f} | " + " | ".join(cells) + f" | {w}-{t}-{lo} |")
+    text = "\n".join(lines) + "\n"
+    if doc is not None:
+        doc.write_text(text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description="Write the ablation tables from bbob.py's CSVs.")
+    p.add_argument("--csv", nargs="+", type=Path, default=[RESULTS / "ablation.csv"])
+    p.add_argument("--doc", type=Path, default=None, help="write the tables here as well")
+    args = p.parse_args(argv)
+    command = "python benchmarks/ablation.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    print(write_report(args.csv, args.doc, command.strip()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -29,7 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["QuadraticTrustRegion", "model_size", "quadratic_model_step"]
+from core.records import Origin
+
+__all__ = [
+    "LocalRestarts", "QuadraticTrustRegion", "local_step_origin", "model_size",
+    "quadratic_model_step",
+]
 
 #: Ratio thresholds of the radius update: shrink below ``ETA``, grow at or above ``GROW``.
 ETA = 0.1
@@ -198,6 +203,89 @@ def quadratic_model_step(U: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, floa
     if _is_told(U, x):
         return None
     return x, fc + a - decrease
+
+
+class LocalRestarts:
+    """The local phase after a global search, and its global restarts, for any global search.
+
+    The schedule of sparse grid search's local phase, kept apart from the global search it
+    follows so that another global phase can be put in front of it (the ablation of
+    ``benchmarks/ablation.py`` starts it from a Sobol design): trust-region steps
+    (:class:`QuadraticTrustRegion`) from the incumbent; once the trust region has converged, or
+    while too few finite values exist for a model, :meth:`restart` gives the budget of a
+    *global restart*, twice the previous global search's (at most ``n_evals``), after which a
+    fresh trust region starts. The caller runs the restart's global search.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension ``d``.
+    first_global : int
+        Budget of the first global search.
+    n_evals : int
+        The whole budget.
+    min_radius : float, default 1e-6
+        Convergence radius of each trust region.
+
+    Attributes
+    ----------
+    trust : QuadraticTrustRegion or None
+        The running trust region (None after a restart, until the next step).
+    n_restarts : int
+        Global restarts begun.
+    global_size : int
+        Budget of the latest global search (the first one or the latest restart).
+    """
+
+    def __init__(self, dim: int, first_global: int, n_evals: int,
+                 min_radius: float = 1e-6) -> None:
+        self.dim, self.n_evals, self.min_radius = dim, n_evals, float(min_radius)
+        self.trust: QuadraticTrustRegion | None = None
+        self.n_restarts = 0
+        self.global_size = first_global
+        self._restart_told = 0  # points told when the latest restart began
+        self._pending = False  # a proposed step awaits its value
+
+    def step(self, U: np.ndarray, y: np.ndarray, rng: np.random.Generator,
+             fresh_if_converged: bool = False) -> tuple[np.ndarray, float] | None:
+        """The running trust region's next step (``(x, predicted)``, see
+        :meth:`QuadraticTrustRegion.propose`), starting one if none runs (or, with
+        ``fresh_if_converged``, if the running one has converged); None when it proposes none."""
+        if self.trust is None or (fresh_if_converged and self.trust.converged):
+            self.trust = QuadraticTrustRegion(self.dim, self.min_radius)
+        proposal = self.trust.propose(U, y, rng)
+        self._pending = proposal is not None
+        return proposal
+
+    def tell(self, value: float) -> None:
+        """The true value at the last step (ignored when no step is pending)."""
+        if self._pending:
+            self._pending = False
+            self.trust.update(value)
+
+    def restart(self, n_told: int) -> int | None:
+        """Begin a global restart and return its budget, or None when the latest restart added
+        no point (``n_told`` unchanged since it began) or already had the whole budget."""
+        if self.n_restarts and (n_told == self._restart_told
+                                or self.global_size >= self.n_evals):
+            return None
+        self.global_size = min(2 * self.global_size, self.n_evals)
+        self.n_restarts += 1
+        self._restart_told = n_told
+        self.trust = None
+        return self.global_size
+
+
+def local_step_origin(x: np.ndarray, predicted: float, incumbent: np.ndarray, restart: int,
+                      source: str | None = None) -> Origin:
+    """The :class:`~core.records.Origin` of a local step to ``x`` (shape ``(d,)``) from the
+    incumbent (shape ``(d,)``): a model step when ``predicted`` is finite, else a geometry step
+    (``source`` overrides the name)."""
+    model = np.isfinite(predicted)
+    if source is None:
+        source = "trust region" if model else "trust region (geometry)"
+    return Origin("local_step", predicted, "local_quadratic" if model else None,
+                  np.vstack([incumbent, x]), restart=restart, source=source)
 
 
 def _fit_quadratic(Z: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:

@@ -121,7 +121,8 @@ from core.strategies._sparse_grid_candidates import (
 )
 from core.strategies._threads import single_blas_thread
 from core.strategies._trust_region import (
-    QuadraticTrustRegion,
+    LocalRestarts,
+    local_step_origin,
     model_size,
     quadratic_model_step,
 )
@@ -466,13 +467,9 @@ class SparseGridSearch(Strategy):
         #: geometry step), "trust region" or "trust region (geometry)", path from the
         #: incumbent)``.
         self.local_steps: list[Candidate] = []
-        #: Number of global restarts begun (each is a stage in ``zoom_stages`` on the whole
-        #: cube).
-        self.n_restarts = 0
-        self._trust: QuadraticTrustRegion | None = None
-        self._restart_size = self.global_budget
-        self._restart_told = 0  # n_told when the latest restart began
-        self._local_pending = False
+        #: The local phase's trust regions and restart schedule (also the trust-region steps
+        #: that spend the rest of the budget).
+        self.local = LocalRestarts(self.dim, self.global_budget, self.n_evals, LOCAL_MIN_RADIUS)
         #: Whether budget the stages leave goes to :meth:`_ask_rest` (the zoom variant's own
         #: run; its zoom stages and restarts end with their grids instead).
         self._spends_rest = self.variant == "zoom" and optimizer != "none"
@@ -493,6 +490,11 @@ class SparseGridSearch(Strategy):
         return [total // k] * (k - 1) + [total - (total // k) * (k - 1)]
 
     # -- display helpers -------------------------------------------------------------------
+    @property
+    def n_restarts(self) -> int:
+        """Global restarts begun (each is a stage in ``zoom_stages`` on the whole cube)."""
+        return self.local.n_restarts
+
     @property
     def n_searches(self) -> int:
         """Grids begun so far: this search's own, plus those of its zoom stages and restarts
@@ -613,27 +615,27 @@ class SparseGridSearch(Strategy):
         region once one has converged), or, while too few finite values exist for a quadratic
         model, a point drawn uniformly (``seed``) in the box of the latest stage's half-width
         around the incumbent."""
-        if self._trust is None or self._trust.converged:
-            self._trust = QuadraticTrustRegion(self.dim, LOCAL_MIN_RADIUS)
-        proposal = self._trust.propose(self.U_told, self.y_told, self._rng)
+        proposal = self.local.step(self.U_told, self.y_told, self._rng, fresh_if_converged=True)
         best = self.best
         c = best[0] if best is not None else np.full(self.dim, 0.5)
+        source = None
         if proposal is not None:
             x, predicted = proposal
-            source = "trust region" if np.isfinite(predicted) else "trust region (geometry)"
-            model = "local_quadratic" if np.isfinite(predicted) else None
         else:
             h = 0.5 * (self.zoom_stages[-1][1] - self.zoom_stages[-1][0]) if self.zoom_stages \
                 else np.full(self.dim, 0.25)
             x = np.clip(c + self._rng.uniform(-1.0, 1.0, self.dim) * np.abs(h), 0.0, 1.0)
-            predicted, source, model = float("nan"), "random near the incumbent", None
-        step = Candidate(x, predicted, source, np.vstack([c, x]))
-        self.local_steps.append(step)
+            predicted, source = float("nan"), "random near the incumbent"
+        return self._local_step(x, predicted, c, source)
+
+    def _local_step(self, x: np.ndarray, predicted: float, c: np.ndarray,
+                    source: str | None) -> np.ndarray:
+        """Record and hand out the local step ``x`` from the incumbent ``c``."""
+        origin = local_step_origin(x, predicted, c, self.n_restarts, source)
+        self.local_steps.append(Candidate(x, predicted, origin.source, origin.path))
         self.model_step_points = np.vstack([self.model_step_points, x])
-        self._set_origins([Origin("local_step", predicted, model, step.path,
-                                  restart=self.n_restarts, source=source)])
+        self._set_origins([origin])
         self._phase, self._step_pending = "local", True
-        self._local_pending = proposal is not None
         return x[None, :]
 
     def _why_done(self) -> str:
@@ -689,43 +691,27 @@ class SparseGridSearch(Strategy):
                 if len(U):
                     return U
                 continue
-            if self._trust is None:
-                self._trust = QuadraticTrustRegion(self.dim, LOCAL_MIN_RADIUS)
-            proposal = self._trust.propose(self.U_told, self.y_told, self._rng)
+            proposal = self.local.step(self.U_told, self.y_told, self._rng)
             if proposal is not None:
-                x, predicted = proposal
-                c = self.best[0]
-                source = "trust region" if np.isfinite(predicted) else "trust region (geometry)"
-                step = Candidate(x, predicted, source, np.vstack([c, x]))
-                self.local_steps.append(step)
-                self.model_step_points = np.vstack([self.model_step_points, x])
-                self._set_origins([Origin(
-                    "local_step", predicted,
-                    "local_quadratic" if np.isfinite(predicted) else None, step.path,
-                    restart=self.n_restarts, source=source,
-                )])
-                self._phase, self._step_pending, self._local_pending = "local", True, True
-                return x[None, :]
-            if self.n_restarts and (self.n_told == self._restart_told
-                                    or self._restart_size >= self.n_evals):
-                break  # the last restart added no point, or already had the whole budget
-            self._start_restart()  # converged, or too few finite values for a model yet
+                return self._local_step(*proposal, self.best[0], None)
+            # converged, or too few finite values for a model yet: a global restart, unless
+            # the last one added no point or already had the whole budget
+            size = self.local.restart(self.n_told)
+            if size is None:
+                break
+            self._start_restart(size)
         return np.empty((0, self.dim))
 
-    def _start_restart(self) -> None:
-        """A global restart: a fresh search on the whole cube with twice the previous global
-        budget, at most ``n_evals`` (its points told before cost nothing), followed by a fresh
-        trust region. A restart with the whole budget is the last."""
-        self._restart_size = min(2 * self._restart_size, self.n_evals)
+    def _start_restart(self, size: int) -> None:
+        """A global restart: a fresh search on the whole cube with ``size`` evaluations (twice
+        the previous global budget, at most ``n_evals``; its points told before cost nothing),
+        followed by a fresh trust region. A restart with the whole budget is the last."""
         options = dict(
             self._options, zoom=self.zoom, zoom_fraction=self.zoom_fraction,
             zoom_shrink=self.zoom_shrink, model_steps=self.model_steps,
         )
-        child = SparseGridSearch(self.dim, self._restart_size, seed=self._rng, **options)
+        child = SparseGridSearch(self.dim, size, seed=self._rng, **options)
         self._add_stage(np.zeros(self.dim), np.ones(self.dim), child, restart=True)
-        self.n_restarts += 1
-        self._restart_told = self.n_told
-        self._trust = None
 
     def _steps_allowed(self) -> int:
         """Quadratic model steps before the next zoom stage: ``model_steps``, at most the
@@ -854,9 +840,7 @@ class SparseGridSearch(Strategy):
     def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
         if self._step_pending:  # a quadratic model step: its value is in the told data
             self._step_pending = False
-            if self._local_pending:
-                self._local_pending = False
-                self._trust.update(float(y[0]))
+            self.local.tell(float(y[0]))  # a trust-region step adapts the radius
             return
         if self._phase == "zoom":
             (V, known, new, hits), self._child_pending = self._child_pending, None
