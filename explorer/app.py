@@ -79,7 +79,7 @@ class ExplorerApp(pn.viewable.Viewer):
         self.runner = Runner(self.session, self.services, race=race, hold=held)
         self.views = Views(self.session)
         self.controls = Controls(self.session, self.runner, self.views.timeline)
-        self.clock = Clock(self._tick, on_stop=self.runner.close)
+        self.clock = Clock(self._tick, on_stop=self.runner.close, on_load=self.views.resend)
 
     def _tick(self, dt: float) -> None:
         self.runner.tick(dt)

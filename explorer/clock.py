@@ -6,6 +6,11 @@ the page has its data: frames of a run still being computed or evaluated live, m
 the race and the γ strip. :class:`Clock` polls them with ``pn.state.add_periodic_callback``
 every :data:`TICK_MS` ms, each tick inside ``pn.io.hold`` (its changes reach the page as one
 message), and stops when the server destroys the session (``pn.state.on_session_destroyed``).
+In a server session the callback starts once the page has loaded (``pn.state.onload``): the
+page receives the document as it was when its HTML was made, and a change made between then
+and the page's connection would never reach it; ``on_load()`` then sends the views' data once
+more (replacing data is idempotent), so a page that loaded while a run was arriving shows it
+whole.
 """
 
 from __future__ import annotations
@@ -46,22 +51,41 @@ class Clock:
     """Calls ``tick(dt)`` every ``period`` ms (module docstring); ``on_stop()`` when stopped,
     which happens when the server destroys the session."""
 
-    def __init__(self, tick: Any, on_stop: Any = None, period: int = TICK_MS) -> None:
+    def __init__(self, tick: Any, on_stop: Any = None, period: int = TICK_MS,
+                 on_load: Any = None) -> None:
         self.tick = tick
         self.on_stop = on_stop
+        self.on_load = on_load
         self.period = int(period)
         self.periodic: Any = None
+        self.pending = False  # waiting for the page to load
+        self.stopped = False
         self.last = time.perf_counter()
 
     def start(self) -> None:
-        if self.periodic is not None:
+        if self.periodic is not None or self.pending:
             return
-        self.last = time.perf_counter()
-        self.periodic = pn.state.add_periodic_callback(self.run, period=self.period,
-                                                       start=True)
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
+            self.pending = True
+            pn.state.onload(self.begin)
             pn.state.on_session_destroyed(self.session_destroyed)
+        else:
+            self.begin()
+
+    def begin(self) -> None:
+        """Start the periodic callback (the page is there)."""
+        if not self.pending and self.periodic is not None:
+            return
+        self.pending = False
+        if self.stopped:
+            return
+        self.last = time.perf_counter()
+        if self.on_load is not None:
+            with pn.io.hold():
+                self.on_load()
+        self.periodic = pn.state.add_periodic_callback(self.run, period=self.period,
+                                                       start=True)
 
     def run(self) -> None:
         now = time.perf_counter()
@@ -73,6 +97,7 @@ class Clock:
         self.stop()
 
     def stop(self) -> None:
+        self.stopped = True
         periodic, self.periodic = self.periodic, None
         if periodic is not None:
             periodic.stop()

@@ -151,6 +151,9 @@ class RunRecord:
         #: The model whose images the run shows (a key of ``core.records.ORIGIN_MODELS``):
         #: the sparse grid's surrogate, or a Gaussian process's posterior mean.
         self.model_kind = "sparse_grid_surrogate"
+        #: Selections seen so far by (origin kind, stage, refinement number): the frames of a
+        #: batch shown in several frames share their selection.
+        self.selections: dict[tuple, Any] = {}
         self.slices: dict[tuple[tuple[int, int], int], np.ndarray] = {}
         self.slice_errors: dict[tuple[tuple[int, int], int], str] = {}
         self.created = time.perf_counter()

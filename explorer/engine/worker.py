@@ -157,8 +157,13 @@ def record_batch(record: RunRecord, batch: Any) -> None:
     for k, o in enumerate(origins):
         if o.path is not None and len(o.path):
             record.paths[a + k] = np.asarray(o.path, np.float64)
-    selection = origins[0].selection
     first = origins[0]
+    # the selection rides on the first point of its batch; a batch shown in several frames
+    # (one point at a time, or as live workers finish) keeps it for the rest
+    where_from = (first.kind, first.stage, first.refinement)
+    selection = first.selection or record.selections.get(where_from)
+    if first.selection is not None:
+        record.selections[where_from] = first.selection
     if role == ROLE_CANDIDATE:
         label = _checked_label(record, evs, origins)
     elif selection is not None:

@@ -83,6 +83,13 @@ class Views:
         watch(session, self._on_present, ["present"])
         self._on_present()
 
+    def resend(self) -> None:
+        """Every view's data again (the page has loaded: see ``explorer.clock``)."""
+        self.landscape.resend()
+        self.convergence.resend()
+        self.status.refresh()
+        self.strip.resend()
+
     def figures(self) -> list[Any]:
         return [self.landscape.truth, self.landscape.model, self.convergence.fig,
                 *self.strip.figures, self.learning.fig]

@@ -20,7 +20,7 @@ from explorer.clock import watch
 from explorer.engine import RaceResult
 from explorer.model import Session
 from explorer.views.tables import metric_label
-from explorer.views.theme import METHOD_COLORS, as_lists, make_figure
+from explorer.views.theme import METHOD_COLORS, make_figure
 from explorer.views.timeline import Timeline
 
 __all__ = ["ConvergenceView", "FLOOR"]
@@ -119,27 +119,34 @@ class ConvergenceView(pn.viewable.Viewer):
         self._on_frames()
 
     def _on_frames(self, *events: Any) -> None:
-        """The curve and head of the frames published since the last call, streamed."""
+        """The curve and head of every frame published, when there are new ones."""
         s, run = self.session, self.session.run
         if run is not self._run or run is None:
             return
         n = min(int(s.n_steps), run.n_frames)
         if n <= self._sent:
             return
-        frames = run.frames[self._sent : n]
-        a, b = frames[0].start, frames[-1].end
+        frames = run.frames[:n]  # all of them again (see LandscapeView._on_frames)
+        a, b = 0, frames[-1].end
         y = self.transform(run.best_so_far[a:b])
         self.include(y)
-        steps = [k for k, f in enumerate(frames, self._sent) for _ in range(f.end - f.start)]
-        self.run.stream(as_lists({"x": np.arange(a + 1, b + 1, dtype=np.float64), "y": y,
-                                  "step": np.asarray(steps, dtype=np.int64)}))
-        heads = [(k, f) for k, f in enumerate(frames, self._sent)
-                 if f.end and math.isfinite(f.best_value)]
-        if heads:
-            hy = self.transform(np.array([f.best_value for _, f in heads]))
-            self.head.stream(as_lists({"x": [float(f.end) for _, f in heads], "y": hy,
-                                       "step": [k for k, _ in heads]}))
+        steps = [k for k, f in enumerate(frames) for _ in range(f.end - f.start)]
+        curve = {"x": np.arange(a + 1, b + 1, dtype=np.float64), "y": y,
+                 "step": np.asarray(steps, dtype=np.int64)}
+        heads = [(k, f) for k, f in enumerate(frames) if f.end and math.isfinite(f.best_value)]
+        hy = self.transform(np.array([f.best_value for _, f in heads]))
+        head = {"x": [float(f.end) for _, f in heads], "y": hy.tolist(),
+                "step": [k for k, _ in heads]}
+        self.run.data = curve
+        self.head.data = head
         self._sent = n
+
+    def resend(self) -> None:
+        """The run's curve and the race again (idempotent replacements)."""
+        self._sent = 0
+        self._on_frames()
+        for src in self.race.values():
+            src.data = dict(src.data)
 
     def _on_race(self, *events: Any) -> None:
         for method, res in self.session.race.items():

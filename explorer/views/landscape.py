@@ -41,7 +41,6 @@ from explorer.views.theme import (
     NEWEST_COLOR,
     ORDER_PALETTE,
     TEXT,
-    as_lists,
     make_figure,
 )
 from explorer.views.timeline import Timeline
@@ -300,7 +299,7 @@ class LandscapeView(pn.viewable.Viewer):
 
     # -- new frames -------------------------------------------------------------------------
     def _on_frames(self, *events: Any) -> None:
-        """Rows of the frames published since the last call (``session.n_steps``), streamed:
+        """The rows of every frame published (``session.n_steps``), when there are new ones:
         the page shows the step it plays (:mod:`explorer.views.timeline`)."""
         s = self.session
         run = s.run
@@ -314,16 +313,25 @@ class LandscapeView(pn.viewable.Viewer):
             return
         if n <= self._sent:
             return
-        a = run.frames[self._sent].start
+        # every known row again, not a stream of the new ones: a replacement is idempotent
+        # (Bokeh combines held changes of one source out of order with streams, and a page
+        # that connects while frames arrive may get a stream twice); a run is sent whole once
+        # it is known, a live run at the pace of its evaluations
         b = run.frames[n - 1].end
-        cols = point_columns(run, a, b, s.dims, self._color_by)
-        cols["step"] = frame_of_rows(run, a, b)
-        self.points.stream(as_lists(cols))
-        marks, paths = marker_columns(run, self._sent, n, s.dims)
-        self.markers.stream(as_lists(marks))
-        if len(paths["step"]):
-            self.paths.stream(paths)
+        cols = point_columns(run, 0, b, s.dims, self._color_by)
+        cols["step"] = frame_of_rows(run, 0, b)
+        marks, paths = marker_columns(run, 0, n, s.dims)
+        self.points.data = cols
+        self.markers.data = marks
+        self.paths.data = paths
         self._sent = n
+
+    def resend(self) -> None:
+        """Points, markers, paths and images again (idempotent replacements)."""
+        self._sent = 0
+        self._on_frames()
+        self._on_truth()
+        self._on_surface()
 
     def marker_points(self, kind: str, step: int | None = None) -> tuple[list[float], list[float]]:
         """``(x, y)`` of the markers of one ``kind`` ("newest", "refined" or "best") at

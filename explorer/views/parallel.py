@@ -50,8 +50,6 @@ __all__ = ["FAILED_COLOR", "MAX_DIM", "MIN_DIM", "ParallelCoordinatesView", "Par
 MIN_DIM, MAX_DIM = 3, 9
 #: Pixels between two axes at most.
 AXIS_SPACING = 92
-#: Pixels of the page beside the main column (sidebar and margins).
-SIDEBAR_WIDTH = 340
 #: Seconds between two redraws of all lines while the player plays.
 PLAYING_PERIOD = 0.5
 MUTED_COLOR = "#dde2e7"
@@ -113,7 +111,8 @@ class ParallelView(pn.viewable.Viewer):
         self._values = np.empty(0)
         self.fig = make_figure(
             title="All evaluations (drag over an axis to filter)",
-            frame_width=max(300, AXIS_SPACING * m), frame_height=height,
+            width=max(300, AXIS_SPACING * m) + 60, height=height + 60,
+            sizing_mode="stretch_width", max_width=AXIS_SPACING * m + 60, min_width=300,
             x_range=Range1d(-0.45, m - 0.55), y_range=Range1d(-0.04, 1.04),
             tools="reset,save", toolbar_location="above", name="parallel",
         )
@@ -164,7 +163,7 @@ class ParallelView(pn.viewable.Viewer):
         self._caption = pn.pane.HTML("", margin=(0, 10), sizing_mode="stretch_width")
         self._clear = pn.widgets.Button(label="Clear brushes", width=110, margin=(0, 10))
         self._clear.on_click(lambda _e: self.clear_brushes())
-        self._pane = pn.pane.Bokeh(self.fig)
+        self._pane = pn.pane.Bokeh(self.fig, sizing_mode="stretch_width")
         self.param.watch(lambda _e: self._redraw(), "log_value")
         self._draw_ticks(None)
         self._update_caption()
@@ -190,11 +189,6 @@ class ParallelView(pn.viewable.Viewer):
         self._U = U
         self._values = values
         self._redraw()
-
-    def resize(self, width: int) -> None:
-        """Fit the plot into ``width`` pixels (at most ``AXIS_SPACING`` per axis)."""
-        m = len(self._names)
-        self.fig.frame_width = int(max(300, min(AXIS_SPACING * m, width - 80)))
 
     def set_brushes(self, brushes: dict[int, tuple[float, float]]) -> None:
         """Brush axes from Python: axis index (or name) -> ``(low, high)`` in axis units."""
@@ -268,7 +262,8 @@ class ParallelView(pn.viewable.Viewer):
         )
 
     def __panel__(self) -> Any:
-        return pn.Column(self._pane, pn.Row(self._clear, self._caption), margin=0)
+        return pn.Column(self._pane, pn.Row(self._clear, self._caption), margin=0,
+                         sizing_mode="stretch_width")
 
 
 class ParallelCoordinatesView(pn.viewable.Viewer):
@@ -284,7 +279,7 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session=session, **params)
-        self._holder = pn.Column(margin=0)
+        self._holder = pn.Column(margin=0, sizing_mode="stretch_width")
         self._space: Any = None
         self.view: ParallelView | None = None
         self._shown = (None, -1)

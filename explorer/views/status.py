@@ -127,17 +127,15 @@ class StatusView(pn.viewable.Viewer):
             n < self._sent
         if rebuild:
             self._run, self._sent = run, 0
-        a = max(self._sent - 1, 0)  # the former last step's text changes too
-        rows = {"step": list(range(a, n)), "end": [run.frames[k].end for k in range(a, n)],
-                "status": [self.text(k) for k in range(a, n)]}
-        if rebuild:
-            self.frames.data = rows
-        elif n > a:
-            if self._sent:  # the former last row, patched; the rest streamed
-                self.frames.patch({c: [(a, v[0])] for c, v in rows.items()})
-            rest = {c: v[1 if self._sent else 0:] for c, v in rows.items()}
-            if rest["step"]:
-                self.frames.stream(rest)
+        # every row again (idempotent, see LandscapeView._on_frames); the texts already made
+        # are kept, the former last step's is made again (it no longer ends the run)
+        a = max(self._sent - 1, 0) if not rebuild else 0
+        texts = (list(self.frames.data["status"][:a]) if a else []) + \
+            [self.text(k) for k in range(a, n)]
+        if rebuild or n != self._sent or texts != list(self.frames.data["status"]):
+            self.frames.data = {"step": list(range(n)),
+                                "end": [run.frames[k].end for k in range(n)],
+                                "status": texts}
         self._sent = n
         # the page shows the row of the step it plays; this is the text of the step the server
         # knows (a page that loads now, a paused or live run)

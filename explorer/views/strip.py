@@ -96,6 +96,11 @@ class GammaStripView(pn.viewable.Viewer):
             else:
                 src.data = {"x": [], "y": [], "level": []}
 
+    def resend(self) -> None:
+        """The grids again (idempotent replacements)."""
+        for src in self.sources.values():
+            src.data = dict(src.data)
+
     def shown(self, n: int) -> dict[float, int]:
         """Points of each grid the page shows when the shown step has ``n`` evaluations."""
         return {g: min(max(n, 1), len(src.data["x"])) for g, src in self.sources.items()}

@@ -10,7 +10,9 @@ renderer draws its source through a ``CDSView`` whose ``CustomJSFilter`` keeps t
 shown step (``"at"``), of every step up to it (``"upto"``), or the first rows up to the shown
 step's evaluation count (``"rows"``: the γ strip's grids). The same callback copies the shown
 step's texts (status line) and positions (the convergence cursor) from the ``frames`` source, one
-row per frame. So playback pace never depends on the server: what it sends is data, once.
+row per frame, without sending them back to the server (BokehJS ``setv(..., {sync: false})``).
+So playback pace never depends on the server: what it sends is data, once; what the page sends
+per shown step is the player's value.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ const i = Math.min(k, n - 1);
 shown.data.step[0] = k;
 shown.data.end[0] = i >= 0 ? fr.end[i] : 0;
 for (const f of filters) { f.change.emit(); }
+// texts and positions change in the page only ({sync: false}): the server knows the step
 if (i >= 0) {
   for (let j = 0; j < divs.length; j++) {
     const t = fr[div_columns[j]][i];
-    if (divs[j].text !== t) { divs[j].text = t; }
+    if (divs[j].text !== t) { divs[j].setv({text: t}, {sync: false}); }
   }
-  for (let j = 0; j < spans.length; j++) { spans[j].location = fr[span_columns[j]][i]; }
+  for (let j = 0; j < spans.length; j++) {
+    spans[j].setv({location: fr[span_columns[j]][i]}, {sync: false});
+  }
 }
 """
 

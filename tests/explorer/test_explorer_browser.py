@@ -157,9 +157,9 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
 def test_history_slider_rewinds(page, explorer_server):
     url, _ = explorer_server
     open_explorer(page, url, "?budget=60&speed=30&play=1")
-    s = wait_status(page, "s => s.text.includes('finished')")
-    handle = slider_handle(page, "History")
-    handle.focus()
+    s = wait_status(page, "s => s.text.includes('finished') && s.playing === false")
+    slider = page.locator("input[type=range]").first  # the page's player
+    slider.focus()
     for _ in range(5):
         page.keyboard.press("ArrowLeft")
     s2 = wait_status(page, f"s => s.step == {s['step'] - 5}")
