@@ -61,8 +61,6 @@ def open_page(page: Any, url: str, query: str) -> None:
     page.goto(url + query)
     page.get_by_text("evaluations:").first.wait_for(timeout=120_000)
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
-    page.wait_for_function("""() => { const v = Bokeh.documents[0].get_model_by_name('viewport');
-        return v && v.data.width[0] === window.innerWidth; }""", timeout=60_000)
 
 
 def finished(page: Any) -> None:
@@ -85,10 +83,10 @@ def trained(page: Any) -> None:
 
 
 def settle(page: Any) -> None:
-    """Let the page paint the last message (the frame counter's acknowledgement)."""
+    """Let the page paint the shown step (its player stopped) and the server's last image."""
     page.wait_for_function("""() => { const d = Bokeh.documents[0];
-        const f = d.get_model_by_name('frame-counter'), a = d.get_model_by_name('frame-ack');
-        return f && a && (a.data.frame[0] >= f.data.frame[0] || f.data.frame[0] === 0); }""",
+        const p = Array.from(d.all_models).find(m => m.constructor.__name__ === 'Player');
+        return d.get_model_by_name('shown-step') && (!p || p.direction === 0); }""",
         timeout=30_000)
     page.wait_for_timeout(800)  # the last surrogate image and the slow views
 
