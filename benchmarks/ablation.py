@@ -199,15 +199,46 @@ def write_report(csv_paths: list[Path], doc: Path | None, command: str) -> str:
     return text
 
 
+def against_peers(rows: list[dict], peer_rows: list[dict]) -> str:
+    """Each ablation column in the default's place among the peers of a full BBOB run
+    (``peer_rows``, every method but ``sparse_grid``): its average rank, the best peer's and its
+    cells won-tied-lost against NGOpt and our BO, per dimension and budget."""
+    from bbob import summarize
+
+    peers = sorted({r["method"] for r in peer_rows} - {"sparse_grid", *METHODS})
+    lines = ["| column | d | B | its rank | best peer's rank | vs ngopt | vs bayesian |",
+             "|---|---|---|---|---|---|---|"]
+    for m in METHODS:
+        mixed = [r for r in peer_rows if r["method"] in peers] + [
+            r for r in rows if r["method"] == m]
+        s = summarize(mixed, [m, *peers], m)
+        for slot in sorted(s["rank"]):
+            rank = {k: float(np.mean(v)) for k, v in s["rank"][slot].items()}
+            wtl = s["wtl"][slot]
+            lines.append(f"| {m} | {slot[0]} | {slot[1]}·d | {rank[m]:.2f} | "
+                         f"{min(rank[p] for p in peers):.2f} | "
+                         + " | ".join("{}-{}-{}".format(*wtl[p]) if p in wtl else ""
+                                      for p in ("ngopt", "bayesian")) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(description="Write the ablation tables from bbob.py's CSVs.")
     p.add_argument("--csv", nargs="+", type=Path, default=[RESULTS / "ablation.csv"])
     p.add_argument("--doc", type=Path, default=None, help="write the tables here as well")
+    p.add_argument("--peers", type=Path, default=None,
+                   help="a bbob.py CSV with the peers: print each column in the default's place")
     args = p.parse_args(argv)
     command = "python benchmarks/ablation.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
+    if args.peers is not None:
+        from bbob import _read_rows
+
+        rows = [r for path in args.csv for r in _read_rows(path)]
+        print(against_peers(rows, _read_rows(args.peers)))
+        return 0
     print(write_report(args.csv, args.doc, command.strip()))
     return 0
 
