@@ -210,3 +210,37 @@ def test_a_stopped_run_in_the_local_phase_resumes_to_the_uninterrupted_result(tm
     np.testing.assert_array_equal(resumed.U, reference.U)
     np.testing.assert_array_equal(resumed.values, reference.values)
     assert resumed.fun == reference.fun or (math.isnan(resumed.fun) and math.isnan(reference.fun))
+
+
+def test_local_restarts_double_the_global_budget_until_a_restart_adds_nothing():
+    from core.strategies._trust_region import LocalRestarts
+
+    sched = LocalRestarts(2, 12, 100)
+    assert sched.restart(n_told=12) == 24 and sched.n_restarts == 1 and sched.trust is None
+    assert sched.restart(n_told=12) is None  # the restart added no point
+    assert sched.restart(n_told=30) == 48
+    assert sched.restart(n_told=60) == 96
+    assert sched.restart(n_told=80) == 100  # at most the whole budget ...
+    assert sched.restart(n_told=90) is None  # ... and a restart with it is the last
+    # a step is pending only when one was proposed; tell adapts that step's trust region
+    rng = np.random.default_rng(0)
+    U = rng.random((8, 2))
+    fresh = LocalRestarts(2, 8, 50)
+    x, predicted = fresh.step(U, bowl(U), rng)
+    radius = fresh.trust.radius
+    fresh.tell(float(bowl(x[None, :])[0]))
+    assert fresh.trust.radius != radius or np.isfinite(predicted)
+    assert LocalRestarts(2, 8, 50).step(U[:3], bowl(U[:3]), rng) is None  # too few points
+
+
+def test_the_local_phase_runs_through_local_restarts():
+    """Sparse grid search's local phase is its LocalRestarts (the object the ablation's Sobol
+    start uses too): the restarts it counts are the search's."""
+    from core.strategies._trust_region import LocalRestarts
+
+    s = SparseGridSearch(2, 60, seed=0)
+    assert isinstance(s.local, LocalRestarts) and s.local_search
+    drive(s, rosenbrock)
+    assert s.local_steps  # the run had local steps
+    assert s.n_restarts == s.local.n_restarts
+    assert all(c.source.startswith("trust region") for c in s.local_steps)
