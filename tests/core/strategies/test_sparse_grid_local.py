@@ -227,9 +227,13 @@ def test_local_restarts_double_the_global_budget_until_a_restart_adds_nothing():
     U = rng.random((8, 2))
     fresh = LocalRestarts(2, 8, 50)
     x, predicted = fresh.step(U, bowl(U), rng)
+    assert np.isfinite(predicted)  # a bowl: a model step, not a geometry step
+    r0 = fresh.trust.radius
+    fresh.tell(float("nan"))  # a failed step halves the radius ...
     radius = fresh.trust.radius
-    fresh.tell(float(bowl(x[None, :])[0]))
-    assert fresh.trust.radius != radius or np.isfinite(predicted)
+    assert radius == 0.5 * r0
+    fresh.tell(float("nan"))  # ... once: no step is pending any more
+    assert fresh.trust.radius == radius
     assert LocalRestarts(2, 8, 50).step(U[:3], bowl(U[:3]), rng) is None  # too few points
 
 
