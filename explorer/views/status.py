@@ -127,11 +127,9 @@ class StatusView(pn.viewable.Viewer):
             n < self._sent
         if rebuild:
             self._run, self._sent = run, 0
-        # every row again (idempotent, see LandscapeView._on_frames); the texts already made
-        # are kept, the former last step's is made again (it no longer ends the run)
-        a = max(self._sent - 1, 0) if not rebuild else 0
-        texts = (list(self.frames.data["status"][:a]) if a else []) + \
-            [self.text(k) for k in range(a, n)]
+        # every row again (idempotent, see LandscapeView._on_frames); each text says "step k
+        # of n", so all are made again when n grows
+        texts = [self.text(k) for k in range(n)]
         if rebuild or n != self._sent or texts != list(self.frames.data["status"]):
             self.frames.data = {"step": list(range(n)),
                                 "end": [run.frames[k].end for k in range(n)],

@@ -152,6 +152,9 @@ def test_explore_your_own_function_and_brush_the_parallel_view(page, served, tmp
     _drag(page, 0, 0.0, 0.5)
     page.wait_for_function(LEN_IS_JS, arg=["parallel-brush", "axis", 1])
     view = app.views.parallel.view
+    from explorer_testing import wait_until
+
+    assert wait_until(lambda: 0 in view.brushes, 60)  # the page's brush reached the server
     page.wait_for_function(LEN_IS_JS, arg=["parallel-kept", "xs", len(view.kept_indices())])
     lo, hi = view.brushes[0]
     assert lo == pytest.approx(0.0, abs=0.02) and hi == pytest.approx(0.5, abs=0.02)
