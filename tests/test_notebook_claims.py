@@ -1,0 +1,138 @@
+"""The notebooks' computed sentences hold in the configurations the small mode never reaches.
+
+``test_notebooks.py`` executes every notebook in the small-budget mode, where, for example, no
+adaptive random search run is long enough to stop as converged. The tests here execute chosen
+code cells of a notebook in this process with the full-mode budgets (other sizes reduced where
+the claim does not depend on them), record what :func:`_common.md` and :func:`_common.show_table`
+display, and compare the text with the runs the cells made.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+
+
+def run_cells(
+    name: str,
+    *,
+    until: Callable[[str], bool],
+    overrides: Mapping[str, Any] | None = None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Execute the code cells of ``name`` in full mode up to the first one where ``until``.
+
+    ``overrides`` are set in the namespace right after the cell that first defines them.
+    Returns the namespace, the texts given to ``md`` and those given to ``show_table``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.delenv("SGHPO_SMALL", raising=False)
+    monkeypatch.syspath_prepend(str(NOTEBOOK_DIR))
+    monkeypatch.chdir(NOTEBOOK_DIR)
+    sys.modules.pop("_common", None)  # SMALL is read at import
+    import _common
+
+    texts: list[str] = []
+    tables: list[str] = []
+    show = _common.show_table
+
+    def record_table(rows, headers):
+        tables.append(show(rows, headers))
+        return tables[-1]
+
+    monkeypatch.setattr(_common, "md", lambda text: texts.append(text) or text)
+    monkeypatch.setattr(_common, "show_table", record_table)
+    monkeypatch.setattr("tqdm.auto.tqdm.__init__",
+                        _quiet_tqdm_init(), raising=True)
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    ns: dict[str, Any] = {"__name__": "__notebook__"}
+    pending = dict(overrides or {})
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            exec(compile(cell.source, f"{name}.ipynb", "exec"), ns)  # noqa: S102
+            for key in [k for k in pending if k in ns]:
+                ns[key] = pending.pop(key)
+            if until(cell.source):
+                break
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        sys.modules.pop("_common", None)
+    assert not pending, f"never defined: {sorted(pending)}"
+    return ns, texts, tables
+
+
+def _quiet_tqdm_init():
+    from tqdm.auto import tqdm
+
+    original = tqdm.__init__
+
+    def init(self, *args, **kwargs):
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    return init
+
+
+def test_04_gamma_sentence_counts_the_runs_refinements(monkeypatch):
+    """At budget 100 `intervals` stops as converged: the sentence says what each run did."""
+    ns, texts, _ = run_cells(
+        "04_adaptive_random_search", monkeypatch=monkeypatch,
+        until=lambda src: "What the figure shows" in src,
+    )
+    assert ns["BUDGET"] == 100, "full mode"
+    text = texts[-1]
+    assert text.startswith("**What the figure shows")
+    runs = ns["grid_runs"]
+    assert any(s.stop_reason == "converged" for s in runs.values()), (
+        "no run converged: this configuration no longer tests the early stop")
+    for (variant, gamma), s in runs.items():
+        if gamma == 1.0:
+            continue
+        facts = f"{len(s.refinement_history)} refinements, {s.n_told} evaluations"
+        assert facts in text, (variant, gamma, facts, text)
+        if s.stop_reason == "converged":
+            assert f"`{variant}`, γ = {gamma}" in text.split("Stopped as converged")[1]
+
+
+def test_04_same_budget_table_shows_evaluations_and_stops(monkeypatch):
+    """The comparison table says how many evaluations the runs used and how many converged."""
+    ns, texts, tables = run_cells(
+        "04_adaptive_random_search", monkeypatch=monkeypatch,
+        until=lambda src: "Best adaptive configuration per function" in src,
+        overrides={"N_SEEDS": 2},
+    )
+    bench, funcs = ns["bench"], ns["FUNCS"]
+    table = next(t for t in tables if "median evaluations used" in t)
+    lines = table.splitlines()
+    assert "stopped as converged" in lines[0]
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        label = cells[0]
+        for f, cell in zip(funcs, cells[1:-1], strict=True):
+            used = int(np.median([r.nfev for r in bench[f][label]]))
+            assert cell.endswith(f"({used})"), (label, f, cell, used)
+        conv = [sum(r.stop_reason == "converged" for r in bench[f][label]) for f in funcs]
+        assert cells[-1] == ", ".join(map(str, conv)), (label, cells[-1], conv)
+    assert any(r.stop_reason == "converged" for rs in bench["himmelblau 2-D"].values()
+               for r in rs), "no converged run: the stop column is not exercised"
+    closing = texts[-1]
+    assert "thin strip" not in closing
+    assert "stopped as converged" in closing
