@@ -136,3 +136,56 @@ def test_04_same_budget_table_shows_evaluations_and_stops(monkeypatch):
     closing = texts[-1]
     assert "thin strip" not in closing
     assert "stopped as converged" in closing
+
+
+def _notebook_03(monkeypatch):
+    return run_cells("03_reproduce_the_seed", monkeypatch=monkeypatch,
+                     until=lambda src: src.startswith("def med_best("))
+
+
+def test_03_regression_is_compared_paired_by_seed(monkeypatch):
+    """The 5-D sentence counts, from the stored CSV, the seeds where sparse grid beats random."""
+    ns, texts, _ = _notebook_03(monkeypatch)
+    rows = ns["regression"][5]
+    b = max(r["budget"] for r in rows if r["method"] == "grid")
+    sg = {r["seed"]: r["best"] for r in rows if r["method"] == "sparse_grid" and r["budget"] == b}
+    rs = {r["seed"]: r["best"] for r in rows if r["method"] == "random" and r["budget"] == b}
+    wins = sum(sg[s] < rs[s] for s in sg)
+    text = next(t for t in texts if "* **5-D**" in t)
+    line = next(x for x in text.splitlines() if x.startswith("* **5-D**"))
+    assert f"beats random search at budget {b} in {wins} of {len(sg)} seeds" in line, line
+    if wins == len(sg):
+        assert "no method clearly wins" not in line
+
+
+def test_03_cnn_text_says_how_many_runs_the_sparse_grid_made(monkeypatch):
+    """The thesis variant's seeds are (nearly) one run; the text must not call it a median."""
+    ns, texts, tables = _notebook_03(monkeypatch)
+    import json
+
+    rs = ns["cnn_runs"]["sparse_grid"]
+    distinct = len({r["values"] for r in rs})
+    text = next(t for t in texts if "* **Sparse grid search:**" in t)
+    line = next(x for x in text.splitlines() if x.startswith("* **Sparse grid search:**"))
+    if distinct < len(rs):
+        seqs = [json.loads(r["values"]) for r in rs]
+        shared = sum(len(set(t)) == 1 for t in zip(*seqs))
+        assert f"{len(rs)} seeds but {distinct} different run" in line, line
+        assert f"share {shared} of" in line, line
+        assert f"median of {len(rs)}" not in line, line
+    assert "across data sets" in line
+    assert "batch_size" in text and "fc_neurons" in text, "the space difference is stated"
+    table = next(t for t in tables if "different runs (value sequences)" in t)
+    assert "thesis variant" in table
+
+
+def test_03_gamma_mismatch_is_counted_and_closing_table_present(monkeypatch):
+    ns, texts, _ = run_cells("03_reproduce_the_seed", monkeypatch=monkeypatch,
+                             until=lambda src: src.startswith("def med_best("))
+    table = ns["gamma_table"]
+    same = sum(r[4] == 0 for r in table)
+    text = next(t for t in texts if t.startswith("**What this means for the slides' figure.**"))
+    assert f"in {same} of {len(table)} configurations" in text
+    closing = texts[-1]
+    assert closing.startswith("| the slides | ours |")
+    assert closing.count("\n| ") == 2 + len(ns["REG_DIMS"])  # γ, one row per dimension, CNN
