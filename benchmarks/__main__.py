@@ -76,6 +76,12 @@ BENCHES: tuple[Bench, ...] = (
         ("--quick",),
     ),
     Bench(
+        "abuse",
+        "bench_abuse.py",
+        "explorer under abuse: reloads, tabs, 100 KB links, a deleted journal; tracebacks, RSS",
+        ("--quick",),
+    ),
+    Bench(
         "integrations",
         "bench_integrations.py",
         "SparseGridSearchCV against RandomizedSearchCV and GridSearchCV on digits",

@@ -250,7 +250,10 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    """``panel serve explorer`` on a free port (``args`` appended to its command line, e.g.
+    ``"--args", "--journal", FILE``), its log in a temporary file."""
+
+    def __init__(self, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/explorer"
         self.log_path = Path(tempfile.mkstemp(prefix="bench_explorer_", suffix=".log")[1])
@@ -259,7 +262,7 @@ class Server:
             [sys.executable, "-m", "panel", "serve", "explorer", "--address", "127.0.0.1",
              "--port", str(self.port), "--allow-websocket-origin", f"127.0.0.1:{self.port}",
              "--num-procs", "1", "--check-unused-sessions", "1000",
-             "--unused-session-lifetime", "3000"],
+             "--unused-session-lifetime", "3000", *args],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 120

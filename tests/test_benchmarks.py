@@ -122,3 +122,13 @@ def test_ablation_sobol_trust_region_spends_the_budget_deterministically() -> No
         assert set(kinds[:g]) == {"sample"} and "local_step" in kinds[g:]
         np.testing.assert_array_equal(s.U_told, run(dim, budget, 0)[0].U_told)
         assert not np.array_equal(s.U_told, run(dim, budget, 1)[0].U_told)
+
+
+@pytest.mark.slow
+@pytest.mark.ui
+def test_abuse_benchmark_quick_prints_its_table() -> None:
+    """The explorer-abuse benchmark (two servers, Chromium) runs to its table."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Debian's Chromium at /usr/bin/chromium")
+    out = _run(["benchmarks/bench_abuse.py", "--quick"], timeout=1800)
+    assert "tracebacks in the servers' logs" in out and "server RSS" in out
