@@ -8,6 +8,8 @@
 - :func:`run_all`: many :func:`core.run.minimize` runs with one tqdm progress bar.
 - :func:`show_table`, :func:`fmt_config`: tables as Markdown (no pandas needed).
 - :func:`plot_best_vs_cost`: best value against cost, one line (median and range) per method.
+- :func:`method_label`: a method's name for figures and tables that says which sparse grid
+  search ran (the slides' method or the project's default and what it adds).
 - :func:`md`: Markdown built from computed values (every number in the notebooks' prose comes
   from code), :func:`range_text`: "median (min-max)" of several runs.
 """
@@ -29,6 +31,7 @@ __all__ = [
     "fmt_config",
     "fmt_value",
     "md",
+    "method_label",
     "pick",
     "plot_best_vs_cost",
     "range_text",
@@ -190,6 +193,41 @@ def plot_best_vs_cost(
     ax.set_xlabel("cost (objective evaluations)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
+
+
+def method_label(method: str, variant: str | None = None) -> str:
+    """``method`` as figures and tables name it; for ``"sparse_grid"`` with its variant.
+
+    Parameters
+    ----------
+    method : str
+        A strategy name of :data:`core.STRATEGIES`.
+    variant : str or None
+        The sparse grid's ``variant`` option; None means the strategy's default.
+
+    Returns
+    -------
+    str
+        ``method`` unchanged for other strategies; for sparse grid search, ``"sparse_grid
+        (thesis: the slides' method)"`` or ``"sparse_grid (zoom, the default: the slides' grid
+        + zoom stages + trust region)"``.
+    """
+    import inspect
+
+    from core import STRATEGIES
+
+    if method not in STRATEGIES:
+        raise ValueError(f"`method` must be one of {sorted(STRATEGIES)}, got method={method!r}")
+    if method != "sparse_grid":
+        return method
+    default = inspect.signature(STRATEGIES[method].__init__).parameters["variant"].default
+    variant = default if variant is None else variant
+    if variant == "thesis":
+        return "sparse_grid (thesis: the slides' method)"
+    if variant == default:
+        return (f"sparse_grid ({variant}, the default: the slides' grid + zoom stages + "
+                "trust region)")
+    return f"sparse_grid ({variant})"
 
 
 def md(text: str) -> str:

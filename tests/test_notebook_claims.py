@@ -9,7 +9,6 @@ display, and compare the text with the runs the cells made.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -169,7 +168,7 @@ def test_03_cnn_text_says_how_many_runs_the_sparse_grid_made(monkeypatch):
     line = next(x for x in text.splitlines() if x.startswith("* **Sparse grid search:**"))
     if distinct < len(rs):
         seqs = [json.loads(r["values"]) for r in rs]
-        shared = sum(len(set(t)) == 1 for t in zip(*seqs))
+        shared = sum(len(set(t)) == 1 for t in zip(*seqs, strict=False))
         assert f"{len(rs)} seeds but {distinct} different run" in line, line
         assert f"share {shared} of" in line, line
         assert f"median of {len(rs)}" not in line, line
@@ -189,3 +188,34 @@ def test_03_gamma_mismatch_is_counted_and_closing_table_present(monkeypatch):
     closing = texts[-1]
     assert closing.startswith("| the slides | ours |")
     assert closing.count("\n| ") == 2 + len(ns["REG_DIMS"])  # γ, one row per dimension, CNN
+
+
+def test_method_label_names_the_sparse_grid_variant(monkeypatch):
+    monkeypatch.syspath_prepend(str(NOTEBOOK_DIR))
+    from _common import method_label
+
+    from core import STRATEGIES
+
+    assert method_label("random") == "random"
+    assert "the slides' method" in method_label("sparse_grid", "thesis")
+    default = method_label("sparse_grid")
+    assert "default" in default and "slides' method" not in default
+    # the label's default is the strategy's default
+    assert STRATEGIES["sparse_grid"](2, 20).variant in default
+    with pytest.raises(ValueError, match="method='nope'"):
+        method_label("nope")
+
+
+@pytest.mark.parametrize("name", ["01_quickstart", "03_reproduce_the_seed", "05_integrations"])
+def test_sparse_grid_figures_and_tables_are_labelled(name):
+    """Notebooks that run sparse grid search label their figures and tables with the variant."""
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    plotting = [s for s in code if ("set_title(" in s or "suptitle(" in s or "show_table(" in s
+                                    or "hv.Overlay(" in s)
+                and ("by_method" in s or "nn_runs" in s or "METHODS" in s
+                     or "searches" in s or "studies" in s)
+                and "ImportanceEvaluator" not in s]  # importance of a TPE study: no search
+    assert plotting, "no figure or table of method results found"
+    for src in plotting:
+        assert "method_label(" in src or "thesis variant" in src, src[:200]
