@@ -90,6 +90,7 @@ def _quiet_tqdm_init():
     return init
 
 
+@pytest.mark.slow
 def test_04_gamma_sentence_counts_the_runs_refinements(monkeypatch):
     """At budget 100 `intervals` stops as converged: the sentence says what each run did."""
     ns, texts, _ = run_cells(
@@ -111,6 +112,7 @@ def test_04_gamma_sentence_counts_the_runs_refinements(monkeypatch):
             assert f"`{variant}`, γ = {gamma}" in text.split("Stopped as converged")[1]
 
 
+@pytest.mark.slow
 def test_04_same_budget_table_shows_evaluations_and_stops(monkeypatch):
     """The comparison table says how many evaluations the runs used and how many converged."""
     ns, texts, tables = run_cells(
@@ -137,14 +139,18 @@ def test_04_same_budget_table_shows_evaluations_and_stops(monkeypatch):
     assert "stopped as converged" in closing
 
 
-def _notebook_03(monkeypatch):
-    return run_cells("03_reproduce_the_seed", monkeypatch=monkeypatch,
-                     until=lambda src: src.startswith("def med_best("))
+@pytest.fixture(scope="module")
+def nb03():
+    """Notebook 03 executed in full mode up to its closing cell (it reads the stored CSVs)."""
+    with pytest.MonkeyPatch.context() as mp:  # undone before the tests run
+        return run_cells("03_reproduce_the_seed", monkeypatch=mp,
+                         until=lambda src: src.startswith("def med_best("))
 
 
-def test_03_regression_is_compared_paired_by_seed(monkeypatch):
+@pytest.mark.slow
+def test_03_regression_is_compared_paired_by_seed(nb03):
     """The 5-D sentence counts, from the stored CSV, the seeds where sparse grid beats random."""
-    ns, texts, _ = _notebook_03(monkeypatch)
+    ns, texts, _ = nb03
     rows = ns["regression"][5]
     b = max(r["budget"] for r in rows if r["method"] == "grid")
     sg = {r["seed"]: r["best"] for r in rows if r["method"] == "sparse_grid" and r["budget"] == b}
@@ -157,9 +163,10 @@ def test_03_regression_is_compared_paired_by_seed(monkeypatch):
         assert "no method clearly wins" not in line
 
 
-def test_03_cnn_text_says_how_many_runs_the_sparse_grid_made(monkeypatch):
+@pytest.mark.slow
+def test_03_cnn_text_says_how_many_runs_the_sparse_grid_made(nb03):
     """The thesis variant's seeds are (nearly) one run; the text must not call it a median."""
-    ns, texts, tables = _notebook_03(monkeypatch)
+    ns, texts, tables = nb03
     import json
 
     rs = ns["cnn_runs"]["sparse_grid"]
@@ -178,9 +185,10 @@ def test_03_cnn_text_says_how_many_runs_the_sparse_grid_made(monkeypatch):
     assert "thesis variant" in table
 
 
-def test_03_gamma_mismatch_is_counted_and_closing_table_present(monkeypatch):
-    ns, texts, _ = run_cells("03_reproduce_the_seed", monkeypatch=monkeypatch,
-                             until=lambda src: src.startswith("def med_best("))
+@pytest.mark.slow
+def test_03_gamma_mismatch_is_counted_and_closing_table_present(nb03):
+    """The γ = 0.5 count comes from the grids; the closing table has one row per claim."""
+    ns, texts, _ = nb03
     table = ns["gamma_table"]
     same = sum(r[4] == 0 for r in table)
     text = next(t for t in texts if t.startswith("**What this means for the slides' figure.**"))
