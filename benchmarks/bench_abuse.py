@@ -299,7 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench_abuse_"))
     path = tmp / "run.jsonl"
     write_journal(path, finished=True)
-    plain, journal = Server(), Server("--args", "--journal", str(path))
+    plain = Server()
+    try:
+        journal = Server("--args", "--journal", str(path))
+    except RuntimeError:
+        plain.stop()
+        raise
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

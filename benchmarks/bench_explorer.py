@@ -265,14 +265,15 @@ class Server:
              "--unused-session-lifetime", "3000", *args],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 120
+        deadline = time.time() + 300  # a loaded machine: the first page builds slowly
         while time.time() < deadline:
             try:
                 with urllib.request.urlopen(self.url, timeout=10):
                     return
             except OSError:
                 time.sleep(0.5)
-        raise RuntimeError("panel serve did not start")
+        self.stop()  # not left running
+        raise RuntimeError("panel serve did not answer within 300 s")
 
     def main_thread_cpu(self) -> float:
         """CPU seconds of the server's event-loop thread (the main thread)."""
