@@ -18,7 +18,6 @@ from core.objectives import OBJECTIVES, TEST_FUNCTIONS
 
 __all__ = [
     "DEFAULT_OBJECTIVE",
-    "OPTIMIZER_TITLES",
     "UserObjective",
     "as_objective",
     "explorer_objectives",
@@ -26,24 +25,20 @@ __all__ = [
     "method_menu",
     "method_variants",
     "objective_menu",
+    "optimizer_titles",
     "optimizer_menu",
     "optimizer_names",
 ]
 
 DEFAULT_OBJECTIVE = "rosenbrock"
 
-#: Menu labels of surrogate optimizers (unknown names are shown as they are).
-OPTIMIZER_TITLES: dict[str, str] = {
-    "none": "none (best grid point)",
-    "nelder_mead": "Nelder-Mead",
-    "differential_evolution": "Differential evolution",
-    "cmaes": "CMA-ES",
-    "gradient_descent": "Gradient descent",
-    "nlcg": "Nonlinear CG",
-    "newton": "Newton",
-    "rprop": "Rprop",
-    "multistart": "Multi-start",
-}
+def optimizer_titles() -> dict[str, str]:
+    """Menu labels of surrogate optimizers: core's titles (``core.optimizers.TITLES``), and
+    what choosing none means here (the best grid point is the answer)."""
+    from core.optimizers import TITLES
+
+    return {"none": "none (best grid point)", **TITLES}
+
 
 #: Cheap objectives with more than two hyperparameters: name -> (test function, dimension).
 _EXTRA_TEST_FUNCTIONS: dict[str, tuple[str, int]] = {"rosenbrock_3d": ("rosenbrock", 3)}
@@ -194,4 +189,5 @@ def optimizer_names() -> list[str]:
 
 
 def optimizer_menu() -> dict[str, str]:
-    return {OPTIMIZER_TITLES.get(n, n): n for n in optimizer_names()}
+    titles = optimizer_titles()
+    return {titles.get(n, n): n for n in optimizer_names()}
