@@ -3,9 +3,15 @@
 Two experiments of ``03_reproduce_the_seed`` train hundreds of networks; a full run takes longer
 than a reader wants to wait, so ``scripts/notebook_results.py`` computes them once and writes CSV
 files into ``notebooks/results/``. Each CSV starts with ``#`` comment lines that record the
-command, the seeds, the date, the git commit and the package versions (:func:`write_csv`). The
-notebook reads the CSV by default (:func:`load_or_compute`), says where it came from, and
-recomputes when asked or when its configuration is not the CSV's.
+command, the configuration, the git commit and whether the files the results depend on
+(:data:`DEPENDS_ON`) had uncommitted changes when the run started, the start and end times and
+the package versions (:func:`provenance`, :func:`finish`, :func:`write_csv`; order:
+:func:`header_keys`). The notebook reads the CSV by default (:func:`load_or_compute`) and says
+where it came from. The rule (:func:`check_provenance`): a CSV made with uncommitted changes
+in its dependencies, or at a commit that is not an ancestor of HEAD, is refused (an error
+naming the command that regenerates it); one whose dependencies changed between its commit and
+HEAD is stale and recomputed, as is one of another configuration or when asked; without git
+(a source archive) the header is accepted with a note.
 
 Experiments (one row per run and budget):
 
@@ -38,7 +44,14 @@ __all__ = [
     "REGRESSION_BUDGETS",
     "RESULTS_DIR",
     "SPARSE_GRID_THESIS",
+    "CONFIG_KEYS",
+    "DEPENDS_ON",
+    "PROVENANCE_KEYS",
+    "ResultsRefused",
+    "check_provenance",
     "cnn_rows",
+    "finish",
+    "header_keys",
     "load_or_compute",
     "provenance",
     "read_csv",
@@ -164,34 +177,136 @@ def cnn_rows(
 
 
 # -- CSV with provenance ---------------------------------------------------------------------
-def _git_commit() -> str:
+#: The files a results CSV depends on: when one of them changed between the CSV's commit and
+#: HEAD the CSV is stale (recomputed); a CSV made while one of them had uncommitted changes is
+#: refused. Other paths (explorer/, docs, the notebooks themselves) do not change the numbers.
+DEPENDS_ON = ("core", "notebooks/_common.py", "notebooks/_experiments.py",
+              "scripts/notebook_results.py")
+#: Header lines every CSV has, in this order: ``command``, then the experiment's configuration
+#: (:data:`CONFIG_KEYS`), then these.
+PROVENANCE_KEYS = ("commit", "dirty", "depends_on", "started", "ended", "seconds", "versions",
+                   "machine")
+#: Configuration header lines per experiment (the keyword arguments of :func:`provenance`).
+CONFIG_KEYS = {
+    "regression": ("dataset", "dim", "seeds", "budgets", "methods", "sparse_grid"),
+    "cnn": ("dataset", "seeds", "budgets", "methods", "sparse_grid"),
+}
+REPO = RESULTS_DIR.parents[1]
+
+
+def _git(*args: str) -> subprocess.CompletedProcess | None:
+    """``git args`` in the repository; None without git or outside a git checkout."""
+    if not (REPO / ".git").exists():
+        return None
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=RESULTS_DIR.parent, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "core"],
-                               capture_output=True, text=True, cwd=RESULTS_DIR.parent,
-                               timeout=10)
-        return out.stdout.strip() + (" (core modified)" if dirty.stdout.strip() else "")
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO,
+                              timeout=30)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _git_state() -> tuple[str, str]:
+    """The commit of HEAD (40 hex digits) and whether :data:`DEPENDS_ON` differ from it.
+
+    ``dirty`` is ``"no"``, ``"yes: <paths>"`` (modified or untracked files under
+    :data:`DEPENDS_ON`) or ``"unknown"`` without git. Only the dependencies count: the checkout
+    is shared, and edits elsewhere (explorer/, docs) do not change the numbers.
+    """
+    head = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=all", "--", *DEPENDS_ON)
+    if head is None or head.returncode != 0 or status is None or status.returncode != 0:
+        return "unknown", "unknown"
+    paths = [line[3:] for line in status.stdout.splitlines() if line.strip()]
+    return head.stdout.strip(), ("yes: " + ", ".join(paths)) if paths else "no"
 
 
 def provenance(command: str, **config: Any) -> dict[str, str]:
-    """Header facts of a results CSV: command, configuration, date, commit, versions."""
+    """Header facts of a results CSV, taken when the run *starts*.
+
+    ``command``, the configuration (JSON), the commit and whether the files the results depend
+    on (:data:`DEPENDS_ON`) had uncommitted changes, the start time, package versions and the
+    machine. :func:`finish` adds the end time and duration once the rows are computed.
+    """
     versions = {"python": platform.python_version()}
     for name in ("numpy", "scipy", "torch", "sklearn"):
         try:
             versions[name] = __import__(name).__version__
         except ImportError:
             versions[name] = "not installed"
+    commit, dirty = _git_state()
     return {
         "command": command,
         **{k: json.dumps(v) for k, v in config.items()},
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _git_commit(),
+        "commit": commit,
+        "dirty": dirty,
+        "depends_on": " ".join(DEPENDS_ON),
+        "started": _now(),
+        "ended": "",
+        "seconds": "",
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
         "machine": f"{platform.machine()}, {platform.system()}",
     }
+
+
+def finish(header: Mapping[str, str], seconds: float) -> dict[str, str]:
+    """``header`` of :func:`provenance` with the end time and the run's duration filled in."""
+    out = dict(header)
+    out["ended"] = _now()
+    out["seconds"] = f"{seconds:.0f}"
+    return out
+
+
+def header_keys(experiment: str) -> tuple[str, ...]:
+    """The header lines of an ``experiment`` ("regression" or "cnn") CSV, in order."""
+    return ("command", *CONFIG_KEYS[experiment], *PROVENANCE_KEYS)
+
+
+def check_provenance(header: Mapping[str, str]) -> tuple[str, str]:
+    """Whether a CSV's rows are what the current code computes: ``(status, reason)``.
+
+    ``status`` is
+
+    - ``"current"``: made from a clean tree at an ancestor of HEAD, and no file of
+      :data:`DEPENDS_ON` changed between that commit and HEAD;
+    - ``"stale"``: as above, but a dependency changed since (the rows may differ now);
+    - ``"stale"`` too: a header without these provenance lines (written before this rule);
+    - ``"refused"``: the run started with uncommitted changes
+      in :data:`DEPENDS_ON` (its code is in no commit), or its commit is not an ancestor of
+      HEAD (code from another branch or a rewritten history);
+    - ``"unchecked"``: git is not available here (e.g. a source archive); the header is taken
+      at its word.
+    """
+    missing = [k for k in PROVENANCE_KEYS if not header.get(k)]
+    if missing:  # an older header: nothing says it is wrong, nothing says it holds
+        return "stale", f"its header has no {', '.join(missing)} (written before this rule)"
+    commit = header["commit"]
+    if header["dirty"] != "no":
+        return "refused", (f"it was computed with uncommitted changes ({header['dirty']}), so no "
+                           "commit holds the code that made it")
+    if _git("rev-parse", "HEAD") is None:
+        return "unchecked", f"git is not available here; commit {commit[:10]} is not checked"
+    anc = _git("merge-base", "--is-ancestor", commit, "HEAD")
+    if anc is None or anc.returncode not in (0, 1):
+        return "refused", f"its commit {commit[:10]} is not in this repository's history"
+    if anc.returncode == 1:
+        return "refused", f"its commit {commit[:10]} is not an ancestor of HEAD"
+    diff = _git("diff", "--name-only", commit, "HEAD", "--", *DEPENDS_ON)
+    if diff is None or diff.returncode != 0:
+        return "refused", f"git diff {commit[:10]} HEAD failed"
+    changed = diff.stdout.split()
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        return "stale", (f"{', '.join(changed[:3])}{more} changed since its commit "
+                         f"{commit[:10]}")
+    return "current", f"no file it depends on changed since its commit {commit[:10]}"
+
+
+class ResultsRefused(RuntimeError):
+    """A stored results CSV whose provenance does not hold (see :func:`check_provenance`)."""
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], header: Mapping[str, str]) -> None:
@@ -241,7 +356,14 @@ def load_or_compute(
     recompute: bool = False,
     results_dir: Path = RESULTS_DIR,
 ) -> tuple[list[dict[str, Any]], str]:
-    """The rows of ``results_dir/name.csv`` if it was made with ``config``, else ``compute()``.
+    """The rows of ``results_dir/name.csv`` if they hold for this code, else ``compute()``.
+
+    The stored rows are used when the CSV was made with ``config`` and
+    :func:`check_provenance` finds it ``"current"`` (or cannot check: no git, said in the
+    returned sentence). A ``"stale"`` CSV (a dependency changed since its commit), another
+    configuration, a missing file or ``recompute=True`` recompute the rows in this session.
+    A ``"refused"`` CSV (made from uncommitted code, or at a commit that is not an ancestor of
+    HEAD) raises :class:`ResultsRefused` naming the command that regenerates it.
 
     Returns the rows and one sentence on where they came from (for the notebook's prose).
     """
@@ -250,11 +372,22 @@ def load_or_compute(
         rows, header = read_csv(path)
         same = all(header.get(k) == json.dumps(v) for k, v in config.items())
         if same:
-            return rows, (
-                f"read from `notebooks/results/{path.name}`, written by `{header['command']}` "
-                f"on {header['date']} at commit {header['commit']} ({header['versions']})"
-            )
-        why = "its configuration differs from this notebook's"
+            status, reason = check_provenance(header)
+            if status == "refused":
+                command = header.get("command", "python scripts/notebook_results.py")
+                raise ResultsRefused(
+                    f"notebooks/results/{path.name} is refused: {reason}. Regenerate it from a "
+                    f"clean, committed tree with `{command}` or pass recompute=True.")
+            if status in ("current", "unchecked"):
+                note = "" if status == "current" else f"; not checked: {reason}"
+                return rows, (
+                    f"read from `notebooks/results/{path.name}`, written by "
+                    f"`{header['command']}` from {header['started']} to {header['ended']} at "
+                    f"commit {header['commit'][:10]} ({header['versions']}){note}"
+                )
+            why = f"the stored {path.name} is stale: {reason}"
+        else:
+            why = "its configuration differs from this notebook's"
     else:
         why = "recomputation was asked for" if recompute else f"{path.name} does not exist"
     rows = compute()

@@ -9,8 +9,10 @@ Usage (from the repository root; run long jobs with ``nice -n 10``)::
 
 Options ``--seeds``, ``--budgets`` and ``--methods`` select a subset; ``--out`` writes elsewhere
 (the tests recompute a few rows into a temporary directory and compare them with the committed
-files). Every CSV starts with ``#`` lines: the command, the configuration, the date, the commit
-and the package versions. The experiments themselves are in ``notebooks/_experiments.py``.
+files). Every CSV starts with ``#`` lines: the command, the configuration, the commit and
+whether the files the results depend on had uncommitted changes (both taken when the run
+starts), start and end time, and the package versions. Run it from a clean, committed tree: the
+notebooks refuse a CSV made with uncommitted changes (``_experiments.check_provenance``).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             rows = ex.regression_rows([d], seeds, args.budgets, methods,
                                       progress=not args.quiet)
-            header["seconds"] = f"{time.perf_counter() - t0:.0f}"
+            header = ex.finish(header, time.perf_counter() - t0)
             path = args.out / f"regression_diabetes_{d}d.csv"
             ex.write_csv(path, rows, header)
             print(f"wrote {path} ({len(rows)} rows)")
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                                sparse_grid=ex.SPARSE_GRID_THESIS)
         t0 = time.perf_counter()
         rows = ex.cnn_rows(seeds, methods, objective=objective, progress=not args.quiet)
-        header["seconds"] = f"{time.perf_counter() - t0:.0f}"
+        header = ex.finish(header, time.perf_counter() - t0)
         path = args.out / f"{name}.csv"
         ex.write_csv(path, rows, header)
         print(f"wrote {path} ({len(rows)} rows)")
