@@ -6,6 +6,8 @@ the session model (:class:`explorer.model.Session`).
 - :mod:`~explorer.views.inspector`: the Novak-Ritter selection of the shown step
 - :mod:`~explorer.views.strip`: grids at γ = 0, 0.5, 1
 - :mod:`~explorer.views.learning`: learning curve of the latest training
+- :mod:`~explorer.views.parallel`, :mod:`~explorer.views.importance`: parallel coordinates and
+  the Sobol indices beside them (3 to 9 hyperparameters)
 - :mod:`~explorer.views.results`: the results table; :mod:`~explorer.views.status`: status line
 - :mod:`~explorer.views.tables` (HTML builders), :mod:`~explorer.views.theme` (looks)
 - :mod:`~explorer.views.timeline`: the shown step in the page, and what follows it there
@@ -75,6 +77,9 @@ class Views:
         from explorer.views.parallel import ParallelCoordinatesView
 
         self.parallel = ParallelCoordinatesView(session)  # shown for 3 to 9 dimensions
+        from explorer.views.importance import ImportanceView
+
+        self.importance = ImportanceView(session)  # beside it, for the same dimensions
         # Bokeh Divs (not Panel panes): their width follows the window in place
         self.intro = Div(text=f"<div style='font-size:13px;color:#3e4c59;line-height:1.35;"
                          f"font-family:{FONT}'>{INTRO}</div>", name="intro",
@@ -122,4 +127,6 @@ class Views:
             self.learning,
         )
         return [pn.Column(top, pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
-                          sizing_mode="stretch_width"), self.parallel, bottom, results]
+                          sizing_mode="stretch_width"),
+                pn.Row(self.parallel, self.importance, sizing_mode="stretch_width"), bottom,
+                results]
