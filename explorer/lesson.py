@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "HIDEABLE",
     "NEAR_BEST",
+    "NO_SCENE",
     "SCENES",
     "Scene",
     "caption",
@@ -35,6 +36,7 @@ __all__ = [
     "grid_points_per_axis",
     "near_best_count",
     "scene_keys",
+    "scene_menu",
     "scene_settings",
 ]
 
@@ -320,6 +322,15 @@ _BY_KEY = {s.key: s for s in SCENES}
 
 def scene_keys() -> list[str]:
     return [s.key for s in SCENES]
+
+
+#: The scene menu's entry for no scene (free exploration).
+NO_SCENE = "— no scene (explore freely)"
+
+
+def scene_menu() -> dict[str, str]:
+    """Menu label -> scene key, no scene (``""``) first."""
+    return {NO_SCENE: "", **{s.title: s.key for s in SCENES}}
 
 
 def get_scene(key: str) -> Scene:

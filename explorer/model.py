@@ -6,7 +6,7 @@
   degree, initial level, seed): a change starts a new run (:mod:`explorer.runner` watches them).
   Each method uses the controls that are options of its strategy (``core.strategies``).
 - **Display** choices that never restart a run (speed, loop, shown dimensions, colours, error
-  view, presentation mode).
+  view, presentation mode, the lesson's scene and how many controls it shows).
 - **Player and outputs**, written by the runner and read by the views: ``step`` (the shown step,
   also the history slider), ``playing``, ``run`` (the :class:`~explorer.engine.RunRecord`),
   ``truth``/``surface``/``scale`` (landscape images in objective units and their colour scale),
@@ -28,6 +28,7 @@ import numpy as np
 import param
 
 from explorer.engine import ColorScale, RunKey, RunRecord
+from explorer.lesson import scene_menu
 from explorer.objectives import (
     DEFAULT_OBJECTIVE,
     as_objective,
@@ -110,6 +111,12 @@ class Session(param.Parameterized):
     log_color = param.Boolean(default=True, label="Log colour scale")
     show_error = param.Boolean(default=False, label="Show |truth − surrogate|")
     present = param.Boolean(default=False, label="Presentation (large fonts)")
+    scene = param.Selector(
+        default="", objects=scene_menu(), label="Lesson scene",
+        doc="A scene of the lesson (explorer/lesson.py): choosing one sets the controls.",
+    )
+    controls = param.Selector(default="all", objects=["all", "minimal"], label="Controls",
+                              doc="'minimal': show only the controls the scene needs.")
 
     # -- player and outputs (written by the runner) ------------------------------------------
     step = param.Integer(default=0, bounds=(0, 1), label="History (step)")
@@ -150,6 +157,19 @@ class Session(param.Parameterized):
         self.param.variant.objects = names or [None]
         if self.variant not in (names or [None]):
             self.variant = default
+
+    @param.depends("scene", watch=True)
+    def _apply_scene(self) -> None:
+        """A lesson scene sets the run-defining controls (:mod:`explorer.lesson`); an objective
+        this session does not offer is left as it is."""
+        if not self.scene:
+            return
+        from explorer.lesson import scene_settings
+
+        settings = scene_settings(self.scene, {k: self.param[k].default for k in CONTROLS})
+        if settings.get("objective") not in self.objectives:
+            settings.pop("objective", None)
+        self.param.update(**settings)
 
     # -- objectives -----------------------------------------------------------------------------
     def add_objective(self, objective: Any, space: Any = None, *, select: bool = True) -> str:
