@@ -132,3 +132,23 @@ def test_abuse_benchmark_quick_prints_its_table() -> None:
         pytest.skip("needs Debian's Chromium at /usr/bin/chromium")
     out = _run(["benchmarks/bench_abuse.py", "--quick"], timeout=1800)
     assert "tracebacks in the servers' logs" in out and "server RSS" in out
+
+
+def test_hpo_tasks_are_deterministic_cross_validated_losses() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from hpo_tasks import make_task, run_one
+
+    task = make_task("enet_diabetes")
+    config = {"alpha": 0.1, "l1_ratio": 0.5}
+    assert task(config) == task(config)  # a fixed fold split: the same loss every time
+    assert 0.0 < task(config) < 1.0  # MSE over the target's variance: better than the mean
+    row = run_one(task, "random", 6, seed=0)
+    assert row["nfev"] == 6 and row["stop_reason"] == "budget"
+
+
+@pytest.mark.slow
+def test_hpo_tasks_quick_writes_its_table(tmp_path: Path) -> None:
+    out = _run(["benchmarks/hpo_tasks.py", "--quick", "--out", str(tmp_path), "--seeds", "1",
+                "--methods", "sparse_grid", "random"])
+    assert "| enet_diabetes | 25 |" in out
+    assert (tmp_path / "hpo_tasks_quick.csv").read_text().count("\n") == 3  # header + 2 runs
