@@ -95,6 +95,8 @@ class Controls:
                                 (self.fast, self._fast)):
             button.on_click(lambda e, command=command: self._safely(command))
         heading = {"margin": (10, 10, 0, 10)}
+        self.wrapped: dict[str, Any] = {}  # name -> its widget beside a help icon (helped)
+        self.display_heading = pn.pane.HTML("<b>Display</b>", **heading)
         self.dims_box = pn.Column(
             pn.pane.HTML("<b>Shown hyperparameters</b> (others at the best point)", **heading),
             self.x_dim, self.y_dim, sizing_mode="stretch_width",
@@ -112,9 +114,11 @@ class Controls:
         widget = getattr(self, name)
         if "description" in widget.param:
             return widget
-        icon = pn.widgets.TooltipIcon(value=self.session.param[name].doc, margin=(22, 4, 0, 0),
-                                      width=18)
-        return pn.Row(widget, icon, sizing_mode="stretch_width", margin=0)
+        if name not in self.wrapped:
+            icon = pn.widgets.TooltipIcon(value=self.session.param[name].doc,
+                                          margin=(22, 4, 0, 0), width=18)
+            self.wrapped[name] = pn.Row(widget, icon, sizing_mode="stretch_width", margin=0)
+        return self.wrapped[name]
 
     def sidebar(self) -> list[Any]:
         heading = {"margin": (10, 10, 0, 10)}
@@ -126,9 +130,24 @@ class Controls:
             self.helped("budget"),
             self.optimizer, self.degree, self.helped("initial_level"), self.seed,
             self.dims_box,
-            pn.pane.HTML("<b>Display</b>", **heading),
+            self.display_heading,
             self.color_by, self.log_color, self.show_error, self.loop,
         ]
+
+    def show_only(self, names: Any = None) -> None:
+        """Show only the controls ``names`` among ``explorer.lesson.HIDEABLE`` (None: all of
+        them): a lesson scene's classroom link (``controls=minimal``). The player's buttons
+        and history stay."""
+        from explorer.lesson import HIDEABLE
+
+        keep = set(HIDEABLE if names is None else names)
+        for name in HIDEABLE:
+            getattr(self, name).visible = name in keep
+            if name in self.wrapped:
+                self.wrapped[name].visible = name in keep
+        self.fast.visible = "speed" in keep
+        self.display_heading.visible = bool(keep & {"color_by", "log_color", "show_error",
+                                                    "loop"})
 
     def _safely(self, command: Any) -> None:
         try:
