@@ -7,7 +7,8 @@ Usage (from the repository root, on a committed tree; long: run it with ``nice -
     python scripts/store_notebooks.py --out DIR       # write the executed copies elsewhere
 
 Each notebook runs top to bottom in a fresh ``python3`` kernel with ``notebooks/`` as working
-directory and without ``SGHPO_SMALL`` (the full mode), exactly as a reader's "Run all" would.
+directory and without ``SGHPO_SMALL`` (the full mode), exactly as a reader's "Run all" would,
+except that tqdm's progress bars are switched off (``TQDM_DISABLE=1``).
 The stored copy keeps the outputs (figures as embedded PNG, tables as Markdown) and execution
 counts; volatile metadata (per-cell execution timestamps, widget state) is removed. A cell that
 raises stops the script and nothing is written for that notebook. The wall time of each notebook
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="directory (default: in place)")
     args = parser.parse_args(argv)
     os.environ.pop("SGHPO_SMALL", None)
+    os.environ["TQDM_DISABLE"] = "1"  # progress bars: noise in a stored notebook
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
