@@ -27,6 +27,7 @@ from explorer.model import Session
 from explorer.runner import Runner
 from explorer.services import Services
 from explorer.views import Views
+from explorer.views.lesson import ExportView, LessonView
 from explorer.views.theme import FONT
 
 __all__ = ["ExplorerApp", "create_app", "server_services"]
@@ -43,7 +44,13 @@ URL_PARAMETERS = {
     "budget": "budget", "optimizer": "optimizer", "degree": "degree", "initial_level": "level",
     "seed": "seed", "speed": "speed", "loop": "loop", "x_dim": "x", "y_dim": "y",
     "color_by": "color", "log_color": "log", "show_error": "error", "present": "present",
+    "scene": "scene", "controls": "controls",
 }
+
+
+#: Width of the template's sidebar (px); the page's rows are laid out for it
+#: (``explorer.views.Views.rows``).
+SIDEBAR_WIDTH = 260
 
 
 class Fast(PanelFast):
@@ -79,6 +86,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.runner = Runner(self.session, self.services, race=race, hold=held)
         self.views = Views(self.session)
         self.controls = Controls(self.session, self.runner, self.views.timeline)
+        self.lesson = LessonView(self.session, self.runner, self.controls.show_only)
+        self.export = ExportView(self.session)
         self.clock = Clock(self._tick, on_stop=self.runner.close, on_load=self.views.resend)
 
     def _tick(self, dt: float) -> None:
@@ -86,11 +95,11 @@ class ExplorerApp(pn.viewable.Viewer):
 
     # -- layout -----------------------------------------------------------------------------
     def sidebar(self) -> list[Any]:
-        return self.controls.sidebar()
+        return [*self.controls.sidebar(), self.export]
 
     def main(self) -> list[Any]:
         """The views, in fixed widths that fit 1280x720 beside the sidebar (about 960 px)."""
-        return [pn.Column(*self.views.header()), *self.views.rows()]
+        return [self.lesson, pn.Column(*self.views.header()), *self.views.rows()]
 
     def __panel__(self) -> Any:
         self.clock.start()
@@ -103,6 +112,10 @@ class ExplorerApp(pn.viewable.Viewer):
         loc = pn.state.location
         if loc is None:
             return
+        args = pn.state.session_args or {}
+        scene = (args.get("scene") or [b""])[0].decode("utf-8", "replace")
+        if scene and scene in self.session.param.scene.objects:
+            self.session.scene = scene  # first, so the link's own values override the scene's
         loc.sync(self.session, URL_PARAMETERS, on_error=self._location_error)
         if (pn.state.session_args or {}).get("play") in ([b"1"], [b"true"]):
             self.runner.play()
@@ -141,6 +154,8 @@ def create_app(app: ExplorerApp | None = None, services: Services | None = None)
     pn.extension(raw_css=[_CSS], notifications=False)
     if app is None:
         app = ExplorerApp(services=services)
+    app.start()
+    app.sync_location()
     # Roots: each root added to a Bokeh document re-indexes its models (keep them few), but a
     # change of a Div's text makes BokehJS lay out its whole root again (keep the animated
     # texts in small roots of their own). So: the sidebar, and one root per row of the page.
@@ -148,7 +163,9 @@ def create_app(app: ExplorerApp | None = None, services: Services | None = None)
         title="Sparse-grid hyperparameter optimization — explorer",
         sidebar=[pn.Column(*app.sidebar(), sizing_mode="stretch_width")],
         main=app.main(),
-        sidebar_width=280,
+        sidebar_width=SIDEBAR_WIDTH,
+        # presentation mode starts with the sidebar closed (the header's button opens it)
+        collapsed_sidebar=bool(app.session.present),
         accent="#e4572e",
         header_background="#1f2933",
         main_layout=None,
@@ -157,7 +174,7 @@ def create_app(app: ExplorerApp | None = None, services: Services | None = None)
         design=Fast,
         font=FONT,
     )
-    app.start()
-    app.sync_location()
+    if pn.state.curdoc is not None:
+        app.lesson.install_keyboard(pn.state.curdoc)
     return template
 

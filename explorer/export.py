@@ -349,10 +349,10 @@ def session_exports(session: Any) -> dict[str, tuple[str, Any]]:
     truth, surface, scale = session.truth, session.surface, session.scale
     race = dict(session.race or {})
     return {
-        "png": (f"{stem}-step{step + 1}.png", lambda: plots_png(
+        "png": (f"{stem}.png", lambda: plots_png(
             run, step=step, dims=dims, truth=truth, surface=surface, scale=scale, race=race)),
         "csv": (f"{stem}.csv", lambda: run_csv(run)),
         "journal": (f"{stem}.jsonl", lambda: run_journal(run)),
-        "gif": (f"{stem}-to-step{step + 1}.gif", lambda: run_gif(
+        "gif": (f"{stem}.gif", lambda: run_gif(
             run, step=step, dims=dims, truth=truth, scale=scale)),
     }
