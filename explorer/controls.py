@@ -117,7 +117,8 @@ class Controls:
         if name not in self.wrapped:
             icon = pn.widgets.TooltipIcon(value=self.session.param[name].doc,
                                           margin=(22, 4, 0, 0), width=18)
-            self.wrapped[name] = pn.Row(widget, icon, sizing_mode="stretch_width", margin=0)
+            self.wrapped[name] = pn.Row(widget, icon, sizing_mode="stretch_width", margin=0,
+                                        visible=widget.visible)
         return self.wrapped[name]
 
     def sidebar(self) -> list[Any]:
