@@ -9,6 +9,7 @@
     explore(my_training, space)                 # in Jupyter: the page, inline
     explore(my_training, space).show()          # in a browser tab
     explore(journal="run.jsonl")                # a run of `python -m core run --journal ...`
+    explore(study="sqlite:///runs.db", study_name="s")   # an optuna study (or a Study object)
 
 The page is the explorer's own (every control, view and the race, see :mod:`explorer.app`).
 An objective of your own has no known true landscape, so the landscape view colours the
@@ -18,7 +19,10 @@ evaluates in worker processes, so even a slow or stuck objective never holds the
 
 A journal is replayed: the same strategy runs again and is answered from the journal (nothing
 is evaluated, the file is only read), so refinement steps, surrogate and inspector are shown;
-a journal still being written is followed. A file that is not a readable journal, an objective
+a journal still being written is followed. An optuna study (a ``Study`` or a storage URL
+and a study name) is shown the same way: its completed trials replayed in the order they
+finished, the storage only read, a study still running followed (:mod:`explorer.study`). A
+file that is not a readable journal, an objective
 that raises or returns NaN, or a space the objective does not expect gets a message in the
 page, and the page keeps working.
 """
@@ -55,6 +59,8 @@ def explore(
     space: SearchSpace | None = None,
     *,
     journal: str | Path | None = None,
+    study: Any = None,
+    study_name: str | None = None,
     race: bool | None = None,
     executor: Any = None,
     follow: bool = True,
@@ -73,6 +79,11 @@ def explore(
         The hyperparameters; required for a bare callable.
     journal : path, optional
         Replay this journal instead (``objective`` and ``space`` must then be None).
+    study : optuna.Study or str, optional
+        Show this optuna study instead: a study object, or a storage URL such as
+        ``"sqlite:///runs.db"`` (opened read-only; :mod:`explorer.study`).
+    study_name : str, optional
+        The study in ``study``'s storage (needed when it holds several).
     race : bool, optional
         Run the other methods too (convergence race, results table, γ strip). Default: on for
         registered objectives, off for your own (it multiplies the evaluations) and for
@@ -106,6 +117,11 @@ def explore(
     """
     if journal is not None and (objective is not None or space is not None):
         raise TypeError("give either `objective` (and `space`) or `journal`, not both")
+    if study is not None and (objective is not None or space is not None
+                              or journal is not None):
+        raise TypeError("give `study` alone, not with `objective`, `space` or `journal`")
+    if study_name is not None and study is None:
+        raise TypeError("`study_name` needs `study` (a storage URL)")
     if space is not None and not isinstance(space, SearchSpace):
         raise TypeError(f"`space` must be a core.space.SearchSpace, got {space!r:.80}")
     from explorer.app import ExplorerApp
@@ -115,8 +131,9 @@ def explore(
     allowed = (*CONTROLS, *DISPLAY)
     _check_controls(controls, allowed)
     fixed = [k for k in controls if k in CONTROLS]
-    if journal is not None and fixed:
-        raise TypeError(f"a journal's run is fixed: {', '.join(fixed)} cannot be set; display "
+    if (journal is not None or study is not None) and fixed:
+        raise TypeError(f"a journal's or study's run is fixed: {', '.join(fixed)} cannot be "
+                        "set; display "
                         f"options can ({', '.join(DISPLAY)})")
     session = Session()
     notes: list[str] = []
@@ -128,6 +145,14 @@ def explore(
             if unset:
                 notes.append("The journaled run's options that no control shows: "
                              + ", ".join(unset) + ".")
+        race = False if race is None else race
+    elif study is not None:
+        from explorer.study import study_objective
+
+        obj, notes = study_objective(study, study_name, follow=follow)
+        if obj is not None:
+            _use(session, obj)
+            _apply_run(session, obj)
         race = False if race is None else race
     elif objective is not None:
         if isinstance(objective, str):

@@ -206,7 +206,8 @@ class Runner:
 
         s = self.session
         key = s.run_key()
-        has_model = bool(STRATEGIES[key.method].has_model)
+        has_model = bool(STRATEGIES[key.method].has_model
+                         or getattr(objective, "has_model", False))  # a study's fit
         names = list(objective.space.names)
         x = names.index(display.get("x_dim", s.x_dim)) if display else s.dims[0]
         dims = (x, s.dims[1]) if not display else (0, min(1, len(names) - 1))

@@ -328,6 +328,9 @@ class RunWorker:
 
     def _strategy_and_batch(self) -> tuple[Any, int | None]:
         record = self.record
+        replay = getattr(record.objective, "replay_strategy", None)
+        if callable(replay):  # an optuna study: its trials in order (explorer.study)
+            return replay(self.stop_event)
         strategy = make_strategy_for(record.key, record.d)
         batch = animation_batch(record.key.method, record.budget, self.live,
                                 executor_workers(self.executor))
@@ -398,14 +401,16 @@ class RunWorker:
             return
         from core.surrogate import fit_surrogate
 
-        m = min(record.frames[step].n_grid, record.levels_known)
+        fitted = getattr(record.objective, "surrogate", None)  # scattered points: a fit
+        m = record.frames[step].end if fitted else min(record.frames[step].n_grid,
+                                                         record.levels_known)
         y = record.y[:m]
         if m == 0 or not np.isfinite(y).any():
             errors[key] = "no finite value yet"
             return
         try:
-            s = fit_surrogate(record.levels[:m], record.indices[:m], y,
-                              degree=record.key.option("degree", 3))
+            s = fitted(record.U[:m], y) if fitted else fit_surrogate(
+                record.levels[:m], record.indices[:m], y, degree=record.key.option("degree", 3))
             if record.d == 1:
                 g = (np.arange(self.resolution) + 0.5) / self.resolution
                 Z = np.repeat(np.asarray(s(g[:, None]))[None, :], self.resolution, axis=0)
