@@ -10,7 +10,9 @@ Each notebook runs top to bottom in a fresh ``python3`` kernel with ``notebooks/
 directory and without ``SGHPO_SMALL`` (the full mode), exactly as a reader's "Run all" would,
 except that tqdm's progress bars are switched off (``TQDM_DISABLE=1``).
 The stored copy keeps the outputs (figures as embedded PNG, tables as Markdown) and execution
-counts; volatile metadata (per-cell execution timestamps, widget state) is removed. A cell that
+counts; volatile metadata (per-cell execution timestamps, widget state) is removed, and
+interactive outputs (HoloViews, Panel, ipywidgets), which a code host cannot show, are stored
+as a note with their text form. A cell that
 raises stops the script and nothing is written for that notebook. The wall time of each notebook
 is printed at the end (the README's notebook table quotes it).
 """
@@ -31,12 +33,54 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 KERNEL = "python3"
 
 
+#: Output types that need a live kernel or the page's JavaScript (HoloViews, Bokeh, Panel,
+#: ipywidgets). A code host renders none of them; HoloViews embeds every frame of a HoloMap
+#: (megabytes of HTML).
+LIVE = ("application/vnd.holoviews_exec.v0+json", "application/vnd.holoviews_load.v0+json",
+        "application/javascript", "application/vnd.bokehjs_exec.v0+json",
+        "application/vnd.bokehjs_load.v0+json", "application/vnd.jupyter.widget-view+json")
+LIVE_NOTE = ("*Interactive output ({kind}): it appears when the notebook runs in Jupyter; the "
+             "stored copy keeps only its text form.*")
+
+
+def _static(output: dict) -> dict | None:
+    """``output`` as stored: live outputs become a note plus their text form, or disappear."""
+    data = output.get("data")
+    if data is None:
+        return output
+    if not data:
+        return None  # an empty display (HoloViews' comm placeholder)
+    live = [k for k in data if k in LIVE]
+    if set(data) == {"text/html"} and "esms-options" in data["text/html"]:
+        return None  # Panel's page styles, emitted with the extension's loader
+    if not live:
+        return output
+    text = data.get("text/plain", "")
+    if not text.strip():
+        return None  # the extension's loader scripts (hv.extension, pn.extension)
+    kind = "ipywidgets" if "application/vnd.jupyter.widget-view+json" in live else (
+        "HoloViews / Panel")
+    out = dict(output)
+    out["data"] = {"text/markdown": LIVE_NOTE.format(kind=kind) + "\n\n```\n" + text + "\n```",
+                   "text/plain": text}
+    out["metadata"] = {}
+    return out
+
+
 def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Remove what changes from run to run without changing a result."""
+    """Remove what changes from run to run, or needs a live kernel, without changing a result.
+
+    Per-cell execution timestamps and the widget state go; outputs of HoloViews, Panel and
+    ipywidgets (JavaScript a code host does not run) are replaced by a note with their text
+    form (:func:`_static`). Figures (PNG), tables (Markdown) and printed text stay.
+    """
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
+        if cell.cell_type == "code":
+            outputs = [_static(o) for o in cell.outputs]
+            cell.outputs = [nbformat.from_dict(o) for o in outputs if o is not None]
     return nb
 
 
