@@ -7,8 +7,7 @@ Usage (from the repository root, on a committed tree; long: run it with ``nice -
     python scripts/store_notebooks.py --out DIR       # write the executed copies elsewhere
 
 Each notebook runs top to bottom in a fresh ``python3`` kernel with ``notebooks/`` as working
-directory and without ``SGHPO_SMALL`` (the full mode), exactly as a reader's "Run all" would,
-except that tqdm's progress bars are switched off (``TQDM_DISABLE=1``).
+directory and without ``SGHPO_SMALL`` (the full mode), exactly as a reader's "Run all" would.
 The stored copy keeps the outputs (figures as embedded PNG, tables as Markdown) and execution
 counts; volatile metadata (per-cell execution timestamps, widget state) is removed, and
 interactive outputs (HoloViews, Panel, ipywidgets), which a code host cannot show, are stored
@@ -21,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -39,6 +39,7 @@ KERNEL = "python3"
 LIVE = ("application/vnd.holoviews_exec.v0+json", "application/vnd.holoviews_load.v0+json",
         "application/javascript", "application/vnd.bokehjs_exec.v0+json",
         "application/vnd.bokehjs_load.v0+json", "application/vnd.jupyter.widget-view+json")
+TQDM_BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")
 LIVE_NOTE = ("*Interactive output ({kind}): it appears when the notebook runs in Jupyter; the "
              "stored copy keeps only its text form.*")
 
@@ -51,11 +52,13 @@ def _static(output: dict) -> dict | None:
     if not data:
         return None  # an empty display (HoloViews' comm placeholder)
     live = [k for k in data if k in LIVE]
+    text = data.get("text/plain", "")
+    if TQDM_BAR.search(text):
+        return None  # a progress bar (its text form is the bar at 0 %)
     if set(data) == {"text/html"} and "esms-options" in data["text/html"]:
         return None  # Panel's page styles, emitted with the extension's loader
     if not live:
         return output
-    text = data.get("text/plain", "")
     if not text.strip():
         return None  # the extension's loader scripts (hv.extension, pn.extension)
     kind = "ipywidgets" if "application/vnd.jupyter.widget-view+json" in live else (
@@ -102,7 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="directory (default: in place)")
     args = parser.parse_args(argv)
     os.environ.pop("SGHPO_SMALL", None)
-    os.environ["TQDM_DISABLE"] = "1"  # progress bars: noise in a stored notebook
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
