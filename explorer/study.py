@@ -49,7 +49,7 @@ __all__ = ["POLL_SECONDS", "StudyObjective", "StudyReplay", "load_study_readonly
 
 #: Seconds between two looks at a study that still has running trials.
 POLL_SECONDS = 0.5
-#: Largest fit cached per study (its points, its surrogate).
+#: A fitted surrogate is reused while less than this share of the evaluations is new.
 _FIT_REFRESH = 0.1
 
 
@@ -258,8 +258,8 @@ class StudyObjective:
     study : optuna.Study
     follow : bool
         Follow the study while it has RUNNING or WAITING trials.
-    storage : str, optional
-        The storage URL it was read from (for the title).
+    sampler : str, optional
+        The sampler's name, for the message (a storage does not record it).
 
     Attributes follow :class:`core.objectives.base.Objective` (``name``, ``title``, ``space``,
     ``metric``, ``kind = "study"``, no known minimum); ``fixed_run`` holds the run the page
@@ -271,7 +271,7 @@ class StudyObjective:
     x_opt = None
     has_model = True  # the least-squares sparse-grid surrogate of the trials
 
-    def __init__(self, study: Any, *, follow: bool = True) -> None:
+    def __init__(self, study: Any, *, follow: bool = True, sampler: str | None = None) -> None:
         from optuna.study import StudyDirection
 
         self.study = study
@@ -281,7 +281,6 @@ class StudyObjective:
         finished, counts = _finished(study)
         self.space, self.notes = study_space(finished)
         self.name = f"study:{study.study_name}"
-        sampler = type(getattr(study, "sampler", None)).__name__
         self.title = f"Optuna study {study.study_name}"
         self.sampler = sampler
         self.metric = ("−value (maximized)" if self.sign < 0 else "value") + \
@@ -401,7 +400,8 @@ class StudyObjective:
     def summary(self) -> str:
         """One sentence for the page (plain text; escape it before HTML)."""
         c = self.counts
-        parts = [f"Optuna study {self.study.study_name!r} (sampler {self.sampler}): "
+        by = f" (sampler {self.sampler})" if self.sampler else ""
+        parts = [f"Optuna study {self.study.study_name!r}{by}: "
                  f"{self.n_known} completed trials replayed in the order they finished"]
         other = [f"{c.get(s, 0)} {s.lower()}" for s in ("PRUNED", "FAIL", "RUNNING", "WAITING")
                  if c.get(s, 0)]
@@ -431,14 +431,15 @@ def study_objective(study: Any, study_name: str | None = None, *,
         if study_name is not None and study_name != study.study_name:
             raise ValueError(f"study_name={study_name!r:.80} but the study given is "
                              f"{study.study_name!r:.80}")
-        loaded = study
+        loaded, sampler = study, type(study.sampler).__name__
     else:
+        sampler = None  # a storage does not record it
         try:
             loaded = load_study_readonly(study, study_name)
         except (ValueError, FileNotFoundError, KeyError) as err:
             return None, [f"Cannot show the study: {err}"]
     try:
-        obj = StudyObjective(loaded, follow=follow)
+        obj = StudyObjective(loaded, follow=follow, sampler=sampler)
     except ValueError as err:
         return None, [f"Cannot show the study {loaded.study_name!r}: {err}"]
     return obj, [obj.summary()]

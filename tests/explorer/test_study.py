@@ -87,6 +87,7 @@ def test_a_study_replays_its_completed_trials_with_their_values_read_only(tmp_pa
     # pruned and failed trials are counted in the page's message
     assert "3 pruned" in s.message and "2 fail" in s.message, s.message
     assert f"Best: trial {study.best_trial.number}" in s.message
+    assert "sampler" not in s.message  # a storage does not record it
     # a model: the least-squares sparse-grid surrogate, on the landscape's model image
     assert run.has_model and run.model_kind == "sparse_grid_surrogate"
     app.runner.seek(run.n_frames - 1)
@@ -114,7 +115,7 @@ def test_a_study_object_and_a_maximized_study(tmp_path, services):
     assert run.n == 15
     np.testing.assert_allclose(run.y[:15], [-t.value for t in completed_in_order(study)])
     assert run.frames[-1].best_value == pytest.approx(-study.best_value)
-    assert "maximizes" in app.session.message
+    assert "maximizes" in app.session.message and "(sampler RandomSampler)" in app.session.message
     app.stop()
 
 
