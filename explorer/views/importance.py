@@ -122,6 +122,7 @@ class _Worker:
             except Exception as err:  # shown in the view, never raised into the server
                 result = f"No importance: {type(err).__name__}: {err}"
             done(result)
+            del compute, done, job, result  # nothing of the page outlives its job
             time.sleep(MIN_INTERVAL)
 
 
