@@ -209,3 +209,30 @@ def test_a_running_study_in_the_page_is_live_and_reads_new_trials(tmp_path, serv
     assert run.done and run.n == len(completed_in_order(study))
     np.testing.assert_allclose(run.y[: run.n], [t.value for t in completed_in_order(study)])
     app.stop()
+
+
+def test_stepped_single_valued_and_multi_objective(services):
+    study = optuna.create_study(directions=["minimize", "maximize"],
+                                sampler=optuna.samplers.RandomSampler(seed=2))
+
+    def two(trial):
+        a = trial.suggest_float("a", 0.0, 1.0, step=0.25)
+        b = trial.suggest_int("b", 2, 10, step=2)
+        trial.suggest_float("fixed", 3.0, 3.0)
+        c = trial.suggest_float("c", 1e-3, 1.0, log=True)
+        return a + b + c, -a
+
+    study.optimize(two, n_trials=12)
+    finished = study.get_trials()
+    space, notes = study_space(finished)
+    assert space.names == ("a", "b", "c")
+    assert space["a"] == Float(0.0, 1.0) and space["b"] == Int(2, 10)
+    assert any("a (step 0.25)" in n and "b (step 2)" in n for n in notes)
+    assert any("one value" in n and "fixed" in n for n in notes)
+    app = explore(study=study, services=services)
+    app.runner.tick(0.0)
+    run = app.session.run
+    assert run.n == 12
+    np.testing.assert_allclose(run.y[:12], [t.values[0] for t in completed_in_order(study)])
+    assert "first objective" in app.session.message and "step 0.25" in app.session.message
+    app.stop()
