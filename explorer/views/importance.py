@@ -45,7 +45,7 @@ from explorer.views.theme import ACCENT, FONT, TEXT, make_figure
 __all__ = ["CACHE_SIZE", "IDLE_SECONDS", "MIN_INTERVAL", "ImportanceView", "compute_importance",
            "importance_fit"]
 
-#: Results kept per view (keys ``(run, n)``).
+#: Results kept per view (keys: the run and its number of evaluations ``n``).
 CACHE_SIZE = 64
 #: Seconds the worker thread waits between two computations (CPU left to the runs).
 MIN_INTERVAL = 0.25
@@ -200,7 +200,8 @@ class ImportanceView(pn.viewable.Viewer):
         s = self.session
         run, f = s.run, s.frame
         end = f.end if f is not None else 0
-        return ((id(run), end) if run is not None and end else None), run, end
+        # id and creation time: an id alone may be reused by a later run
+        return ((id(run), run.created, end) if run is not None and end else None), run, end
 
     def _on_change(self, *_events: Any) -> None:
         from explorer.views.parallel import MAX_DIM, MIN_DIM

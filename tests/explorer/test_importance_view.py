@@ -117,7 +117,7 @@ def test_background_results_reach_the_view(services):
     s = app.session
     view = ImportanceView(s, background=True)
     app.runner.seek(s.run.n_frames - 1)
-    key = (id(s.run), s.frame.end)
+    key = (id(s.run), s.run.created, s.frame.end)
     for _ in range(500):
         if view.shown is not None and view._key == key:
             break
