@@ -116,6 +116,9 @@ def load_study_readonly(storage: str, study_name: str | None = None) -> Any:
         # mode=ro: optuna's first write (tables, version info) fails instead of creating them
         raise ValueError(f"{storage!r:.120} is not an optuna storage that can be read as it "
                          f"is ({str(err).splitlines()[0]:.160})") from None
+    except RuntimeError as err:  # an older schema: optuna asks for a migration
+        raise ValueError(f"{storage!r:.120} needs a migration (`optuna storage upgrade`), "
+                         f"which is never done here: {str(err):.200}") from None
     names = [s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False)]
     if study_name is None:
         if len(names) != 1:

@@ -236,3 +236,16 @@ def test_stepped_single_valued_and_multi_objective(services):
     np.testing.assert_allclose(run.y[:12], [t.values[0] for t in completed_in_order(study)])
     assert "first objective" in app.session.message and "step 0.25" in app.session.message
     app.stop()
+
+
+def test_an_older_schema_is_not_migrated(tmp_path):
+    db = tmp_path / "old.db"
+    make_study(db, n=3)
+    con = sqlite3.connect(db)
+    con.execute("update alembic_version set version_num = 'v3.0.0.a'")  # an old schema
+    con.commit()
+    con.close()
+    before = fingerprint(db)
+    obj, notes = study_objective(f"sqlite:///{db}", "s")
+    assert obj is None and "migration" in notes[0], notes
+    assert fingerprint(db) == before
