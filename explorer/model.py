@@ -169,6 +169,14 @@ class Session(param.Parameterized):
         settings = scene_settings(self.scene, {k: self.param[k].default for k in CONTROLS})
         if settings.get("objective") not in self.objectives:
             settings.pop("objective", None)
+        elif settings["objective"] != self.objective:
+            # the axes move to the new objective's names in the same change: a page's axis
+            # menus, offered those names first, never hold a name the objective lacks
+            names = list(self.objectives[settings["objective"]].space.names)
+            for p in ("x_dim", "y_dim"):
+                old = list(self.param[p].objects)
+                self.param[p].objects = old + [n for n in names if n not in old]
+            settings |= {"x_dim": names[0], "y_dim": names[min(1, len(names) - 1)]}
         self.param.update(**settings)
 
     # -- objectives -----------------------------------------------------------------------------
