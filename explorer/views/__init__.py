@@ -47,7 +47,7 @@ LEGEND = (
 )
 
 #: Font sizes (title, axis label, tick label) of the figures, normal and presentation mode.
-FONTS = {False: ("13px", "12px", "11px"), True: ("17px", "15px", "14px")}
+FONTS = {False: ("14px", "13px", "13px"), True: ("18px", "16px", "15px")}
 
 
 class Views:
@@ -113,20 +113,50 @@ class Views:
                 self.status]
 
     def rows(self) -> list[Any]:
-        """The page below the status line; rows wrap when the window is narrow."""
-        card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa"}
-        top = pn.Row(*self.landscape.panes(), self.convergence, margin=(0, 5),
-                     sizing_mode="stretch_width", max_width=1000)
-        bottom = pn.FlexBox(
-            pn.Card(self.inspector, title="Refinement inspector (Novak-Ritter)", width=470,
-                    **card),
-            pn.Card(self.strip, title="γ strip", width=460, **card),
-        )
-        results = pn.FlexBox(
-            pn.Card(self.results, title="Results (same budget)", width=530, **card),
+        """The page below the status line, in flex rows that wrap: what fits beside goes beside.
+
+        The two landscape plots stay side by side and take the width (their heights follow,
+        see :data:`ASPECT`); the race goes beside them when the main area holds both (a
+        laptop with the sidebar collapsed), else it wraps under them beside the results
+        table; the inspector and the γ strip share the next row. Widths come from the flex
+        bases (:func:`flex`), never from measuring the window.
+        """
+        card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa",
+                "sizing_mode": "stretch_width"}
+        pair = pn.FlexBox(*self.landscape.panes(), flex_wrap="nowrap", margin=0,
+                          sizing_mode="stretch_width", styles=flex(PAIR_BASIS, grow=3),
+                          min_width=MIN_PLOT * 2, max_width=PAIR_MAX)
+        race = pn.Column(self.convergence, margin=(0, 5), sizing_mode="stretch_width",
+                         styles=flex(RACE_BASIS), min_width=MIN_PLOT, max_width=RACE_MAX)
+        results = pn.Card(self.results, title="Results (same budget)", min_width=MIN_PLOT,
+                          styles=flex(RESULTS_BASIS), **card)
+        top = pn.FlexBox(pair, race, results, flex_wrap="wrap", align_items="flex-start",
+                         sizing_mode="stretch_width", margin=0)
+        below = pn.FlexBox(
+            pn.Card(self.inspector, title="Refinement inspector (Novak-Ritter)",
+                    styles=flex(DETAIL_BASIS), **card),
+            pn.Card(self.strip, title="γ strip", styles=flex(DETAIL_BASIS), **card),
             self.learning,
+            flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width",
         )
         return [pn.Column(top, pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
                           sizing_mode="stretch_width"),
-                pn.Row(self.parallel, self.importance, sizing_mode="stretch_width"), bottom,
-                results]
+                # parallel coordinates and, beside them, the importance chart (3-9-D)
+                pn.Row(self.parallel, self.importance, sizing_mode="stretch_width"),
+                below]
+
+
+#: Flex bases (px) of the page's boxes: the landscape pair wraps the race under it unless the
+#: main area holds both (about 1030 px: a 1280-px laptop with the sidebar collapsed), and at
+#: 1024 px with the sidebar open the pair alone fills the row (each plot about 330 px).
+PAIR_BASIS, PAIR_MAX = 700, 1150
+RACE_BASIS, RACE_MAX = 330, 560
+RESULTS_BASIS = 340
+DETAIL_BASIS = 440
+#: The narrowest a plot gets (px).
+MIN_PLOT = 300
+
+
+def flex(basis: int, grow: float = 1.0) -> dict[str, str]:
+    """CSS of a box in a wrapping flex row: starts at ``basis`` px, grows by ``grow``."""
+    return {"flex": f"{grow:g} 1 {basis}px"}

@@ -50,7 +50,7 @@ class ConvergenceView(pn.viewable.Viewer):
             title="Convergence race", width=width + 60, height=height + 75,
             sizing_mode="scale_width",
             y_axis_type="log", x_range=Range1d(0, 100), y_range=Range1d(1e-3, 1e3),
-            tools="pan,wheel_zoom,box_zoom,reset",
+            tools="pan,wheel_zoom,box_zoom,reset", toolbar_inner=True,
         )
         # A fixed y range, widened on the server when a curve needs it: an auto-ranging axis
         # recomputes its ticks and re-measures its labels on every streamed point, about 10 ms

@@ -58,15 +58,15 @@ class SlowView(pn.viewable.Viewer):
 class InspectorView(SlowView):
     """The refinement table (a Bokeh ``Div`` named ``inspector``)."""
 
-    def __init__(self, session: Session, width: int = 455, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
-        self.div = make_div("inspector", width=width)
+        self.div = make_div("inspector", sizing_mode="stretch_width")
         self._shown: Any = None
         watch(session, self._reset, ["run", "gamma"])
         self._reset()
 
     def __panel__(self) -> Any:
-        return pn.pane.Bokeh(self.div)
+        return pn.pane.Bokeh(self.div, sizing_mode="stretch_width")
 
     def _reset(self, *events: Any) -> None:
         self._shown = ("reset",)

@@ -50,10 +50,16 @@ __all__ = ["ColorScale", "LandscapeView", "colorbar_ticks", "linear_ticks", "poi
 _MARKERS = {0: "circle", 1: "circle", 2: "diamond"}
 _MARKER_COLUMNS = ("x", "y", "marker", "size", "fill", "fill_alpha", "line", "line_width")
 _MARKER_STYLES = {  # marker, size, fill, fill_alpha, line, line_width
-    "newest": ("circle", 15, "#ffffff", 0.0, NEWEST_COLOR, 2.5),
-    "refined": ("square", 17, "#ffffff", 0.0, "#00d5ff", 3.0),
-    "best": ("star", 22, BEST_COLOR, 1.0, "#1f2933", 1.2),
+    "newest": ("circle", 19, "#ffffff", 0.0, NEWEST_COLOR, 3.0),
+    "refined": ("square", 22, "#ffffff", 0.0, "#00d5ff", 3.5),
+    "best": ("star", 28, BEST_COLOR, 1.0, "#1f2933", 1.5),
 }
+#: Size (px) of an evaluation's dot on the truth, and of an interpolation node on the model.
+POINT_SIZE, NODE_SIZE = 12, 5
+#: Design sizes (px) of the two figures: the model is wider by its colour bar; both scale with
+#: the page's width, keeping these proportions (the pair's flex grows them alike, so their
+#: heights stay equal).
+TRUTH_SIZE, MODEL_SIZE = (340, 285), (420, 285)
 
 
 def empty_image() -> dict[str, list]:
@@ -158,8 +164,8 @@ def _label() -> Label:
 def _bar(mapper: LinearColorMapper, title: str, visible: bool = True) -> ColorBar:
     return ColorBar(
         color_mapper=mapper, width=12, title=title, ticker=FixedTicker(ticks=[]),
-        title_text_font_size="11px", title_text_font_style="normal",
-        major_label_text_font_size="11px", label_standoff=4, padding=4, visible=visible,
+        title_text_font_size="12px", title_text_font_style="normal",
+        major_label_text_font_size="12px", label_standoff=4, padding=4, visible=visible,
     )
 
 
@@ -174,7 +180,7 @@ class LandscapeView(pn.viewable.Viewer):
 
     session = param.ClassSelector(class_=Session)
 
-    def __init__(self, session: Session, timeline: Timeline | None = None, size: int = 230,
+    def __init__(self, session: Session, timeline: Timeline | None = None,
                  **params: Any) -> None:
         super().__init__(session=session, **params)
         timeline = timeline or Timeline()
@@ -196,8 +202,9 @@ class LandscapeView(pn.viewable.Viewer):
         self.error_mapper = LinearColorMapper(palette=list(ERROR_PALETTE), low=0, high=255)
         self.point_mapper = LinearColorMapper(palette=list(LEVEL_PALETTE), low=1, high=12)
         xr, yr = Range1d(0, 1, bounds=(0, 1)), Range1d(0, 1, bounds=(0, 1))
-        self.truth = self._figure("True loss landscape", xr, yr, size + 60, size + 75)
-        self.model = self._figure("Sparse-grid surrogate", xr, yr, size + 130, size + 75)
+        self.truth = self._figure("True loss landscape", xr, yr, *TRUTH_SIZE)
+        self.model = self._figure("Sparse-grid surrogate", xr, yr, *MODEL_SIZE)
+        self.truth.name, self.model.name = "truth-figure", "model-figure"
         img = {"image": "image", "x": "x", "y": "y", "dw": "dw", "dh": "dh", "level": "image"}
         self.truth_renderer = self.truth.image(source=self.truth_image, color_mapper=self.mapper,
                                                **img)
@@ -212,11 +219,11 @@ class LandscapeView(pn.viewable.Viewer):
         self.model.add_layout(self.error_colorbar, "right")
         self.message = _label()
         self.model.add_layout(self.message)
-        self.truth.scatter("x", "y", source=self.points, marker="marker", size=9,
+        self.truth.scatter("x", "y", source=self.points, marker="marker", size=POINT_SIZE,
                            fill_color=transform("c", self.point_mapper), line_color="#1f2933",
-                           line_width=0.8, name="points-truth", view=timeline.view("upto"))
+                           line_width=1.0, name="points-truth", view=timeline.view("upto"))
         # the model's copy of the points: small dark dots (the interpolation nodes)
-        self.model.scatter("x", "y", source=self.points, size=3.5, fill_color="#1f2933",
+        self.model.scatter("x", "y", source=self.points, size=NODE_SIZE, fill_color="#1f2933",
                            line_color=None, fill_alpha=0.75, view=timeline.view("upto"))
         for fig in (self.truth, self.model):
             fig.multi_line("xs", "ys", source=self.paths, line_color="#ff2fa0", line_width=2,
@@ -247,6 +254,7 @@ class LandscapeView(pn.viewable.Viewer):
         fig = make_figure(
             title=title, x_range=xr, y_range=yr, width=width, height=height,
             sizing_mode="scale_width", tools="pan,wheel_zoom,box_zoom,reset",
+            toolbar_inner=True,  # over the frame when the pointer is there: no row of its own
         )
         fig.xaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.yaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
@@ -256,7 +264,10 @@ class LandscapeView(pn.viewable.Viewer):
         return fig
 
     def panes(self) -> list[Any]:
-        """The two plots, each as wide as the page allows (for one row with other plots)."""
+        """The two plots, sharing the width of their row in the proportion of their design
+        widths (so their heights stay equal)."""
+        for fig, (w, _) in ((self.truth, TRUTH_SIZE), (self.model, MODEL_SIZE)):
+            fig.styles = {"flex": f"{w} 1 {w}px"}  # on the figure: the pane adds no element
         return [pn.pane.Bokeh(fig, margin=0, sizing_mode="stretch_width")
                 for fig in (self.truth, self.model)]
 

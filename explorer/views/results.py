@@ -20,9 +20,9 @@ class ResultsView(pn.viewable.Viewer):
 
     session = param.ClassSelector(class_=Session)
 
-    def __init__(self, session: Session, width: int = 500, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session=session, **params)
-        self.div = make_div("results", width=width)
+        self.div = make_div("results", sizing_mode="stretch_width")
         self._text = ""
         self._done = False
         watch(session, self._update, ["run", "race"])
@@ -30,7 +30,7 @@ class ResultsView(pn.viewable.Viewer):
         self._update()
 
     def __panel__(self) -> Any:
-        return pn.pane.Bokeh(self.div)
+        return pn.pane.Bokeh(self.div, sizing_mode="stretch_width")
 
     def _on_steps(self, *events: Any) -> None:
         run = self.session.run

@@ -32,12 +32,12 @@ class GammaStripView(pn.viewable.Viewer):
     """Three small landscape plots sharing the truth image, each with its own grid."""
 
     def __init__(self, session: Session, truth_image: ColumnDataSource,
-                 mapper: LinearColorMapper, timeline: Timeline | None = None, size: int = 136,
+                 mapper: LinearColorMapper, timeline: Timeline | None = None, size: int = 150,
                  **params: Any) -> None:
         super().__init__(**params)
         self.session = session
         timeline = timeline or Timeline()
-        self.note = make_div("strip-note")
+        self.note = make_div("strip-note", sizing_mode="stretch_width")
         self.level_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
         self.sources: dict[float, ColumnDataSource] = {}
         self.figures = []
@@ -45,8 +45,8 @@ class GammaStripView(pn.viewable.Viewer):
         self.dims = (0, 1)
         for g in STRIP_GAMMAS:
             fig = make_figure(
-                title=_TITLES[g], frame_width=size, frame_height=size, x_range=Range1d(0, 1),
-                y_range=Range1d(0, 1), tools="", toolbar_location=None,
+                title=_TITLES[g], width=size, height=size + 28, sizing_mode="scale_width",
+                x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="", toolbar_location=None,
             )
             fig.grid.visible = False
             fig.axis.visible = False
@@ -55,7 +55,7 @@ class GammaStripView(pn.viewable.Viewer):
             fig.image(source=truth_image, image="image", x="x", y="y", dw="dw", dh="dh",
                       color_mapper=mapper, level="image")
             src = ColumnDataSource({"x": [], "y": [], "level": []}, name=f"strip-{g}")
-            fig.scatter("x", "y", source=src, size=6,
+            fig.scatter("x", "y", source=src, size=8,
                         fill_color=transform("level", self.level_mapper),
                         line_color="#1f2933", line_width=0.6, view=timeline.view("rows"))
             self.sources[g] = src
@@ -67,9 +67,11 @@ class GammaStripView(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.HTML("<span style='color:#52606d;font-size:12.5px'>Same budget, three "
                          "adaptivities: greedy refinement hugs the best point, breadth-first "
-                         "fills the space.</span>", margin=(0, 5), width=440),
-            pn.Row(*[pn.pane.Bokeh(f, margin=(0, 4)) for f in self.figures]),
-            pn.pane.Bokeh(self.note, width=440),
+                         "fills the space.</span>", margin=(0, 5), sizing_mode="stretch_width"),
+            pn.Row(*[pn.pane.Bokeh(f, margin=(0, 4), sizing_mode="stretch_width")
+                     for f in self.figures], sizing_mode="stretch_width", max_width=720),
+            pn.pane.Bokeh(self.note, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
         )
 
     def _on_strip(self, *events: Any) -> None:

@@ -88,7 +88,8 @@ def test_a_known_run_is_sent_once_and_played_by_the_page(services):
     s.speed = 10
     app.runner.play()  # the page's player runs: nothing more is sent per step
     player = app.controls.history
-    assert s.animate and player.direction == 1 and player.interval == 100
+    assert s.animate and player.direction == 1
+    assert app.views.timeline.clock.data["interval"] == [100]  # the page's clock
     assert player.end == run.n_frames - 1
     for _ in range(20):
         app.runner.tick(0.1)
@@ -106,9 +107,10 @@ def test_speed_and_loop_set_the_players_pace(services):
     settle(app)
     s, player = app.session, app.controls.history
     s.speed = 20
-    assert player.interval == interval_ms(20) == 50
+    clock = app.views.timeline.clock  # the page's clock (the player's own timer is parked)
+    assert clock.data["interval"] == [interval_ms(20)] == [50]
     s.loop = True
-    assert player.loop_policy == "loop"
+    assert clock.data["loop"] == [1]
     app.runner.play()
     s.step = s.n_steps - 1  # at the end the looping player goes on by itself
     app.runner.tick(0.05)
@@ -562,7 +564,9 @@ def test_presentation_mode_enlarges_the_texts(services):
     settle(app)
     normal = app.views.timeline.frames.data["status"][0]
     app.session.present = True
-    assert app.views.landscape.truth.title.text_font_size == "17px"
+    from explorer.views import FONTS
+
+    assert app.views.landscape.truth.title.text_font_size == FONTS[True][0]
     assert "18px" in app.views.timeline.frames.data["status"][0] != normal
     app.stop()
 
