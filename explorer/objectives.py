@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -149,14 +148,16 @@ def is_cheap(objective: Any) -> bool:
 
 
 def objective_menu(objectives: dict[str, Any]) -> dict[str, str]:
-    """Menu label -> name (labels escaped: they may come from a user's objective)."""
+    """Menu label -> name. Labels stay plain text, not escaped: the menu (a Bokeh ``Select``)
+    puts them in the page as text nodes, so escaping here would show ``&lt;`` to the user;
+    whatever puts a title into HTML escapes it there."""
     menu: dict[str, str] = {}
     for name, obj in objectives.items():
         title = str(getattr(obj, "title", name))
         if getattr(obj, "kind", "") == "neural_network":
             short = title.split("(")[0].strip()
             title = f"{short} — {obj.space.dim}-D, trains live"
-        menu[html.escape(title)] = name
+        menu[title] = name
     return menu
 
 

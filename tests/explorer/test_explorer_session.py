@@ -70,6 +70,19 @@ def test_menus_come_from_core():
     assert {cls.title for cls in STRATEGIES.values()} == set(s.param.method.names)
 
 
+def test_objective_menu_labels_are_plain_text_not_escaped_twice():
+    """The menu puts labels in the page as text nodes: an escaped label would show "&lt;"."""
+    from core.objectives import UserObjective
+    from core.space import Float, SearchSpace
+
+    obj = UserObjective(lambda c: c["x"] ** 2, SearchSpace({"x": Float(0, 1)}),
+                        name="mine", title="Loss <b>A&B</b>")
+    s = Session()
+    s.add_objective(obj)
+    assert "Loss <b>A&B</b>" in s.param.objective.names
+    assert not any("&lt;" in label or "&amp;" in label for label in s.param.objective.names)
+
+
 def test_a_known_run_is_sent_once_and_played_by_the_page(services):
     app = make(services, budget=60)
     s, lv, cv = app.session, app.views.landscape, app.views.convergence
