@@ -101,6 +101,7 @@ class Views:
 
     def _on_present(self, *events: Any) -> None:
         title, axis, ticks = FONTS[bool(self.session.present)]
+        self.intro.visible = not self.session.present  # the teacher says it: room for plots
         for fig in self.figures():
             style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
         if self.status.present != bool(self.session.present):
@@ -115,23 +116,28 @@ class Views:
     def rows(self) -> list[Any]:
         """The page below the status line, in flex rows that wrap: what fits beside goes beside.
 
-        The two landscape plots stay side by side and take the width (their heights follow,
-        see :data:`ASPECT`); the race goes beside them when the main area holds both (a
-        laptop with the sidebar collapsed), else it wraps under them beside the results
-        table; the inspector and the γ strip share the next row. Widths come from the flex
-        bases (:func:`flex`), never from measuring the window.
+        The two landscape plots (and their legend) come first and take the width up to
+        :data:`PAIR_MAX` (their heights follow their widths, so that bound keeps them in the
+        first screen of a 720-px-high laptop); the race and the results table share the next
+        row (beside the plots when the window is wide enough for all three), the inspector and
+        the γ strip the one after. Widths come from flex bases (:func:`flex`), never from
+        measuring the window.
         """
         card = {"margin": (6, 6), "collapsible": False, "header_background": "#f5f7fa",
                 "sizing_mode": "stretch_width"}
-        pair = pn.FlexBox(*self.landscape.panes(), flex_wrap="nowrap", margin=0,
-                          sizing_mode="stretch_width", styles=flex(PAIR_BASIS, grow=3),
-                          min_width=MIN_PLOT * 2, max_width=PAIR_MAX)
+        pair = pn.Column(
+            pn.FlexBox(*self.landscape.panes(), flex_wrap="nowrap", margin=0,
+                       sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
+            margin=0, sizing_mode="stretch_width", styles=flex(PAIR_BASIS, grow=3),
+            min_width=MIN_PLOT * 2, max_width=PAIR_MAX,
+        )
         race = pn.Column(self.convergence, margin=(0, 5), sizing_mode="stretch_width",
                          styles=flex(RACE_BASIS), min_width=MIN_PLOT, max_width=RACE_MAX)
         results = pn.Card(self.results, title="Results (same budget)", min_width=MIN_PLOT,
                           styles=flex(RESULTS_BASIS), **card)
         top = pn.FlexBox(pair, race, results, flex_wrap="wrap", align_items="flex-start",
-                         sizing_mode="stretch_width", margin=0)
+                         justify_content="center", sizing_mode="stretch_width", margin=0)
         below = pn.FlexBox(
             pn.Card(self.inspector, title="Refinement inspector (Novak-Ritter)",
                     styles=flex(DETAIL_BASIS), **card),
@@ -139,17 +145,16 @@ class Views:
             self.learning,
             flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width",
         )
-        return [pn.Column(top, pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
-                          sizing_mode="stretch_width"),
+        return [top,
                 # parallel coordinates and, beside them, the importance chart (3-9-D)
                 pn.Row(self.parallel, self.importance, sizing_mode="stretch_width"),
                 below]
 
 
-#: Flex bases (px) of the page's boxes: the landscape pair wraps the race under it unless the
-#: main area holds both (about 1030 px: a 1280-px laptop with the sidebar collapsed), and at
-#: 1024 px with the sidebar open the pair alone fills the row (each plot about 330 px).
-PAIR_BASIS, PAIR_MAX = 700, 1150
+#: Flex bases and bounds (px) of the page's boxes. The landscape pair's basis is wider than
+#: the main area of a 1280-px window without the sidebar, so up to there the race wraps under
+#: it; on wider screens (pair, race and results within about 1720 px) all three share a row.
+PAIR_BASIS, PAIR_MAX = 1000, 1040
 RACE_BASIS, RACE_MAX = 330, 560
 RESULTS_BASIS = 340
 DETAIL_BASIS = 440

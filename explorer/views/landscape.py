@@ -59,7 +59,7 @@ POINT_SIZE, NODE_SIZE = 12, 5
 #: Design sizes (px) of the two figures: the model is wider by its colour bar; both scale with
 #: the page's width, keeping these proportions (the pair's flex grows them alike, so their
 #: heights stay equal).
-TRUTH_SIZE, MODEL_SIZE = (340, 285), (420, 285)
+TRUTH_SIZE, MODEL_SIZE = (340, 280), (420, 280)
 
 
 def empty_image() -> dict[str, list]:
@@ -259,8 +259,8 @@ class LandscapeView(pn.viewable.Viewer):
         fig.xaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.yaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.grid.visible = False
-        fig.min_border_left = 10
-        fig.min_border_right = 10
+        fig.min_border_left = 4
+        fig.min_border_right = 6
         return fig
 
     def panes(self) -> list[Any]:
