@@ -10,17 +10,70 @@ from __future__ import annotations
 
 from typing import Any
 
-from explorer.engine import RaceResult, gamma_strip, landscape_objective, race_result, summarize
+from explorer.engine import (
+    RaceResult,
+    RunKey,
+    gamma_strip,
+    landscape_objective,
+    race_result,
+    summarize,
+)
 from explorer.model import Session
-from explorer.objectives import is_cheap
+from explorer.objectives import is_cheap, method_variants
 
-__all__ = ["Background", "RACE_MAX_BUDGET", "STRIP_GAMMAS", "not_raced"]
+__all__ = ["Background", "RACED_VARIANTS", "RACE_MAX_BUDGET", "STRIP_GAMMAS", "entry_key",
+           "entry_of", "not_raced", "race_entries"]
 
 #: γ values of the γ strip.
 STRIP_GAMMAS = (0.0, 0.5, 1.0)
 #: Methods left out of the race above a budget (Bayesian optimization fits a GP per
 #: evaluation: minutes of background work above a few hundred), with the reason shown.
 RACE_MAX_BUDGET: dict[str, int] = {"bayesian": 300}
+
+
+#: Methods each of whose variants is an entry of the race (``"method:variant"``): the sparse
+#: grid of the thesis and the project's default run side by side.
+RACED_VARIANTS: tuple[str, ...] = ("sparse_grid",)
+
+
+def race_entries() -> dict[str, tuple[str, str | None]]:
+    """Entry name -> (method, variant) of every run in the race, in registry order."""
+    from core.strategies import STRATEGIES
+
+    out: dict[str, tuple[str, str | None]] = {}
+    for method in STRATEGIES:
+        names = method_variants(method)[0] if method in RACED_VARIANTS else []
+        for variant in names:
+            out[f"{method}:{variant}"] = (method, variant)
+        if not names:
+            out[method] = (method, None)
+    return out
+
+
+def entry_of(method: str, variant: str | None) -> str:
+    """The race entry of a run of ``method`` with ``variant``."""
+    return f"{method}:{variant}" if method in RACED_VARIANTS and variant else method
+
+
+def entry_key(session: Session, entry: str) -> RunKey:
+    """The run of race ``entry`` with the session's controls. The chosen method's run is the
+    animated one; another variant takes the session's options with its own variant, and the
+    strategy's default variant leaves the options its variant sets to the strategy (the
+    project's default run, e.g. the sparse grid's surrogate optimizer)."""
+    import sys
+
+    from core.strategies import STRATEGIES, strategy_options
+
+    method, variant = race_entries()[entry]
+    if variant is None or entry == entry_of(session.method, session.variant):
+        return session.run_key(method)
+    opts = dict(session.strategy_options(method), variant=variant)
+    if variant == strategy_options(method).get("variant"):
+        own = getattr(sys.modules[STRATEGIES[method].__module__], "variant_defaults", None)
+        for name in own(variant) if own is not None else ():
+            opts.pop(name, None)
+    s = session
+    return RunKey(s.objective, method, int(s.budget), int(s.seed), tuple(sorted(opts.items())))
 
 
 def not_raced(method: str, budget: int) -> str:
@@ -58,25 +111,27 @@ class Background:
         self.release()
         s = self.session
         race: dict[str, Any] = {}
+        shown = entry_of(s.method, s.variant)
         if self.race_enabled and is_cheap(objective):
-            for method in STRATEGIES:
-                if method == s.method:
+            d = objective.space.dim
+            for entry, (method, _) in race_entries().items():
+                if entry == shown:
                     continue
-                problem = s.budget_problem(method)
-                if problem:
-                    race[method] = "budget too small"
+                key = entry_key(s, entry)
+                if int(s.budget) < STRATEGIES[method].min_budget(d, **key.strategy_options):
+                    race[entry] = "budget too small"
                     continue
                 skip = not_raced(method, int(s.budget))
                 if skip:
-                    race[method] = skip
+                    race[entry] = skip
                     continue
-                mkey = ("race", s.run_key(method))
-                self._race_keys[method] = mkey
+                mkey = ("race", key)
+                self._race_keys[entry] = mkey
                 self.services.races.hold(mkey)
         elif not is_cheap(objective):  # live runs: this session's finished runs are the race
-            for method, res in self._session_runs.get(self._session_key(), {}).items():
-                if method != s.method:
-                    race[method] = res
+            for entry, res in self._session_runs.get(self._session_key(), {}).items():
+                if entry != shown:
+                    race[entry] = res
         note = ""
         cheap = objective if is_cheap(objective) else landscape_objective(
             objective, self.services.landscapes)
@@ -102,7 +157,8 @@ class Background:
                 or run.stop_reason == "stopped" or run.n == 0):
             return
         self.remembered = True
-        self._session_runs.setdefault(self._session_key(), {})[run.key.method] = summarize(run)
+        entry = entry_of(run.key.method, run.key.strategy_options.get("variant"))
+        self._session_runs.setdefault(self._session_key(), {})[entry] = summarize(run)
 
     def poll(self) -> dict[str, Any]:
         s = self.session
@@ -117,8 +173,8 @@ class Background:
             elif res is not None:
                 update["strip"] = res
         race = None
-        for method, mkey in self._race_keys.items():
-            if method in s.race:
+        for entry, mkey in self._race_keys.items():
+            if entry in s.race:
                 continue
             res = races.get(mkey, race_result, mkey[1], s.objective_obj)
             if res is None:
@@ -126,9 +182,9 @@ class Background:
             race = dict(s.race) if race is None else race
             if isinstance(res, BaseException):
                 first = (str(res).strip().splitlines() or [""])[0][:120]
-                race[method] = f"failed: {type(res).__name__}: {first}"
+                race[entry] = f"failed: {type(res).__name__}: {first}"
             else:
-                race[method] = res
+                race[entry] = res
         if race is not None:
             update["race"] = race
         return update
