@@ -40,7 +40,9 @@ def serve_explorer(log_path: Path, *args: str):
             if proc.poll() is not None:
                 raise RuntimeError(f"panel serve exited:\n{log_path.read_text()}")
             try:
-                with urllib.request.urlopen(url, timeout=10) as resp:
+                # one request, waited for: each request builds a page, and a loaded machine
+                # may take longer than a short timeout (retries would only pile up more pages)
+                with urllib.request.urlopen(url, timeout=240) as resp:
                     if resp.status == 200:
                         break
             except OSError:
