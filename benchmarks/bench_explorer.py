@@ -268,7 +268,8 @@ class Server:
         deadline = time.time() + 300  # a loaded machine: the first page builds slowly
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(self.url, timeout=10):
+                # waited for, not retried: each request builds a page (see explorer_testing)
+                with urllib.request.urlopen(self.url, timeout=240):
                     return
             except OSError:
                 time.sleep(0.5)
