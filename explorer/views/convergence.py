@@ -19,8 +19,8 @@ from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 from explorer.clock import watch
 from explorer.engine import RaceResult
 from explorer.model import Session
-from explorer.views.tables import metric_label
-from explorer.views.theme import METHOD_COLORS, make_figure
+from explorer.views.tables import entry_title, metric_label
+from explorer.views.theme import entry_color, make_figure
 from explorer.views.timeline import Timeline
 
 __all__ = ["ConvergenceView", "FLOOR"]
@@ -42,10 +42,10 @@ class ConvergenceView(pn.viewable.Viewer):
                  height: int = 230, **params: Any) -> None:
         super().__init__(session=session, **params)
         timeline = timeline or Timeline()
-        from core.strategies import STRATEGIES
+        from explorer.background import race_entries
 
-        methods = {name: cls.title for name, cls in STRATEGIES.items()}
-        self.methods = methods  # name -> title
+        methods = {entry: entry_title(entry) for entry in race_entries()}
+        self.methods = methods  # race entry -> title (explorer.background.race_entries)
         self.fig = make_figure(
             title="Convergence race", width=width + 60, height=height + 75,
             sizing_mode="scale_width",
@@ -63,19 +63,18 @@ class ConvergenceView(pn.viewable.Viewer):
         self.race_renderers: dict[str, Any] = {}
         for name in methods:
             src = ColumnDataSource({"x": [], "y": []}, name=f"race-{name}")
-            r = self.fig.step("x", "y", source=src, mode="after",
-                              line_color=METHOD_COLORS.get(name, "#555555"),
+            r = self.fig.step("x", "y", source=src, mode="after", line_color=entry_color(name),
                               line_width=2, line_alpha=0.8)
             self.race[name] = src
             self.race_renderers[name] = r
         self.run = ColumnDataSource({"x": [], "y": [], "step": []}, name="run-curve")
         self.head = ColumnDataSource({"x": [], "y": [], "step": []}, name="run-head")
         self.run_renderer = self.fig.step("x", "y", source=self.run, mode="after", line_width=4,
-                                          line_color=METHOD_COLORS["sparse_grid"],
+                                          line_color=entry_color("sparse_grid"),
                                           view=timeline.view("upto"))
         self.head_renderer = self.fig.scatter("x", "y", source=self.head, size=10,
                                               view=timeline.view("at"),
-                                              fill_color=METHOD_COLORS["sparse_grid"],
+                                              fill_color=entry_color("sparse_grid"),
                                               line_color="white", line_width=1.5)
         self.run_item = LegendItem(label="this run", renderers=[self.run_renderer])
         self.race_items = {
@@ -96,7 +95,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self.fig.add_layout(self.cursor)
         timeline.show_location(self.cursor, "end")
         self.f_opt: float | None = None
-        self.method = "sparse_grid"
+        self.method = "sparse_grid"  # the animated run's race entry
         self._run: Any = None
         self._sent = 0  # frames in this run's sources
         watch(session, self._on_run, ["run"])
@@ -112,7 +111,10 @@ class ConvergenceView(pn.viewable.Viewer):
         s = self.session
         objective = s.objective_obj
         f_opt = getattr(objective, "f_opt", None) if objective.kind == "test_function" else None
-        self.configure(s.method, int(s.budget), f_opt, metric_label(objective))
+        from explorer.background import entry_of
+
+        self.configure(entry_of(s.method, s.variant), int(s.budget), f_opt,
+                       metric_label(objective))
         self._run = s.run
         self._sent = 0
         self._on_race()
@@ -160,10 +162,11 @@ class ConvergenceView(pn.viewable.Viewer):
                 item.visible = True
 
     def configure(self, method: str, budget: int, f_opt: float | None, metric: str) -> None:
-        """New run: clear every curve, colour the run by its method, set the axes."""
+        """New run of race entry ``method``: clear every curve, colour the run by its entry,
+        set the axes."""
         self.method = method
         self.f_opt = f_opt
-        color = METHOD_COLORS.get(method, "#333333")
+        color = entry_color(method)
         self.run_renderer.glyph.line_color = color
         self.head_renderer.glyph.fill_color = color
         self.fig.x_range.update(start=0, end=max(budget, 2))

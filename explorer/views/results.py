@@ -10,13 +10,21 @@ import param
 from explorer.clock import watch
 from explorer.engine import RaceResult, summarize
 from explorer.model import Session
-from explorer.views.tables import make_div, metric_label, results_html, set_html
+from explorer.views.tables import (
+    entry_description,
+    entry_title,
+    make_div,
+    metric_label,
+    results_html,
+    set_html,
+)
 
 __all__ = ["ResultsView"]
 
 
 class ResultsView(pn.viewable.Viewer):
-    """One row per registered method: the animated run, the race's runs, or why none."""
+    """One row per race entry: the animated run (bold, marked), the race's runs, or why
+    none."""
 
     session = param.ClassSelector(class_=Session)
 
@@ -38,14 +46,18 @@ class ResultsView(pn.viewable.Viewer):
             self._update()
 
     def rows(self) -> list[dict[str, Any]]:
-        from core.strategies import STRATEGIES
+        """One row per race entry (``explorer.background.race_entries``): the animated run's,
+        the race's, or why there is none."""
+        from explorer.background import entry_of, race_entries
 
         s = self.session
         live = s.objective_obj.kind != "test_function"
+        shown = entry_of(s.method, s.variant)
         rows = []
-        for method, cls in STRATEGIES.items():
-            row: dict[str, Any] = {"method": method, "title": cls.title, "budget": s.budget}
-            if method == s.method and s.run is not None:
+        for entry in race_entries():
+            row: dict[str, Any] = {"method": entry, "title": entry_title(entry),
+                                   "note": entry_description(entry), "budget": s.budget}
+            if entry == shown and s.run is not None:
                 run = s.run
                 res = summarize(run)
                 row.update(config=res.best_config, value=res.best_value, nfev=res.nfev,
@@ -53,7 +65,7 @@ class ResultsView(pn.viewable.Viewer):
                 if run.error:
                     row["state"] = "failed"
             else:
-                res = s.race.get(method)
+                res = s.race.get(entry)
                 if isinstance(res, RaceResult):
                     row.update(config=res.best_config, value=res.best_value, nfev=res.nfev,
                                accuracy=res.accuracy, state="done" if not res.error else "failed")
@@ -61,7 +73,7 @@ class ResultsView(pn.viewable.Viewer):
                     row["state"] = res
                 elif live:
                     row["state"] = "not run yet (choose it under Method)"
-                elif method == s.method:
+                elif entry == shown:
                     row["state"] = "not computed"
                 else:
                     row["state"] = "computing…"
@@ -74,7 +86,9 @@ class ResultsView(pn.viewable.Viewer):
         metric = metric_label(objective)
         classifier = "accuracy" in str(getattr(objective, "metric", ""))
         self._done = bool(s.run is not None and s.run.done)
-        text = results_html(self.rows(), s.method, metric, classifier)
+        from explorer.background import entry_of
+
+        text = results_html(self.rows(), entry_of(s.method, s.variant), metric, classifier)
         if text != self._text:
             self._text = text
             set_html(self.div, text)

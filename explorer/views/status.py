@@ -17,13 +17,72 @@ import param
 from bokeh.models import Div
 
 from explorer.clock import watch
-from explorer.engine import ROLE_CANDIDATE
+from explorer.engine import ROLE_CANDIDATE, RaceResult
 from explorer.model import Session
-from explorer.views.tables import make_div, metric_label, status_html
-from explorer.views.theme import FONT
+from explorer.views.tables import _fmt, entry_title, make_div, metric_label, status_html
+from explorer.views.theme import FONT, TEXT
 from explorer.views.timeline import Timeline
 
-__all__ = ["StatusView", "finished_note"]
+__all__ = ["COMPARED_WITH", "StatusView", "finished_note", "live_note", "race_sentence"]
+
+#: The method the race sentence compares the sparse grids with.
+COMPARED_WITH = "bayesian"
+
+
+def live_note(objective: Any) -> str:
+    """What a live run is doing: following a journal or a study as it is written, or
+    training."""
+    kind = getattr(objective, "kind", "")
+    if kind == "journal" and getattr(objective, "path", None) is not None:
+        return f"following {objective.path.name}"
+    if kind == "study":
+        return f"following {getattr(objective, 'title', 'the study')}"
+    return "training…"
+
+
+def race_sentence(session: Session) -> str:
+    """After a run: how each raced sparse grid compares with :data:`COMPARED_WITH` on this
+    objective, in one sentence (plain text, from the race's results; ``""`` until they are
+    all in)."""
+    from explorer.background import RACED_VARIANTS, entry_of, race_entries
+
+    s, run = session, session.run
+    if run is None or not run.done or run.error or not run.n_frames:
+        return ""
+    shown = entry_of(s.method, s.variant)
+    values: dict[str, float] = {}
+    for entry in race_entries():
+        if entry == shown:
+            values[entry] = float(run.frames[-1].best_value)
+        else:
+            res = s.race.get(entry)
+            if isinstance(res, RaceResult) and not res.error:
+                values[entry] = float(res.best_value)
+    grids = [e for e, (m, _) in race_entries().items() if m in RACED_VARIANTS]
+    if COMPARED_WITH not in values or not grids or any(e not in values for e in grids):
+        return ""
+    objective = s.objective_obj
+    f_opt = getattr(objective, "f_opt", None) if objective.kind == "test_function" else None
+
+    def gap(entry: str) -> float:
+        return values[entry] - f_opt if f_opt is not None else values[entry]
+
+    ref, other = gap(COMPARED_WITH), entry_title(COMPARED_WITH)
+    what = "distance to the minimum" if f_opt is not None else \
+        f"best {metric_label(objective)}"
+    order = sorted(grids, key=gap)
+    values_text = ", ".join(f"{entry_title(e)} {_fmt(gap(e), 3)}" for e in order)
+    winners = [entry_title(e) for e in order if gap(e) < ref]
+    if not winners:
+        verdict = f"no sparse grid beats {other}"
+    elif len(winners) == len(grids):
+        verdict = f"every sparse grid beats {other}"
+    else:
+        verb = "beats" if len(winners) == 1 else "beat"
+        verdict = f"only {' and '.join(winners)} {verb} {other}"
+    title = getattr(objective, "title", s.objective)
+    return (f"On {title} with {run.budget} evaluations, {what}: {values_text}, {other} "
+            f"{_fmt(ref, 3)}: {verdict}.")
 
 
 def finished_note(run: Any) -> str:
@@ -55,6 +114,8 @@ class StatusView(pn.viewable.Viewer):
         self.frames.data = {"step": [], "end": [], "status": []}
         self.div = make_div("status", sizing_mode="stretch_width")
         self.timeline.show_text(self.div, "status")
+        self.race_div = Div(text="", name="race-summary", visible=False,
+                            sizing_mode="stretch_width")
         self.message = Div(text="", name="message", visible=False, sizing_mode="stretch_width",
                            styles={"color": "#b42318", "font-weight": "600",
                                    "font-family": FONT})
@@ -63,11 +124,15 @@ class StatusView(pn.viewable.Viewer):
         self.present = False
         watch(session, self.update, ["run", "n_steps", "playing", "message"])
         watch(session, self._on_message, ["message"])
+        watch(session, self._on_race, ["run", "race", "n_steps"])
         self.update()
         self._on_message()
+        self._on_race()
 
     def __panel__(self) -> Any:
         return pn.Column(pn.pane.Bokeh(self.div, margin=(0, 10), sizing_mode="stretch_width"),
+                         pn.pane.Bokeh(self.race_div, margin=(0, 10),
+                                       sizing_mode="stretch_width"),
                          pn.pane.Bokeh(self.message, margin=(0, 10), sizing_mode="stretch_width"),
                          margin=0, sizing_mode="stretch_width")
 
@@ -75,6 +140,17 @@ class StatusView(pn.viewable.Viewer):
         text = self.session.message
         self.message.text = html.escape(text)
         self.message.visible = bool(text)
+
+    def _on_race(self, *events: Any) -> None:
+        """The race sentence under the status line, once the run and the race are over."""
+        text = race_sentence(self.session)
+        size = 16 if self.present else 13.5
+        html_text = (f"<div style='font-size:{size}px;line-height:1.3;font-family:{FONT};"
+                     f"color:{TEXT}'>{html.escape(text)}</div>") if text else ""
+        if self.race_div.text != html_text:
+            self.race_div.text = html_text
+        if self.race_div.visible != bool(text):
+            self.race_div.visible = bool(text)
 
     def note(self, k: int | None = None) -> str:
         """What step ``k`` (default: the shown one) did, or that the run finished."""
@@ -84,7 +160,8 @@ class StatusView(pn.viewable.Viewer):
         if run is None or f is None:
             if run is not None and getattr(run, "done", False) is False and s.objective_obj.kind \
                     != "test_function":
-                return "paused: press Play or Step to evaluate" if not s.playing else "training…"
+                return "paused: press Play or Step to evaluate" if not s.playing else \
+                    live_note(s.objective_obj)
             return "computing…" if run is not None else ""
         done = run.done  # before the frame count: a run seen done has all its frames counted
         n = max(min(int(s.n_steps), run.n_frames), 1)
@@ -98,8 +175,8 @@ class StatusView(pn.viewable.Viewer):
         parts = []
         if at_end:
             live = s.objective_obj.kind != "test_function"
-            parts.append(("training…" if s.playing else "paused: press Play or Step to "
-                          "evaluate") if live else "computing…")
+            parts.append((live_note(s.objective_obj) if s.playing else "paused: press Play "
+                          "or Step to evaluate") if live else "computing…")
         if f.role == ROLE_CANDIDATE or f.label:
             parts.append(f.label)
         return " · ".join(p for p in parts if p)
@@ -143,3 +220,4 @@ class StatusView(pn.viewable.Viewer):
         """Every text again (presentation size changed)."""
         self._run = None
         self.update()
+        self._on_race()

@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 from bokeh.models import Div
 
-from explorer.views.theme import FONT, METHOD_COLORS, TEXT
+from explorer.views.theme import FONT, TEXT, entry_color
 
 __all__ = [
     "TABLE_CSS",
+    "VARIANT_NAMES",
+    "entry_description",
+    "entry_title",
     "metric_label",
     "formula_html",
     "inspector_html",
@@ -36,6 +39,7 @@ table.x td {{ text-align: right; padding: 2px 6px; border-bottom: 1px solid #f0f
   font-variant-numeric: tabular-nums; white-space: nowrap; }}
 table.x td.l, table.x th.l {{ text-align: left; }}
 table.x td.cfg {{ white-space: normal; max-width: 200px; }}
+table.x td.name {{ white-space: normal; min-width: 120px; }}
 table.x tr.sel td {{ background: #fff1e6; font-weight: 600; }}
 table.x tr.cur td {{ background: #f5f7fa; font-weight: 600; }}
 .dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px;
@@ -62,6 +66,37 @@ def metric_label(objective: Any) -> str:
     """The objective's metric as shown in the page (plain text, not yet escaped)."""
     metric = str(getattr(objective, "metric", "f(x)") or "f(x)")
     return _METRIC_LABELS.get(metric, metric)
+
+
+#: How the page names a raced variant after its method's title ("Sparse grid (slides)"); what
+#: the variant does is core's words (:func:`entry_description`), whether it is the default too.
+VARIANT_NAMES = {"thesis": "(slides)", "zoom": "+ local model"}
+
+
+def entry_title(entry: str) -> str:
+    """A race entry's name (``"method"`` or ``"method:variant"``, ``explorer.background``):
+    the strategy's title, the variant's name, and "(default)" for the strategy's default."""
+    from core.strategies import STRATEGIES, strategy_options
+
+    method, _, variant = entry.partition(":")
+    cls = STRATEGIES.get(method)
+    title = cls.title if cls is not None else method
+    if not variant:
+        return title
+    text = f"{title} {VARIANT_NAMES.get(variant, f'({variant})')}"
+    if variant == strategy_options(method).get("variant"):
+        text += " (default)"
+    return text
+
+
+def entry_description(entry: str) -> str:
+    """What a race entry's variant does, in core's words (``""`` for a plain method)."""
+    from core.strategies import STRATEGIES
+
+    method, _, variant = entry.partition(":")
+    cls = STRATEGIES.get(method)
+    choices = getattr(cls, "option_choices", {}).get("variant", {}) if cls else {}
+    return str(choices.get(variant, "")) if variant else ""
 
 
 def set_html(div: Div, text: str) -> None:
@@ -178,8 +213,9 @@ def inspector_html(
 def results_html(
     rows: Sequence[dict[str, Any]], current: str, metric: str, show_accuracy: bool
 ) -> str:
-    """Results table: one row per method (``method``, ``title``, ``config``, ``value``,
-    ``accuracy``, ``nfev``, ``budget``, ``state``)."""
+    """Results table: one row per race entry (``method``: the entry, ``title``, ``note``,
+    ``config``, ``value``, ``accuracy``, ``nfev``, ``budget``, ``state``); the row of
+    ``current`` (the animated run) is bold and marked."""
     acc_head = "<th>accuracy</th>" if show_accuracy else ""
     value_head = f"best {metric}" if len(metric) <= 16 else "best value"
     out = [
@@ -188,7 +224,7 @@ def results_html(
     ]
     for r in rows:
         cls = " class='cur'" if r["method"] == current else ""
-        color = METHOD_COLORS.get(r["method"], "#999")
+        color = entry_color(r["method"])
         state = r.get("state", "")
         if state and state != "done":
             cfg = f"<span class='muted'>{html.escape(state)}</span>"
@@ -200,9 +236,11 @@ def results_html(
             acc = f"<td>{'–' if a is None else f'{100 * a:.1f}%'}</td>"
         nfev = r.get("nfev")
         evals = "–" if nfev is None else f"{nfev}/{r.get('budget', '?')}"
+        mark = " <span class='muted'>◀ played</span>" if r["method"] == current else ""
         out.append(
-            f"<tr{cls}><td class='l'><span class='dot' style='background:{color}'></span>"
-            f"{html.escape(r['title'])}</td><td class='l cfg'>{cfg}</td>"
+            f"<tr{cls}><td class='l name' title='{html.escape(r.get('note', ''), quote=True)}'>"
+            f"<span class='dot' style='background:{color}'></span>"
+            f"{html.escape(r['title'])}{mark}</td><td class='l cfg'>{cfg}</td>"
             f"<td>{_fmt(r.get('value'))}</td>"
             f"{acc}<td>{evals}</td></tr>"
         )

@@ -10,8 +10,10 @@ from bokeh.plotting import figure
 __all__ = [
     "ACCENT",
     "as_lists",
+    "entry_color",
     "BELOW_COLOR",
     "BEST_COLOR",
+    "ENTRY_COLORS",
     "ERROR_PALETTE",
     "LANDSCAPE_PALETTE",
     "LEVEL_PALETTE",
@@ -49,12 +51,19 @@ METHOD_COLORS: dict[str, str] = {
     "bayesian": "#8e44ad",
     "adaptive_random": "#2e9e6b",
 }
+#: Race entries of their own colour (a variant of a method; ``explorer.background``).
+ENTRY_COLORS: dict[str, str] = {"sparse_grid:zoom": "#c2185b"}
 NEWEST_COLOR = "#ff2fa0"
 BEST_COLOR = "#ffd400"
 ACCENT = "#e4572e"
 TEXT = "#1f2933"
 #: System fonts only: the page loads nothing from outside the machine.
 FONT = "'Segoe UI', Roboto, 'DejaVu Sans', Helvetica, Arial, sans-serif"
+
+
+def entry_color(entry: str) -> str:
+    """The colour of a race entry (``"method"`` or ``"method:variant"``)."""
+    return ENTRY_COLORS.get(entry) or METHOD_COLORS.get(entry.partition(":")[0], "#555555")
 
 
 def as_lists(columns: dict[str, Any], limit: int = 512) -> dict[str, Any]:
