@@ -222,7 +222,7 @@ def surrogate_text(run: Any, race: Any = None, strip: Any = None) -> str:
     roles = np.asarray(run.role[:n])
     grid_y = y[roles == ROLE_GRID]
     grid_best = float(np.nanmin(grid_y)) if np.isfinite(grid_y).any() else math.nan
-    text = ("The middle plot is the B-spline surrogate fitted to the "
+    text = ("The sparse-grid surrogate plot shows the B-spline surrogate fitted to the "
             f"{int(np.count_nonzero(roles == ROLE_GRID))} grid points (same colours as the "
             "truth).")
     cand = np.flatnonzero(roles == ROLE_CANDIDATE)
@@ -249,7 +249,7 @@ def race_text(run: Any, race: Any = None, strip: Any = None) -> str:
     values = _race_values(race)
     if run.frames:
         values[run.key.method] = float(run.frames[-1].best_value)
-    text = (f"The right plot races every method at the same budget of {run.budget} "
+    text = (f"The convergence race compares every method at the same budget of {run.budget} "
             "evaluations: the best value found so far against evaluations spent.")
     if len(values) < 2:
         return text + " The other methods are still computing."

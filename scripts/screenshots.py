@@ -158,6 +158,39 @@ def animated_gif(browser: Any, url: str) -> list[Path]:
     return [out]
 
 
+def lesson_ready(pattern: str, live: bool = False, show: str = "") -> Callable[[Any], None]:
+    """Ready when the lesson caption matches ``pattern`` (a JS regex source) and, for a
+    computed run, the run is finished and the race is in; a live training shows three
+    finished trainings. ``show``: the title of a view to scroll to (below the fold at
+    1024x768)."""
+
+    def ready(page: Any) -> None:
+        if live:
+            wait_status(page, "s => s.n >= 3", 900_000)
+            settle(page)
+        else:
+            finished(page)
+        page.wait_for_function(
+            "(p) => new RegExp(p).test(Bokeh.documents[0].get_model_by_name('lesson-caption')"
+            ".text)", arg=pattern, timeout=240_000)
+        if show:
+            page.get_by_text(show).first.scroll_into_view_if_needed()
+        settle(page)
+
+    return ready
+
+
+#: Lesson scenes (explorer/lesson.py): a classroom link each, with the caption it needs.
+LESSON = {
+    "grid_random": "random search tried",
+    "sparse_grid": "refinements with",
+    "gamma": "γ strip below",
+    "surrogate": "in truth",
+    "race": "lowest first",
+    "neural_network": "trainings finished so far",
+    "adaptive_random": "selected points",
+}
+
 #: The scenes, in order. Append to add one.
 SCENES: list[Scene | tuple[str, Callable[[Any, str], list[Path]]]] = [
     Scene("start", "explorer_start_{w}x{h}.png", "", first_frame),
@@ -176,6 +209,15 @@ SCENES: list[Scene | tuple[str, Callable[[Any, str], list[Path]]]] = [
     ("gif", animated_gif),
 ]
 SCENES.extend(explore_scenes.SCENES)  # explore(): your function, a journal, ARS variants
+SCENES.extend(
+    Scene(f"lesson_{key}", f"lesson_{key}_{{w}}x{{h}}.png",
+          f"?scene={key}&controls=minimal&play=1"
+          + ("" if key == "neural_network" else "&speed=60"),
+          lesson_ready(pattern, live=key == "neural_network",
+                       show="Convergence race" if key == "race" else ""),
+          sizes=((1024, 768),))
+    for key, pattern in LESSON.items()
+)
 
 
 def _key(scene: Any) -> str:

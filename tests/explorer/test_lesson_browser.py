@@ -22,7 +22,7 @@ PHRASES = {
     "sparse_grid": "refinements with",
     "gamma": "points within",
     "surrogate": "B-spline surrogate fitted to the",
-    "race": "races every method",
+    "race": "compares every method",
     "neural_network": "trains a small network live",
     "adaptive_random": "Adaptive random search starts with",
 }
