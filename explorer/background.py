@@ -55,17 +55,18 @@ def entry_of(method: str, variant: str | None) -> str:
     return f"{method}:{variant}" if method in RACED_VARIANTS and variant else method
 
 
-def entry_key(session: Session, entry: str) -> RunKey:
+def entry_key(session: Session, entry: str, raced: bool = False) -> RunKey:
     """The run of race ``entry`` with the session's controls. The chosen method's run is the
-    animated one; another variant takes the session's options with its own variant, and the
-    strategy's default variant leaves the options its variant sets to the strategy (the
-    project's default run, e.g. the sparse grid's surrogate optimizer)."""
+    animated one (``raced``: the run the race would make of it instead); another variant
+    takes the session's options with its own variant, and the strategy's default variant
+    leaves the options its variant sets to the strategy (the project's default run, e.g. the
+    sparse grid's surrogate optimizer)."""
     import sys
 
     from core.strategies import STRATEGIES, strategy_options
 
     method, variant = race_entries()[entry]
-    if variant is None or entry == entry_of(session.method, session.variant):
+    if variant is None or (entry == entry_of(session.method, session.variant) and not raced):
         return session.run_key(method)
     opts = dict(session.strategy_options(method), variant=variant)
     if variant == strategy_options(method).get("variant"):

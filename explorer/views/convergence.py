@@ -19,7 +19,7 @@ from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 from explorer.clock import watch
 from explorer.engine import RaceResult
 from explorer.model import Session
-from explorer.views.tables import entry_title, metric_label
+from explorer.views.tables import entry_title, metric_label, played_title
 from explorer.views.theme import entry_color, make_figure
 from explorer.views.timeline import Timeline
 
@@ -114,7 +114,7 @@ class ConvergenceView(pn.viewable.Viewer):
         from explorer.background import entry_of
 
         self.configure(entry_of(s.method, s.variant), int(s.budget), f_opt,
-                       metric_label(objective))
+                       metric_label(objective), played_title(s))
         self._run = s.run
         self._sent = 0
         self._on_race()
@@ -161,7 +161,8 @@ class ConvergenceView(pn.viewable.Viewer):
                 item.label = value(f"{self.methods[method]}: {res}")
                 item.visible = True
 
-    def configure(self, method: str, budget: int, f_opt: float | None, metric: str) -> None:
+    def configure(self, method: str, budget: int, f_opt: float | None, metric: str,
+                  title: str | None = None) -> None:
         """New run of race entry ``method``: clear every curve, colour the run by its entry,
         set the axes."""
         self.method = method
@@ -181,7 +182,8 @@ class ConvergenceView(pn.viewable.Viewer):
             r.visible = True
         self.run_renderer.visible = True
         # value(...): a bare string assigned to a label spec would be read as a column name
-        self.run_item.label = value(self.methods.get(method, method) + " (this run)")
+        title = title or self.methods.get(method, method)
+        self.run_item.label = value(title + " (this run)")
         for name, item in self.race_items.items():
             item.visible = False
             item.label = value(self.methods[name])

@@ -15,6 +15,7 @@ from explorer.views.tables import (
     entry_title,
     make_div,
     metric_label,
+    played_title,
     results_html,
     set_html,
 )
@@ -58,6 +59,7 @@ class ResultsView(pn.viewable.Viewer):
             row: dict[str, Any] = {"method": entry, "title": entry_title(entry),
                                    "note": entry_description(entry), "budget": s.budget}
             if entry == shown and s.run is not None:
+                row["title"] = played_title(s)
                 run = s.run
                 res = summarize(run)
                 row.update(config=res.best_config, value=res.best_value, nfev=res.nfev,

@@ -19,7 +19,14 @@ from bokeh.models import Div
 from explorer.clock import watch
 from explorer.engine import ROLE_CANDIDATE, RaceResult
 from explorer.model import Session
-from explorer.views.tables import _fmt, entry_title, make_div, metric_label, status_html
+from explorer.views.tables import (
+    _fmt,
+    entry_title,
+    make_div,
+    metric_label,
+    played_title,
+    status_html,
+)
 from explorer.views.theme import FONT, TEXT
 from explorer.views.timeline import Timeline
 
@@ -67,12 +74,15 @@ def race_sentence(session: Session) -> str:
     def gap(entry: str) -> float:
         return values[entry] - f_opt if f_opt is not None else values[entry]
 
-    ref, other = gap(COMPARED_WITH), entry_title(COMPARED_WITH)
+    def name(entry: str) -> str:
+        return played_title(s) if entry == shown else entry_title(entry)
+
+    ref, other = gap(COMPARED_WITH), name(COMPARED_WITH)
     what = "distance to the minimum" if f_opt is not None else \
         f"best {metric_label(objective)}"
     order = sorted(grids, key=gap)
-    values_text = ", ".join(f"{entry_title(e)} {_fmt(gap(e), 3)}" for e in order)
-    winners = [entry_title(e) for e in order if gap(e) < ref]
+    values_text = ", ".join(f"{name(e)} {_fmt(gap(e), 3)}" for e in order)
+    winners = [name(e) for e in order if gap(e) < ref]
     if not winners:
         verdict = f"no sparse grid beats {other}"
     elif len(winners) == len(grids):

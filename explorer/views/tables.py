@@ -22,6 +22,7 @@ __all__ = [
     "entry_description",
     "entry_title",
     "metric_label",
+    "played_title",
     "formula_html",
     "inspector_html",
     "make_div",
@@ -87,6 +88,20 @@ def entry_title(entry: str) -> str:
     if variant == strategy_options(method).get("variant"):
         text += " (default)"
     return text
+
+
+def played_title(session: Any) -> str:
+    """The animated run's name: its entry's (:func:`entry_title`), unless its options are not
+    the entry's (a default variant run with other options: "Sparse grid (zoom, your
+    options)")."""
+    from core.strategies import STRATEGIES
+    from explorer.background import entry_key, entry_of
+
+    entry = entry_of(session.method, session.variant)
+    method, _, variant = entry.partition(":")
+    if variant and session.run_key() != entry_key(session, entry, raced=True):
+        return f"{STRATEGIES[method].title} ({variant}, your options)"
+    return entry_title(entry)
 
 
 def entry_description(entry: str) -> str:

@@ -77,3 +77,12 @@ def test_live_note_names_what_is_followed(tmp_path, kind, expected):
     obj.path = tmp_path / "run.jsonl"
     obj.title = "Optuna study x"
     assert live_note(obj) == expected
+
+
+def test_a_default_variant_run_with_other_options_is_not_called_the_default():
+    from explorer.views.tables import played_title
+
+    s = Session(budget=100)
+    assert played_title(s) == "Sparse grid (slides)"
+    s.variant = "zoom"  # with the page's optimizer "none": not the project's default run
+    assert played_title(s) == "Sparse grid (zoom, your options)"
