@@ -19,13 +19,17 @@ from bokeh.transform import transform
 from explorer.background import STRIP_GAMMAS
 from explorer.clock import watch
 from explorer.model import Session
+from explorer.objectives import is_cheap
 from explorer.views.tables import make_div, set_html
 from explorer.views.theme import LEVEL_PALETTE, make_figure
 from explorer.views.timeline import Timeline
 
-__all__ = ["GammaStripView"]
+__all__ = ["GammaStripView", "NO_STRIP"]
 
 _TITLES = {0.0: "γ = 0 (greedy)", 0.5: "γ = 0.5", 1.0: "γ = 1 (breadth-first)"}
+#: Said instead of the three grids when nobody computes them.
+NO_STRIP = ("No γ strip for this objective: it would take three more runs of it. The strip "
+            "is drawn for the test functions and for 2-D trainings with a stored landscape.")
 
 
 class GammaStripView(pn.viewable.Viewer):
@@ -79,7 +83,13 @@ class GammaStripView(pn.viewable.Viewer):
         d = s.objective_obj.space.dim
         self.set_grids(s.strip, s.dims, (d, d + 10))
         note = s.strip_note
+        hide = s.strip is None and not is_cheap(s.objective_obj)  # not yet, or never
+        if hide and not note:  # nobody computes it (your own objective, a journal, a study)
+            note = NO_STRIP
         set_html(self.note, f"<p class='muted'>{html.escape(note)}</p>" if note else "")
+        for fig in self.figures:
+            if fig.visible == hide:
+                fig.visible = not hide
 
     def set_grids(self, grids: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
                   dims: tuple[int, int], level_range: tuple[int, int]) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "set_html",
     "results_html",
     "status_html",
+    "where_html",
 ]
 
 TABLE_CSS = f"""
@@ -51,6 +52,7 @@ table.x tr.cur td {{ background: #f5f7fa; font-weight: 600; }}
 .status b {{ font-weight: 650; }}
 .err {{ color: #b42318; font-weight: 600; }}
 h4 {{ margin: 0 0 4px 0; font-size: 13px; }}
+.where {{ font-size: 13.5px; font-weight: 650; color: #c2185b; margin: 0 0 4px 0; }}
 """
 
 
@@ -169,6 +171,13 @@ def formula_html(gamma: float, level: tuple[str, str] = LEVEL_SUM) -> str:
         f"<div class='muted'>r = rank of the value (0 = best), {sym} = {meaning}, "
         "d = times already refined; the point with the smallest g is refined next.</div>"
     )
+
+
+def where_html(where: str) -> str:
+    """The inspector's first line: which grid the shown step is in (``""``: none)."""
+    if not where:
+        return ""
+    return f"<div class='where'>{html.escape(where[:1].upper() + where[1:])}</div>"
 
 
 def inspector_html(
