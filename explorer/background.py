@@ -21,14 +21,11 @@ from explorer.engine import (
 from explorer.model import Session
 from explorer.objectives import is_cheap, method_variants
 
-__all__ = ["Background", "RACED_VARIANTS", "RACE_MAX_BUDGET", "STRIP_GAMMAS", "entry_key",
+__all__ = ["Background", "RACED_VARIANTS", "STRIP_GAMMAS", "entry_key",
            "entry_of", "not_raced", "race_entries"]
 
 #: γ values of the γ strip.
 STRIP_GAMMAS = (0.0, 0.5, 1.0)
-#: Methods left out of the race above a budget (Bayesian optimization fits a GP per
-#: evaluation: minutes of background work above a few hundred), with the reason shown.
-RACE_MAX_BUDGET: dict[str, int] = {"bayesian": 300}
 
 
 #: Methods each of whose variants is an entry of the race (``"method:variant"``): the sparse
@@ -79,7 +76,9 @@ def entry_key(session: Session, entry: str, raced: bool = False) -> RunKey:
 
 def not_raced(method: str, budget: int) -> str:
     """Why ``method`` is not raced at ``budget`` (``""`` if it is)."""
-    limit = RACE_MAX_BUDGET.get(method)
+    from core.strategies import STRATEGIES
+
+    limit = STRATEGIES[method].max_interactive_budget  # its cost grows too fast above
     if limit is not None and budget > limit:
         return f"not raced above {limit} evaluations"
     return ""

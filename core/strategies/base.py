@@ -79,6 +79,10 @@ class Strategy(ABC):
     #: (their defaults: ``core.strategies.strategy_options``), so a front end can offer them
     #: without restating them.
     option_choices: ClassVar[dict[str, dict[str, str]]] = {}
+    #: The largest budget worth running while someone waits for the result (a demonstration,
+    #: a background comparison), or None when the cost stays small at any budget. A front end
+    #: runs such a method above it only on request, and says why.
+    max_interactive_budget: ClassVar[int | None] = None
 
     @classmethod
     def min_budget(cls, dim: int, space_size: int | None = None, **options: Any) -> int:

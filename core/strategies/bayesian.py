@@ -74,6 +74,10 @@ class BayesianOptimization(Strategy):
         "Latin-hypercube start, then a Matern 5/2 Gaussian process with expected improvement"
     )
     has_model = True  # the GP posterior mean
+    #: Each proposal fits the Gaussian process to all n points told (a Cholesky factorization,
+    #: O(n^3), for every hyperparameter trial of the fit), so a run's cost grows with the
+    #: fourth power of its budget: above a few hundred evaluations it takes minutes.
+    max_interactive_budget = 300
 
     def __init__(
         self,

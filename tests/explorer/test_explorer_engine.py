@@ -244,3 +244,18 @@ def test_gamma_strip_extremes():
         np.testing.assert_array_equal(lsum, gen.level_sums)
     # breadth-first (gamma = 1) keeps level sums low; greedy goes deep
     assert strips[1.0][2].max() < strips[0.0][2].max()
+
+
+def test_race_budget_limit_is_read_from_core():
+    """Which methods sit out the race at a budget is the strategies' own metadata
+    (``max_interactive_budget``), not a table of the explorer."""
+    from core.strategies import STRATEGIES
+    from explorer.background import not_raced
+
+    limited = {m: c.max_interactive_budget for m, c in STRATEGIES.items()
+               if c.max_interactive_budget is not None}
+    assert "bayesian" in limited
+    for method, limit in limited.items():
+        assert not_raced(method, limit) == ""
+        assert str(limit) in not_raced(method, limit + 1)
+    assert all(not_raced(m, 10**6) == "" for m in STRATEGIES if m not in limited)
