@@ -1,0 +1,97 @@
+"""The page a class sees: plot sizes at projector and laptop windows, the sidebar collapsed in
+presentation mode (pytest-playwright with Debian's Chromium; run with ``pytest -m ui``).
+
+Every measurement waits for the layout to reach the asserted state (never for a time), then
+asserts, so a failure says what was measured.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_explorer_browser import open_explorer, wait_status
+
+pytestmark = pytest.mark.ui
+
+#: The landscape figures' boxes (canvas and plotting frame) and the page's layout facts.
+LAYOUT_JS = """() => {
+  const all = [];
+  const visit = (v) => { all.push(v); for (const c of (v.child_views ?? [])) visit(c); };
+  Object.values(Bokeh.index).forEach(visit);
+  const figs = {};
+  for (const v of all) {
+    const name = v.model.name;
+    if ((name === 'truth-figure' || name === 'model-figure') && v.el) {
+      const r = v.el.getBoundingClientRect();
+      figs[name] = {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                    width: r.width, frame: v.frame ? v.frame.bbox.width : 0};
+    }
+  }
+  const sidebar = document.querySelector('#sidebar');
+  return {figs, scroll: document.documentElement.scrollWidth,
+          sidebar: sidebar ? sidebar.classList.contains('hidden') : null,
+          sidebarWidth: sidebar ? sidebar.getBoundingClientRect().width : -1};
+}"""
+
+#: (window, present) -> the least width (px) of each landscape plot's canvas and frame.
+CASES = {
+    ((1024, 768), False): (300, 240),
+    ((1024, 768), True): (300, 300),
+    ((1280, 720), False): (360, 300),
+    ((1280, 720), True): (360, 360),
+}
+
+
+def _fits(w: int, h: int, canvas: int, frame: int) -> str:
+    return f"""() => {{ const m = ({LAYOUT_JS})(); const f = Object.values(m.figs);
+        return f.length == 2 && m.scroll <= {w} && f.every(b => b.width >= {canvas}
+            && b.frame >= {frame} && b.left >= 0 && b.right <= {w} && b.bottom <= {h}); }}"""
+
+
+@pytest.mark.parametrize(("size", "present"), list(CASES))
+def test_landscape_plots_fill_the_first_screen(browser, explorer_server, size, present):
+    url, _ = explorer_server
+    w, h = size
+    canvas, frame = CASES[(size, present)]
+    context = browser.new_context(viewport={"width": w, "height": h})
+    page = context.new_page()
+    try:
+        errors = open_explorer(page, url, "?present=true" if present else "")
+        wait_status(page, "s => s.n >= 1")
+        try:  # the layout settles (fonts, scroll bars): wait for the state asserted below
+            page.wait_for_function(_fits(w, h, canvas, frame), timeout=30_000)
+        except Exception:
+            pass  # the assertions say what does not fit
+        m = page.evaluate(LAYOUT_JS)
+        print(size, "present" if present else "default", m)  # the widths, in -s output
+        assert set(m["figs"]) == {"truth-figure", "model-figure"}
+        for name, box in m["figs"].items():
+            assert box["width"] >= canvas and box["frame"] >= frame, (name, box)
+            assert box["left"] >= 0 and box["right"] <= w, (name, box)
+            assert box["bottom"] <= h, (name, box)  # in the first screen, no scrolling
+        truth, model = m["figs"]["truth-figure"], m["figs"]["model-figure"]
+        assert abs(truth["bottom"] - model["bottom"]) <= 2  # side by side, equal heights
+        assert abs(truth["frame"] - model["frame"]) <= 0.25 * truth["frame"]
+        assert m["scroll"] <= w  # nothing scrolls sideways
+        assert m["sidebar"] is present  # presentation mode starts with the sidebar closed
+        if present:
+            assert m["sidebarWidth"] == 0 or m["sidebarWidth"] < 5
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_sidebar_button_opens_the_collapsed_sidebar(browser, explorer_server):
+    """Presentation mode closes the sidebar; the template's header button opens it again."""
+    url, _ = explorer_server
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        open_explorer(page, url, "?present=true")
+        page.wait_for_function("() => document.querySelector('#sidebar')"
+                               ".classList.contains('hidden')")
+        page.locator("#sidebar-button").click()
+        page.wait_for_function("() => !document.querySelector('#sidebar')"
+                               ".classList.contains('hidden')")
+        page.get_by_role("button", name="Play", exact=True).wait_for(state="visible")
+    finally:
+        context.close()
