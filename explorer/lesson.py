@@ -246,15 +246,20 @@ def race_text(run: Any, race: Any = None, strip: Any = None) -> str:
     U, y = _points(run)
     if not len(y):
         return _waiting(run)
+    from explorer.background import entry_of
+    from explorer.views.tables import entry_title
+
     values = _race_values(race)
-    if run.frames:
-        values[run.key.method] = float(run.frames[-1].best_value)
+    shown = entry_of(run.key.method, run.key.option("variant"))
+    if run.frames:  # the shown run, as far as it got, in place of its race entry
+        values[shown] = float(run.frames[-1].best_value)
     text = (f"The convergence race compares every method at the same budget of {run.budget} "
             "evaluations: the best value found so far against evaluations spent.")
     if len(values) < 2:
         return text + " The other methods are still computing."
     ranked = sorted(values.items(), key=lambda kv: kv[1])
-    listed = ", ".join(f"{_title(m)} {_fmt(v)}" for m, v in ranked)
+    listed = ", ".join(f"{entry_title(m)}{' (shown)' if m == shown else ''} {_fmt(v)}"
+                       for m, v in ranked)
     return text + f" Best values, lowest first: {listed}."
 
 

@@ -214,7 +214,7 @@ SCENES.extend(
           f"?scene={key}&controls=minimal&play=1"
           + ("" if key == "neural_network" else "&speed=60"),
           lesson_ready(pattern, live=key == "neural_network",
-                       show="Convergence race" if key == "race" else ""),
+                       show="Results (same budget)" if key == "race" else ""),
           sizes=((1024, 768),))
     for key, pattern in LESSON.items()
 )

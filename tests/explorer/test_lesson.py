@@ -128,6 +128,7 @@ def test_race_caption_ranks_the_race():
             "grid": "budget too small"}
     text = caption("race", run, race)
     assert "Random search 4" in text
+    assert "Sparse grid (slides) (shown)" in text  # the shown run: the thesis' variant
     assert text.index("Sparse grid") < text.index("Random search")  # lowest first
     assert "still computing" in caption("race", run, {})
 
@@ -155,7 +156,7 @@ def test_every_scene_has_a_caption_without_a_run():
 def test_lesson_bar_next_back_and_keys(services):
     app = ExplorerApp(Session(), services, race=False)
     lesson, s = app.lesson, app.session
-    assert "Lesson mode" in lesson.caption.text
+    assert "Lesson mode" in lesson.title.text and "Start" in lesson.caption.text
     seen = []
     for _ in SCENES:
         lesson.go_next()
