@@ -38,6 +38,7 @@ __all__ = [
     "scene_keys",
     "scene_menu",
     "scene_settings",
+    "selections",
 ]
 
 #: Sidebar controls that ``controls=minimal`` may hide (session parameter names; the player's
@@ -153,6 +154,14 @@ def _origin_kinds(run: Any) -> list[str]:
     return kinds
 
 
+def selections(run: Any) -> int:
+    """Selections (refinements) behind the run's frames: a batch shown in several frames (one
+    point at a time, or as live workers finish) shares one."""
+    if run is None:
+        return 0
+    return len({id(f.refinement) for f in run.frames if f.refinement is not None})
+
+
 def _waiting(run: Any) -> str:
     return "The run has no evaluations yet: press Play (space) or Step (s)."
 
@@ -180,7 +189,7 @@ def sparse_grid_text(run: Any, race: Any = None, strip: Any = None) -> str:
     U, y = _points(run)
     if not len(y):
         return _waiting(run)
-    refinements = sum(1 for f in run.frames if f.refinement is not None)
+    refinements = selections(run)
     grid = np.asarray(run.level_sum[: run.n])
     grid = grid[grid > 0]
     deepest = int(grid.max()) if grid.size else 0
@@ -283,13 +292,13 @@ def adaptive_random_text(run: Any, race: Any = None, strip: Any = None) -> str:
         return _waiting(run)
     kinds = _origin_kinds(run)
     around = kinds.count("neighbourhood")
-    selections = sum(1 for f in run.frames if f.refinement is not None)
+    chosen = selections(run)
     random_pts = len(kinds) - around
     k, n = near_best_count(U, y)
     return (
         f"Adaptive random search starts with {random_pts} random points, then repeatedly picks "
         "a point by the same criterion as the sparse grid and draws new points around it. "
-        f"This run drew {around} of its {n} points around {selections} selected points; {k} "
+        f"This run drew {around} of its {n} points around {chosen} selected points; {k} "
         f"lie within {NEAR_BEST:g} of the best point."
     )
 

@@ -101,7 +101,7 @@ def test_grid_vs_random_caption_counts_distinct_values():
 
 def test_sparse_grid_caption_counts_refinements():
     run = scene_run("sparse_grid")
-    refinements = sum(1 for f in run.frames if f.refinement is not None)
+    refinements = len({f.refinement.step for f in run.frames if f.refinement is not None})
     text = caption("sparse_grid", run)
     assert f"made {refinements} refinements with {run.n} points" in text
     assert f"|l|₁ = {int(run.level_sum[: run.n].max())}" in text
@@ -134,10 +134,23 @@ def test_race_caption_ranks_the_race():
 
 
 def test_adaptive_random_caption_counts_neighbourhood_draws():
-    run = scene_run("adaptive_random")
+    from explorer.engine.worker import animation_batch
+
+    s = Session()
+    s.scene = "adaptive_random"
+    key = s.run_key()
+    run = RunRecord(key, s.objective_obj)  # as the page replays it: one point per frame
+    record_run(run, make_strategy_for(key, run.d), threading.Event(),
+               max_batch=animation_batch(key.method, key.budget, live=False))
     kinds = [ev.origin.kind for b in run.batches for ev in b.evaluations]
+    parents = {ev.origin.parent for b in run.batches for ev in b.evaluations
+               if ev.origin.kind == "neighbourhood"}
+    n_sel = len({ev.origin.refinement for b in run.batches for ev in b.evaluations
+                 if ev.origin.kind == "neighbourhood"})
+    assert run.n_frames == run.n and n_sel >= len(parents)
     text = caption("adaptive_random", run)
-    assert f"drew {kinds.count('neighbourhood')} of its {run.n} points" in text
+    assert f"drew {kinds.count('neighbourhood')} of its {run.n} points around {n_sel} " \
+           "selected points" in text
 
 
 def test_neural_network_caption_before_and_after_trainings():
