@@ -47,6 +47,7 @@ __all__ = [
     "CONFIG_KEYS",
     "DEPENDS_ON",
     "PROVENANCE_KEYS",
+    "REVIEWED",
     "ResultsRefused",
     "check_provenance",
     "cnn_rows",
@@ -56,6 +57,7 @@ __all__ = [
     "provenance",
     "read_csv",
     "regression_rows",
+    "reviewed_commits",
     "write_csv",
 ]
 
@@ -265,18 +267,38 @@ def header_keys(experiment: str) -> tuple[str, ...]:
     return ("command", *CONFIG_KEYS[experiment], *PROVENANCE_KEYS)
 
 
-def check_provenance(header: Mapping[str, str]) -> tuple[str, str]:
+#: Commits that changed a file of :data:`DEPENDS_ON` and were reviewed as not changing what the
+#: experiments compute (metadata a front end reads, docstrings, this check itself): one line
+#: per commit, ``<full hash> <why>``. A CSV stays current across them.
+REVIEWED = RESULTS_DIR / "reviewed_commits.txt"
+
+
+def reviewed_commits(path: Path = REVIEWED) -> dict[str, str]:
+    """The reviewed commits of ``path``: full hash -> why it does not change the results."""
+    if not Path(path).exists():
+        return {}
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            sha, _, why = line.strip().partition(" ")
+            out[sha] = why.strip()
+    return out
+
+
+def check_provenance(header: Mapping[str, str],
+                     reviewed: Mapping[str, str] | None = None) -> tuple[str, str]:
     """Whether a CSV's rows are what the current code computes: ``(status, reason)``.
 
     ``status`` is
 
-    - ``"current"``: made from a clean tree at an ancestor of HEAD, and no file of
-      :data:`DEPENDS_ON` changed between that commit and HEAD;
-    - ``"stale"``: as above, but a dependency changed since (the rows may differ now);
-    - ``"stale"`` too: a header without these provenance lines (written before this rule);
-    - ``"refused"``: the run started with uncommitted changes
-      in :data:`DEPENDS_ON` (its code is in no commit), or its commit is not an ancestor of
-      HEAD (code from another branch or a rewritten history);
+    - ``"current"``: made from a clean tree at an ancestor of HEAD, and every commit since then
+      that changed a file of :data:`DEPENDS_ON` is one of the ``reviewed`` commits (default:
+      :func:`reviewed_commits`), reviewed as not changing the results;
+    - ``"stale"``: as above, but an unreviewed commit changed a dependency since (the rows may
+      differ now), or the header has no provenance lines (written before this rule);
+    - ``"refused"``: the run started with uncommitted changes in :data:`DEPENDS_ON` (its code
+      is in no commit), or its commit is not an ancestor of HEAD (code from another branch or a
+      rewritten history);
     - ``"unchecked"``: git is not available here (e.g. a source archive); the header is taken
       at its word.
     """
@@ -294,14 +316,21 @@ def check_provenance(header: Mapping[str, str]) -> tuple[str, str]:
         return "refused", f"its commit {commit[:10]} is not in this repository's history"
     if anc.returncode == 1:
         return "refused", f"its commit {commit[:10]} is not an ancestor of HEAD"
-    diff = _git("diff", "--name-only", commit, "HEAD", "--", *DEPENDS_ON)
-    if diff is None or diff.returncode != 0:
-        return "refused", f"git diff {commit[:10]} HEAD failed"
-    changed = diff.stdout.split()
-    if changed:
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        return "stale", (f"{', '.join(changed[:3])}{more} changed since its commit "
-                         f"{commit[:10]}")
+    log = _git("log", "--format=%H %s", f"{commit}..HEAD", "--", *DEPENDS_ON)
+    if log is None or log.returncode != 0:
+        return "refused", f"git log {commit[:10]}..HEAD failed"
+    since = [line.partition(" ") for line in log.stdout.splitlines() if line.strip()]
+    reviewed = reviewed_commits() if reviewed is None else reviewed
+    unreviewed = [(sha, subject) for sha, _, subject in since if sha not in reviewed]
+    if unreviewed:
+        more = f" and {len(unreviewed) - 2} more" if len(unreviewed) > 2 else ""
+        return "stale", ("its dependencies changed since its commit " + commit[:10] + ": "
+                         + "; ".join(f"{sha[:10]} {subject!r}" for sha, subject in
+                                     unreviewed[:2]) + more)
+    if since:
+        return "current", (f"the {len(since)} commit(s) that changed its dependencies since its "
+                           f"commit {commit[:10]} are reviewed as not changing the results "
+                           f"(notebooks/results/{REVIEWED.name})")
     return "current", f"no file it depends on changed since its commit {commit[:10]}"
 
 
