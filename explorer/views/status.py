@@ -134,7 +134,7 @@ class StatusView(pn.viewable.Viewer):
         self.present = False
         watch(session, self.update, ["run", "n_steps", "playing", "message"])
         watch(session, self._on_message, ["message"])
-        watch(session, self._on_race, ["run", "race", "n_steps"])
+        watch(session, self._on_race, ["run", "race", "n_steps", "step"])
         self.update()
         self._on_message()
         self._on_race()
@@ -152,8 +152,11 @@ class StatusView(pn.viewable.Viewer):
         self.message.visible = bool(text)
 
     def _on_race(self, *events: Any) -> None:
-        """The race sentence under the status line, once the run and the race are over."""
-        text = race_sentence(self.session)
+        """The race sentence under the status line, once the run is shown to its end and the
+        race is over (not before: the class watches the run first)."""
+        s, run = self.session, self.session.run
+        at_end = run is not None and run.done and s.step >= run.n_frames - 1
+        text = race_sentence(s) if at_end else ""
         size = 16 if self.present else 13.5
         html_text = (f"<div style='font-size:{size}px;line-height:1.3;font-family:{FONT};"
                      f"color:{TEXT}'>{html.escape(text)}</div>") if text else ""

@@ -53,6 +53,8 @@ def test_race_shows_both_sparse_grids_and_says_how_they_compare(services):
     text = app.views.results.div.text
     assert "Sparse grid (slides)" in text and "Sparse grid + local model (default)" in text
     assert text.count("◀ played") == 1 and "class='cur'" in text
+    assert not app.views.status.race_div.visible  # the class watches the run first
+    app.runner.seek(s.run.n_frames - 1)
     sentence = race_sentence(s)
     assert sentence.startswith("On Rosenbrock (2-D) with 60 evaluations")
     assert "Bayesian optimization" in sentence and "beat" in sentence
