@@ -141,4 +141,10 @@ def test_session_exports_name_the_run(services):
     assert exports["csv"][0] == "rosenbrock-sparse_grid-b20-s0.csv"
     assert exports["csv"][1]().startswith(b"index,step,x1,x2")
     assert app.export.buttons["journal"].filename.endswith(".jsonl")
+    s = app.session
+    assert s.truth is not None and s.scale is not None  # what the PNG draws
+    png = Image.open(io.BytesIO(exports["png"][1]()))
+    assert png.size == PNG_SIZE
+    gif = Image.open(io.BytesIO(exports["gif"][1]()))
+    assert gif.n_frames == min(s.step + 1, 40)
     app.stop()
