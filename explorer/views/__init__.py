@@ -48,6 +48,7 @@ LEGEND = (
 
 #: Font sizes (title, axis label, tick label) of the figures, normal and presentation mode.
 FONTS = {False: ("14px", "13px", "13px"), True: ("18px", "16px", "15px")}
+STRIP_TITLE = {False: "12px", True: "13px"}
 
 
 class Views:
@@ -86,6 +87,8 @@ class Views:
                          sizing_mode="stretch_width")
         self.legend = Div(text=LEGEND, name="legend", sizing_mode="stretch_width")
         watch(session, self._on_present, ["present"])
+        # after the status view's own watchers (registered first): the race sentence
+        watch(session, self._on_intro, ["run", "race", "n_steps", "step"])
         self._on_present()
 
     def resend(self) -> None:
@@ -101,12 +104,21 @@ class Views:
 
     def _on_present(self, *events: Any) -> None:
         title, axis, ticks = FONTS[bool(self.session.present)]
-        self.intro.visible = not self.session.present  # the teacher says it: room for plots
         for fig in self.figures():
             style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
+        for fig in self.strip.figures:  # three small plots: their titles stay small
+            fig.title.text_font_size = STRIP_TITLE[bool(self.session.present)]
         if self.status.present != bool(self.session.present):
             self.status.present = bool(self.session.present)
             self.status.refresh()
+        self._on_intro()
+
+    def _on_intro(self, *events: Any) -> None:
+        """The intro gives its lines to the plots in presentation mode (the teacher says it),
+        and to the race sentence at the end of a run (so the plots stay where they were)."""
+        visible = not self.session.present and not self.status.race_div.visible
+        if self.intro.visible != visible:
+            self.intro.visible = visible
 
     def header(self) -> list[Any]:
         """The intro and the status line (above the plots)."""

@@ -55,7 +55,7 @@ _MARKER_STYLES = {  # marker, size, fill, fill_alpha, line, line_width
     "best": ("star", 28, BEST_COLOR, 1.0, "#1f2933", 1.5),
 }
 #: Size (px) of an evaluation's dot on the truth, and of an interpolation node on the model.
-POINT_SIZE, NODE_SIZE = 12, 5
+POINT_SIZE, NODE_SIZE = 11, 5
 #: Design sizes (px) of the two figures: the model is wider by its colour bar; both scale with
 #: the page's width, keeping these proportions (the pair's flex grows them alike, so their
 #: heights stay equal).

@@ -60,6 +60,9 @@ def test_race_shows_both_sparse_grids_and_says_how_they_compare(services):
     assert "Bayesian optimization" in sentence and "beat" in sentence
     assert html.escape(sentence) in app.views.status.race_div.text
     assert app.views.status.race_div.visible
+    assert not app.views.intro.visible  # it gives its lines to the sentence: plots stay put
+    app.runner.seek(0)
+    assert not app.views.status.race_div.visible and app.views.intro.visible
     s.variant = "zoom"  # the default animated: the slides' grid joins the race
     settle(app)
     assert isinstance(s.race["sparse_grid:thesis"], RaceResult)
