@@ -159,19 +159,25 @@ class LessonView(pn.viewable.Viewer):
         """The shown scene's caption (plain text) or the lesson's invitation."""
         s = self.session
         if not s.scene:
-            return ("Lesson mode: Start walks through the thesis' story in "
-                    f"{len(SCENES)} scenes (keys: → next, ← back, space play/pause, s step).")
+            return ("Start walks through the thesis' story in "
+                    f"{len(SCENES)} scenes: grid and random search, sparse grids, γ, the "
+                    "surrogate, the race, a neural network, adaptive random search.")
         return caption(s.scene, s.run, s.race, s.strip)
 
     def _refresh(self, *events: Any) -> None:
         s = self.session
-        title = get_scene(s.scene).title if s.scene else "Lesson"
+        keys = [sc.key for sc in SCENES]
+        where = (f"scene {keys.index(s.scene) + 1} of {len(keys)}" if s.scene else
+                 f"{len(keys)} scenes")
         try:
             text = self.caption_text()
         except Exception as err:  # a caption must never break the page
             log.exception("lesson caption failed")
             text = f"(caption unavailable: {type(err).__name__})"
-        new_title = (f"<b style='font-size:16px;color:#e4572e'>{html.escape(title)}</b>")
+        title = html.escape(get_scene(s.scene).title) if s.scene else "Lesson mode"
+        new_title = (f"<span style='font-size:13px;color:#52606d'><b style='color:#e4572e'>"
+                     f"{title}</b> · {where} · keys: → next, ← back, space play/pause, "
+                     "s step</span>")
         new_caption = html.escape(text)
         if self.title.text != new_title:
             self.title.text = new_title
@@ -186,11 +192,10 @@ class LessonView(pn.viewable.Viewer):
         doc.js_on_event("document_ready", CustomJS(args={"keys": self.keys}, code=code))
 
     def __panel__(self) -> Any:
-        bar = pn.Row(self.back, self.next, self.menu,
-                     pn.pane.Bokeh(self.title, margin=(10, 8)), sizing_mode="stretch_width",
-                     margin=0)
-        return pn.Column(bar, pn.pane.Bokeh(self.caption, sizing_mode="stretch_width",
-                                            margin=(0, 12, 6, 12)),
+        bar = pn.Row(self.back, self.next, self.menu, sizing_mode="stretch_width", margin=0)
+        return pn.Column(bar, pn.pane.Bokeh(self.title, margin=(0, 12)),
+                         pn.pane.Bokeh(self.caption, sizing_mode="stretch_width",
+                                       margin=(0, 12, 6, 12)),
                          sizing_mode="stretch_width", margin=(0, 5),
                          styles={"background": "#fff8f3", "border-left": "4px solid #e4572e"})
 
