@@ -37,7 +37,7 @@ INTRO = (
 )
 
 LEGEND = (
-    "<div style='font-size:12.5px;color:#3e4c59'>"
+    "<div style='font-size:{size}px;color:#3e4c59'>"
     "<span style='color:#f2855d'>●</span> evaluation (fill: level |l|<sub>1</sub> or "
     "order) &nbsp; <span style='color:#ff2fa0'>◯</span> newest step &nbsp; "
     "<span style='color:#00a8cc'>▢</span> point refined this step &nbsp; "
@@ -48,7 +48,9 @@ LEGEND = (
 
 #: Font sizes (title, axis label, tick label) of the figures, normal and presentation mode.
 FONTS = {False: ("14px", "13px", "13px"), True: ("18px", "16px", "15px")}
+#: Small texts (γ strip titles, colour bar, race legend, symbol legend), normal and presenting.
 STRIP_TITLE = {False: "12px", True: "13px"}
+SMALL = {False: ("12px", 12.5), True: ("14px", 15)}
 
 
 class Views:
@@ -85,7 +87,8 @@ class Views:
         self.intro = Div(text=f"<div style='font-size:13px;color:#3e4c59;line-height:1.35;"
                          f"font-family:{FONT}'>{INTRO}</div>", name="intro",
                          sizing_mode="stretch_width")
-        self.legend = Div(text=LEGEND, name="legend", sizing_mode="stretch_width")
+        self.legend = Div(text=LEGEND.format(size=SMALL[False][1]), name="legend",
+                          sizing_mode="stretch_width")
         watch(session, self._on_present, ["present"])
         # after the status view's own watchers (registered first): the race sentence
         watch(session, self._on_intro, ["run", "race", "n_steps", "step"])
@@ -106,8 +109,14 @@ class Views:
         title, axis, ticks = FONTS[bool(self.session.present)]
         for fig in self.figures():
             style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
+        present = bool(self.session.present)
         for fig in self.strip.figures:  # three small plots: their titles stay small
-            fig.title.text_font_size = STRIP_TITLE[bool(self.session.present)]
+            fig.title.text_font_size = STRIP_TITLE[present]
+        small, legend = SMALL[present]
+        for bar in (self.landscape.colorbar, self.landscape.error_colorbar):
+            bar.title_text_font_size = bar.major_label_text_font_size = small
+        self.convergence.legend.label_text_font_size = small
+        self.legend.text = LEGEND.format(size=legend)
         if self.status.present != bool(self.session.present):
             self.status.present = bool(self.session.present)
             self.status.refresh()
