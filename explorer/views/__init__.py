@@ -117,6 +117,10 @@ class Views:
             bar.title_text_font_size = bar.major_label_text_font_size = small
         self.convergence.legend.label_text_font_size = small
         self.legend.text = LEGEND.format(size=legend)
+        from explorer.views.tables import PRESENT_STYLES
+
+        for div in (self.results.div, self.inspector.div, self.strip.note):
+            div.styles = dict(PRESENT_STYLES) if present else {}
         if self.status.present != bool(self.session.present):
             self.status.present = bool(self.session.present)
             self.status.refresh()

@@ -17,6 +17,7 @@ from bokeh.models import Div
 from explorer.views.theme import FONT, TEXT, entry_color
 
 __all__ = [
+    "PRESENT_STYLES",
     "TABLE_CSS",
     "VARIANT_NAMES",
     "entry_description",
@@ -34,7 +35,7 @@ __all__ = [
 
 TABLE_CSS = f"""
 :host {{ font-family: {FONT}; color: {TEXT}; }}
-table.x {{ border-collapse: collapse; font-size: 12.5px; width: 100%; }}
+table.x {{ border-collapse: collapse; font-size: var(--x-table, 12.5px); width: 100%; }}
 table.x th {{ text-align: right; font-weight: 600; color: #52606d;
   border-bottom: 1px solid #cbd2d9; padding: 3px 6px; white-space: nowrap; }}
 table.x td {{ text-align: right; padding: 2px 6px; border-bottom: 1px solid #f0f2f5;
@@ -46,8 +47,8 @@ table.x tr.sel td {{ background: #fff1e6; font-weight: 600; }}
 table.x tr.cur td {{ background: #f5f7fa; font-weight: 600; }}
 .dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px;
   vertical-align: baseline; }}
-.formula {{ font-size: 14px; margin: 2px 0 6px 0; }}
-.muted {{ color: #7b8794; font-size: 12px; }}
+.formula {{ font-size: var(--x-formula, 14px); margin: 2px 0 6px 0; }}
+.muted {{ color: #7b8794; font-size: var(--x-muted, 12px); }}
 .status {{ font-size: 14.5px; line-height: 1.35; }}
 .status b {{ font-weight: 650; }}
 .err {{ color: #b42318; font-weight: 600; }}
@@ -55,6 +56,10 @@ h4 {{ margin: 0 0 4px 0; font-size: 13px; }}
 .where {{ font-size: 13.5px; font-weight: 650; color: #c2185b; margin: 0 0 4px 0; }}
 """
 
+
+#: Font sizes of the HTML views in presentation mode (CSS variables of ``TABLE_CSS``, set on
+#: a Div's ``styles``: they reach into its shadow root).
+PRESENT_STYLES = {"--x-table": "15px", "--x-formula": "16.5px", "--x-muted": "14px"}
 
 #: Prepended to every text: Panel replaces a Bokeh model's own ``stylesheets`` with the
 #: template's, but a ``<style>`` element inside the Div's shadow root always applies.
