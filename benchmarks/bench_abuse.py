@@ -50,6 +50,7 @@ from bench_explorer import (  # noqa: E402  (this directory's shared server and 
     CHROMIUM_ARGS,
     ROOT,
     STATUS_JS,
+    TRACEBACK_KINDS,
     Server,
     settled_rss,
     status,
@@ -319,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                        serves_a_working_page(browser, journal.url, "?speed=20&play=1"))
             browser.close()
         errors = plain.errors() + journal.errors()
+        kinds = plain.traceback_kinds() + journal.traceback_kinds()
     finally:
         plain.stop()
         journal.stop()
@@ -329,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((measure, result, target, "" if met is None else ("yes" if met else "NO")))
 
     row("tracebacks in the servers' logs (both rounds)", str(len(errors)), "0", not errors)
+    for kind, what in TRACEBACK_KINDS.items():
+        row(f"  of which {what}", str(kinds.count(kind)))
     for line in sorted(set(errors)):
         print(f"    server error x{errors.count(line)}: {line[:150]}")
     names = {"reloads": f"{n_reloads} reloads, changing links (every other interrupted)",

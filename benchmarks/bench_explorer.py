@@ -249,6 +249,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Kinds of server tracebacks, by where they were raised (``traceback_kind``).
+TRACEBACK_KINDS = {
+    "project": "through the project's code (explorer/, core/)",
+    "bokeh-detached": "Bokeh: a message handled on a connection its keep-alive already "
+                      "detached (bokeh/server/connection.py, AssertionError)",
+    "panel-closed": "Panel/Tornado: a write to a closed WebSocket (WebSocketClosedError)",
+    "other": "anything else",
+}
+
+
+def traceback_files(block: str) -> list[str]:
+    """The source files of a logged traceback's frames (not the log lines around it, which
+    may name the page's URL, ``/explorer/ws?...``)."""
+    return [ln.split('"')[1] for ln in block.splitlines()
+            if ln.lstrip().startswith('File "') and ln.count('"') >= 2]
+
+
+def traceback_kind(block: str) -> str:
+    """Which of :data:`TRACEBACK_KINDS` a logged traceback is."""
+    files = traceback_files(block)
+    if any(("/explorer/" in f or "/core/" in f) and "site-packages" not in f for f in files):
+        return "project"
+    if any(f.endswith("bokeh/server/connection.py") for f in files) and \
+            "AssertionError" in block:
+        return "bokeh-detached"
+    if "WebSocketClosedError" in block or "StreamClosedError" in block:
+        return "panel-closed"
+    return "other"
+
+
 class Server:
     """``panel serve explorer`` on a free port (``args`` appended to its command line, e.g.
     ``"--args", "--journal", FILE``), its log in a temporary file."""
@@ -303,6 +333,20 @@ class Server:
                                              "The above exception was the direct cause")):
                 continue  # the next block ends this chain
             out.append(tail[0] if tail else "?")
+        return out
+
+    def traceback_kinds(self) -> list[str]:
+        """One kind per traceback of :meth:`errors` (see :data:`TRACEBACK_KINDS`)."""
+        if not self.log.closed:
+            self.log.flush()
+        out = []
+        for block in self.log_path.read_text().split("Traceback (most recent call last):")[1:]:
+            tail = [ln for ln in block.splitlines()
+                    if ln.strip() and not ln.startswith((" ", "\t"))]
+            if tail and tail[-1].startswith(("During handling of the above exception",
+                                             "The above exception was the direct cause")):
+                continue  # counted with the next block, as in errors()
+            out.append(traceback_kind(block))
         return out
 
     def stop(self) -> None:

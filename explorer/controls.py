@@ -5,9 +5,9 @@ A control the chosen method does not use is disabled and says why in its label (
 (``core.strategies.strategy_options``). Each widget's help tooltip is its parameter's ``doc``.
 
 The history control is a ``pn.widgets.Player`` (its own buttons hidden: the sidebar's buttons
-drive it through the session). It is the page's clock: while ``session.animate`` is set it
-advances by itself in the browser at ``session.speed`` steps per second, and its value is the
-shown step (:mod:`explorer.views.timeline`).
+drive it through the session). Its value is the shown step; while ``session.animate`` is set
+the page's clock advances it in the browser at ``session.speed`` steps per second, reporting
+the step to the server only now and then (:mod:`explorer.views.timeline`).
 """
 
 from __future__ import annotations
@@ -15,23 +15,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import panel as pn
 
 from explorer.clock import held, watch
 from explorer.model import FAST_SPEED, Session
-from explorer.views.timeline import Timeline
+from explorer.views.timeline import Timeline, interval_ms  # noqa: F401  (re-exported)
 
 __all__ = ["Controls"]
 
 log = logging.getLogger(__name__)
 
 _HELP = ("gamma", "budget", "initial_level", "optimizer", "degree")
-
-
-def interval_ms(speed: float) -> int:
-    """The player's interval (ms per step) for ``speed`` steps per second."""
-    return max(int(round(1000.0 / max(float(speed), 0.1))), 10)
 
 
 class Controls:
@@ -61,19 +55,13 @@ class Controls:
         self.speed = bind(w.FloatSlider, "speed", **wide)
         self.history = w.Player(
             label=s.param.step.label, start=0, end=max(int(s.n_steps) - 1, 1), value=int(s.step),
-            interval=interval_ms(s.speed), loop_policy="loop" if s.loop else "once",
             visible_buttons=[], show_loop_controls=False, show_value=True, height=60,
             value_align="start", margin=(0, 10), **wide,
         )
-        self.timeline = timeline
-        if timeline is not None:
-            args, code = timeline.player_callback()
-            self.history.jscallback(args=args, value=code)
-        # a new interval takes effect at the next start of the player's timer
-        self.history.jscallback(interval="if (cb_obj.direction == 1) "
-                                "{ cb_obj.direction = 0; cb_obj.direction = 1; }")
-        watch(s, self._to_player, ["step", "n_steps", "animate", "speed", "loop"])
-        self.history.param.watch(held(self._from_player), ["value", "direction"])
+        # the page plays the steps by itself; the timeline keeps the player and the session
+        # in step with few messages (explorer/views/timeline.py)
+        self.timeline = timeline or Timeline()
+        self.timeline.attach(self.history, s, runner.player_stopped, hold=held)
         # toggle buttons, not checkboxes: a checkbox's text is not clickable, only its
         # 13-pixel box; a button is one big target on a projector
         toggle = {"sizing_mode": "stretch_width", "color": "light"}
@@ -157,33 +145,6 @@ class Controls:
         except Exception as err:  # a button must never break the page
             log.exception("explorer command failed")
             self.runner.fail(err)
-
-    def _to_player(self, *events: Any) -> None:
-        s, p = self.session, self.history
-        want = {"end": max(int(s.n_steps) - 1, 1), "value": int(s.step),
-                "interval": interval_ms(s.speed), "loop_policy": "loop" if s.loop else "once",
-                "direction": 1 if s.animate else 0}
-        changed = {k: v for k, v in want.items() if getattr(p, k) != v}
-        if not changed:  # a step the page's player showed comes back unchanged: nothing to send
-            return
-        p.param.update(**changed)
-        if "value" in changed and self.timeline is not None:
-            # the server moved the step (seek, reset, a live run's new frame): the shown-step
-            # source says so too, so a page that loads now starts there
-            run, k = s.run, int(s.step)
-            end = run.frames[min(k, run.n_frames - 1)].end if run is not None and \
-                run.n_frames else 0
-            self.timeline.shown.data = {"step": [k], "end": [end]}
-
-    def _from_player(self, *events: Any) -> None:
-        """The page's player moved (its value is the shown step) or stopped at its end."""
-        s, p = self.session, self.history
-        for e in events:
-            if e.name == "value" and int(e.new) != s.step:
-                s.step = int(np.clip(int(e.new), 0, max(int(s.n_steps) - 1, 0)))
-            elif e.name == "direction" and e.new == 0 and s.animate:
-                if p.value >= p.end or p.value >= s.n_steps - 1:
-                    self.runner.player_stopped()
 
     def _on_method(self, *events: Any) -> None:
         from core.strategies import STRATEGIES

@@ -179,11 +179,14 @@ class Runner:
         run = None
         if not problem:
             run = self._start_run(objective, display)
+        same = s.step == 0
         s.param.update(
             run=run, step=0, n_steps=0, animate=False, surface=None, surface_note="",
             message=problem,
             race={}, strip=None, strip_note="", **display,
         )
+        if same:  # the page may have played on since it last said where it is
+            s.param.trigger("step")
         self._truth_key = None
         self._update_truth(force=True)
         self.background.request(objective)
@@ -331,7 +334,10 @@ class Runner:
             scale = self._observed_scale(frame=s.run.frames[k])
             if scale is not s.scale:
                 update["scale"] = scale
+        same = s.step == k
         s.param.update(step=k, **update)
+        if same:  # the page may have played on since it last said where it is: say it again
+            s.param.trigger("step")
 
     def _surface_for(self, k: int) -> dict[str, Any]:
         s, run = self.session, self.session.run

@@ -21,6 +21,7 @@ from explorer_testing import serve_explorer
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_abuse  # noqa: E402  (the benchmark's actions, run smaller)
+import bench_explorer  # noqa: E402  (its classification of server tracebacks)
 
 pytestmark = pytest.mark.ui
 
@@ -31,7 +32,7 @@ def _project_tracebacks(log, start: int = 0) -> list[str]:
     still queued, in Bokeh's code alone: those are counted by the benchmark.)"""
     text = log.read_bytes()[start:].decode("utf-8", "replace")
     return [b for b in text.split("Traceback (most recent call last):")[1:]
-            if "/explorer/" in b or "/core/" in b]
+            if bench_explorer.traceback_kind(b) == "project"]
 
 
 def test_reloads_with_changing_links(browser, explorer_server):

@@ -131,6 +131,28 @@ def test_speed_and_loop_set_the_players_pace(services):
     app.stop()
 
 
+def test_page_reports_its_step_and_the_server_seeks(services):
+    """While it plays the page reports its step now and then (the player's value_throttled);
+    a report is not sent back; a step the server sets reaches the page even when the server's
+    last known step was the same (the page may have played on since)."""
+    import param
+
+    app = make(services, budget=60)
+    settle(app)
+    s, r, player, shown = app.session, app.runner, app.controls.history, \
+        app.views.timeline.shown
+    r.play()
+    seq = shown.data["seq"][0]
+    with param.edit_constant(player):
+        player.value_throttled = 5  # the page's report
+    assert s.step == 5 and shown.data["seq"][0] == seq
+    r.seek(5)  # the server goes to the step it knows: the page is told all the same
+    assert shown.data["step"] == [5] and shown.data["seq"][0] == seq + 1
+    r.pause()
+    assert player.direction == 0
+    app.stop()
+
+
 def test_step_pause_reset_and_history(services):
     app = make(services, budget=60)
     settle(app)
