@@ -95,3 +95,24 @@ def test_sidebar_button_opens_the_collapsed_sidebar(browser, explorer_server):
         page.get_by_role("button", name="Play", exact=True).wait_for(state="visible")
     finally:
         context.close()
+
+
+RACE_JS = """() => { const d = Bokeh.documents[0];
+  const s = d.get_model_by_name('race-summary'), r = d.get_model_by_name('results');
+  return {sentence: s && s.visible ? s.text : '', results: r ? r.text : ''}; }"""
+
+
+def test_race_names_both_sparse_grids_and_compares_them_at_the_end(page, explorer_server):
+    """Played to its end, the run's page says how both sparse grids did against Bayesian
+    optimization; the results table names both and marks the played one."""
+    url, _ = explorer_server
+    errors = open_explorer(page, url, "?budget=40&speed=60&play=1")
+    page.wait_for_function(f"() => ({RACE_JS})().sentence.includes('Bayesian optimization')",
+                           timeout=120_000)
+    race = page.evaluate(RACE_JS)
+    assert "On Rosenbrock (2-D) with 40 evaluations" in race["sentence"]
+    for title in ("Sparse grid (slides)", "Sparse grid + local model (default)"):
+        assert title in race["sentence"] and title in race["results"]
+    played = race["results"].split("class='cur'")[1].split("</tr>")[0]
+    assert "Sparse grid (slides)" in played and "played" in played
+    assert not errors, errors
