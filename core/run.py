@@ -928,6 +928,7 @@ def replay(
     stop: Any = None,
     poll_seconds: float = REPLAY_POLL_SECONDS,
     on_evaluation: Callable[[Evaluation], Any] | None = None,
+    strategy: Any = None,
 ) -> Iterator[Batch]:
     """Replay a journaled run, read-only: the same strategy, answered from the journal.
 
@@ -953,6 +954,11 @@ def replay(
         Seconds between two looks at a followed file that holds nothing new.
     on_evaluation : callable, optional
         As in :func:`iterate`.
+    strategy : Strategy, optional
+        A fresh strategy of the journaled run (its method, options, seed and budget) to drive
+        instead of the one built from the header, for a caller that looks at it while the
+        replay runs (the explorer draws a Gaussian process's posterior). A strategy of another
+        run asks other points: the replay then raises ``JournalError``.
 
     Yields
     ------
@@ -976,12 +982,13 @@ def replay(
     ok, why = run.replayable
     if not ok:
         raise JournalError(run.path, 1, f"cannot be replayed: {why}")
-    try:
-        strategy = make_strategy(
-            run.method, run.space.dim, run.n_evals, seed=run.seed, **run.options
-        )
-    except (TypeError, ValueError) as exc:
-        raise JournalError(run.path, 1, f"cannot be replayed: {exc}") from None
+    if strategy is None:
+        try:
+            strategy = make_strategy(
+                run.method, run.space.dim, run.n_evals, seed=run.seed, **run.options
+            )
+        except (TypeError, ValueError) as exc:
+            raise JournalError(run.path, 1, f"cannot be replayed: {exc}") from None
     _check_stop(stop)
     answers = _JournalAnswers(run, bool(follow), stop, float(poll_seconds))
     return _replayed(answers, strategy, run, stop, on_evaluation)

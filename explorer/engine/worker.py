@@ -106,8 +106,13 @@ def record_batches(
     if executor is not None:
         kwargs["executor"] = executor
     obj = record.objective
+    journal = getattr(obj, "journal_path", None)
+    if journal is not None:  # a journal: core's replay answers the strategy from the file
+        batches = core_run.replay(journal, follow=obj.follow, stop=stop, strategy=strategy)
+    else:
+        batches = core_run.iterate(obj, obj.space, strategy, **kwargs)
     try:
-        for batch in core_run.iterate(obj, obj.space, strategy, **kwargs):
+        for batch in batches:
             if batch.done:
                 record.stop_reason = batch.stop_reason
             if not batch.evaluations or not batch.complete:
@@ -119,6 +124,7 @@ def record_batches(
                 break
             yield record.n_frames - 1
     finally:
+        batches.close()  # a replay's journal stream is closed with it
         if stop.is_set():
             record.stop_reason = "stopped"
         elif record.stop_reason is None:

@@ -1,24 +1,17 @@
-"""Journals replayed: written by the CLI and by minimize, followed live, bad files refused."""
+"""Journals replayed in the explorer (its worker drives ``core.run.replay``): written by the CLI
+and by minimize, followed live, bad files refused."""
 
 from __future__ import annotations
 
 import json
-import math
 import threading
 
-import numpy as np
 import pytest
 
 from core.cli import main as cli_main
 from core.run import minimize
 from core.space import Categorical, Float, Int, SearchSpace
-from explorer.replay import (
-    JournalError,
-    JournalObjective,
-    config_key,
-    load_journal,
-    parse_space,
-)
+from explorer.replay import JournalError, JournalObjective, load_journal, parse_space
 
 
 def _cli_journal(tmp_path, *args):
@@ -31,10 +24,19 @@ def _cli_journal(tmp_path, *args):
     return path
 
 
-def _replay(run, **kw):
-    obj = JournalObjective(run, **kw)
-    return minimize(obj, run.space, run.method, run.n_evals, seed=run.seed,
-                    max_batch=run.max_batch, **run.options)
+def _replay(run, follow=False, stop=None):
+    """The explorer's replay of ``run``: its worker's batches into a ``RunRecord``; returns
+    the record and its evaluations."""
+    from explorer.engine import RunKey
+    from explorer.engine.record import RunRecord
+    from explorer.engine.worker import make_strategy_for, record_run
+
+    obj = JournalObjective(run, follow=follow)
+    key = RunKey(obj.name, run.method, run.n_evals, run.seed,
+                 tuple(sorted(run.options.items())))
+    record = RunRecord(key, obj, True)
+    record_run(record, make_strategy_for(key, run.space.dim), stop or threading.Event())
+    return record, [ev for b in record.batches for ev in b.evaluations]
 
 
 def _unchanged(path):
@@ -66,12 +68,13 @@ def test_cli_journal_replays_bit_for_bit_and_is_only_read(tmp_path):
     assert (run.method, run.seed, run.n_evals, run.objective) == ("sparse_grid", 0, 30,
                                                                   "rosenbrock")
     assert run.options == {"gamma": 0.5} and run.replayable == (True, "")
-    res = _replay(run, follow=False)
+    record, history = _replay(run)
     by_index = {r["index"]: r for r in run.records}
-    assert [ev.index for ev in res.history] == sorted(by_index)
-    for ev in res.history:
+    assert [ev.index for ev in history] == sorted(by_index)
+    for ev in history:
         rec = by_index[ev.index]
         assert ev.u.tolist() == rec["u"] and ev.value == rec["value"]
+    assert record.n_frames > 3 and record.stop_reason is not None
     assert _unchanged(path) == before
 
 
@@ -84,71 +87,61 @@ def test_failed_evaluations_replay_as_failures_with_their_message(tmp_path):
     space = SearchSpace({"x": Float(0, 1), "y": Float(0, 1)})
     path = tmp_path / "f.jsonl"
     minimize(sometimes, space, "random", 20, seed=3, journal=path)
-    res = _replay(load_journal(path), follow=False)
-    failed = [ev for ev in res.history if not ev.ok]
+    _, history = _replay(load_journal(path))
+    failed = [ev for ev in history if not ev.ok]
     assert failed and all("diverged" in ev.error for ev in failed)
     assert all(ev.config["x"] > 0.7 for ev in failed)
 
 
 def test_a_journal_being_written_is_followed(tmp_path):
+    """A followed journal: the replay waits at the file's end and goes on as lines arrive
+    (the last one in two parts); the writer's end line ends it."""
     full = _cli_journal(tmp_path)
     lines = full.read_bytes().splitlines(keepends=True)
     live = tmp_path / "live.jsonl"
     live.write_bytes(b"".join(lines[:6]))  # header and 5 evaluations
     run = load_journal(live)
-    assert len(run.records) == 5 and not run.complete
-    obj = JournalObjective(run)
+    assert len(run.records) == 5 and not run.complete and run.end is None
     out = {}
-    t = threading.Thread(target=lambda: out.setdefault("res", _replay_with(obj, run)))
+    t = threading.Thread(target=lambda: out.setdefault("res", _replay(run, follow=True)))
     t.start()
-    try:
-        assert obj.waiting.wait(60)
-        with open(live, "ab") as f:  # the writer goes on, the last line in two parts
-            f.write(b"".join(lines[6:-1]))
-            f.write(lines[-1][:10])
-            f.flush()
-            assert obj.refresh() == len(lines) - 2  # the cut line is not read yet
-            f.write(lines[-1][10:])
-    finally:
-        t.join(60)
-        obj.close()
+    with open(live, "ab") as f:  # the writer goes on, the last line in two parts
+        f.write(b"".join(lines[6:-1]))
+        f.write(lines[-1][:10])
+        f.flush()
+        f.write(lines[-1][10:])
+    t.join(120)
     assert not t.is_alive()
-    res = out["res"]
-    n = len(load_journal(full).records)
-    assert res.nfev == n and all(ev.ok for ev in res.history)
-    assert res.fun == min(r["value"] for r in load_journal(full).records)
+    record, history = out["res"]
+    records = load_journal(full).records
+    assert len(history) == len(records) and all(ev.ok for ev in history)
+    assert record.error is None and record.stop_reason != "stopped"
+    assert min(ev.value for ev in history) == min(r["value"] for r in records)
 
 
-def _replay_with(obj, run):
-    return minimize(obj, run.space, run.method, run.n_evals, seed=run.seed,
-                    max_batch=run.max_batch, **run.options)
-
-
-def test_closing_stops_the_wait_and_says_why(tmp_path):
+def test_a_stop_ends_the_wait_for_a_followed_journal(tmp_path):
     full = _cli_journal(tmp_path)
     live = tmp_path / "live.jsonl"
     live.write_bytes(b"".join(full.read_bytes().splitlines(keepends=True)[:3]))
-    run = load_journal(live)
-    obj = JournalObjective(run)
-    t = threading.Thread(target=lambda: _replay_with(obj, run))
+    stop = threading.Event()
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault(
+        "res", _replay(load_journal(live), follow=True, stop=stop)))
     t.start()
-    assert obj.waiting.wait(60)
-    obj.close()
-    t.join(60)
+    stop.set()
+    t.join(120)
     assert not t.is_alive()
-    m = obj({"x1": 0.0, "x2": 0.0})
-    assert math.isnan(m.value) and "holds no evaluation" in m.info["error"]
+    record, history = out["res"]
+    assert len(history) <= 2 and record.stop_reason == "stopped"
 
 
 @pytest.mark.parametrize("follow", [False, True])
-def test_a_journal_of_another_run_says_its_points_are_missing(tmp_path, follow):
+def test_a_journal_of_another_run_is_refused_by_name(tmp_path, follow):
     path = _cli_journal(tmp_path)
     run = load_journal(path)
     run.seed, run.method = 1, "random"  # what a replay of another version would ask
-    res = _replay(run, follow=follow)  # following: no wait, the journal has other points
-    assert not any(ev.ok for ev in res.history)
-    expected = "is not the journaled run" if follow else "holds no evaluation"
-    assert expected in res.history[0].error
+    with pytest.raises(JournalError, match="is not this run's journal"):
+        _replay(run, follow=follow)  # following: no wait, the journal has other points
 
 
 def _header(**kw):
@@ -203,8 +196,3 @@ def test_missing_file_and_directory(tmp_path):
         load_journal(tmp_path / "nope.jsonl")
     with pytest.raises(JournalError, match="not a regular file"):
         load_journal(tmp_path)
-
-
-def test_config_key_matches_the_journal_form():
-    cfg = {"b": np.float64(0.1), "a": np.int64(3), "c": ("x", 1)}
-    assert config_key(cfg) == config_key({"a": 3, "c": ["x", 1], "b": 0.1})
