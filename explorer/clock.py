@@ -5,12 +5,13 @@ server is not involved in its pace. What needs the server is what grows or is co
 the page has its data: frames of a run still being computed or evaluated live, model images,
 the race and the γ strip. :class:`Clock` polls them with ``pn.state.add_periodic_callback``
 every :data:`TICK_MS` ms, each tick inside ``pn.io.hold`` (its changes reach the page as one
-message), and stops when the server destroys the session (``pn.state.on_session_destroyed``).
-In a server session the callback starts once the page has loaded (``pn.state.onload``): the
-page receives the document as it was when its HTML was made, and a change made between then
-and the page's connection would never reach it; ``on_load()`` then sends the views' data once
-more (replacing data is idempotent), so a page that loaded while a run was arriving shows it
-whole.
+message), and stops when the page's connection is lost (Bokeh's ``ConnectionLost`` event: a
+page that cannot reconnect never comes back) or the server destroys the session
+(``pn.state.on_session_destroyed``). In a server session the callback starts once the page
+has loaded (``pn.state.onload``): the page receives the document as it was when its HTML was
+made, and a change made between then and the page's connection would never reach it;
+``on_load()`` then sends the views' data once more (replacing data is idempotent), so a page
+that loaded while a run was arriving shows it whole.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from typing import Any
 
 import panel as pn
+from bokeh.events import ConnectionLost
 
 __all__ = ["Clock", "TICK_MS", "held", "watch"]
 
@@ -70,6 +72,7 @@ class Clock:
             self.pending = True
             pn.state.onload(self.begin)
             pn.state.on_session_destroyed(self.session_destroyed)
+            doc.on_event(ConnectionLost, self.connection_lost)
         else:
             self.begin()
 
@@ -95,6 +98,13 @@ class Clock:
 
     def session_destroyed(self, session_context: Any) -> None:
         self.stop()
+
+    def connection_lost(self, event: Any) -> None:
+        """The page's connection closed: a page that cannot reconnect (Panel's default,
+        ``pn.config.reconnect``) never comes back, so the work stops now, not when the server
+        discards the session later (``--unused-session-lifetime``)."""
+        if not pn.config.reconnect:
+            self.stop()
 
     def stop(self) -> None:
         self.stopped = True

@@ -118,3 +118,18 @@ def test_store_keeps_finished_runs_without_their_images(services):
     worker.want((0, 1), 3)
     assert run.slices  # recomputed for the viewer who came back
     services.runs.release(key)
+
+
+def test_a_lost_connection_stops_the_clock_unless_pages_reconnect(monkeypatch):
+    """A page whose connection closed never comes back (Panel's default): its session's work
+    stops then, not only when the server discards the session."""
+    from explorer.clock import Clock
+
+    stops = []
+    clock = Clock(lambda dt: None, on_stop=lambda: stops.append(1))
+    monkeypatch.setattr(pn.config, "reconnect", True)
+    clock.connection_lost(None)
+    assert not clock.stopped and not stops
+    monkeypatch.setattr(pn.config, "reconnect", False)
+    clock.connection_lost(None)
+    assert clock.stopped and stops == [1]
