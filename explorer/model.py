@@ -133,7 +133,8 @@ class Session(param.Parameterized):
     surface_note = param.String(default="", precedence=-1)
     scale = param.ClassSelector(class_=ColorScale, default=None, allow_None=True, precedence=-1)
     race = param.Dict(default={}, precedence=-1,
-                      doc="method -> RaceResult, or a text saying why there is none.")
+                      doc="race entry (explorer.background.race_entries: a method, or a "
+                      "method:variant) -> RaceResult, or a text saying why there is none.")
     strip = param.Dict(default=None, allow_None=True, precedence=-1,
                        doc="γ -> (U, y, level_sum) of the γ strip, or None.")
     strip_note = param.String(default="", precedence=-1)
