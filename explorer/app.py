@@ -98,7 +98,7 @@ class ExplorerApp(pn.viewable.Viewer):
         return [*self.controls.sidebar(), self.export]
 
     def main(self) -> list[Any]:
-        """The views, in fixed widths that fit 1280x720 beside the sidebar (about 960 px)."""
+        """The views, in flex rows that wrap with the width (``explorer.views.Views.rows``)."""
         return [self.lesson, pn.Column(*self.views.header()), *self.views.rows()]
 
     def __panel__(self) -> Any:
