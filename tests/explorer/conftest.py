@@ -67,3 +67,38 @@ def explorer_server(tmp_path_factory):
     with serve_explorer(log_path, "--check-unused-sessions", "1000",
                         "--unused-session-lifetime", "3000") as url:
         yield url, log_path
+
+
+@pytest.fixture
+def served():
+    """Serve ``factory`` in this process: ``served(factory) -> url`` (stopped afterwards).
+
+    For pages built from objects of the test (your function, an optuna study); the explorer
+    as users start it is served by ``explorer_testing.serve_explorer``."""
+    import time
+    import urllib.request
+
+    import panel as pn
+    from explorer_testing import free_port
+
+    servers = []
+
+    def serve(factory):
+        port = free_port()
+        server = pn.serve({"app": factory}, port=port, address="127.0.0.1", threaded=True,
+                          show=False, websocket_origin=[f"127.0.0.1:{port}"])
+        servers.append(server)
+        url = f"http://127.0.0.1:{port}/app"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    if resp.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the in-process server did not answer")
+
+    yield serve
+    for server in servers:
+        server.stop()

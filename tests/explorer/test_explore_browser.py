@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import io
 import math
-import time
-import urllib.request
 
 import pytest
 from conftest import CHROMIUM_ARGS, ROOT  # noqa: F401  (the recipe's fixtures)
-from explorer_testing import free_port, serve_explorer
+from explorer_testing import serve_explorer
 
 from core.space import Categorical, Float, Int, SearchSpace
 
@@ -54,34 +52,6 @@ def training_loss(config):
     penalty = 0.2 if config["act"] == "tanh" else 0.0
     return (math.log10(config["lr"] / 3e-3) ** 2 + (math.log2(config["width"]) - 6) ** 2 / 10
             + (config["dropout"] - 0.2) ** 2 + penalty)
-
-
-@pytest.fixture
-def served():
-    """Serve ``factory`` in this process: ``served(factory) -> url`` (stopped afterwards)."""
-    import panel as pn
-
-    servers = []
-
-    def serve(factory):
-        port = free_port()
-        server = pn.serve({"app": factory}, port=port, address="127.0.0.1", threaded=True,
-                          show=False, websocket_origin=[f"127.0.0.1:{port}"])
-        servers.append(server)
-        url = f"http://127.0.0.1:{port}/app"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=10) as resp:
-                    if resp.status == 200:
-                        return url
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the in-process server did not answer")
-
-    yield serve
-    for server in servers:
-        server.stop()
 
 
 def _open(page, url):

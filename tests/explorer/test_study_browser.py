@@ -8,12 +8,9 @@ of the page.
 from __future__ import annotations
 
 import hashlib
-import time
-import urllib.request
 
 import pytest
 from conftest import CHROMIUM_ARGS, ROOT  # noqa: F401  (the recipe's fixtures)
-from explorer_testing import free_port
 
 pytestmark = pytest.mark.ui
 
@@ -29,33 +26,6 @@ DRAWN_JS = """(name) => {
   const fig = Bokeh.documents[0].get_model_by_name(name);
   return fig != null && Bokeh.index.find_one_by_id(fig.id) != null;
 }"""
-
-
-@pytest.fixture
-def served():
-    import panel as pn
-
-    servers = []
-
-    def serve(factory):
-        port = free_port()
-        server = pn.serve({"app": factory}, port=port, address="127.0.0.1", threaded=True,
-                          show=False, websocket_origin=[f"127.0.0.1:{port}"])
-        servers.append(server)
-        url = f"http://127.0.0.1:{port}/app"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=10) as resp:
-                    if resp.status == 200:
-                        return url
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the in-process server did not answer")
-
-    yield serve
-    for server in servers:
-        server.stop()
 
 
 def _open(page, url):
