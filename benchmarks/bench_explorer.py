@@ -6,21 +6,21 @@ windows, ``--no-browser`` for the in-process part only). The browser part needs 
 Chromium at ``/usr/bin/chromium``; it starts its own ``panel serve explorer`` on a free port.
 
 A run whose frames are known plays in the page (``explorer/views/timeline.py``): the page's
-player shows the next step by itself and tells the server its new value; the server answers
-with the model image of the shown step at most once per tick of its periodic callback (100
-ms). So "a played frame" costs the server the handling of one player value, and every other
-frame one tick.
+clock shows the next step by itself and tells the server the shown step every 200 ms; the
+server answers with the model image of that step at most once per tick of its periodic
+callback (100 ms). So at 20 steps per second "a played frame" costs the server, on average, a
+quarter of a report and half a tick.
 
 Measured:
 
 1. **Server CPU per played frame, in process.** The page is built in a Bokeh ``Document`` as
    ``panel serve`` builds it; a 2-D sparse-grid run of budget 1000 plays from step 125 for 60
-   frames at 20 steps per second: per frame the player's value is set as the page's message
+   frames at 20 steps per second: every fourth frame the page's report is set as its message
    sets it, and every second frame the session's tick runs; everything this changed in the
    document is serialized as one PATCH-DOC message, as the server sends it
    (``time.process_time`` of this thread; changes collected with ``Document.on_change``).
 2. **Frames per second with 10 sessions, server side.** Ten pages in ten Documents, each
-   playing at 20 steps per second (a player value every 50 ms, a tick every 100 ms), handled
+   playing at 20 steps per second (a report every 200 ms, a tick every 100 ms), handled
    round-robin by one thread as the server's event loop does: the frames each session gets
    handled per second of wall time, and the CPU per frame.
 3. **Slider release to first frame of the new run**, in process (the server's ticks every 100
@@ -150,10 +150,15 @@ def prepared(budget: int = 1000, start: int = 125, services=None):
 
 
 def play_frame(app, k: int) -> None:
-    """What one played frame makes the server do: the page's player sends its value ``k``;
-    every second frame (20 steps per second, a tick per 100 ms) the session's tick runs."""
+    """What one played frame makes the server do at 20 steps per second: every fourth frame
+    the page reports the step it shows (``timeline.REPORT_MS``, 200 ms: its player's
+    ``value_throttled``), every second frame (a tick per 100 ms) the session's tick runs."""
+    import param
+
     player = app.controls.history
-    player.value = k % max(app.session.n_steps, 1)
+    if k % 4 == 0:
+        with param.edit_constant(player):
+            player.value_throttled = k % max(app.session.n_steps, 1)
     if k % 2 == 0:
         app.runner.tick(0.1)
 
