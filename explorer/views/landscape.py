@@ -56,10 +56,15 @@ _MARKER_STYLES = {  # marker, size, fill, fill_alpha, line, line_width
 }
 #: Size (px) of an evaluation's dot on the truth, and of an interpolation node on the model.
 POINT_SIZE, NODE_SIZE = 11, 5
-#: Design sizes (px) of the two figures: the model is wider by its colour bar; both scale with
-#: the page's width, keeping these proportions (the pair's flex grows them alike, so their
-#: heights stay equal).
-TRUTH_SIZE, MODEL_SIZE = (340, 280), (420, 280)
+#: Design sizes (px) of the two figures. The model shares the truth's axes (the same ranges),
+#: so it draws no y axis, and its colour bar lies under it: the truth is wider by its y axis
+#: only. Both scale with the page's width, keeping these proportions (the pair's flex grows
+#: them alike, so their heights stay equal, and so do their plot areas).
+TRUTH_SIZE, MODEL_SIZE = (372, 300), (324, 300)
+#: Space (px) under both plot areas: the x axis, and on the model its ticks and colour bar
+#: (its x axis is the truth's: no label); the same on both figures, so their plot areas have
+#: the same height. Normal and presentation mode.
+BOTTOM_BORDER = {False: 84, True: 96}
 
 
 def empty_image() -> dict[str, list]:
@@ -162,8 +167,10 @@ def _label() -> Label:
 
 
 def _bar(mapper: LinearColorMapper, title: str, visible: bool = True) -> ColorBar:
+    """A horizontal colour bar (under the model's plot area, as wide as it)."""
     return ColorBar(
-        color_mapper=mapper, width=12, title=title, ticker=FixedTicker(ticks=[]),
+        color_mapper=mapper, orientation="horizontal", height=10, width="auto",
+        title=title, ticker=FixedTicker(ticks=[]),
         title_text_font_size="12px", title_text_font_style="normal",
         major_label_text_font_size="12px", label_standoff=4, padding=4, visible=visible,
     )
@@ -215,8 +222,11 @@ class LandscapeView(pn.viewable.Viewer):
                                                **img)
         self.colorbar = _bar(self.mapper, "f(x)")
         self.error_colorbar = _bar(self.error_mapper, "|truth − surrogate|", visible=False)
-        self.model.add_layout(self.colorbar, "right")
-        self.model.add_layout(self.error_colorbar, "right")
+        self.model.add_layout(self.colorbar, "below")
+        self.model.add_layout(self.error_colorbar, "below")
+        # the model's y axis is the truth's (shared ranges): its ticks only cost width
+        self.model.yaxis.visible = False
+        self.set_bottom_border(False)
         self.message = _label()
         self.model.add_layout(self.message)
         self.truth.scatter("x", "y", source=self.points, marker="marker", size=POINT_SIZE,
@@ -259,9 +269,14 @@ class LandscapeView(pn.viewable.Viewer):
         fig.xaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.yaxis[0].ticker = FixedTicker(ticks=[0, 0.5, 1])
         fig.grid.visible = False
-        fig.min_border_left = 4
-        fig.min_border_right = 6
+        fig.min_border_left = 12  # the first and last x tick labels' halves
+        fig.min_border_right = 12
         return fig
+
+    def set_bottom_border(self, present: bool) -> None:
+        """The same space under both plot areas (:data:`BOTTOM_BORDER`)."""
+        for fig in (self.truth, self.model):
+            fig.min_border_bottom = BOTTOM_BORDER[bool(present)]
 
     def panes(self) -> list[Any]:
         """The two plots, sharing the width of their row in the proportion of their design
@@ -286,7 +301,9 @@ class LandscapeView(pn.viewable.Viewer):
                 ticks = native_ticks(spec, target=target, integer=isinstance(space[name], Int))
                 axis.ticker.ticks = list(ticks)
                 axis.major_label_overrides = {float(k): v for k, v in ticks.items()}
-                axis.axis_label = spec.name + (" (log)" if spec.log else "")
+                # the model's axes are the truth's, beside it: their names once
+                label = spec.name + (" (log)" if spec.log else "") if fig is self.truth else ""
+                axis.axis_label = label
 
     def _on_run(self, *events: Any) -> None:
         """A new run, other axes or other colours: every known frame's rows again."""
