@@ -376,7 +376,10 @@ class Runner:
         for e in events:  # one dimension on both axes: the other axis takes the old one
             if e.name in ("x_dim", "y_dim") and s.x_dim == s.y_dim and e.old != e.new:
                 other = "y_dim" if e.name == "x_dim" else "x_dim"
-                setattr(s, other, e.old)
+                if e.old in s.param[other].objects:  # not a name of the previous objective
+                    setattr(s, other, e.old)
+                else:  # a menu reset to its first name on a new objective: axes as it starts
+                    s.param.update(**s.dimension_choices())
                 return  # that change calls this watcher again
         try:
             if names & {"x_dim", "y_dim", "log_color"}:

@@ -114,6 +114,34 @@ def test_loads_with_every_control(page, explorer_server):
     assert not app_errors(log)
 
 
+AXES_JS = """() => Array.from(Bokeh.documents[0].all_models)
+  .filter(m => typeof m.title === 'string' && /^[xy] axis/.test(m.title) && 'options' in m)
+  .sort((a, b) => a.title < b.title ? -1 : 1).map(m => m.value)"""
+MESSAGE_JS = """() => { const m = Bokeh.documents[0].get_model_by_name('message');
+  return m ? m.text : ''; }"""
+
+
+def test_objective_menu_to_other_parameter_names(page, explorer_server):
+    """Choosing, in the menu, an objective whose parameters have other names: both axis menus
+    take its names (the menus used to swap an old name back in: "x_dim does not accept 'x2'")."""
+    url, log = explorer_server
+    errors = open_explorer(page, url)
+    menu = page.locator(".bk-input-group", has=page.get_by_text("Objective", exact=True))
+    menu = menu.locator("select").first
+    labels = menu.locator("option").all_text_contents()
+    label = next(o for o in labels if "MLP" in o and "2-D" in o)
+    menu.select_option(label=label)
+    new_names = ("a => a.length == 2 && a[0] != a[1] && !a.includes('x1') "
+                 "&& !a.includes('x2')")
+    page.wait_for_function(f"() => ({new_names})(({AXES_JS})())")
+    assert "accept" not in page.evaluate(MESSAGE_JS)
+    menu.select_option(label=next(o for o in labels if o.startswith("Rosenbrock")))
+    page.wait_for_function(f"() => ({AXES_JS})().join() == 'x1,x2'")
+    assert "accept" not in page.evaluate(MESSAGE_JS)
+    assert not errors, errors
+    assert not app_errors(log)
+
+
 def test_play_pause_step_reset(page, explorer_server):
     """A run far longer than the test: Play, then Pause is confirmed by the page before the
     paused step is read, so Step has something to do whatever the machine's load."""

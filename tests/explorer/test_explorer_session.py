@@ -638,3 +638,19 @@ def test_zoom_variant_shows_its_trust_region_steps(services):
     app.runner.seek(local[0])
     assert "trust-region model predicted" in status(app)
     app.stop()
+
+
+def test_a_new_objective_with_other_names_keeps_two_valid_axes(services):
+    """A new objective's names replace the axis menus and the axes, in the session and in the
+    widgets (the browser's half of this, menus falling back to their first name, is
+    ``test_objective_menu_to_other_parameter_names``)."""
+    app = make(services, objective="rosenbrock")
+    s = app.session
+    settle(app)
+    s.add_objective(lambda c: (c["lr"] - 0.3) ** 2 + c["width"] ** 2,
+                    SearchSpace({"lr": Float(0.0, 1.0), "width": Float(-1.0, 1.0)}))
+    app.runner.tick(0.0)
+    assert (s.x_dim, s.y_dim) == ("lr", "width")
+    assert app.controls.x_dim.value == "lr" and app.controls.y_dim.value == "width"
+    assert "accept" not in s.message and "rror" not in s.message, s.message
+    app.stop()
