@@ -116,7 +116,8 @@ class ExplorerApp(pn.viewable.Viewer):
         scene = (args.get("scene") or [b""])[0].decode("utf-8", "replace")
         if scene and scene in self.session.param.scene.objects:
             self.session.scene = scene  # first, so the link's own values override the scene's
-        loc.sync(self.session, URL_PARAMETERS, on_error=self._location_error)
+        with self.session.options_given():  # a link says every option it means
+            loc.sync(self.session, URL_PARAMETERS, on_error=self._location_error)
         if (pn.state.session_args or {}).get("play") in ([b"1"], [b"true"]):
             self.runner.play()
 

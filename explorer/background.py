@@ -19,7 +19,7 @@ from explorer.engine import (
     summarize,
 )
 from explorer.model import Session
-from explorer.objectives import is_cheap, method_variants
+from explorer.objectives import is_cheap, method_variants, variant_defaults
 
 __all__ = ["Background", "RACED_VARIANTS", "STRIP_GAMMAS", "entry_key",
            "entry_of", "not_raced", "race_entries"]
@@ -56,20 +56,18 @@ def entry_key(session: Session, entry: str, raced: bool = False) -> RunKey:
     """The run of race ``entry`` with the session's controls. The chosen method's run is the
     animated one (``raced``: the run the race would make of it instead); another variant
     takes the session's options with its own variant, and the strategy's default variant
-    leaves the options its variant sets to the strategy (the project's default run, e.g. the
-    sparse grid's surrogate optimizer)."""
-    import sys
-
-    from core.strategies import STRATEGIES, strategy_options
+    takes core's values of the options its variant sets (the project's default run, e.g. the
+    sparse grid's surrogate optimizer): the same key as a session that chose that variant
+    (:meth:`explorer.model.Session._follow_variant`), so playing it plays the raced run."""
+    from core.strategies import strategy_options
 
     method, variant = race_entries()[entry]
     if variant is None or (entry == entry_of(session.method, session.variant) and not raced):
         return session.run_key(method)
     opts = dict(session.strategy_options(method), variant=variant)
     if variant == strategy_options(method).get("variant"):
-        own = getattr(sys.modules[STRATEGIES[method].__module__], "variant_defaults", None)
-        for name in own(variant) if own is not None else ():
-            opts.pop(name, None)
+        own = variant_defaults(method, variant)
+        opts |= {k: v for k, v in own.items() if k in opts}
     s = session
     return RunKey(s.objective, method, int(s.budget), int(s.seed), tuple(sorted(opts.items())))
 

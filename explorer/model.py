@@ -22,6 +22,8 @@ Any objective source works: a registered name, or :meth:`Session.add_objective` 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -146,6 +148,36 @@ class Session(param.Parameterized):
         self.objectives: dict[str, Any] = dict(objectives or explorer_objectives())
         if objectives is not None:
             self.param.objective.objects = objective_menu(self.objectives)
+        self._options_given = 0  # > 0: the controls are being set together (scene, link)
+        self.param.watch(self._follow_variant, ["variant", "optimizer"])
+
+    @contextlib.contextmanager
+    def options_given(self) -> Iterator[None]:
+        """Controls set inside keep their values: a new variant brings none of its defaults
+        (a lesson scene, a link: they say every option they mean)."""
+        self._options_given += 1
+        try:
+            yield
+        finally:
+            self._options_given -= 1
+
+    def _follow_variant(self, *events: Any) -> None:
+        """Another variant of the same method, chosen on its own: the options that variant sets
+        (core's defaults for it, :func:`explorer.objectives.variant_defaults`) follow, so a
+        variant plays as core runs it by default (the sparse grid's zoom variant with its
+        L-BFGS-B surrogate optimizer)."""
+        changed = {e.name: e for e in events}
+        ev = changed.get("variant")
+        if (ev is None or "optimizer" in changed or self._options_given or ev.old is None
+                or ev.old not in self.param.variant.objects):  # a new method: not a switch
+            return
+        from explorer.objectives import variant_defaults
+
+        own = {k: v for k, v in variant_defaults(self.method, ev.new).items()
+               if k in CONTROLS and k != "variant"}
+        own = {k: v for k, v in own.items() if v in list(self.param[k].objects)}
+        if own:
+            self.param.update(**own)
 
     @param.depends("method", watch=True, on_init=True)
     def _offer_variants(self) -> None:
@@ -178,7 +210,8 @@ class Session(param.Parameterized):
                 old = list(self.param[p].objects)
                 self.param[p].objects = old + [n for n in names if n not in old]
             settings |= {"x_dim": names[0], "y_dim": names[min(1, len(names) - 1)]}
-        self.param.update(**settings)
+        with self.options_given():
+            self.param.update(**settings)
 
     # -- objectives -----------------------------------------------------------------------------
     def add_objective(self, objective: Any, space: Any = None, *, select: bool = True) -> str:

@@ -27,16 +27,25 @@ __all__ = [
     "optimizer_titles",
     "optimizer_menu",
     "optimizer_names",
+    "variant_defaults",
 ]
 
 DEFAULT_OBJECTIVE = "rosenbrock"
 
 def optimizer_titles() -> dict[str, str]:
-    """Menu labels of surrogate optimizers: core's titles (``core.optimizers.TITLES``), and
-    what choosing none means here (the best grid point is the answer)."""
+    """Menu labels of surrogate optimizers, every one core offers: the strategies' own choices
+    of their ``optimizer`` option (``option_choices``: ``"none"``, the sparse grid's default
+    L-BFGS-B, ...), then the registered optimizers (``core.optimizers.TITLES``)."""
     from core.optimizers import TITLES
+    from core.strategies import STRATEGIES
 
-    return {"none": "none (best grid point)", **TITLES}
+    out: dict[str, str] = {"none": "none (best grid point)"}
+    for cls in STRATEGIES.values():
+        for name, title in getattr(cls, "option_choices", {}).get("optimizer", {}).items():
+            out.setdefault(name, title)
+    for name, title in TITLES.items():
+        out.setdefault(name, title)
+    return out
 
 
 #: Cheap objectives with more than two hyperparameters: name -> (test function, dimension).
@@ -183,10 +192,22 @@ def method_variants(method: str) -> tuple[list[str], str | None]:
 
 
 def optimizer_names() -> list[str]:
-    """``"none"`` followed by the registered surrogate optimizers (``core.optimizers``)."""
-    from core.optimizers import OPTIMIZERS
+    """``"none"`` followed by every surrogate optimizer core offers (:func:`optimizer_titles`)."""
+    return list(optimizer_titles())
 
-    return ["none", *[n for n in OPTIMIZERS if n != "none"]]
+
+def variant_defaults(method: str, variant: str | None) -> dict[str, Any]:
+    """The options ``method``'s strategy sets by ``variant`` (its module's
+    ``variant_defaults``, e.g. the sparse grid's surrogate optimizer), without those left to
+    the strategy (``None``); ``{}`` for a method whose variants set no other option."""
+    import sys
+
+    from core.strategies import STRATEGIES
+
+    own = getattr(sys.modules[STRATEGIES[method].__module__], "variant_defaults", None)
+    if own is None or variant is None:
+        return {}
+    return {k: v for k, v in own(variant).items() if v is not None}
 
 
 def optimizer_menu() -> dict[str, str]:

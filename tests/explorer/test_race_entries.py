@@ -33,12 +33,15 @@ def test_each_sparse_grid_variant_is_an_entry_with_its_own_label():
     assert "trust-region" in entry_description("sparse_grid:zoom")  # core's own words
 
 
-def test_the_default_entry_leaves_its_variants_options_to_core():
+def test_the_default_entry_takes_cores_values_of_its_variants_options():
+    from explorer.objectives import variant_defaults
+
     s = Session(budget=100)
     assert entry_of(s.method, s.variant) == "sparse_grid:thesis"
     assert entry_key(s, "sparse_grid:thesis") == s.run_key()
     zoom = entry_key(s, "sparse_grid:zoom").strategy_options
-    assert zoom["variant"] == "zoom" and "optimizer" not in zoom  # core picks L-BFGS-B
+    assert zoom["variant"] == "zoom"  # with core's optimizer of the variant (L-BFGS-B)
+    assert zoom["optimizer"] == variant_defaults("sparse_grid", "zoom")["optimizer"]
     assert zoom["gamma"] == s.gamma  # the lesson's controls still apply
 
 
@@ -89,5 +92,7 @@ def test_a_default_variant_run_with_other_options_is_not_called_the_default():
 
     s = Session(budget=100)
     assert played_title(s) == "Sparse grid (slides)"
-    s.variant = "zoom"  # with the page's optimizer "none": not the project's default run
+    s.variant = "zoom"  # the variant's own optimizer follows: the project's default run
+    assert played_title(s) == "Sparse grid + local model (default)"
+    s.optimizer = "none"  # pure grid search: not the project's default run
     assert played_title(s) == "Sparse grid (zoom, your options)"
