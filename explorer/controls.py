@@ -147,11 +147,9 @@ class Controls:
             self.runner.fail(err)
 
     def _on_method(self, *events: Any) -> None:
-        from core.strategies import STRATEGIES
-
         s = self.session
         unused = set(s.unused_controls())
-        title = STRATEGIES[s.method].title
+        title = s.method_title()
         for name in ("variant", "gamma", "optimizer", "degree", "initial_level"):
             widget = getattr(self, name)
             label = s.param[name].label

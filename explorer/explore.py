@@ -248,6 +248,8 @@ def _apply_run(session: Any, obj: Any) -> list[str]:
             if k in run["options"]:
                 notes.append(f"{k}={v!r}")
     session.param.update(**values)
+    if run.get("title"):  # the fixed method control names what runs (an optuna study's trials)
+        session.param.method.objects = {session.method_title(): run["method"]}
     for k in CONTROLS:  # the journaled run is fixed: its controls show, disabled
         session.param[k].constant = True
     return notes

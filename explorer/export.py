@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer.objectives import method_title
+
 __all__ = [
     "GIF_SIZE",
     "PNG_SIZE",
@@ -189,11 +191,8 @@ def _points(ax: Any, run: Any, end: int, dims: tuple[int, int], best: int, size:
 
 
 def _title(run: Any) -> str:
-    from core.strategies import STRATEGIES
-
     obj = getattr(run.objective, "title", run.key.objective)
-    cls = STRATEGIES.get(run.key.method)
-    return f"{cls.title if cls else run.key.method} on {obj}, budget {run.budget}"
+    return f"{method_title(run.objective, run.key.method)} on {obj}, budget {run.budget}"
 
 
 def _png(fig: Any) -> bytes:
@@ -257,8 +256,8 @@ def plots_png(run: Any, *, step: int | None = None, dims: tuple[int, int] = (0, 
         ax.step(res.n, res.best, where="post", lw=2, label=cls.title if cls else method)
     if end:
         ax.step(np.arange(1, end + 1), run.best_so_far[:end], where="post", lw=3.5,
-                color="#e4572e", label=f"{STRATEGIES[run.key.method].title} (shown)"
-                if run.key.method in STRATEGIES else "shown run")
+                color="#e4572e",
+                label=f"{method_title(run.objective, run.key.method)} (shown)")
     ax.set_title("Race: best value so far", **title)
     ax.set_xlabel("evaluations")
     ax.set_ylabel(str(getattr(run.objective, "metric", "value")))

@@ -246,6 +246,14 @@ class Session(param.Parameterized):
             options["variant"] = fixed.get("variant", valid["variant"])
         return options | {k: v for k, v in fixed.items() if k in valid and k not in options}
 
+    def method_title(self, method: str | None = None) -> str:
+        """The name of what runs as ``method`` (default: the chosen) on the objective, the one
+        place that names the shown method (:func:`explorer.objectives.method_title`: a replayed
+        run's own title, e.g. an optuna study's, else the strategy's)."""
+        from explorer.objectives import method_title
+
+        return method_title(self.objective_obj, method or self.method)
+
     def _option_value(self, name: str) -> Any:
         value = getattr(self, name)
         return float(value) if name == "gamma" else value

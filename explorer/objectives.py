@@ -22,6 +22,7 @@ __all__ = [
     "explorer_objectives",
     "is_cheap",
     "method_menu",
+    "method_title",
     "method_variants",
     "objective_menu",
     "optimizer_titles",
@@ -189,6 +190,19 @@ def method_variants(method: str) -> tuple[list[str], str | None]:
         return [], None
     module = sys.modules[STRATEGIES[method].__module__]
     return list(getattr(module, "VARIANTS", [default])), default
+
+
+def method_title(objective: Any, method: str) -> str:
+    """The name of what runs as ``method`` on ``objective``: the title of the run the objective
+    replays (``fixed_run["title"]``, e.g. an optuna study's trials), when it replays a run of
+    that method with a title of its own; else the strategy's title (core's)."""
+    from core.strategies import STRATEGIES
+
+    fixed = getattr(objective, "fixed_run", None)
+    if fixed is not None and fixed.get("method") == method and fixed.get("title"):
+        return str(fixed["title"])
+    cls = STRATEGIES.get(method)
+    return cls.title if cls is not None else str(method)
 
 
 def optimizer_names() -> list[str]:

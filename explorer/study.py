@@ -301,8 +301,13 @@ class StudyObjective:
         self._add(finished, counts)
         n = max(len(self.values), 1)
         #: The run the controls show (fixed): one batch per trial, at most about 150 steps.
+        #: Its ``title`` names what runs: the study's trials (its sampler when known), never
+        #: the method that replays them.
+        title = (f"optuna study (its sampler: {self.sampler})" if self.sampler
+                 else "optuna study trials")
         self.fixed_run = {"method": "random", "budget": n, "seed": 0, "options": {},
-                          "max_batch": 1 if self.ended is None else max(1, round(n / 150))}
+                          "max_batch": 1 if self.ended is None else max(1, round(n / 150)),
+                          "title": title}
 
     # -- reading the study --------------------------------------------------------------------
     def _add(self, finished: list[Any], counts: dict[str, int]) -> None:

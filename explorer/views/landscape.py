@@ -442,6 +442,4 @@ class LandscapeView(pn.viewable.Viewer):
 
 
 def _title(s: Session) -> str:
-    from core.strategies import STRATEGIES
-
-    return STRATEGIES[s.method].title
+    return s.method_title()

@@ -106,6 +106,8 @@ def played_title(session: Any) -> str:
 
     entry = entry_of(session.method, session.variant)
     method, _, variant = entry.partition(":")
+    if session.method_title() != STRATEGIES[method].title:  # a replayed run's own name
+        return session.method_title()
     if variant and session.run_key() != entry_key(session, entry, raced=True):
         return f"{STRATEGIES[method].title} ({variant}, your options)"
     return entry_title(entry)
