@@ -7,10 +7,11 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+from test_study import make_study  # noqa: E402
+
 from core.strategies import STRATEGIES  # noqa: E402
 from explorer.explore import explore  # noqa: E402
 from explorer.model import Session  # noqa: E402
-from test_study import make_study  # noqa: E402
 
 
 def _names(app):
