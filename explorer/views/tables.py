@@ -36,13 +36,13 @@ __all__ = [
 TABLE_CSS = f"""
 :host {{ font-family: {FONT}; color: {TEXT}; }}
 table.x {{ border-collapse: collapse; font-size: var(--x-table, 12.5px); width: 100%; }}
-table.x th {{ text-align: right; font-weight: 600; color: #52606d;
-  border-bottom: 1px solid #cbd2d9; padding: 3px 6px; white-space: nowrap; }}
-table.x td {{ text-align: right; padding: 2px 6px; border-bottom: 1px solid #f0f2f5;
+table.x th {{ text-align: right; font-weight: 600; color: #52606d; vertical-align: bottom;
+  border-bottom: 1px solid #cbd2d9; padding: 3px 5px; white-space: normal; }}
+table.x td {{ text-align: right; padding: 2px 5px; border-bottom: 1px solid #f0f2f5;
   font-variant-numeric: tabular-nums; white-space: nowrap; }}
 table.x td.l, table.x th.l {{ text-align: left; }}
-table.x td.cfg {{ white-space: normal; max-width: 200px; }}
-table.x td.name {{ white-space: normal; min-width: 120px; }}
+table.x td.cfg {{ white-space: normal; max-width: 200px; overflow-wrap: anywhere; }}
+table.x td.name {{ white-space: normal; min-width: 90px; }}
 table.x tr.sel td {{ background: #fff1e6; font-weight: 600; }}
 table.x tr.cur td {{ background: #f5f7fa; font-weight: 600; }}
 .dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px;

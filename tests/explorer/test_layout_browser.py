@@ -121,3 +121,31 @@ def test_race_names_both_sparse_grids_and_compares_them_at_the_end(page, explore
     played = race["results"].split("class='cur'")[1].split("</tr>")[0]
     assert "Sparse grid (slides)" in played and "played" in played
     assert not errors, errors
+
+
+RESULTS_JS = """() => { const all = [];
+  const visit = (v) => { all.push(v); for (const c of (v.child_views ?? [])) visit(c); };
+  Object.values(Bokeh.index).forEach(visit);
+  const v = all.find(v => v.model.name === 'results');
+  const t = v && v.el.shadowRoot ? v.el.shadowRoot.querySelector('table') : null;
+  return {div: v ? v.el.getBoundingClientRect().width : 0, table: t ? t.scrollWidth : -1,
+          text: v ? v.model.text : ''}; }"""
+
+
+def test_results_table_fits_its_card_at_1024(browser, explorer_server):
+    """The race scene's results table (every method computed) wraps inside its card: no
+    column is cut off on the right of a 1024-px window with the sidebar open."""
+    url, _ = explorer_server
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        errors = open_explorer(page, url, "?scene=race")
+        page.wait_for_function(f"() => {{ const r = ({RESULTS_JS})();"
+                               " return r.table > 0 && !r.text.includes('computing'); }",
+                               timeout=120_000)
+        r = page.evaluate(RESULTS_JS)
+        print("results", {k: r[k] for k in ("div", "table")})
+        assert 0 < r["table"] <= r["div"] + 1, r
+        assert not errors, errors
+    finally:
+        context.close()
