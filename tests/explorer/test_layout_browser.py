@@ -48,7 +48,8 @@ CASES = {
 def _fits(w: int, h: int, canvas: int, frame: int) -> str:
     return f"""() => {{ const m = ({LAYOUT_JS})(); const f = Object.values(m.figs);
         return f.length == 2 && m.scroll <= {w} && f.every(b => b.width >= {canvas}
-            && b.frame >= {frame} && b.left >= 0 && b.right <= {w} && b.bottom <= {h}); }}"""
+            && b.frame >= {frame} && b.left >= 0 && b.right <= {w} && b.bottom <= {h})
+            && Math.abs(f[0].frameHeight - f[1].frameHeight) <= 1; }}"""
 
 
 @pytest.mark.parametrize(("size", "present"), list(CASES))
@@ -75,7 +76,8 @@ def test_landscape_plots_fill_the_first_screen(browser, explorer_server, size, p
         truth, model = m["figs"]["truth-figure"], m["figs"]["model-figure"]
         assert abs(truth["bottom"] - model["bottom"]) <= 2  # side by side, equal heights
         assert abs(truth["frame"] - model["frame"]) <= 0.1 * truth["frame"]
-        assert truth["frameHeight"] == model["frameHeight"] > 0  # plot areas side by side
+        assert abs(truth["frameHeight"] - model["frameHeight"]) <= 1  # areas side by side
+        assert truth["frameHeight"] > 0
         assert m["scroll"] <= w  # nothing scrolls sideways
         assert m["sidebar"] is present  # presentation mode starts with the sidebar closed
         if present:
