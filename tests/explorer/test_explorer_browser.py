@@ -69,10 +69,22 @@ def status(page):
     return page.evaluate(STATUS_JS)
 
 
+LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
+
+
 def open_explorer(page, url, query=""):
+    """Open the page; the list it returns collects page errors, console errors and every
+    request that leaves the machine (the page must load nothing from outside).
+
+    Chromium's console line "Failed to load resource: net::ERR_NAME_NOT_RESOLVED" names no
+    URL; it is left to the request hook, which sees the URL of every load the page starts (it
+    appeared a few times on a heavily loaded machine with no outside request recorded)."""
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and "ERR_NAME_NOT_RESOLVED" not in m.text else None)
+    page.on("request", lambda r: None if r.url.startswith(LOCAL)
+            else errors.append(f"a request outside the machine: {r.url}"))
     page.goto(url + query)
     page.get_by_text("evaluations:").first.wait_for(timeout=60_000)
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
