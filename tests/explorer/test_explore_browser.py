@@ -13,6 +13,7 @@ import math
 import pytest
 from conftest import CHROMIUM_ARGS, ROOT  # noqa: F401  (the recipe's fixtures)
 from explorer_testing import serve_explorer
+from test_explorer_browser import app_errors
 
 from core.space import Categorical, Float, Int, SearchSpace
 
@@ -175,8 +176,7 @@ def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
     assert not errors, errors
     # tracebacks from the project's code only: Panel's dispatch logs a WebSocketClosedError
     # when a page closes while a message to it is written (docs/decisions.md)
-    blocks = log_path.read_text().split("Traceback (most recent call last):")[1:]
-    assert not [t for t in blocks if "/explorer/" in t or "/core/" in t]
+    assert not app_errors(log_path)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 
@@ -209,5 +209,4 @@ def test_adaptive_random_search_variant_switch(page, explorer_server):
     assert not errors, errors
     # tracebacks from the project's code only: Panel's dispatch logs a WebSocketClosedError
     # when a page closes while a message to it is written (docs/decisions.md)
-    blocks = log_path.read_text().split("Traceback (most recent call last):")[1:]
-    assert not [t for t in blocks if "/explorer/" in t or "/core/" in t]
+    assert not app_errors(log_path)
