@@ -55,7 +55,8 @@ def training_loss(config):
             + (config["dropout"] - 0.2) ** 2 + penalty)
 
 
-def _open(page, url):
+def open_served(page, url):
+    """Open a page served by the ``served`` fixture: ``(errors, requests)`` it records."""
     errors = []
     requests = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -109,7 +110,7 @@ def test_explore_your_own_function_and_brush_the_parallel_view(page, served, tmp
         return app
 
     shots = tmp_path
-    errors, requests = _open(page, served(factory))
+    errors, requests = open_served(page, served(factory))
     page.wait_for_function(HAS_TEXT_JS, arg="Observed values (no true landscape)",
                            timeout=30_000)  # a figure title: drawn on the canvas
     status = _play_to_end(page)
@@ -165,7 +166,7 @@ def test_a_cli_journal_replayed_by_panel_serve(page, journal_server):
 
     url, path, log_path = journal_server
     before = (path.read_bytes(), path.stat().st_mtime_ns)
-    errors, _ = _open(page, url + "?speed=60")  # the replay itself, not the teaching pace
+    errors, _ = open_served(page, url + "?speed=60")  # the replay itself, not the teaching pace
     run = load_journal(path)
     status = _play_to_end(page)
     assert status["n"] == len(run.records)
@@ -191,7 +192,7 @@ def test_adaptive_random_search_variant_switch(page, explorer_server):
     """Adaptive random search at γ = 0.5: its criterion in the inspector; switching the
     neighbourhood variant starts another run, with other points, and goes into the link."""
     url, log_path = explorer_server
-    errors, _ = _open(page, url + "?method=adaptive_random&variant=intervals&gamma=0.5"
+    errors, _ = open_served(page, url + "?method=adaptive_random&variant=intervals&gamma=0.5"
                                   "&budget=60&speed=60")
     _play_to_end(page)
     inspector = page.evaluate(INSPECTOR_JS)

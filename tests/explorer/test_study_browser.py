@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 from conftest import CHROMIUM_ARGS, ROOT  # noqa: F401  (the recipe's fixtures)
+from test_explore_browser import open_served
 
 pytestmark = pytest.mark.ui
 
@@ -26,19 +27,6 @@ DRAWN_JS = """(name) => {
   const fig = Bokeh.documents[0].get_model_by_name(name);
   return fig != null && Bokeh.index.find_one_by_id(fig.id) != null;
 }"""
-
-
-def _open(page, url):
-    errors, requests = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and "ERR_NAME_NOT_RESOLVED" not in m.text else None)
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(url)
-    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
-                           "Bokeh.documents[0].get_model_by_name('status') != null",
-                           timeout=90_000)
-    return errors, requests
 
 
 def _local_only(requests):
@@ -75,7 +63,7 @@ def test_an_optuna_study_shows_its_trials_and_their_importance(page, served, tmp
         apps.append(app)
         return app
 
-    errors, requests = _open(page, served(factory))
+    errors, requests = open_served(page, served(factory))
     n = 29
     page.wait_for_function(DRAWN_JS, arg="importance", timeout=60_000)
     page.get_by_role("button", name="Play").first.click()
@@ -99,7 +87,7 @@ def test_an_optuna_study_shows_its_trials_and_their_importance(page, served, tmp
 def test_the_importance_chart_appears_for_a_three_dimensional_test_function(page, served):
     from explorer.explore import explore
 
-    errors, requests = _open(page, served(lambda: explore("rosenbrock_3d", budget=60)))
+    errors, requests = open_served(page, served(lambda: explore("rosenbrock_3d", budget=60)))
     page.wait_for_function(DRAWN_JS, arg="importance", timeout=60_000)
     page.get_by_role("button", name="Play").first.click()  # the first step is one point
     page.wait_for_function(LEN_IS_JS, arg=["importance-bars", "name", 3], timeout=60_000)
