@@ -340,6 +340,13 @@ class Server:
             out.append(tail[0] if tail else "?")
         return out
 
+    def closed_tab_writes(self) -> int:
+        """Writes to a tab that had closed, reported in one line each by the explorer's
+        loop handler (``explorer.closed_tabs``) instead of a traceback."""
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text().count("a browser tab closed while a message")
+
     def traceback_kinds(self) -> list[str]:
         """One kind per traceback of :meth:`errors` (see :data:`TRACEBACK_KINDS`)."""
         if not self.log.closed:

@@ -22,6 +22,7 @@ import panel as pn
 from panel.theme import Fast as PanelFast
 
 from explorer.clock import Clock, held
+from explorer.closed_tabs import install_closed_tab_handler
 from explorer.controls import Controls
 from explorer.model import Session
 from explorer.runner import Runner
@@ -153,6 +154,7 @@ def create_app(app: ExplorerApp | None = None, services: Services | None = None)
     :func:`server_services`).
     """
     pn.extension(raw_css=[_CSS], notifications=False)
+    install_closed_tab_handler()  # the server's loop: a closing tab is one log line
     if app is None:
         app = ExplorerApp(services=services)
     app.start()

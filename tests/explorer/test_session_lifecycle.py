@@ -8,6 +8,7 @@ references to what each session built. Waits are bounded waits on conditions, ne
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import socket
@@ -30,6 +31,7 @@ class _Recorder:
         self.refs: list[weakref.ref] = []
         self.apps: list[weakref.ref] = []
         self.docs: list[weakref.ref] = []
+        self.loop_handlers: list[object] = []
 
     def alive(self) -> list[object]:
         gc.collect()
@@ -58,6 +60,7 @@ def served(services, monkeypatch):
 
     def page():
         template = app_module.create_app(services=services)
+        rec.loop_handlers.append(asyncio.get_running_loop().get_exception_handler())
         rec.docs.append(weakref.ref(pn.state.curdoc))
         rec.refs.append(weakref.ref(pn.state.curdoc))
         return template
@@ -82,6 +85,10 @@ def test_closed_sessions_are_destroyed_and_freed(served, services, caplog):
     clients = [pull_session(url=url, arguments={"play": "1"}) for _ in range(SESSIONS)]
     try:
         assert len(rec.apps) == SESSIONS
+        # the server's loop reports writes to closed tabs in one line (explorer.closed_tabs)
+        from explorer.closed_tabs import ClosedTabHandler
+
+        assert all(isinstance(h, ClosedTabHandler) for h in rec.loop_handlers)
         apps = [r() for r in rec.apps]
         # every session has its run, plays it and polls it with its periodic callback
         assert all(a.session.run is not None and a.session.playing for a in apps)
