@@ -123,21 +123,26 @@ class Scene:
 
 
 def animated_gif(browser: Any, url: str) -> list[Path]:
-    """``assets/explorer.gif``: a sparse-grid run on Himmelblau, step by step, with the race."""
+    """``assets/explorer.gif``: a sparse-grid run on Himmelblau, step by step: the status line,
+    the landscape and the surrogate, the symbol legend (the race sentence at the end)."""
     from PIL import Image
 
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    # 800 px high: the symbol legend's second line is inside the window (the page's main
+    # area scrolls on its own, so a full-page screenshot would not reach it)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
         open_page(page, url, "?objective=himmelblau&gamma=0.85&budget=120")
         first_frame(page)
         step = page.get_by_role("button", name="Step", exact=True)
-        canvases = [page.locator(".bk-Canvas").nth(i).bounding_box() for i in range(3)]
-        x0 = min(b["x"] for b in canvases) - 8
+        canvases = [page.locator(".bk-Canvas").nth(i).bounding_box() for i in range(2)]
         x1 = max(b["x"] + b["width"] for b in canvases) + 8
+        # the symbol legend under the plots wraps to a second line: keep it whole
+        legend = page.get_by_text("surrogate below the best value seen").first.bounding_box()
         status_box = page.locator("text=evaluations:").first.bounding_box()
+        x0 = min([b["x"] for b in canvases] + [status_box["x"], legend["x"]]) - 8
         y0 = status_box["y"] - 6
-        y1 = max(b["y"] + b["height"] for b in canvases) + 2
+        y1 = max([b["y"] + b["height"] for b in canvases] + [legend["y"] + legend["height"]]) + 2
         clip = {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
         last = page.evaluate(STATUS_JS)["last"]
         frames = []
