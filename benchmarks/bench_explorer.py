@@ -445,7 +445,8 @@ def hold_sessions(browser, server: Server, n: int, seconds: float,
     return {"min_fps": min(fps), "mean_fps": statistics.mean(fps),
             "stalled": sum(1 for a, b in zip(f0, f1, strict=True) if b <= a),
             "cpu_ms_per_frame": (c1 - c0) * 1e3 / max(frames, 1),
-            "rss_base": base, "rss_peak": peak, "rss_after": after, "errors": server.errors()}
+            "rss_base": base, "rss_peak": peak, "rss_after": after, "errors": server.errors(),
+            "closed_tab_writes": server.closed_tab_writes()}
 
 
 def release_latency_browser(browser, server: Server, repeats: int = 5) -> dict[str, float]:
@@ -474,33 +475,20 @@ def release_latency_browser(browser, server: Server, repeats: int = 5) -> dict[s
     return {"median_ms": statistics.median(out), "max_ms": max(out)}
 
 
-# ---------------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="shorter measuring windows")
-    parser.add_argument("--no-browser", action="store_true", help="in-process figures only")
-    parser.add_argument("--warm", type=int, default=HELD_SESSIONS,
-                        help="windows of the warm-up round before the memory baseline")
-    args = parser.parse_args(argv)
-    rows: list[tuple[str, str, str, str]] = []
+def ok(value: float, target: float, higher: bool = False) -> str:
+    """"yes" when ``value`` meets ``target`` (at most it, or at least it if ``higher``)."""
+    good = value >= target if higher else value <= target
+    return "yes" if good else "NO"
 
-    class Rows(list):
-        def append(self, row):  # printed as soon as measured (a later part may fail)
-            print(" | ".join(row), flush=True)
-            super().append(row)
 
-    rows = Rows()
-
-    def ok(value: float, target: float, higher: bool = False) -> str:
-        good = value >= target if higher else value <= target
-        return "yes" if good else "NO"
-
-    cpu = frame_cpu_in_process(30 if args.quick else 60)
+def in_process_rows(rows: list, quick: bool) -> None:
+    """Parts 1-3 in process (module docstring), appended to ``rows``."""
+    cpu = frame_cpu_in_process(30 if quick else 60)
     rows.append((f"server CPU per played frame, in process ({cpu['points']} points, 128x128)",
                  f"{cpu['frame_ms']:.1f} ms median, {cpu['frame_ms_mean']:.1f} mean (p90 "
                  f"{cpu['frame_ms_p90']:.1f} ms, {cpu['kB']:.1f} kB sent per frame)",
                  f"<= {TARGET_CPU_MS:.0f} ms", ok(cpu["frame_ms_mean"], TARGET_CPU_MS)))
-    fps = server_side_fps(10, 5.0 if args.quick else 15.0)
+    fps = server_side_fps(10, 5.0 if quick else 15.0)
     rows.append(("frames per second per session, 10 sessions, server side (20 played)",
                  f"min {fps['min_fps']:.1f}, mean {fps['mean_fps']:.1f} "
                  f"({fps['cpu_ms_per_frame']:.1f} ms CPU/frame)",
@@ -510,6 +498,9 @@ def main(argv: list[str] | None = None) -> None:
                  f"{rel['median_ms']:.0f} ms (max {rel['max_ms']:.0f} ms)",
                  f"<= {TARGET_RELEASE_MS:.0f} ms", ok(rel["max_ms"], TARGET_RELEASE_MS)))
 
+
+def browser_rows(rows: list, args: argparse.Namespace) -> None:
+    """The browser part (slider release, then part 4), appended to ``rows``."""
     if not args.no_browser and not os.path.exists(CHROMIUM):
         print(f"(browser part skipped: no Chromium at {CHROMIUM})")
     elif not args.no_browser:
@@ -519,11 +510,12 @@ def main(argv: list[str] | None = None) -> None:
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                rel = release_latency_browser(browser, server, 3 if args.quick else 6)
-                rows.append(("slider release -> first frame, browser (budget ~160)",
-                             f"{rel['median_ms']:.0f} ms (max {rel['max_ms']:.0f} ms)",
-                             f"<= {TARGET_RELEASE_MS:.0f} ms",
-                             ok(rel["median_ms"], TARGET_RELEASE_MS)))
+                if not args.sessions_only:
+                    rel = release_latency_browser(browser, server, 3 if args.quick else 6)
+                    rows.append(("slider release -> first frame, browser (budget ~160)",
+                                 f"{rel['median_ms']:.0f} ms (max {rel['max_ms']:.0f} ms)",
+                                 f"<= {TARGET_RELEASE_MS:.0f} ms",
+                                 ok(rel["median_ms"], TARGET_RELEASE_MS)))
                 window = 30.0 if args.quick else 120.0
                 r = hold_sessions(browser, server, HELD_SESSIONS, window, args.warm)
                 errors = r["errors"]
@@ -532,6 +524,8 @@ def main(argv: list[str] | None = None) -> None:
                              "0, 0", ok(len(errors) + r["stalled"], 0)))
                 for line in sorted(set(errors)):
                     print(f"    server error x{errors.count(line)}: {line[:150]}", flush=True)
+                rows.append((f"{HELD_SESSIONS} sessions: writes to a closed tab, one log line "
+                             "each (handled)", str(r["closed_tab_writes"]), "", ""))
                 rows.append((f"{HELD_SESSIONS} sessions: steps shown per second per page",
                              f"min {r['min_fps']:.1f}, mean {r['mean_fps']:.1f} "
                              f"({r['cpu_ms_per_frame']:.1f} ms server CPU/frame)", "", ""))
@@ -544,6 +538,32 @@ def main(argv: list[str] | None = None) -> None:
                 browser.close()
         finally:
             server.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter measuring windows")
+    parser.add_argument("--no-browser", action="store_true", help="in-process figures only")
+    parser.add_argument("--warm", type=int, default=HELD_SESSIONS,
+                        help="windows of the warm-up round before the memory baseline")
+    parser.add_argument("--sessions-only", action="store_true",
+                        help=f"only part 4, the {HELD_SESSIONS} sessions held in the browser")
+    args = parser.parse_args(argv)
+    if args.sessions_only and args.no_browser:
+        parser.error("--sessions-only needs the browser (it is part 4); drop --no-browser")
+    rows: list[tuple[str, str, str, str]] = []
+
+    class Rows(list):
+        def append(self, row):  # printed as soon as measured (a later part may fail)
+            print(" | ".join(row), flush=True)
+            super().append(row)
+
+    rows = Rows()
+
+    if not args.sessions_only:
+        in_process_rows(rows, args.quick)
+    browser_rows(rows, args)
 
     load = os.getloadavg()[0]
     print(f"\nExplorer benchmark ({os.cpu_count()} cores, load average {load:.1f})\n")
