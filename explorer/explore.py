@@ -35,7 +35,7 @@ from typing import Any
 
 from core.space import SearchSpace
 
-__all__ = ["explore", "journal_argument"]
+__all__ = ["explore", "serve_arguments"]
 
 
 def _space_problem(objective: Any, space: SearchSpace | None) -> str:
@@ -281,16 +281,27 @@ def _check_controls(controls: Mapping[str, Any], allowed: tuple[str, ...]) -> No
         )
 
 
-def journal_argument(argv: list[str]) -> str | None:
-    """The ``--journal FILE`` of ``panel serve explorer --args --journal FILE`` (or None).
+def serve_arguments(argv: list[str]) -> dict[str, str]:
+    """What ``panel serve explorer --args ...`` asks to show, as :func:`explore` keywords.
 
-    Other arguments are left alone; ``--journal`` without a file is refused.
+    ``--journal FILE`` replays a journal; ``--study STORAGE [--study-name NAME]`` shows an
+    optuna study read-only (e.g. ``--study sqlite:///runs.db``). Other arguments are left
+    alone; an empty value, ``--study-name`` without ``--study`` and a journal together with
+    a study are refused with the rule.
     """
     import argparse
 
     parser = argparse.ArgumentParser(prog="panel serve explorer --args", add_help=False)
     parser.add_argument("--journal", metavar="FILE")
+    parser.add_argument("--study", metavar="STORAGE")
+    parser.add_argument("--study-name", metavar="NAME")
     known, _rest = parser.parse_known_args(list(argv))
-    if known.journal is not None and not known.journal.strip():
-        raise SystemExit("--journal needs a file name")
-    return known.journal
+    given = {k: v for k, v in vars(known).items() if v is not None}
+    for key, value in given.items():
+        if not value.strip():
+            raise SystemExit(f"--{key.replace('_', '-')} needs a value, got {value!r}")
+    if "journal" in given and "study" in given:
+        raise SystemExit("give --journal FILE or --study STORAGE, not both")
+    if "study_name" in given and "study" not in given:
+        raise SystemExit("--study-name needs --study STORAGE (the storage that holds it)")
+    return given

@@ -1,9 +1,13 @@
-"""Entry point of ``panel serve explorer`` (keep it tiny; see explorer/app.py)."""
+"""Entry point of ``panel serve explorer`` (keep it tiny; see explorer/app.py).
+
+``panel serve explorer --args --journal FILE`` replays a journal and ``--args --study
+sqlite:///runs.db [--study-name NAME]`` shows an optuna study (``explore.serve_arguments``).
+"""
 
 import sys
 
 from explorer.app import create_app
-from explorer.explore import explore, journal_argument
+from explorer.explore import explore, serve_arguments
 
-journal = journal_argument(sys.argv[1:])
-create_app(explore(journal=journal) if journal is not None else None).servable()
+shown = serve_arguments(sys.argv[1:])
+create_app(explore(**shown) if shown else None).servable()
