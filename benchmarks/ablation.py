@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core.records import Origin
-from core.strategies import SparseGridSearch
+from core.strategies import COMPOSITIONS, ComposedSparseGrid
 from core.strategies._trust_region import LocalRestarts, local_step_origin
 from core.strategies.base import Strategy
-from core.strategies.sparse_grid import LOCAL_MIN_RADIUS
+from core.strategies.composed import LOCAL_MIN_RADIUS
 
 __all__ = ["ABLATION_VARIANTS", "SobolTrustRegion"]
 
@@ -50,7 +50,7 @@ class SobolTrustRegion(Strategy):
     """A scrambled Sobol design, then the default sparse grid search's local phase.
 
     The design has as many points as the first global search of
-    ``SparseGridSearch(dim, n_evals, local_search=True)`` (its ``global_budget``). Then the
+    ``make_strategy("sparse_grid", dim, n_evals, local_search=True)`` (its ``global_budget``). Then the
     same :class:`~core.strategies._trust_region.LocalRestarts` as sparse grid search's local
     phase runs: trust-region steps on quadratic models of the told points; once the trust
     region has converged (or while too few finite values exist for a model) a *restart*
@@ -76,8 +76,8 @@ class SobolTrustRegion(Strategy):
         super().__init__(dim, n_evals, seed=seed)
         from scipy.stats import qmc
 
-        #: Size of the first design: ``SparseGridSearch(..., local_search=True).global_budget``.
-        self.global_budget = SparseGridSearch(
+        #: Size of the first design: the first global search's of ``local_search=True``.
+        self.global_budget = ComposedSparseGrid(
             self.dim, self.n_evals, local_search=True, seed=0
         ).global_budget
         self._sobol = qmc.Sobol(self.dim, scramble=True, seed=self._rng)
@@ -132,8 +132,8 @@ class SobolTrustRegion(Strategy):
 
 #: Ablation columns: name -> (strategy name or class, fixed options).
 ABLATION_VARIANTS: dict[str, tuple[Any, dict]] = {
-    "sg_no_local": ("sparse_grid", {"local_search": False}),
-    "sg_local": ("sparse_grid", {"local_search": True}),
+    "sg_no_local": COMPOSITIONS["sparse_grid_no_local"][:2],
+    "sg_local": COMPOSITIONS["sparse_grid_local"][:2],
     "sobol_local": (SobolTrustRegion, {}),
 }
 

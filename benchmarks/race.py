@@ -58,7 +58,7 @@ for _p in (str(ROOT), str(ROOT / "benchmarks")):
 
 from core.objectives import TEST_FUNCTIONS  # noqa: E402
 from core.space import Float, SearchSpace  # noqa: E402
-from core.strategies import STRATEGIES, make_strategy  # noqa: E402
+from core.strategies import COMPOSITIONS, STRATEGIES, make_strategy  # noqa: E402
 
 try:
     from core.run import iterate as _iterate
@@ -255,7 +255,7 @@ from ablation import ABLATION_VARIANTS  # noqa: E402
 #: Extra columns: name -> (registered strategy name, or a Strategy class, and fixed options).
 #: The ablation columns (``benchmarks/ablation.py``) are opt-in (``--methods``).
 VARIANTS: dict[str, tuple[Any, dict]] = {
-    "sparse_grid_thesis": ("sparse_grid", {"variant": "thesis"}),
+    "sparse_grid_thesis": COMPOSITIONS["sparse_grid_thesis"][:2],
     **ABLATION_VARIANTS,
 }
 

@@ -221,7 +221,7 @@ class Origin:
     stage : int
         The grid search the point belongs to: 0 for the first grid, then each zoom stage and
         global restart of sparse grid search in the order they began, nested ones included
-        (``SparseGridSearch.n_searches`` counts them). A candidate or model step has the
+        (a composed strategy's ``n_searches`` counts them). A candidate or model step has the
         number of the search that made it (the run's own local phase and other strategies: 0).
     restart : int
         Global restarts begun before the point was asked (0 during the first global search).

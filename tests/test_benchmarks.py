@@ -104,7 +104,7 @@ def test_ablation_sobol_trust_region_spends_the_budget_deterministically() -> No
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from ablation import SobolTrustRegion
 
-    from core.strategies import SparseGridSearch
+    from core.strategies import ComposedSparseGrid
 
     def run(dim: int, budget: int, seed: int) -> tuple[SobolTrustRegion, np.ndarray]:
         s = SobolTrustRegion(dim, budget, seed=seed)
@@ -116,7 +116,7 @@ def test_ablation_sobol_trust_region_spends_the_budget_deterministically() -> No
 
     for dim, budget in ((2, 40), (5, 60)):
         s, kinds = run(dim, budget, 0)
-        g = SparseGridSearch(dim, budget, local_search=True, seed=0).global_budget
+        g = ComposedSparseGrid(dim, budget, local_search=True, seed=0).global_budget
         assert s.global_budget == g
         assert s.n_told == budget and s.stop_reason == "budget"
         assert set(kinds[:g]) == {"sample"} and "local_step" in kinds[g:]

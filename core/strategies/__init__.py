@@ -8,17 +8,24 @@ checked options. Every strategy works in the unit cube and never sees the object
 ========================  ===========================  ===========================================
 name                      class                        what it does
 ========================  ===========================  ===========================================
-``"sparse_grid"``         :class:`SparseGridSearch`    Novak-Ritter grid and its B-spline
-                                                       surrogate's optima, zoom stages on the
-                                                       incumbent, then (budget allowing) a
-                                                       quadratic trust region with global
-                                                       restarts; ``variant="thesis"``: one
-                                                       grid, surrogate optima at the end
+``"sparse_grid"``         :class:`ComposedSparseGrid`  :class:`SparseGridSearch` (Novak-Ritter
+                                                       grid, B-spline surrogate's optima) in
+                                                       :class:`ZoomSearch` stages on the
+                                                       incumbent with quadratic model steps, then
+                                                       (budget allowing)
+                                                       :class:`TrustRegionRestarts`' trust region
+                                                       with global restarts;
+                                                       ``variant="thesis"``: one grid, surrogate
+                                                       optima at the end
 ``"grid"``                :class:`GridSearch`          full tensor grid of cell midpoints
 ``"random"``              :class:`RandomSearch`        uniform random points
 ``"bayesian"``            :class:`BayesianOptimization` Matern 5/2 GP + expected improvement
 ``"adaptive_random"``     :class:`AdaptiveRandomSearch` thesis' iterative adaptive random search
 ========================  ===========================  ===========================================
+
+``COMPOSITIONS`` names the other compositions a registered strategy's options select (the thesis'
+sparse grid, the local phase forced on or off), each with a line saying what runs; benchmarks
+and tests take them from there.
 """
 
 from __future__ import annotations
@@ -26,33 +33,59 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from core.strategies._trust_region import TrustRegionRestarts
 from core.strategies.adaptive_random import AdaptiveRandomSearch
 from core.strategies.base import STOP_REASONS, Strategy
 from core.strategies.bayesian import BayesianOptimization
+from core.strategies.composed import ComposedSparseGrid
 from core.strategies.grid_search import GridSearch
 from core.strategies.random_search import RandomSearch
 from core.strategies.sparse_grid import SparseGridSearch
+from core.strategies.zoom import ZoomSearch
 
 __all__ = [
     "STRATEGIES",
+    "COMPOSITIONS",
     "STOP_REASONS",
     "check_option_names",
     "AdaptiveRandomSearch",
     "BayesianOptimization",
+    "ComposedSparseGrid",
     "GridSearch",
     "RandomSearch",
     "SparseGridSearch",
     "Strategy",
+    "TrustRegionRestarts",
+    "ZoomSearch",
     "make_strategy",
     "strategy_options",
 ]
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    "sparse_grid": SparseGridSearch,
+    "sparse_grid": ComposedSparseGrid,
     "grid": GridSearch,
     "random": RandomSearch,
     "bayesian": BayesianOptimization,
     "adaptive_random": AdaptiveRandomSearch,
+}
+
+
+#: Compositions selected by options of a registered strategy: name -> (registry name, options,
+#: what runs). ``make_strategy(*COMPOSITIONS[k][:1], dim, n_evals, **COMPOSITIONS[k][1])``.
+COMPOSITIONS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "sparse_grid_thesis": (
+        "sparse_grid", {"variant": "thesis"},
+        "the thesis' method: one Novak-Ritter grid, then its surrogate's optima",
+    ),
+    "sparse_grid_local": (
+        "sparse_grid", {"local_search": True},
+        "zoom stages on a first global search of 30 % of the budget, then the quadratic trust "
+        "region with global restarts, at every budget",
+    ),
+    "sparse_grid_no_local": (
+        "sparse_grid", {"local_search": False},
+        "zoom stages and quadratic model steps on the whole budget, no trust-region phase",
+    ),
 }
 
 

@@ -3,9 +3,10 @@
 A derivative-free trust-region method in the spirit of Powell's UOBYQA/NEWUOA, kept small: no
 Lagrange-polynomial bookkeeping, the model is refitted from the told points at every step.
 
-*Model.* The quadratic ``m(z) = g.z + z.H.z / 2`` (``(d + 1)(d + 2) / 2`` coefficients with the
-constant) is fitted by least squares to the ``(d + 1)(d + 2) / 2 + 1`` told points nearest the
-incumbent ``c`` (the best finite value; Euclidean distance), with ``z = u - c``.
+*Model* (:func:`local_quadratic`, also the zoom stages' model steps'). The quadratic
+``m(z) = g.z + z.H.z / 2`` (``(d + 1)(d + 2) / 2`` coefficients with the constant) is fitted by
+least squares to the ``(d + 1)(d + 2) / 2 + 1`` told points nearest the incumbent ``c`` (the
+best finite value; Euclidean distance), with ``z = u - c``.
 
 *Step.* The minimum of ``m`` in the box ``|z_t| <= radius`` (inside the unit cube), found by
 L-BFGS-B from ``z = 0``. The step is accepted or not by the data alone (the incumbent is always
@@ -18,22 +19,24 @@ model is poor) and the radius is halved.
 *Start and end.* The first radius is the largest coordinate distance from ``c`` to the fitted
 points. The phase has converged when the radius falls below ``min_radius`` (``1e-6`` of the
 unit cube by default) or when the last ``2 d + 1`` steps lowered the incumbent's value by less
-than ``STALL_TOL * (1 + |f(c)|)``: further
-steps would only resolve the incumbent's basin below any useful precision (on a smooth basin
-the radius shrinks slowly, as occasional successes make it grow again), so sparse grid search
-returns to global exploration
-(:class:`~core.strategies.sparse_grid.SparseGridSearch`'s module docstring).
+than ``STALL_TOL * (1 + |f(c)|)``: further steps would only resolve the incumbent's basin below
+any useful precision, so the search returns to global exploration (:class:`LocalRestarts`, and
+:class:`TrustRegionRestarts`, the wrapper strategy that runs a global search, this local phase
+and global restarts).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from typing import Any
+
 from core.records import Origin
+from core.strategies._staged import StagedSearch
 
 __all__ = [
-    "LocalRestarts", "QuadraticTrustRegion", "local_step_origin", "model_size",
-    "quadratic_model_step",
+    "LocalRestarts", "QuadraticTrustRegion", "TrustRegionRestarts", "local_step_origin",
+    "model_size", "quadratic_model_step",
 ]
 
 #: Ratio thresholds of the radius update: shrink below ``ETA``, grow at or above ``GROW``.
@@ -113,17 +116,12 @@ class QuadraticTrustRegion:
         P, v = U[finite], y[finite]
         if len(v) < self.n_points:
             return None
-        i = int(np.argmin(v))
-        c, fc = P[i], float(v[i])
+        c, fc, Z, fit = local_quadratic(P, v, self.n_points)
         self._incumbents.append(fc)
         if self.converged:
             return None
-        dist = np.linalg.norm(P - c, axis=1)
-        near = np.argsort(dist, kind="stable")[: self.n_points]
-        Z = P[near] - c
         if self.radius is None:
             self.radius = min(max(float(np.max(np.abs(Z))), self.min_radius), 0.5)
-        fit = _fit_quadratic(Z, v[near] - fc)
         lo, hi = np.maximum(-self.radius, -c), np.minimum(self.radius, 1.0 - c)
         z, decrease = _minimize_in_box(*fit[1:], lo, hi) if fit is not None else (None, 0.0)
         self.n_steps += 1
@@ -189,11 +187,7 @@ def quadratic_model_step(U: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, floa
     p = model_size(U.shape[1])
     if len(v) <= p:
         return None
-    c = P[np.argmin(v)]
-    near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[: int(FIT_FACTOR * p)]
-    Z = P[near] - c
-    fc = float(v[near].min())
-    fit = _fit_quadratic(Z, v[near] - fc)
+    c, fc, Z, fit = local_quadratic(P, v, int(FIT_FACTOR * p))
     h = STEP_FACTOR * np.max(np.abs(Z), axis=0)
     if fit is None or not np.any(h > 0):
         return None
@@ -288,6 +282,21 @@ def local_step_origin(x: np.ndarray, predicted: float, incumbent: np.ndarray, re
                   np.vstack([incumbent, x]), restart=restart, source=source)
 
 
+def local_quadratic(
+    P: np.ndarray, v: np.ndarray, n_fit: int
+) -> tuple[np.ndarray, float, np.ndarray, tuple[float, np.ndarray, np.ndarray] | None]:
+    """The local quadratic model of both kinds of steps (the one fit of the trust region and
+    of the zoom stages' model steps): the incumbent ``c`` (the first best of the finite values
+    ``v`` at the points ``P``), its value ``fc``, the offsets ``Z = P[near] - c`` of the
+    ``n_fit`` points nearest it (Euclidean distance; ``c`` first) and the least-squares fit
+    ``(a, g, H)`` of ``v[near] - fc ~ a + g.z + z.H.z / 2`` (None when not finite)."""
+    i = int(np.argmin(v))
+    c, fc = P[i], float(v[i])
+    near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[:n_fit]
+    Z = P[near] - c
+    return c, fc, Z, _fit_quadratic(Z, v[near] - fc)
+
+
 def _fit_quadratic(Z: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
     """Least-squares ``a``, ``g`` (shape ``(d,)``) and symmetric ``H`` (``(d, d)``) of
     ``v ~ a + g.z + z.H.z / 2`` (``Z`` of shape ``(n, d)``, ``v`` of shape ``(n,)``); ``None``
@@ -322,3 +331,179 @@ def _minimize_in_box(
 
 def _is_told(U: np.ndarray, x: np.ndarray) -> bool:
     return bool(len(U)) and float(np.min(np.max(np.abs(U - x), axis=1))) <= SAME_POINT_TOL
+
+
+class TrustRegionRestarts(StagedSearch):
+    """A global search, then trust-region steps on local quadratic models, with global restarts.
+
+    A wrapper strategy around a global search (any strategy, built by ``global_search``) and
+    the local model of :class:`LocalRestarts`:
+
+    1. *First global search*: ``global_search(n_evals, first_global)``, a search of the whole
+       cube planned for ``first_global`` evaluations (``None``: the whole budget, and no local
+       phase) that may use more.
+    2. *Local phase* (when ``first_global`` is given): trust-region steps
+       (:class:`QuadraticTrustRegion`) from the incumbent; once the trust region converges, or
+       while too few finite values exist for a model, a *global restart*
+       ``global_search(size, None)`` with twice the previous global budget (at most
+       ``n_evals``; points told before cost nothing), then a fresh trust region, until a
+       restart adds no point or had the whole budget.
+    3. Without a local phase, with ``final_model_steps``: quadratic model steps
+       (:func:`quadratic_model_step`) while the model proposes a new point.
+    4. *The rest of the budget* (``spend_rest``): evaluations the phases above leave go to
+       trust-region steps from the incumbent (a fresh trust region once one has converged), or
+       while too few finite values exist for a model, to points drawn uniformly (``seed``) in
+       the box of the latest global stage's half-width around the incumbent; so the run spends
+       exactly ``n_evals``.
+
+    Parameters
+    ----------
+    dim, n_evals : int
+        Dimension and budget.
+    global_search : callable ``(n_evals, planned) -> Strategy``
+        Builds a global search sharing this strategy's generator: the first one with its
+        planned budget, a restart with ``planned=None``.
+    first_global : int or None
+        Planned budget of the first global search; None: no local phase.
+    final_model_steps : bool, default False
+        Phase 3.
+    spend_rest : bool, default True
+        Phase 4.
+    min_radius : float, default 1e-6
+        Convergence radius of each trust region.
+    seed : int, numpy Generator or None
+        Geometry steps, random points and (passed on) the global searches' randomness.
+
+    Attributes
+    ----------
+    local : LocalRestarts
+        The trust regions and the restart schedule.
+    local_steps : list of Candidate
+        The trust-region steps (and random points) of phases 2 and 4, in order.
+    """
+
+    name = "trust_region_restarts"
+    title = "Global search + trust region"
+    summary = "a global search, then trust-region steps on quadratic models with global restarts"
+
+    def __init__(self, dim: int, n_evals: int, *, global_search: Any, first_global: int | None,
+                 final_model_steps: bool = False, spend_rest: bool = True,
+                 min_radius: float = 1e-6, seed: Any = None) -> None:
+        super().__init__(dim, n_evals, seed=seed)
+        self._global_search = global_search
+        self.local_search = first_global is not None
+        self.final_model_steps, self.spend_rest = bool(final_model_steps), bool(spend_rest)
+        #: Planned evaluations of the first global search.
+        self.global_budget = self.n_evals if first_global is None else int(first_global)
+        self.local = LocalRestarts(self.dim, self.global_budget, self.n_evals, min_radius)
+        self.local_steps: list[Any] = []
+        self._step_pending = False
+        self._own_steps = np.empty((0, self.dim))
+        self._done = False
+        first = global_search(self.n_evals, self.global_budget)
+        self._add_stage(np.zeros(self.dim), np.ones(self.dim), first, None)
+
+    @property
+    def n_restarts(self) -> int:
+        """Global restarts begun."""
+        return self.local.n_restarts
+
+    @property
+    def first_search(self) -> Any:
+        """The first global search."""
+        return self.stages[0][2]
+
+    @property
+    def model_step_points(self) -> np.ndarray:
+        """The first global search's model steps, then this strategy's steps, shape
+        ``(k, d)``."""
+        inner = getattr(self.first_search, "model_step_points", np.empty((0, self.dim)))
+        return np.vstack([inner, self._own_steps])
+
+    def why_done(self) -> str:
+        """Why the run ends with budget left (the first global search's reason)."""
+        why = getattr(self.first_search, "why_done", None)
+        return why() if why is not None else ""
+
+    # -- ask/tell --------------------------------------------------------------------------
+    def _ask(self, max_points: int) -> np.ndarray:
+        U = self._ask_stage(max_points)
+        if len(U):
+            return U
+        if self.local_search:
+            U = self._ask_local(max_points)
+            if len(U):
+                return U
+        elif self.final_model_steps and self.best is not None:
+            step = quadratic_model_step(self.U_told, self.y_told)
+            if step is not None:
+                x, predicted = step
+                self._own_steps = np.vstack([self._own_steps, x])
+                self._set_origins([Origin(
+                    "model_step", predicted, "local_quadratic", np.vstack([self.best[0], x]),
+                    restart=self.n_restarts, source="quadratic model step",
+                )])
+                self._step_pending = True
+                return x[None, :]
+        if self.spend_rest and self.remaining > 0:
+            return self._ask_rest()
+        self._done = True
+        self._say_why(self.why_done())
+        return np.empty((0, self.dim))
+
+    def _ask_local(self, max_points: int) -> np.ndarray:
+        """A trust-region step; a converged trust region starts the next global restart."""
+        while self.remaining > 0:
+            U = self._ask_stage(max_points)
+            if len(U):
+                return U
+            proposal = self.local.step(self.U_told, self.y_told, self._rng)
+            if proposal is not None:
+                return self._local_step(*proposal, self.best[0], None)
+            size = self.local.restart(self.n_told)
+            if size is None:
+                break
+            restart = self._global_search(size, None)
+            self._add_stage(np.zeros(self.dim), np.ones(self.dim), restart,
+                            f"restart {self.n_restarts}")
+        return np.empty((0, self.dim))
+
+    def _ask_rest(self) -> np.ndarray:
+        """One point of the budget the phases leave: a trust-region step from the incumbent (a
+        fresh trust region once one has converged), or, while too few finite values exist for a
+        quadratic model, a point drawn uniformly in the box of the latest global stage's
+        half-width around the incumbent."""
+        proposal = self.local.step(self.U_told, self.y_told, self._rng, fresh_if_converged=True)
+        best = self.best
+        c = best[0] if best is not None else np.full(self.dim, 0.5)
+        source = None
+        if proposal is not None:
+            x, predicted = proposal
+        else:
+            boxes = self.stages[1:] or getattr(self.first_search, "zoom_stages", [])
+            h = 0.5 * (boxes[-1][1] - boxes[-1][0]) if boxes else np.full(self.dim, 0.25)
+            x = np.clip(c + self._rng.uniform(-1.0, 1.0, self.dim) * np.abs(h), 0.0, 1.0)
+            predicted, source = float("nan"), "random near the incumbent"
+        return self._local_step(x, predicted, c, source)
+
+    def _local_step(self, x: np.ndarray, predicted: float, c: np.ndarray,
+                    source: str | None) -> np.ndarray:
+        """Record and hand out the local step ``x`` from the incumbent ``c``."""
+        from core.strategies._sparse_grid_candidates import Candidate
+
+        origin = local_step_origin(x, predicted, c, self.n_restarts, source)
+        self.local_steps.append(Candidate(x, predicted, origin.source, origin.path))
+        self._own_steps = np.vstack([self._own_steps, x])
+        self._set_origins([origin])
+        self._step_pending = True
+        return x[None, :]
+
+    def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
+        if self._step_pending:  # a model or trust-region step: its value is in the told data
+            self._step_pending = False
+            self.local.tell(float(y[0]))  # a trust-region step adapts the radius
+            return
+        self._tell_stage(U, y)
+
+    def _stop(self) -> str | None:
+        return "exhausted" if self._done else None

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.strategies import STOP_REASONS, STRATEGIES, Strategy, make_strategy
+from core.strategies import COMPOSITIONS, STOP_REASONS, STRATEGIES, Strategy, make_strategy
 
 NAMES = list(STRATEGIES)
 # Small but non-trivial settings per strategy, so the whole suite stays fast.
@@ -23,10 +23,11 @@ FAST: dict[str, dict] = {
 }
 
 
-#: Further cases: a registered strategy with options that switch on a code path of its own
-#: (sparse grid search's local phase and global restarts, forced on at every budget).
+#: Further cases: every registered composition (``core.strategies.COMPOSITIONS``: options of a
+#: registered strategy that select other layers, e.g. sparse grid search's local phase forced
+#: on at every budget), so registering one adds it here.
 OPTION_CASES: dict[str, tuple[str, dict]] = {
-    "sparse_grid_local": ("sparse_grid", {"local_search": True}),
+    name: (registered, options) for name, (registered, options, _) in COMPOSITIONS.items()
 }
 CASES = NAMES + list(OPTION_CASES)
 
@@ -65,6 +66,16 @@ def test_registry_names_and_titles():
         assert cls.name == name
         assert cls.title == titles[name]
         assert issubclass(cls, Strategy)
+
+
+def test_every_composition_is_a_registered_strategy_with_valid_options_and_says_what_runs():
+    from core.strategies import check_option_names
+
+    assert COMPOSITIONS
+    for name, (registered, options, what) in COMPOSITIONS.items():
+        assert registered in STRATEGIES and name not in STRATEGIES
+        check_option_names(registered, options)
+        assert what and "\n" not in what, name
 
 
 def test_unknown_name_lists_valid_names():

@@ -129,8 +129,11 @@ def test_candidate_predictions_equal_the_surrogate_at_the_point():
     searches = {}
 
     def walk(search, number):  # the stage numbering of Origin.stage (nested stages too)
-        searches[number] = search
-        for base, (_, _, child) in zip(search._stage_base, search.zoom_stages, strict=True):
+        stages = getattr(search, "stages", None)  # a wrapper: its stages, else one grid
+        if stages is None:
+            searches[number] = search
+            return
+        for base, (_, _, child) in zip(search._stage_base, stages, strict=True):
             walk(child, number + base)
 
     walk(strategy, 0)

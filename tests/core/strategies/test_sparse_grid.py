@@ -9,10 +9,12 @@ import pytest
 
 from core.grid import NovakRitter
 from core.optimizers import OPTIMIZERS
-from core.strategies import SparseGridSearch
+from core.strategies import ComposedSparseGrid, SparseGridSearch
 
-#: The tests below pin the thesis variant (the tests of the zoom variant are at the end).
+#: The tests below pin the thesis variant (the tests of the zoom variant are at the end): the
+#: grid and its surrogate alone, and composed with zoom stages as the registry builds it.
 Thesis = functools.partial(SparseGridSearch, variant="thesis")
+ThesisZoom = functools.partial(ComposedSparseGrid, variant="thesis")
 
 C = np.array([0.3141, 0.6711, 0.4321])
 
@@ -208,7 +210,7 @@ def test_coarse_stage_candidates():
 
 # -- zoom stages ------------------------------------------------------------------------------
 def test_zoom_budget_split_and_exact_accounting():
-    s = Thesis(2, 100, zoom=2, zoom_fraction=0.4, seed=0)
+    s = ThesisZoom(2, 100, zoom=2, zoom_fraction=0.4, seed=0)
     assert s.zoom_budgets == [20, 20] and s.stage0_budget == 60
     assert s.generator.n_evals == 58  # stage 0 reserves its 2 candidates
     run(s, max_points=3)
@@ -235,7 +237,7 @@ def test_zoom_budget_split_and_exact_accounting():
 
 
 def test_zoom_boxes_shrink_around_the_incumbent_and_help():
-    s = Thesis(2, 60, zoom=2, zoom_shrink=0.25, seed=0)
+    s = ThesisZoom(2, 60, zoom=2, zoom_shrink=0.25, seed=0)
     run(s)
     best_before = []
     for s_idx, (lo, hi, child) in enumerate(s.zoom_stages, start=1):
@@ -250,7 +252,7 @@ def test_zoom_boxes_shrink_around_the_incumbent_and_help():
 
 
 def test_zoom_auto_box_spans_the_best_points():
-    s = Thesis(2, 60, zoom=1, zoom_shrink="auto", seed=0)
+    s = ThesisZoom(2, 60, zoom=1, zoom_shrink="auto", seed=0)
     run(s)
     lo, hi, child = s.zoom_stages[0]
     assert np.all(hi - lo <= 0.5 + 1e-15) and np.all(hi - lo >= 0.5**4 - 1e-15)
@@ -262,9 +264,9 @@ def test_zoom_auto_box_spans_the_best_points():
 
 
 def test_zoom_stage_is_skipped_when_the_budget_is_too_small():
-    s = Thesis(2, 12, zoom=3)  # 5 for zooms < 4 + 1 + 2 per stage
+    s = ThesisZoom(2, 12, zoom=3)  # 5 for zooms < 4 + 1 + 2 per stage
     assert s.zoom_budgets == [] and s.stage0_budget == 12
-    s = Thesis(2, 40, zoom=3)  # 16 for zooms: two stages of 8
+    s = ThesisZoom(2, 40, zoom=3)  # 16 for zooms: two stages of 8
     assert s.zoom_budgets == [8, 8]
     run(s)
     assert s.n_told <= 40 and len(s.zoom_stages) <= 2
@@ -273,14 +275,14 @@ def test_zoom_stage_is_skipped_when_the_budget_is_too_small():
 def test_zoom_is_deterministic_and_pickles_mid_stage():
     import pickle
 
-    a = Thesis(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
+    a = ThesisZoom(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
     while a.phase != "zoom" or not a.zoom_stages:
         U = a.ask(max_points=2)
         a.tell(U, smooth(U))
     clone = pickle.loads(pickle.dumps(a))
     run(a)
     run(clone)
-    b = Thesis(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
+    b = ThesisZoom(3, 90, zoom=2, seed=5, optimizer="nelder_mead")
     run(b)
     np.testing.assert_array_equal(a.U_told, clone.U_told)
     np.testing.assert_array_equal(a.U_told, b.U_told)
@@ -288,22 +290,22 @@ def test_zoom_is_deterministic_and_pickles_mid_stage():
 
 def test_zoom_bad_input():
     with pytest.raises(ValueError, match="zoom"):
-        Thesis(2, 30, zoom=-1)
+        ThesisZoom(2, 30, zoom=-1)
     with pytest.raises(ValueError, match="zoom_fraction.*1.5"):
-        Thesis(2, 30, zoom=1, zoom_fraction=1.5)
+        ThesisZoom(2, 30, zoom=1, zoom_fraction=1.5)
     with pytest.raises(ValueError, match="zoom_shrink.*0"):
-        Thesis(2, 30, zoom=1, zoom_shrink=0)
+        ThesisZoom(2, 30, zoom=1, zoom_shrink=0)
     with pytest.raises(TypeError, match="zoom_shrink"):
-        Thesis(2, 30, zoom=1, zoom_shrink="half")
+        ThesisZoom(2, 30, zoom=1, zoom_shrink="half")
     with pytest.raises(ValueError, match="zoom.*optimizer='none'"):
-        Thesis(2, 30, zoom=1, optimizer="none")
+        ThesisZoom(2, 30, zoom=1, optimizer="none")
 
 
 # -- the zoom variant (the default) -------------------------------------------------------------
 def test_default_variant_is_zoom_and_thesis_is_selectable():
-    s = SparseGridSearch(2, 60, seed=0)
+    s = ComposedSparseGrid(2, 60, seed=0)
     assert s.variant == "zoom" and s.optimizer == "lbfgsb" and s.zoom > 0
-    t = SparseGridSearch(2, 60, seed=0, variant="thesis")
+    t = ComposedSparseGrid(2, 60, seed=0, variant="thesis")
     assert t.variant == "thesis" and t.optimizer == "gradient_descent" and t.zoom == 0
     assert SparseGridSearch.has_model
 
@@ -313,9 +315,9 @@ def test_default_variant_is_zoom_and_thesis_is_selectable():
 def test_zoom_budget_never_exceeded(dim, n_evals):
     if n_evals < SparseGridSearch.min_budget(dim, space_size=1):  # what the constructor takes
         with pytest.raises(ValueError, match="n_evals"):
-            SparseGridSearch(dim, n_evals)
+            ComposedSparseGrid(dim, n_evals)
         return
-    s = SparseGridSearch(dim, n_evals, seed=1)
+    s = ComposedSparseGrid(dim, n_evals, seed=1)
     batches = run(s, max_points=4)
     assert sum(map(len, batches)) == s.n_told <= n_evals
     assert s.stop_reason in ("budget", "exhausted")
@@ -325,7 +327,7 @@ def test_zoom_budget_never_exceeded(dim, n_evals):
 
 
 def test_zoom_finds_the_minimum_far_below_the_grid():
-    s = SparseGridSearch(2, 60, seed=0)
+    s = ComposedSparseGrid(2, 60, seed=0)
     run(s)
     assert s.candidates and s.candidates[0].source == "lbfgsb"
     assert s.best[1] < 1e-6 < np.min(s.generator.values)
@@ -335,7 +337,7 @@ def test_zoom_finds_the_minimum_far_below_the_grid():
 def test_zoom_candidates_are_minima_of_the_surrogate():
     from scipy.optimize import minimize as scipy_minimize
 
-    s = SparseGridSearch(3, 80, seed=0, zoom=0, local_search=False)
+    s = ComposedSparseGrid(3, 80, seed=0, zoom=0, local_search=False)
     run(s)
     sur = s.surrogate
     for c in s.candidates:
@@ -349,9 +351,9 @@ def test_zoom_candidates_are_minima_of_the_surrogate():
 def test_zoom_partial_asks_and_pickling_give_the_same_run(max_points):
     import pickle
 
-    a = SparseGridSearch(3, 90, seed=5)
+    a = ComposedSparseGrid(3, 90, seed=5)
     run(a)
-    b = SparseGridSearch(3, 90, seed=5)
+    b = ComposedSparseGrid(3, 90, seed=5)
     while b.phase != "zoom" or not b.zoom_stages:
         U = b.ask(max_points=max_points)
         b.tell(U, smooth(U))
@@ -408,7 +410,7 @@ def test_zoom_run_resumes_from_its_journal_to_the_same_result(tmp_path):
 )
 def test_every_option_is_checked_before_the_first_evaluation(options, error, pattern):
     with pytest.raises(error, match=pattern):
-        SparseGridSearch(2, 60, **options)
+        ComposedSparseGrid(2, 60, **options)
 
 
 def test_min_budget_matches_the_constructor():
@@ -418,9 +420,9 @@ def test_min_budget_matches_the_constructor():
         for options in ({}, {"variant": "thesis"}, {"initial_level": 2}, {"optimizer": "none"},
                         {"n_candidates": 4}, {"variant": "thesis", "multistart": False}):
             n = SparseGridSearch.min_budget(dim, space_size=1, **options)
-            SparseGridSearch(dim, n, **options)
+            ComposedSparseGrid(dim, n, **options)
             with pytest.raises(ValueError, match="n_evals"):
-                SparseGridSearch(dim, n - 1, **options)
+                ComposedSparseGrid(dim, n - 1, **options)
             useful = n if options.get("variant") == "thesis" else n + 2 * dim
             assert SparseGridSearch.min_budget(dim, **options) == useful
 
@@ -439,7 +441,7 @@ def _check_path(c, sur=None):
 @pytest.mark.parametrize("optimizer", ["lbfgsb", "nelder_mead", "differential_evolution",
                                        "cmaes", "gradient_descent", "newton"])
 def test_every_candidate_carries_its_optimizer_path(optimizer):
-    s = SparseGridSearch(2, 40, optimizer=optimizer, zoom=0, seed=1)
+    s = ComposedSparseGrid(2, 40, optimizer=optimizer, zoom=0, seed=1)
     run(s)
     assert s.candidates
     for c in s.candidates:
@@ -458,14 +460,14 @@ def test_thesis_candidates_carry_paths_local_ones_inside_the_trust_box():
 
 
 def test_zoom_stage_candidates_are_mapped_to_the_whole_cube():
-    s = SparseGridSearch(2, 100, seed=0, local_search=False)
+    s = ComposedSparseGrid(2, 100, seed=0, local_search=False)
     run(s)
     assert s.zoom_stages
     allc = s.all_candidates
     assert allc[: len(s.candidates)] == s.candidates[: len(s.candidates)]
     k = len(s.candidates)
     for stage, (lo, hi, child) in enumerate(s.zoom_stages, start=1):
-        for c in child.candidates:
+        for c in child.all_candidates:
             m = allc[k]
             k += 1
             assert m.source == f"{c.source} (zoom {stage})"
@@ -517,13 +519,13 @@ def test_quadratic_step_finds_the_minimum_of_a_quadratic():
 
 
 def test_model_steps_are_told_and_charged_to_the_zoom_budget():
-    s = SparseGridSearch(2, 100, seed=0, local_search=False)
-    assert s.model_steps == 6 and Thesis(2, 100).model_steps == 0
+    s = ComposedSparseGrid(2, 100, seed=0, local_search=False)
+    assert s.model_steps == 6 and ThesisZoom(2, 100).model_steps == 0
     run(s)
     assert s.n_told <= 100 and len(s.model_step_points)
     for x in s.model_step_points:  # every step point was evaluated once
         assert np.sum(np.max(np.abs(s.U_told - x), axis=1) <= 1e-12) == 1
-    off = SparseGridSearch(2, 100, seed=0, model_steps=0, local_search=False)
+    off = ComposedSparseGrid(2, 100, seed=0, model_steps=0, local_search=False)
     run(off)
     # no quadratic model step: only the steps that spend what the stages left (at the end)
     rest = len(off.local_steps)

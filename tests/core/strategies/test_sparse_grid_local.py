@@ -10,7 +10,7 @@ import pytest
 
 from core.run import minimize
 from core.space import Float, SearchSpace
-from core.strategies import SparseGridSearch
+from core.strategies import ComposedSparseGrid, ZoomSearch
 from core.strategies._trust_region import QuadraticTrustRegion, model_size
 
 C = np.array([0.3141, 0.6718, 0.4142])
@@ -103,13 +103,13 @@ def test_a_nan_value_counts_as_a_failed_step():
 def test_the_local_phase_runs_when_the_first_global_search_holds_two_models(
     dim, n_evals, variant, expected
 ):
-    s = SparseGridSearch(dim, n_evals, variant=variant)
+    s = ComposedSparseGrid(dim, n_evals, variant=variant)
     assert s.local_search is expected
     assert (s.global_budget < n_evals) is expected
 
 
 def test_rosenbrock_valley_is_followed_to_the_minimum():
-    s = SparseGridSearch(2, 100, seed=0)
+    s = ComposedSparseGrid(2, 100, seed=0)
     drive(s, rosenbrock)
     assert s.local_steps and s.local_steps[0].source.startswith("trust region")
     assert s.best[1] < 1e-6
@@ -123,13 +123,13 @@ def test_rosenbrock_valley_is_followed_to_the_minimum():
 
 
 def test_a_converged_local_search_restarts_the_global_search():
-    s = SparseGridSearch(2, 150, seed=0)
+    s = ComposedSparseGrid(2, 150, seed=0)
     drive(s, bowl)
     assert s.n_restarts >= 1
     lo, hi, child = s.zoom_stages[-1]
     np.testing.assert_array_equal(lo, 0.0)
     np.testing.assert_array_equal(hi, 1.0)
-    assert child.local_search is False
+    assert isinstance(child, ZoomSearch)  # a global search, without a local phase of its own
     assert s.best[1] < 1e-12
 
 
@@ -137,7 +137,7 @@ def test_a_converged_local_search_restarts_the_global_search():
 def test_budget_exact_no_point_twice_and_deterministic(max_points):
     runs = []
     for _ in range(2):
-        s = SparseGridSearch(2, 90, seed=5)
+        s = ComposedSparseGrid(2, 90, seed=5)
         batches = drive(s, rosenbrock, max_points=max_points)
         assert sum(map(len, batches)) == s.n_told <= 90
         U = s.U_told
@@ -153,7 +153,7 @@ def test_nan_values_in_the_local_phase_are_handled():
         y[(U[:, 0] > 0.55) & (U[:, 1] < 0.6)] = np.nan  # a failing region near the minimum
         return y
 
-    s = SparseGridSearch(2, 80, seed=0)
+    s = ComposedSparseGrid(2, 80, seed=0)
     drive(s, holes)
     assert s.n_told <= 80 and s.stop_reason in ("budget", "exhausted")
     assert np.isfinite(s.best[1])
@@ -170,18 +170,18 @@ def test_nan_values_in_the_local_phase_are_handled():
 )
 def test_bad_local_options_are_named_before_any_evaluation(option, value, error, match):
     with pytest.raises(error, match=match):
-        SparseGridSearch(2, 100, **{option: value})
+        ComposedSparseGrid(2, 100, **{option: value})
 
 
 def test_local_search_needs_a_surrogate_optimizer():
     with pytest.raises(ValueError, match="`local_search` must be False with optimizer='none'"):
-        SparseGridSearch(2, 100, optimizer="none", local_search=True)
-    assert SparseGridSearch(2, 100, optimizer="none").local_search is False
+        ComposedSparseGrid(2, 100, optimizer="none", local_search=True)
+    assert ComposedSparseGrid(2, 100, optimizer="none").local_search is False
 
 
 def test_thesis_variant_is_unchanged_by_the_local_phase():
-    a = SparseGridSearch(2, 100, variant="thesis", seed=1)
-    b = SparseGridSearch(2, 100, variant="thesis", local_search=False, seed=1)
+    a = ComposedSparseGrid(2, 100, variant="thesis", seed=1)
+    b = ComposedSparseGrid(2, 100, variant="thesis", local_search=False, seed=1)
     drive(a, rosenbrock)
     drive(b, rosenbrock)
     np.testing.assert_array_equal(a.U_told, b.U_told)
@@ -242,7 +242,7 @@ def test_the_local_phase_runs_through_local_restarts():
     start uses too): the restarts it counts are the search's."""
     from core.strategies._trust_region import LocalRestarts
 
-    s = SparseGridSearch(2, 60, seed=0)
+    s = ComposedSparseGrid(2, 60, seed=0)
     assert isinstance(s.local, LocalRestarts) and s.local_search
     drive(s, rosenbrock)
     assert s.local_steps  # the run had local steps
