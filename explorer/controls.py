@@ -64,7 +64,8 @@ class Controls(param.Parameterized):
         # the page plays the steps by itself; the timeline keeps the player and the session
         # in step with few messages (explorer/views/timeline.py)
         self.timeline = timeline or Timeline()
-        self.timeline.attach(self.history, s, runner.player_stopped, hold=held)
+        self.timeline.attach(self.history, s, runner.player_stopped, hold=held,
+                             on_move=runner.visitor_moved)
         # toggle buttons, not checkboxes: a checkbox's text is not clickable, only its
         # 13-pixel box; a button is one big target on a projector
         toggle = {"sizing_mode": "stretch_width", "color": "light"}

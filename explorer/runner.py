@@ -116,6 +116,12 @@ class Runner:
         if run.done and s.n_steps >= run.n_frames and s.step >= s.n_steps - 1:
             s.playing = False
 
+    def visitor_moved(self) -> None:
+        """The visitor moved the history slider of the page's stopped player: a played run
+        stays where they put it (pause; Play goes on from there); a live run goes on."""
+        if not self.live:
+            self.pause()
+
     def _update_animate(self) -> None:
         """``session.animate``: the page plays by itself while there are frames ahead."""
         s, run = self.session, self.session.run

@@ -26,6 +26,15 @@ closes has therefore at most one report in flight, not one message per played st
 The server moves the step (seek, step, reset, a live run's new frame) by writing the
 ``shown-step`` source with a new ``seq``: a page whose step the server does not know exactly
 (it played since its last report) still goes where the server says.
+
+Panel applies the page's writes of the player in batches, keeping the newest value of each
+property: the page's last report and its ``direction`` 0 may arrive together with a move the
+visitor made just after, whose step replaces the report. So a report is never answered with
+the server's direction (it may be out of date by then); a ``direction`` 0 from a page that
+should play means its clock stopped (the server's next tick starts it again if frames are
+ahead); and a write of ``value`` to a stopped player pauses the session (``on_move``) before
+its step is read: only the visitor's slider sends ``value`` (the clock and the seeks move it
+without a message), so the page stays where the visitor put it.
 """
 
 from __future__ import annotations
@@ -166,8 +175,10 @@ class Timeline:
         self.player: Any = None
         self.session: Any = None
         self.on_end: Any = None
+        self.on_move: Any = None
         self._seq = 0
         self._from_page = False
+        self._to_page = False
 
     def finish(self) -> None:
         """Re-show the shown step whenever ``frames`` changes (call once every filter, text and
@@ -216,15 +227,18 @@ class Timeline:
         return self._args(), f"const FROM_PLAYER = true;\n{_SHOW_CODE}"
 
     # -- the history player -----------------------------------------------------------------
-    def attach(self, player: Any, session: Any, on_end: Any, hold: Any = None) -> None:
+    def attach(self, player: Any, session: Any, on_end: Any, hold: Any = None,
+               on_move: Any = None) -> None:
         """Make ``player`` (a ``pn.widgets.Player``, tagged :data:`PLAYER_TAG`) the page's
         history control for ``session`` (module docstring); ``on_end()`` is called when the
-        page stopped by itself at the last frame it has; ``hold`` wraps the watchers
-        (``explorer.clock.held`` in a server)."""
+        page stopped by itself at the last frame it has, ``on_move()`` when the visitor moved
+        the slider of a stopped player; ``hold`` wraps the watchers (``explorer.clock.held``
+        in a server)."""
         import panel as pn
 
         hold = hold or (lambda fn: fn)
         self.player, self.session, self.on_end = player, session, on_end
+        self.on_move = on_move
         player.param.update(interval=PARKED_INTERVAL_MS, tags=[*player.tags, PLAYER_TAG])
         args, code = self.player_callback()
         player.jscallback(args=args, value=code)
@@ -238,7 +252,10 @@ class Timeline:
                 + CLOCK_JS + "}"))
         session.param.watch(hold(self._to_player),
                             ["step", "n_steps", "animate", "speed", "loop"])
-        player.param.watch(hold(self._from_player), ["value", "value_throttled", "direction"])
+        # every write from the page, even of the value the server last had (a visitor's step
+        # back to the step the server last sent is news)
+        player.param.watch(hold(self._from_player), ["value", "value_throttled", "direction"],
+                           onlychanged=False)
         self._to_player()
 
     def _to_player(self, *events: Any) -> None:
@@ -247,12 +264,18 @@ class Timeline:
         # is not sent back, and the server's last known step is not re-sent with other changes
         # (the page may have moved on since)
         moved = not self._from_page and any(e.name == "step" for e in events)
-        want = {"end": max(int(s.n_steps) - 1, 1), "direction": 1 if s.animate else 0}
+        want = {"end": max(int(s.n_steps) - 1, 1)}
+        if not self._from_page:  # a report is not answered with the direction the server had
+            want["direction"] = 1 if s.animate else 0  # (the page may have stopped since)
         if moved:
             want["value"] = int(s.step)
         changed = {k: v for k, v in want.items() if getattr(p, k) != v}
         if changed:
-            p.param.update(**changed)
+            self._to_page = True  # (the player's watcher hears these: not the visitor's)
+            try:
+                p.param.update(**changed)
+            finally:
+                self._to_page = False
         clock = {"interval": [interval_ms(s.speed)], "loop": [int(bool(s.loop))]}
         if dict(self.clock.data) != clock:
             self.clock.data = clock
@@ -270,15 +293,31 @@ class Timeline:
         """The page reported its step (or the visitor moved the slider), or its clock stopped
         at the last frame it has."""
         s = self.session
+        if self._to_page:
+            return  # the server's own writes
+        if (self.on_move is not None and self.player.direction == 0
+                and any(e.name == "value" for e in events)):
+            # the visitor moved the slider of the stopped player (only they write `value` from
+            # the page, module docstring), maybe in one batch with the page's end whose step
+            # it replaced: told first, so the server does not start the page's clock again
+            self.on_move()
         for e in events:
-            if e.name in ("value", "value_throttled") and int(e.new) != s.step:
+            if e.name in ("value", "value_throttled"):
+                if int(e.new) == s.step:
+                    continue
                 self._from_page = True
                 try:
                     s.step = int(np.clip(int(e.new), 0, max(int(s.n_steps) - 1, 0)))
                 finally:
                     self._from_page = False
+            elif e.name == "direction" and e.new == 0 and s.animate and not s.loop:
+                # The page's clock stopped at the last frame it has (or Panel's view flipped
+                # the direction to 0 and back when drawn): the server hears that it stopped,
+                # and its next tick starts it again if frames are ahead.
+                self.on_end()
+                continue
             elif e.name != "direction" or e.new != 0:
-                continue  # (the player's view flips direction to 0 and back when drawn)
+                continue
             # The page stops at the last frame it has (reporting it, then direction 0): the
             # report says so even when the server's direction was already 0.
             if (s.animate or s.playing) and not s.loop and s.step >= s.n_steps - 1:

@@ -203,9 +203,6 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
     assert not app_errors(log)
 
 
-@pytest.mark.skip(reason="known race: a rewind key pressed soon after the run ends can be "
-                  "undone by the server's late seek to the final step (rewinding works once "
-                  "the page is settled; reproduced by hand on a clean clone)")
 def test_history_slider_rewinds(page, explorer_server):
     """The history player's slider, moved with the keyboard once the run played to its end,
     shows earlier steps; the server hears where it is (Step goes on from there)."""
