@@ -72,6 +72,11 @@ JOURNAL_VERSION = 1
 #: Every journal starts with these bytes (the header's first two keys, compact JSON).
 HEADER_PREFIX = f'{{"journal":"{JOURNAL_FORMAT}",'.encode()
 _UNCHECKED = ("created",)
+#: Strategy classes renamed since journals were written: a header's old class name -> the class
+#: that now runs the same method (``method="sparse_grid"`` is ``ComposedSparseGrid`` since its
+#: phases became a composition, with the same runs), so such a journal still resumes; the replay
+#: still checks every point bit for bit.
+RENAMED_STRATEGIES: dict[str, str] = {"SparseGridSearch": "ComposedSparseGrid"}
 _KINDS = tuple(ORIGIN_KINDS)
 _RECORD_KEYS = ("index", "u", "status")
 
@@ -769,6 +774,8 @@ def _header_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
         if key in _UNCHECKED:
             continue
         a, b = old.get(key), new.get(key)
+        if key == "strategy" and isinstance(a, str) and RENAMED_STRATEGIES.get(a) == b:
+            continue
         if isinstance(a, Mapping) and isinstance(b, Mapping) and key == "run":
             for k in sorted(set(a) | set(b)):
                 if a.get(k) != b.get(k):

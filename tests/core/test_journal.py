@@ -151,6 +151,22 @@ def test_a_stopped_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> No
     assert_same_run(reference, resumed)
 
 
+def test_a_journal_of_the_renamed_sparse_grid_class_resumes(tmp_path: Path) -> None:
+    """Journals of ``method="sparse_grid"`` written before its phases became a composition name
+    the class ``SparseGridSearch``; the runs are the same, so they resume."""
+    path = tmp_path / "run.jsonl"
+    run(Counting(), path, callback=lambda batch: batch.step == 2)
+    text = path.read_text()
+    assert '"strategy":"ComposedSparseGrid"' in text
+    path.write_text(text.replace('"strategy":"ComposedSparseGrid"',
+                                 '"strategy":"SparseGridSearch"', 1))
+    reference = run(Counting())
+    resumed = run(Counting(), path, resume=True)
+    assert_same_run(reference, resumed)
+    with pytest.raises(ValueError, match="strategy: journal has 'SparseGridSearch'"):
+        minimize(Counting(), SPACE, "random", 30, seed=4, journal=path, resume=True)
+
+
 def test_resume_with_a_missing_journal_starts_one(tmp_path: Path) -> None:
     path = tmp_path / "new.jsonl"
     res = run(Counting(), path, resume=True)
