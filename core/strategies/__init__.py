@@ -84,7 +84,8 @@ COMPOSITIONS: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
     "sparse_grid_no_local": (
         "sparse_grid", {"local_search": False},
-        "zoom stages and quadratic model steps on the whole budget, no trust-region phase",
+        "zoom stages and quadratic model steps on the whole budget, no trust-region phase "
+        "(evaluations they leave go to trust-region steps from the incumbent)",
     ),
 }
 

@@ -12,11 +12,12 @@ refinement):
    ``2 d + 1`` best told points around it (clipped to ``[0.5**(4 s + 1), 0.5**(s + 1)]``),
    shifted to stay inside the cube; with ``jitter`` the seed multiplies each box's half-width
    per dimension by ``exp(U(-ZOOM_JITTER, ZOOM_JITTER))``. Points told before (the box's
-   centre at the incumbent) cost nothing. A stage needs ``2 d + 1 + n_candidates``
-   evaluations to refine once, so fewer stages run on a small plan (:attr:`zoom_budgets`); a
-   stage before the last gets what its grid can use plus its candidates, the last the rest
-   of the plan. With ``stage_model_steps`` each stage ends with model steps (3.) of its own
-   until its model proposes nothing new.
+   centre at the incumbent) cost nothing. A stage needs ``2 d + n0 + n_candidates``
+   evaluations to refine once (``n0`` initial grid points: 1 at ``initial_level=1``), so
+   fewer stages run on a small plan (:attr:`zoom_budgets`); a stage before the last gets
+   what its grid can use plus its candidates, the last the rest of the plan. With
+   ``stage_model_steps`` each stage ends with model steps (3.) of its own until its model
+   proposes nothing new.
 3. *Quadratic model steps* (``model_steps``) before each zoom stage (at most the stage's budget
    over ``d + 1``, taken from it): single evaluations at the minimum of a least-squares
    quadratic of the told points nearest the incumbent

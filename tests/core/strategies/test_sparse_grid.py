@@ -384,6 +384,50 @@ def test_zoom_run_resumes_from_its_journal_to_the_same_result(tmp_path):
     np.testing.assert_array_equal(resumed.values, ref.values)
 
 
+def test_a_run_stopped_inside_a_zoom_stage_or_the_local_phase_resumes_to_the_same_result(
+    tmp_path,
+):
+    """Stopped mid-phase (inside the first search's zoom stage, inside a restart's zoom stage,
+    between two trust-region steps), the composed run resumes from its journal to the
+    uninterrupted run, evaluating only what is missing."""
+    from core.run import minimize
+    from core.space import Float, SearchSpace
+
+    space = SearchSpace({"x": Float(-2.0, 2.0), "y": Float(-1.0, 3.0)})
+
+    def fun(config):
+        return (config["x"] - 0.4) ** 2 + 3.0 * (config["y"] - 1.3) ** 2 + config["x"] ** 4
+
+    ref = minimize(fun, space, "sparse_grid", 70, seed=3)
+    source = {}  # step -> the source of its points
+    for ev in ref.history:
+        source.setdefault(ev.step, ev.origin.source)
+
+    def inside(step, within):  # the step and the next belong to the same stage or phase
+        return (step + 1 in source and within(source[step]) and within(source[step + 1])
+                and source[step].split(" (", 1)[-1] == source[step + 1].split(" (", 1)[-1])
+
+    stops = {
+        "zoom stage": next(s for s in source if inside(
+            s, lambda t: "(zoom 1)" in t and "restart" not in t)),
+        "restart's zoom stage": next(s for s in source if inside(
+            s, lambda t: "(zoom" in t and "(restart" in t)),
+        "local phase": next(s for s in source if inside(
+            s, lambda t: t.startswith("trust region"))),
+    }
+    for where, stop_at in stops.items():
+        path = tmp_path / f"{where}.jsonl"
+        stopped = minimize(fun, space, "sparse_grid", 70, seed=3, journal=path,
+                           callback=lambda batch, k=stop_at: batch.step == k)
+        assert stopped.stop_reason == "stopped" and stopped.nfev < ref.nfev, where
+        calls = []
+        resumed = minimize(lambda c: calls.append(c) or fun(c), space, "sparse_grid", 70,
+                           seed=3, journal=path, resume=True)
+        assert len(calls) == ref.nfev - stopped.nfev, where
+        np.testing.assert_array_equal(resumed.U, ref.U, err_msg=where)
+        np.testing.assert_array_equal(resumed.values, ref.values, err_msg=where)
+
+
 @pytest.mark.parametrize(
     ("options", "error", "pattern"),
     [
