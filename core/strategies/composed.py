@@ -98,7 +98,14 @@ optimizer_options, candidate_box, coarse_candidates, variant
         "the end"
     )
     has_model: ClassVar[bool] = True
-    option_choices = SparseGridSearch.option_choices
+    option_choices: ClassVar[dict[str, dict[str, str]]] = {
+        **SparseGridSearch.option_choices,
+        "variant": {
+            "zoom": "zoom stages re-centred on the incumbent; with enough budget, a local "
+            "trust-region phase and global restarts",
+            "thesis": SparseGridSearch.option_choices["variant"]["thesis"],
+        },
+    }
     min_budget = SparseGridSearch.min_budget
     budget_rule = SparseGridSearch.budget_rule
 

@@ -126,8 +126,8 @@ class SparseGridSearch(Strategy):
     has_model: ClassVar[bool] = True
     option_choices: ClassVar[dict[str, dict[str, str]]] = {
         "variant": {
-            "zoom": "zoom stages re-centred on the incumbent; with enough budget, a local "
-            "trust-region phase and global restarts",
+            "zoom": "candidates by L-BFGS-B from the best grid points (the registry's default "
+            "composes this search with zoom stages and a local phase)",
             "thesis": "the thesis' method: one Novak-Ritter grid, surrogate candidates at the "
             "end",
         },
