@@ -599,6 +599,22 @@ def test_every_registered_strategy_says_what_runs():
     assert "trust region" in STRATEGIES["sparse_grid"].summary  # the local phase is named
 
 
+def test_the_composition_takes_every_grid_option_with_the_grids_default():
+    """ComposedSparseGrid restates SparseGridSearch's options in its signature (the registry
+    reads options from it): the same names and defaults, all passed on to every grid."""
+    import inspect
+
+    from core.strategies import strategy_options
+
+    grid = {
+        k: p.default for k, p in inspect.signature(SparseGridSearch.__init__).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "seed"
+    }
+    composed = strategy_options("sparse_grid")
+    assert {k: composed.get(k, "missing") for k in grid} == grid
+    assert set(ComposedSparseGrid(2, 60, seed=0).grid_options) == set(grid)
+
+
 @pytest.mark.parametrize("options", [
     {}, {"variant": "thesis"}, {"optimizer": "none"}, {"n_candidates": 3},
     {"multistart": True}, {"optimizer": "multistart"}, {"initial_level": 2},
