@@ -79,8 +79,9 @@ COMPOSITIONS: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
     "sparse_grid_local": (
         "sparse_grid", {"local_search": True},
-        "zoom stages on a first global search of 30 % of the budget, then the quadratic trust "
-        "region with global restarts, at every budget",
+        "the trust-region phase at every budget (the default adds it from a threshold): a "
+        "first global search of 30 % of the budget (with zoom stages where they fit), then "
+        "the quadratic trust region with global restarts",
     ),
     "sparse_grid_no_local": (
         "sparse_grid", {"local_search": False},
