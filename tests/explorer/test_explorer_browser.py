@@ -8,7 +8,7 @@ to pause, wait on conditions read from the page). Nothing is written outside ``t
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import pytest
 
@@ -105,6 +105,10 @@ def wait_status(page, predicate_js, timeout=60_000):
     return status(page)
 
 
+LOOP_JS = """() => Array.from(Bokeh.documents[0].all_models)
+    .filter(m => m.label === 'Loop').map(m => m.active)[0]"""
+
+
 def test_loads_with_every_control(page, explorer_server):
     url, log = explorer_server
     errors = open_explorer(page, url)
@@ -122,6 +126,10 @@ def test_loads_with_every_control(page, explorer_server):
     for title in ("True loss landscape", "Sparse-grid surrogate", "Convergence race",
                   "γ = 0 (greedy)", "γ = 0.5", "γ = 1 (breadth-first)"):
         assert title in titles, titles
+    # on/off options are clicked on their text (a checkbox only reacted on its box)
+    before = page.evaluate(LOOP_JS)
+    page.get_by_text("Loop", exact=True).click()
+    page.wait_for_function(f"() => ({LOOP_JS})() === {str(not before).lower()}")
     assert not errors, errors
     assert not app_errors(log)
 
@@ -155,11 +163,12 @@ def test_objective_menu_to_other_parameter_names(page, explorer_server):
 
 
 def test_play_pause_step_reset(page, explorer_server):
-    """A run far longer than the test: Play, then Pause is confirmed by the page before the
-    paused step is read, so Step has something to do whatever the machine's load."""
+    """A looping run (it never ends by itself): Play, then Pause is confirmed by the page
+    before the paused step is read, so Step has something to do whatever the machine's load
+    (or, paused at the last step, nothing, which is checked too)."""
     url, _ = explorer_server
-    errors = open_explorer(page, url, "?budget=1000&speed=12&loop=true")
-    wait_status(page, "s => s.n >= 1 && s.budget == 1000 && s.last > 50")
+    errors = open_explorer(page, url, "?speed=12&loop=true")
+    wait_status(page, "s => s.n >= 1 && s.budget == 150 && s.last > 20")
     truth = page.locator(".bk-Canvas").first
     before_points = page.evaluate(SHOWN_ROWS_JS, "points")
     before_png = truth.screenshot()
@@ -180,6 +189,8 @@ def test_play_pause_step_reset(page, explorer_server):
 
 
 def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
+    """Controls moved with the keyboard and a menu, then a run played to its end; no request
+    leaves the machine meanwhile (``open_explorer``'s request hook)."""
     url, log = explorer_server
     errors = open_explorer(page, url, "?speed=20&budget=100")
     wait_status(page, "s => s.n >= 1 && s.budget == 100")
@@ -240,6 +251,23 @@ def test_three_dimensions_offer_axis_selectors(page, explorer_server):
 
 _SCRIPTS = ['<img src=x onerror="window.__xss=1">', '"><script>window.__xss=1</script>',
             "<svg onload=window.__xss=1>"]
+#: Elements of the page (shadow roots included) that a script of ``_SCRIPTS`` would have made.
+INJECTED_JS = """() => { const found = [];
+  const walk = (root) => root.querySelectorAll('*').forEach(el => {
+    const attrs = Array.from(el.attributes ?? []).map(a => a.name + '=' + a.value).join(' ');
+    if (attrs.includes('__xss') || (el.tagName === 'SCRIPT' && el.textContent.includes('__xss'))) {
+      found.push(el.outerHTML.slice(0, 120));
+    }
+    if (el.shadowRoot) { walk(el.shadowRoot); }
+  });
+  walk(document); return found; }"""
+MESSAGE_SHOWN_JS = """() => { const all = [];
+  const visit = (v) => { all.push(v); for (const c of (v.child_views ?? [])) visit(c); };
+  Object.values(Bokeh.index).forEach(visit);
+  const v = all.find(v => v.model.name === 'message');
+  return v && v.el ? (v.el.shadowRoot ?? v.el).textContent : ''; }"""
+
+
 def _url_parameters() -> list[str]:
     from explorer.app import URL_PARAMETERS
 
@@ -247,101 +275,47 @@ def _url_parameters() -> list[str]:
 
 
 def test_links_with_script_run_nothing(page, explorer_server):
-    """Script in every URL parameter: nothing runs, the page works and says what it ignored."""
+    """Script in every URL parameter (each of three kinds in a third of them): nothing runs,
+    the page works and says what it ignored. The page is read once the message is drawn: no
+    element made of a script is anywhere in it, so no handler can fire later."""
     url, log = explorer_server
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    for script in _SCRIPTS:
-        query = "?" + "&".join(f"{p}={quote(script)}" for p in _url_parameters())
-        open_explorer(page, url, query)
-        s = wait_status(page, "s => s.n >= 1 && s.message.length > 0")
-        assert "Ignored invalid link values" in s["message"]
-        assert "<img" not in s["message"] and "<script" not in s["message"]
-        page.wait_for_timeout(300)  # an onerror handler would have fired by now
-        assert page.evaluate("() => window.__xss") is None
-        assert s["budget"] == 150  # defaults kept
+    names = _url_parameters()
+    query = "?" + "&".join(f"{p}={quote(_SCRIPTS[i % len(_SCRIPTS)])}"
+                           for i, p in enumerate(names))
+    errors = open_explorer(page, url, query)
+    s = wait_status(page, "s => s.n >= 1 && s.message.length > 0")
+    assert "Ignored invalid link values" in s["message"]
+    assert "<img" not in s["message"] and "<script" not in s["message"]
+    assert "&lt;svg" in s["message"]  # each kind reached the message, escaped
+    assert "&lt;img" in s["message"] and "&lt;script" in s["message"]
+    page.wait_for_function(f"() => ({MESSAGE_SHOWN_JS})().includes('Ignored invalid')")
+    assert page.evaluate(INJECTED_JS) == []
+    assert page.evaluate("() => window.__xss") is None
+    assert s["budget"] == 150  # defaults kept
     assert not dialogs
+    assert not errors, errors
     assert not app_errors(log)
 
 
-def test_every_request_stays_on_the_machine(page, explorer_server):
-    url, _ = explorer_server
-    hosts = []
-    page.on("request", lambda r: hosts.append(r.url))
-    open_explorer(page, url, "?budget=40&speed=30&play=1")
-    wait_status(page, "s => s.text.includes('finished')")
-    outside = [u for u in hosts
-               if urlparse(u).scheme not in ("data", "blob")
-               and urlparse(u).hostname not in ("127.0.0.1",)]
-    assert not outside, outside
-
-
-CANVAS_BOXES_JS = """() => {
-  const found = [];
-  const walk = (root) => root.querySelectorAll('*').forEach(el => {
-    if (el.tagName === 'CANVAS') { found.push(el); }
-    if (el.shadowRoot) { walk(el.shadowRoot); }
-  });
-  walk(document);
-  return found.map(c => c.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0)
-    .map(r => ({left: r.left, right: r.right, width: r.width}));
-}"""
-
-
-@pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])
-def test_every_plot_fits_a_projector(browser, explorer_server, size):
-    """At projector sizes no plot is cut off and nothing scrolls sideways."""
-    url, _ = explorer_server
-    w, h = size
-    context = browser.new_context(viewport={"width": w, "height": h})
-    page = context.new_page()
-    try:
-        open_explorer(page, url, "?budget=60&present=true")
-        wait_status(page, "s => s.n >= 1")
-        fits = f"""() => {{ const boxes = ({CANVAS_BOXES_JS})();
-            return boxes.length >= 3 && boxes.every(b => b.left >= 0 && b.right <= {w} + 1)
-                && document.documentElement.scrollWidth <= {w}; }}"""
-        try:  # a condition the layout reaches, waited for (never a fixed time)
-            page.wait_for_function(fits, timeout=30_000)
-        except Exception:
-            pass  # the assertions below say what does not fit
-        boxes = page.evaluate(CANVAS_BOXES_JS)
-        assert len(boxes) >= 3
-        for box in boxes:
-            assert box["left"] >= 0 and box["right"] <= w + 1, (box, size)
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= w
-    finally:
-        context.close()
-
-
-def test_toggles_react_to_their_text(page, explorer_server):
-    """On/off options are clicked on their text (a checkbox only reacted on its box)."""
-    url, _ = explorer_server
-    open_explorer(page, url, "?budget=40")
-    wait_status(page, "s => s.n >= 1")
-    before = page.evaluate("""() => Array.from(Bokeh.documents[0].all_models)
-        .filter(m => m.label === 'Loop').map(m => m.active)[0]""")
-    page.get_by_text("Loop", exact=True).click()
-    page.wait_for_function(f"""() => Array.from(Bokeh.documents[0].all_models)
-        .filter(m => m.label === 'Loop').map(m => m.active)[0] === {str(not before).lower()}""")
-
-
 #: Sessions held at once by the load test (the rate target is a benchmark figure, see
-#: benchmarks/bench_explorer.py; this test guards against freezes and starvation only).
-SESSIONS = 10
+#: benchmarks/bench_explorer.py, which holds 30; this test guards against freezes and
+#: starvation only).
+SESSIONS = 4
 
 
-def test_ten_sessions_keep_animating(browser, explorer_server):
-    """Load: 10 sessions at once, each page's player keeps showing new steps (a wait on that
-    condition, bounded, not a count after a fixed time)."""
+def test_sessions_at_once_keep_animating(browser, explorer_server):
+    """Load: several sessions at once, each page's player keeps showing new steps (a wait on
+    that condition, bounded, not a count after a fixed time)."""
     url, log = explorer_server
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720})
                 for _ in range(SESSIONS)]  # one window per session: background tabs throttle
     pages = [c.new_page() for c in contexts]
     try:
         for p in pages:  # all pages load at once
-            p.goto(url + "?budget=300&speed=20&play=1&loop=true", wait_until="commit",
-                   timeout=180_000)  # ten pages built at once on a loaded machine
+            p.goto(url + "?speed=20&play=1&loop=true", wait_until="commit",
+                   timeout=180_000)  # pages built at once on a loaded machine
         first = [wait_status(p, "s => s.frame >= 3", 120_000)["frame"] for p in pages]
         for p, f in zip(pages, first, strict=True):
             wait_status(p, f"s => s.frame >= {f + 3}", 60_000)
