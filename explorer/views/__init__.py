@@ -100,6 +100,7 @@ class Views:
         self.convergence.resend()
         self.status.refresh()
         self.strip.resend()
+        self.timeline.resend()
 
     def figures(self) -> list[Any]:
         return [self.landscape.truth, self.landscape.model, self.convergence.fig,

@@ -195,6 +195,14 @@ class Timeline:
                                                  code=f"const FROM_PLAYER = false;\n"
                                                  f"{_SHOW_CODE}\n{_SEEK_CODE}"))
 
+    def resend(self) -> None:
+        """The page clock's pace and the shown step again, once the page has loaded
+        (``explorer.clock``): a change made between the page's HTML and its connection (a
+        link's speed, which Panel's location sync may apply then) never reached it. (An equal
+        value assigned again is no change for Bokeh: ``trigger`` sends it all the same.)"""
+        for source in (self.clock, self.shown):
+            source.trigger("data", source.data, source.data)
+
     def view(self, mode: str) -> CDSView:
         """A ``CDSView`` showing the rows ``mode`` keeps (:data:`FILTER_MODES`)."""
         if mode not in _FILTER_CODE:

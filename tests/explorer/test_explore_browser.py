@@ -16,6 +16,7 @@ from explorer_testing import serve_explorer
 from test_explorer_browser import app_errors
 
 from core.space import Categorical, Float, Int, SearchSpace
+from explorer.views.timeline import interval_ms
 
 pytestmark = pytest.mark.ui
 
@@ -63,7 +64,7 @@ def open_served(page, url):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error"
             and not any(s in m.text for s in IGNORED_CONSOLE) else None)
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(url)
+    page.goto(url, timeout=180_000)  # a page built on a loaded machine
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
                            "Bokeh.documents[0].get_model_by_name('status') != null",
                            timeout=90_000)
@@ -194,6 +195,10 @@ def test_adaptive_random_search_variant_switch(page, explorer_server):
     url, log_path = explorer_server
     errors, _ = open_served(page, url + "?method=adaptive_random&variant=intervals&gamma=0.5"
                                   "&budget=60&speed=60")
+    # the page plays at the link's pace (Panel applies this link's speed after the page's HTML
+    # was made: the page clock is sent again once the page has loaded)
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('page-clock')"
+                           f".data.interval[0] == {interval_ms(60)}")
     _play_to_end(page)
     inspector = page.evaluate(INSPECTOR_JS)
     assert "level of the point" in inspector and "◀ refined" in inspector

@@ -85,7 +85,7 @@ def open_explorer(page, url, query=""):
             and "ERR_NAME_NOT_RESOLVED" not in m.text else None)
     page.on("request", lambda r: None if r.url.startswith(LOCAL)
             else errors.append(f"a request outside the machine: {r.url}"))
-    page.goto(url + query)
+    page.goto(url + query, timeout=180_000)  # a page built on a loaded machine
     page.get_by_text("evaluations:").first.wait_for(timeout=60_000)
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
     return errors

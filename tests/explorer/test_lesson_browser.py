@@ -57,7 +57,7 @@ def wait_scene(page, scene) -> dict:
 def open_page(page, url, query=""):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url + query)
+    page.goto(url + query, timeout=180_000)  # a page built on a loaded machine
     page.get_by_text("evaluations:").first.wait_for(timeout=60_000)
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
                            "Bokeh.documents[0].get_model_by_name('lesson-caption')")

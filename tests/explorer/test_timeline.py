@@ -109,3 +109,19 @@ def test_the_servers_own_moves_are_not_the_visitors(services):
     r.play()  # from the end: back to step 0 and play (value and direction in one update)
     assert s.step == 0 and player.value == 0 and s.playing and player.direction == 1
     app.stop()
+
+
+def test_the_page_clock_and_the_shown_step_are_sent_again_once_the_page_has_loaded(services):
+    """A link's speed may be applied after the page's HTML was made and before the page
+    connected (Panel's location sync): what the page loads with is sent again."""
+    app = make(services, budget=60)
+    settle(app)
+    timeline = app.views.timeline
+    app.session.speed = 60
+    sent = []
+    for source in (timeline.clock, timeline.shown):
+        source.on_change("data", lambda attr, old, new: sent.append(dict(new)))
+    app.views.resend()
+    assert {"interval": [17], "loop": [0]} in sent
+    assert any(d.get("step") == [app.session.step] for d in sent)
+    app.stop()
