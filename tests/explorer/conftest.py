@@ -69,6 +69,27 @@ def explorer_server(tmp_path_factory):
         yield url, log_path
 
 
+@pytest.fixture(scope="session")
+def journal_server(tmp_path_factory):
+    """``panel serve explorer --args --journal FILE``, as a user starts it to replay a journal:
+    yields ``(url, path, log_path)``. Each page reads the file when it loads, so a test writes
+    the journal it shows at ``path`` first (one server for every test that needs one; a
+    journal written by the CLI is there when the server starts)."""
+    import io
+
+    from core.cli import main as cli_main
+
+    root = tmp_path_factory.mktemp("journal")
+    path, log_path = root / "run.jsonl", root / "panel.log"
+    argv = ["run", "--objective", "rosenbrock", "--method", "sparse_grid", "--budget", "20",
+            "--journal", str(path), "--no-progress", "--seed", "0", "--dim", "2"]
+    assert cli_main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    with serve_explorer(log_path, "--check-unused-sessions", "1000",
+                        "--unused-session-lifetime", "3000", "--args", "--journal",
+                        str(path)) as url:
+        yield url, path, log_path
+
+
 @pytest.fixture
 def served():
     """Serve ``factory`` in this process: ``served(factory) -> url`` (stopped afterwards).

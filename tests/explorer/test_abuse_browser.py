@@ -16,7 +16,6 @@ import sys
 
 import pytest
 from conftest import ROOT
-from explorer_testing import serve_explorer
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_abuse  # noqa: E402  (the benchmark's actions, run smaller)
@@ -73,17 +72,14 @@ def test_huge_url_parameters_are_refused_or_ignored(browser, explorer_server):
     assert not _project_tracebacks(log, start)
 
 
-def test_journal_deleted_while_shown(browser, tmp_path):
+def test_journal_deleted_while_shown(browser, journal_server):
     """A finished journal deleted while its page plays: the page plays to its end and a reload
     says the journal cannot be replayed; a journal still being written, deleted while the page
     follows it: the page says so. No traceback; afterwards a new journal's page plays."""
-    path = tmp_path / "run.jsonl"
+    url, path, log = journal_server
+    start = log.stat().st_size
+    result = bench_abuse.journal_deleted(browser, url, path)
+    assert not result["failed"], result["failed"]
     bench_abuse.write_journal(path, finished=True)
-    log = tmp_path / "panel.log"
-    with serve_explorer(log, "--check-unused-sessions", "1000", "--unused-session-lifetime",
-                        "3000", "--args", "--journal", str(path)) as url:
-        result = bench_abuse.journal_deleted(browser, url, path)
-        assert not result["failed"], result["failed"]
-        bench_abuse.write_journal(path, finished=True)
-        assert bench_abuse.serves_a_working_page(browser, url, "?speed=10&play=1")
-    assert not _project_tracebacks(log)
+    assert bench_abuse.serves_a_working_page(browser, url, "?speed=10&play=1")
+    assert not _project_tracebacks(log, start)

@@ -58,10 +58,12 @@ def project_frames(block: str) -> bool:
                for f in files)
 
 
-def app_errors(log) -> list[str]:
-    """Tracebacks in the server log that come from the project's code (a page closed while a
-    message was being sent leaves a harmless tornado traceback, which is not counted)."""
-    blocks = log.read_text().split("Traceback (most recent call last):")[1:]
+def app_errors(log, start: int = 0) -> list[str]:
+    """Tracebacks in the server log (since byte ``start``) that come from the project's code
+    (a page closed while a message was being sent leaves a harmless tornado traceback, which
+    is not counted)."""
+    text = log.read_bytes()[start:].decode("utf-8", "replace")
+    blocks = text.split("Traceback (most recent call last):")[1:]
     return [b for b in blocks if project_frames(b)]
 
 
