@@ -12,7 +12,7 @@ TORCH_PIN ?= torch==2.13.0
 STAMP_APP := $(VENV)/.installed-app
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: serve test test-fast install install-dev lab bench lint clean
+.PHONY: serve test test-fast install install-dev lab notebooks bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ test-fast: $(STAMP_DEV)
 lab: $(STAMP_DEV)
 	$(PY) -m pip install -e ".[dev,notebooks]" "$(TORCH_PIN)"
 	$(VENV)/bin/jupyter lab --no-browser --ip 127.0.0.1 notebooks/
+
+# Execute every notebook in full mode and store it with its outputs (long: run on a committed
+# tree; NB="03 05" stores only those). The README's notebook table quotes the printed times.
+notebooks: $(STAMP_DEV)
+	nice -n 10 $(PY) scripts/store_notebooks.py $(NB)
 
 # Every benchmark with its quick settings, one after the other (each prints its tables, then a
 # summary); BENCH="grid surrogate" runs only those, `$(PY) -m benchmarks --list` lists them.
