@@ -60,6 +60,7 @@ def test_an_optuna_study_shows_its_trials_and_their_importance(page, served, tmp
 
     def factory():
         app = explore(study=f"sqlite:///{db}", study_name="<demo>")
+        app.session.speed = 60  # the replay itself, not the teaching pace
         apps.append(app)
         return app
 
@@ -68,8 +69,8 @@ def test_an_optuna_study_shows_its_trials_and_their_importance(page, served, tmp
     page.wait_for_function(DRAWN_JS, arg="importance", timeout=60_000)
     page.get_by_role("button", name="Play").first.click()
     page.wait_for_function(LEN_IS_JS, arg=["importance-bars", "name", 4], timeout=60_000)
-    page.wait_for_function("() => /29/.test(Bokeh.documents[0].get_model_by_name('status')"
-                           ".text)", timeout=60_000)
+    page.wait_for_function("() => /evaluations: 29\\//.test(Bokeh.documents[0]"
+                           ".get_model_by_name('status').text)", timeout=60_000)
     names = page.evaluate(DATA_JS, ["importance-bars", "name"])
     assert sorted(names) == ["act", "dropout", "lr", "width"]
     totals = page.evaluate(DATA_JS, ["importance-bars", "total"])
