@@ -68,7 +68,9 @@ def served(services, monkeypatch):
     port = free_port()
     server = pn.serve({"explorer": page}, port=port, address="127.0.0.1",
                       websocket_origin=[f"127.0.0.1:{port}"], threaded=True, show=False,
-                      check_unused_sessions=20, unused_session_lifetime=1)
+                      # Bokeh's names (others are passed on to Tornado and ignored)
+                      check_unused_sessions_milliseconds=20,
+                      unused_session_lifetime_milliseconds=1)
     try:
         assert wait_until(lambda: _answers(port), 60, step=0.05)
         yield f"http://127.0.0.1:{port}/explorer", rec
