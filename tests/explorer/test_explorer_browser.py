@@ -194,16 +194,17 @@ def test_change_gamma_budget_optimizer_then_play(page, explorer_server):
     """Controls moved with the keyboard and a menu, then a run played to its end; no request
     leaves the machine meanwhile (``open_explorer``'s request hook)."""
     url, log = explorer_server
-    errors = open_explorer(page, url, "?speed=20&budget=100")
-    wait_status(page, "s => s.n >= 1 && s.budget == 100")
+    # two key presses per slider (each one restarts the run on the server)
+    errors = open_explorer(page, url, "?speed=20&budget=190&gamma=0.6")
+    wait_status(page, "s => s.n >= 1 && s.budget == 190")
     handle = slider_handle(page, "Adaptivity γ")
     handle.focus()
-    for _ in range(7):
+    for _ in range(2):
         page.keyboard.press("ArrowLeft")
     page.get_by_text(re.compile(r"Adaptivity γ: 0\.50")).wait_for()
     handle = slider_handle(page, "Budget")
     handle.focus()
-    for _ in range(20):
+    for _ in range(2):
         page.keyboard.press("ArrowRight")
     s = wait_status(page, "s => s.budget == 200")
     assert s["n"] == 1
@@ -316,7 +317,9 @@ def test_sessions_at_once_keep_animating(browser, explorer_server):
     pages = [c.new_page() for c in contexts]
     try:
         for p in pages:  # all pages load at once
-            p.goto(url + "?speed=20&play=1&loop=true", wait_until="commit",
+            # twice the default pace: the pages play while the others load (each step
+            # redraws the page; the rate a machine sustains is the benchmark's figure)
+            p.goto(url + "?speed=5&play=1&loop=true", wait_until="commit",
                    timeout=180_000)  # pages built at once on a loaded machine
         first = [wait_status(p, "s => s.frame >= 3", 120_000)["frame"] for p in pages]
         for p, f in zip(pages, first, strict=True):
