@@ -16,9 +16,8 @@ import logging
 from typing import Any
 
 import panel as pn
-import param
 
-from explorer.clock import held
+from explorer.clock import held, watch
 from explorer.model import FAST_SPEED, Session
 from explorer.views.timeline import Timeline, interval_ms  # noqa: F401  (re-exported)
 
@@ -29,13 +28,11 @@ log = logging.getLogger(__name__)
 _HELP = ("gamma", "budget", "initial_level", "optimizer", "degree")
 
 
-class Controls(param.Parameterized):
+class Controls:
     """Widgets and buttons of one page (no state of their own: the session holds it)."""
 
-    session = param.ClassSelector(class_=Session)
-
     def __init__(self, session: Session, runner: Any, timeline: Timeline | None = None) -> None:
-        super().__init__(session=session)
+        self.session = session
         self.runner = runner
         w, s = pn.widgets, session
         wide = {"sizing_mode": "stretch_width"}
@@ -93,6 +90,7 @@ class Controls(param.Parameterized):
             pn.pane.HTML("<b>Shown hyperparameters</b> (others at the best point)", **heading),
             self.x_dim, self.y_dim, sizing_mode="stretch_width",
         )
+        watch(s, self._on_method, ["method", "objective"])
         self._on_method()
 
     def _fast(self) -> None:
@@ -149,8 +147,6 @@ class Controls(param.Parameterized):
             log.exception("explorer command failed")
             self.runner.fail(err)
 
-    @param.depends("session.method", "session.objective", watch=True)
-    @held
     def _on_method(self, *events: Any) -> None:
         s = self.session
         unused = set(s.unused_controls())

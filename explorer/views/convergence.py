@@ -16,7 +16,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 
-from explorer.clock import held
+from explorer.clock import watch
 from explorer.engine import RaceResult
 from explorer.model import Session
 from explorer.views.tables import entry_title, metric_label, played_title
@@ -98,14 +98,15 @@ class ConvergenceView(pn.viewable.Viewer):
         self.method = "sparse_grid"  # the animated run's race entry
         self._run: Any = None
         self._sent = 0  # frames in this run's sources
+        watch(session, self._on_run, ["run"])
+        watch(session, self._on_frames, ["n_steps"])
+        watch(session, self._on_race, ["race"])
         self._on_run()
 
     def __panel__(self) -> Any:
         return pn.pane.Bokeh(self.fig, margin=0, sizing_mode="stretch_width")
 
     # -- following the session --------------------------------------------------------------
-    @param.depends("session.run", watch=True)
-    @held
     def _on_run(self, *events: Any) -> None:
         s = self.session
         objective = s.objective_obj
@@ -119,8 +120,6 @@ class ConvergenceView(pn.viewable.Viewer):
         self._on_race()
         self._on_frames()
 
-    @param.depends("session.n_steps", watch=True)
-    @held
     def _on_frames(self, *events: Any) -> None:
         """The curve and head of every frame published, when there are new ones."""
         s, run = self.session, self.session.run
@@ -151,8 +150,6 @@ class ConvergenceView(pn.viewable.Viewer):
         for src in self.race.values():
             src.data = dict(src.data)
 
-    @param.depends("session.race", watch=True)
-    @held
     def _on_race(self, *events: Any) -> None:
         for method, res in self.session.race.items():
             if method not in self.race:

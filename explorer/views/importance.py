@@ -192,6 +192,7 @@ class ImportanceView(pn.viewable.Viewer):
         self._holder = pn.Column(pn.pane.Bokeh(self.fig, sizing_mode="stretch_width"),
                                  self._caption, margin=0, sizing_mode="stretch_width",
                                  min_width=260, max_width=470)
+        session.param.watch(self._on_change, ["run", "step", "objective", "n_steps"])
         self._on_change()
 
     # -- requests --------------------------------------------------------------------------
@@ -202,8 +203,6 @@ class ImportanceView(pn.viewable.Viewer):
         # id and creation time: an id alone may be reused by a later run
         return ((id(run), run.created, end) if run is not None and end else None), run, end
 
-    @param.depends(
-        "session.run", "session.step", "session.objective", "session.n_steps", watch=True)
     def _on_change(self, *_events: Any) -> None:
         from explorer.views.parallel import MAX_DIM, MIN_DIM
 

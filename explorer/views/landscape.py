@@ -26,7 +26,7 @@ from bokeh.models import (
 from bokeh.transform import transform
 
 from core.space import Int
-from explorer.clock import held
+from explorer.clock import watch
 from explorer.engine import ColorScale, axis_spec
 from explorer.engine.colors import BELOW, colorbar_ticks, linear_ticks
 from explorer.engine.ticks import native_ticks
@@ -249,6 +249,11 @@ class LandscapeView(pn.viewable.Viewer):
         self._run: Any = None
         self._sent = 0
         self._color_by = "order"
+        s = session
+        watch(s, self._on_run, ["run", "x_dim", "y_dim", "color_by"])
+        watch(s, self._on_frames, ["n_steps"])
+        watch(s, self._on_truth, ["truth", "scale"])
+        watch(s, self._on_surface, ["surface", "surface_note", "show_error", "scale"])
         self._on_run()
         self._on_truth()
         self._on_surface()
@@ -300,8 +305,6 @@ class LandscapeView(pn.viewable.Viewer):
                 label = spec.name + (" (log)" if spec.log else "") if fig is self.truth else ""
                 axis.axis_label = label
 
-    @param.depends("session.run", "session.x_dim", "session.y_dim", "session.color_by", watch=True)
-    @held
     def _on_run(self, *events: Any) -> None:
         """A new run, other axes or other colours: every known frame's rows again."""
         s = self.session
@@ -323,8 +326,6 @@ class LandscapeView(pn.viewable.Viewer):
         self._on_frames()
 
     # -- new frames -------------------------------------------------------------------------
-    @param.depends("session.n_steps", watch=True)
-    @held
     def _on_frames(self, *events: Any) -> None:
         """The rows of every frame published (``session.n_steps``), when there are new ones:
         the page shows the step it plays (:mod:`explorer.views.timeline`)."""
@@ -375,8 +376,6 @@ class LandscapeView(pn.viewable.Viewer):
         return int(sum(1 for st in self.points.data["step"] if st <= k))
 
     # -- images -----------------------------------------------------------------------------
-    @param.depends("session.truth", "session.scale", watch=True)
-    @held
     def _on_truth(self, *events: Any) -> None:
         s = self.session
         scale = s.scale
@@ -395,9 +394,6 @@ class LandscapeView(pn.viewable.Viewer):
             self.truth_image.data = image_data(scale(s.truth))
             self.truth.title.text = "True loss landscape"
 
-    @param.depends("session.surface", "session.surface_note", "session.show_error",
-                   "session.scale", watch=True)
-    @held
     def _on_surface(self, *events: Any) -> None:
         s = self.session
         run = s.run

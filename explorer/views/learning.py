@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 import panel as pn
-import param
 from bokeh.models import ColumnDataSource, Div, Legend, LegendItem
 
-from explorer.clock import held
+from explorer.clock import watch
 from explorer.model import Session
 from explorer.views.inspector import SlowView
 from explorer.views.theme import make_figure
@@ -46,13 +45,12 @@ class LearningCurveView(SlowView):
         self.card = pn.Card(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.caption),
                             title="Learning curve", width=380, margin=(6, 6), collapsible=False,
                             header_background="#f5f7fa", visible=False)
+        watch(session, self._on_run, ["run"])
         self._on_run()
 
     def __panel__(self) -> Any:
         return self.card
 
-    @param.depends("session.run", watch=True)
-    @held
     def _on_run(self, *events: Any) -> None:
         self.card.visible = self.session.objective_obj.kind == "neural_network"
         self.clear()

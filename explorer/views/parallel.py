@@ -285,10 +285,9 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         self._shown = (None, -1)
         self._shown_run: Any = None
         self._drawn_at = -math.inf
+        session.param.watch(self._on_change, ["run", "step", "objective", "playing"])
         self._on_change()
 
-    @param.depends(
-        "session.run", "session.step", "session.objective", "session.playing", watch=True)
     def _on_change(self, *_events: Any) -> None:
         s = self.session
         objective = s.objective_obj
