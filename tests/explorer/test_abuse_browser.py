@@ -36,7 +36,7 @@ def _project_tracebacks(log, start: int = 0) -> list[str]:
 #: Loads of one tab, and tabs opened at once (the benchmark's quick settings are 10 and 6, its
 #: full ones 50 and 20): enough for loads interrupted by the next one and tabs closed while
 #: loading, each page built by the server in turn on a loaded machine.
-RELOADS, TABS = 4, 4
+RELOADS, TABS = 3, 3
 
 
 def test_reloads_with_changing_links(browser, explorer_server):
