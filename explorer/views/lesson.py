@@ -13,11 +13,13 @@ inputs, text areas, menus and sliders and keys with a modifier, and writes the k
 
 :class:`ExportView` holds ``pn.widgets.FileDownload`` buttons whose callbacks render the
 downloads on the server (:mod:`explorer.export`): the plots as a PNG, the run as CSV, as a
-journal and as an animated GIF.
+journal and as an animated GIF. The callbacks are coroutines that render in a worker thread, so
+a GIF being drawn does not hold up the other sessions on the server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import logging
@@ -212,7 +214,7 @@ class ExportView(pn.viewable.Viewer):
         super().__init__(session=session, **params)
         self.buttons = {
             kind: pn.widgets.FileDownload(
-                callback=lambda kind=kind: self._download(kind), filename=f"run.{ext}",
+                callback=self._callback(kind), filename=f"run.{ext}",
                 label=label, embed=False, color="light", sizing_mode="stretch_width",
                 margin=(3, 4))
             for (kind, label), ext in zip(self.LABELS.items(), ("png", "csv", "jsonl", "gif"),
@@ -227,14 +229,27 @@ class ExportView(pn.viewable.Viewer):
         for kind, (filename, _) in session_exports(self.session).items():
             self.buttons[kind].filename = filename
 
-    def _download(self, kind: str) -> io.BytesIO | None:
+    def _callback(self, kind: str) -> Any:
+        """The button's callback: a coroutine function, which ``FileDownload`` awaits on the
+        server's event loop, so the other sessions go on while the file is rendered."""
+
+        async def download() -> io.BytesIO | None:
+            return await self.download(kind)
+
+        return download
+
+    async def download(self, kind: str) -> io.BytesIO | None:
+        """The file of ``kind`` for the shown run, rendered in a worker thread (a PNG or a GIF
+        takes seconds of matplotlib); ``None`` when there is no run or rendering failed (the
+        error is logged; a download never breaks the page). What is drawn is taken from the
+        session when the button is pressed."""
         from explorer.export import session_exports
 
         exports = session_exports(self.session)
         if kind not in exports:
             return None
         try:
-            data = exports[kind][1]()
+            data = await asyncio.to_thread(exports[kind][1])
         except Exception:  # a download must never break the page
             log.exception("explorer export failed")
             return None

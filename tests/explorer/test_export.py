@@ -148,3 +148,53 @@ def test_session_exports_name_the_run(services):
     gif = Image.open(io.BytesIO(exports["gif"][1]()))
     assert gif.n_frames == min(s.step + 1, 40)
     app.stop()
+
+
+def test_download_buttons_render_off_the_event_loop(services, monkeypatch):
+    """The buttons' callbacks are coroutines (``FileDownload`` awaits them) that render in a
+    worker thread and give the same bytes as the export functions."""
+    import asyncio
+    import inspect
+
+    import explorer.export as export_module
+    from explorer.app import ExplorerApp
+
+    app = ExplorerApp(Session(budget=20), services, race=False)
+    app.runner.tick(0.0)
+    for kind, button in app.export.buttons.items():
+        assert inspect.iscoroutinefunction(button.callback), kind
+    render = session_exports(app.session)["csv"][1]
+    assert asyncio.run(app.export.buttons["csv"].callback()).getvalue() == render()
+
+    threads = []
+
+    def spy():
+        threads.append(threading.get_ident())
+        return render()
+
+    original = export_module.session_exports
+    monkeypatch.setattr(export_module, "session_exports",
+                        lambda session: {**original(session), "csv": ("x.csv", spy)})
+    assert asyncio.run(app.export.download("csv")).getvalue() == render()
+    assert threads and threads[0] != threading.get_ident()
+    app.stop()
+
+
+def test_a_failed_download_is_logged_not_raised(services, caplog, monkeypatch):
+    import asyncio
+
+    import explorer.export as export_module
+    from explorer.app import ExplorerApp
+
+    app = ExplorerApp(Session(budget=20), services, race=False)
+    app.runner.tick(0.0)
+
+    def broken(session):
+        return {"png": ("x.png", lambda: 1 / 0)}
+
+    monkeypatch.setattr(export_module, "session_exports", broken)
+    with caplog.at_level("ERROR"):
+        assert asyncio.run(app.export.download("png")) is None
+        assert asyncio.run(app.export.download("gif")) is None
+    assert "explorer export failed" in caplog.text
+    app.stop()
