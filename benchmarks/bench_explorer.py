@@ -2,7 +2,8 @@
 sessions, slider release to first frame, and many browser sessions held at once.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/bench_explorer.py`` (``--quick`` for shorter
-windows, ``--no-browser`` for the in-process part only). The browser part needs Debian's
+windows, ``--no-browser`` for the in-process part only, ``--no-sessions`` to skip part 4,
+``--sessions-only`` for part 4 alone). The browser part needs Debian's
 Chromium at ``/usr/bin/chromium``; it starts its own ``panel serve explorer`` on a free port.
 
 A run whose frames are known plays in the page (``explorer/views/timeline.py``): the page's
@@ -516,25 +517,28 @@ def browser_rows(rows: list, args: argparse.Namespace) -> None:
                                  f"{rel['median_ms']:.0f} ms (max {rel['max_ms']:.0f} ms)",
                                  f"<= {TARGET_RELEASE_MS:.0f} ms",
                                  ok(rel["median_ms"], TARGET_RELEASE_MS)))
-                window = 30.0 if args.quick else 120.0
-                r = hold_sessions(browser, server, HELD_SESSIONS, window, args.warm)
-                errors = r["errors"]
-                rows.append((f"{HELD_SESSIONS} sessions for {window:.0f} s: server errors, "
-                             "stalled sessions", f"{len(errors)} errors, {r['stalled']} stalled",
-                             "0, 0", ok(len(errors) + r["stalled"], 0)))
-                for line in sorted(set(errors)):
-                    print(f"    server error x{errors.count(line)}: {line[:150]}", flush=True)
-                rows.append((f"{HELD_SESSIONS} sessions: writes to a closed tab, one log line "
-                             "each (handled)", str(r["closed_tab_writes"]), "", ""))
-                rows.append((f"{HELD_SESSIONS} sessions: steps shown per second per page",
-                             f"min {r['min_fps']:.1f}, mean {r['mean_fps']:.1f} "
-                             f"({r['cpu_ms_per_frame']:.1f} ms server CPU/frame)", "", ""))
-                rows.append((f"{HELD_SESSIONS} sessions: server memory (RSS; before = after a "
-                             "warm-up round)",
-                             f"{r['rss_base']:.0f} MB before, {r['rss_peak']:.0f} during, "
-                             f"{r['rss_after']:.0f} after closing",
-                             "after <= before + 10 %",
-                             ok(r["rss_after"], 1.1 * r["rss_base"])))
+                if not args.no_sessions:
+                    window = 30.0 if args.quick else 120.0
+                    r = hold_sessions(browser, server, HELD_SESSIONS, window, args.warm)
+                    errors = r["errors"]
+                    rows.append((f"{HELD_SESSIONS} sessions for {window:.0f} s: server errors, "
+                                 "stalled sessions",
+                                 f"{len(errors)} errors, {r['stalled']} stalled",
+                                 "0, 0", ok(len(errors) + r["stalled"], 0)))
+                    for line in sorted(set(errors)):
+                        print(f"    server error x{errors.count(line)}: {line[:150]}",
+                              flush=True)
+                    rows.append((f"{HELD_SESSIONS} sessions: writes to a closed tab, one log line "
+                                 "each (handled)", str(r["closed_tab_writes"]), "", ""))
+                    rows.append((f"{HELD_SESSIONS} sessions: steps shown per second per page",
+                                 f"min {r['min_fps']:.1f}, mean {r['mean_fps']:.1f} "
+                                 f"({r['cpu_ms_per_frame']:.1f} ms server CPU/frame)", "", ""))
+                    rows.append((f"{HELD_SESSIONS} sessions: server memory (RSS; before = after a "
+                                 "warm-up round)",
+                                 f"{r['rss_base']:.0f} MB before, {r['rss_peak']:.0f} during, "
+                                 f"{r['rss_after']:.0f} after closing",
+                                 "after <= before + 10 %",
+                                 ok(r["rss_after"], 1.1 * r["rss_base"])))
                 browser.close()
         finally:
             server.stop()
@@ -549,7 +553,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="windows of the warm-up round before the memory baseline")
     parser.add_argument("--sessions-only", action="store_true",
                         help=f"only part 4, the {HELD_SESSIONS} sessions held in the browser")
+    parser.add_argument("--no-sessions", action="store_true",
+                        help=f"skip part 4 (the {HELD_SESSIONS} browser windows take tens of "
+                             "minutes on a small machine)")
     args = parser.parse_args(argv)
+    if args.sessions_only and args.no_sessions:
+        parser.error("--sessions-only and --no-sessions exclude each other")
     if args.sessions_only and args.no_browser:
         parser.error("--sessions-only needs the browser (it is part 4); drop --no-browser")
     rows: list[tuple[str, str, str, str]] = []
