@@ -30,7 +30,7 @@ import numpy as np
 from core._validation import check_int
 from core.strategies._trust_region import TrustRegionRestarts, model_size
 from core.strategies.sparse_grid import VARIANTS, SparseGridSearch, _check_bool, grid_defaults
-from core.strategies.zoom import ZoomSearch, check_open_unit
+from core.strategies.zoom import ZoomSearch, check_open_unit, check_zoom_options
 
 __all__ = ["ComposedSparseGrid", "VARIANTS", "variant_defaults", "LOCAL_MIN_MODELS",
            "LOCAL_MIN_RADIUS"]
@@ -148,18 +148,11 @@ optimizer_options, candidate_box, coarse_candidates, variant
         )
         if zoom is None:  # pure grid search (optimizer "none") has no zoom stages
             zoom = 0 if optimizer == "none" else defaults["zoom"]
-        self.zoom = check_int(zoom, "zoom", low=0)
-        self.zoom_fraction = check_open_unit(
-            defaults["zoom_fraction"] if zoom_fraction is None else zoom_fraction,
-            "zoom_fraction")
-        zoom_shrink = defaults["zoom_shrink"] if zoom_shrink is None else zoom_shrink
-        self.zoom_shrink: float | str = (
-            "auto" if isinstance(zoom_shrink, str) and zoom_shrink == "auto"
-            else check_open_unit(zoom_shrink, "zoom_shrink")
-        )
-        self.model_steps = check_int(
-            defaults["model_steps"] if model_steps is None else model_steps, "model_steps",
-            low=0)
+        self.zoom, self.zoom_fraction, self.zoom_shrink, self.model_steps = check_zoom_options(
+            zoom, defaults["zoom_fraction"] if zoom_fraction is None else zoom_fraction,
+            defaults["zoom_shrink"] if zoom_shrink is None else zoom_shrink,
+            defaults["model_steps"] if model_steps is None else model_steps,
+        )  # the run reads them before its first ZoomSearch (which checks them again) is built
         self.local_fraction = check_open_unit(
             defaults["local_fraction"] if local_fraction is None else local_fraction,
             "local_fraction")

@@ -39,7 +39,7 @@ from core.strategies._staged import StagedSearch
 from core.strategies._trust_region import quadratic_model_step
 from core.strategies.sparse_grid import SparseGridSearch, grid_defaults
 
-__all__ = ["ZoomSearch", "ZOOM_JITTER", "check_open_unit"]
+__all__ = ["ZoomSearch", "ZOOM_JITTER", "check_open_unit", "check_zoom_options"]
 
 #: Each zoom box's half-width is multiplied, per dimension, by ``exp(U(-ZOOM_JITTER,
 #: ZOOM_JITTER))`` (a factor between about 0.78 and 1.28) when ``jitter`` is on, so the
@@ -47,15 +47,61 @@ __all__ = ["ZoomSearch", "ZOOM_JITTER", "check_open_unit"]
 ZOOM_JITTER = 0.25
 
 
-def check_open_unit(value: Any, name: str) -> float:
-    """``value`` as a float in the open interval (0, 1), else an error naming it."""
+def check_open_unit(value: Any, name: str, *, alternative: str | None = None) -> float:
+    """``value`` as a float in the open interval (0, 1), else an error naming it (and the
+    ``alternative`` value the caller accepts besides, e.g. ``"'auto'"``, in the rule)."""
+    rule = "(0, 1)" if alternative is None else f"(0, 1) or {alternative}"
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a float in (0, 1), got {name}={value!r}") from None
+        raise TypeError(f"`{name}` must be a float in {rule}, got {name}={value!r}") from None
     if isinstance(value, bool) or not 0.0 < v < 1.0:
-        raise ValueError(f"`{name}` must be in (0, 1), got {name}={value!r}")
+        raise ValueError(f"`{name}` must be in {rule}, got {name}={value!r}")
     return v
+
+
+def check_zoom_options(
+    zoom: Any, zoom_fraction: Any, zoom_shrink: Any, model_steps: Any
+) -> tuple[int, float, float | str, int]:
+    """The options of :class:`ZoomSearch`'s stages, checked.
+
+    The one check of these options: :class:`ZoomSearch` and
+    :class:`~core.strategies.composed.ComposedSparseGrid` (which builds a ZoomSearch for each
+    global search of a run) both call it, so the rules and their messages are stated once.
+    Each message states the rule and the value received, e.g. ``"`zoom_fraction` must be in
+    (0, 1), got zoom_fraction=1.5"``.
+
+    Parameters
+    ----------
+    zoom : int >= 0
+        Number of zoom stages.
+    zoom_fraction : float in (0, 1)
+        Share of the planned budget for the zoom stages.
+    zoom_shrink : float in (0, 1) or "auto"
+        Half-width factor from one stage's box to the next, or ``"auto"``.
+    model_steps : int >= 0
+        Quadratic model steps before each zoom stage.
+
+    Returns
+    -------
+    (zoom, zoom_fraction, zoom_shrink, model_steps) : (int, float, float or str, int)
+        The options as the search uses them (``zoom_shrink`` a float or ``"auto"``).
+
+    Raises
+    ------
+    TypeError
+        An option of the wrong type (a float ``zoom``, a string ``zoom_shrink`` other than
+        ``"auto"``, ...).
+    ValueError
+        An option out of its range.
+    """
+    zoom = check_int(zoom, "zoom", low=0)
+    zoom_fraction = check_open_unit(zoom_fraction, "zoom_fraction")
+    shrink: float | str = (
+        "auto" if isinstance(zoom_shrink, str) and zoom_shrink == "auto"
+        else check_open_unit(zoom_shrink, "zoom_shrink", alternative="'auto'")
+    )
+    return zoom, zoom_fraction, shrink, check_int(model_steps, "model_steps", low=0)
 
 
 class ZoomSearch(StagedSearch):
@@ -123,13 +169,8 @@ class ZoomSearch(StagedSearch):
     ) -> None:
         super().__init__(dim, n_evals, seed=seed)
         self.grid_options = dict(grid_options)
-        self.zoom = check_int(zoom, "zoom", low=0)
-        self.zoom_fraction = check_open_unit(zoom_fraction, "zoom_fraction")
-        self.zoom_shrink: float | str = (
-            "auto" if isinstance(zoom_shrink, str) and zoom_shrink == "auto"
-            else check_open_unit(zoom_shrink, "zoom_shrink")
-        )
-        self.model_steps = check_int(model_steps, "model_steps", low=0)
+        self.zoom, self.zoom_fraction, self.zoom_shrink, self.model_steps = check_zoom_options(
+            zoom, zoom_fraction, zoom_shrink, model_steps)
         self.jitter, self.stage_model_steps = bool(jitter), bool(stage_model_steps)
         self.final_model_steps = bool(final_model_steps)
         #: The budget the stages are planned for.

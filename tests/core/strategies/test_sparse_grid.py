@@ -9,7 +9,7 @@ import pytest
 
 from core.grid import NovakRitter
 from core.optimizers import OPTIMIZERS
-from core.strategies import ComposedSparseGrid, SparseGridSearch
+from core.strategies import ComposedSparseGrid, SparseGridSearch, ZoomSearch
 
 #: The tests below pin the thesis variant (the tests of the zoom variant are at the end): the
 #: grid and its surrogate alone, and composed with zoom stages as the registry builds it.
@@ -299,6 +299,31 @@ def test_zoom_bad_input():
         ThesisZoom(2, 30, zoom=1, zoom_shrink="half")
     with pytest.raises(ValueError, match="zoom.*optimizer='none'"):
         ThesisZoom(2, 30, zoom=1, optimizer="none")
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"zoom": -1}, ValueError, "`zoom` must be in [0, inf], got zoom=-1"),
+        ({"zoom": 1.5}, TypeError, "`zoom` must be an int, got zoom=1.5"),
+        ({"zoom_fraction": 1.5}, ValueError, "`zoom_fraction` must be in (0, 1), got "
+         "zoom_fraction=1.5"),
+        ({"zoom_shrink": 0}, ValueError, "`zoom_shrink` must be in (0, 1) or 'auto', got "
+         "zoom_shrink=0"),
+        ({"zoom_shrink": "half"}, TypeError, "`zoom_shrink` must be a float in (0, 1) or "
+         "'auto', got zoom_shrink='half'"),
+        ({"model_steps": -2}, ValueError, "`model_steps` must be in [0, inf], got "
+         "model_steps=-2"),
+    ],
+)
+def test_zoom_options_have_one_check_and_one_message(options, error, message):
+    """ZoomSearch and the composed run check the zoom options with one function: the same
+    error, stating the rule and the value received, from either."""
+    with pytest.raises(error) as direct:
+        ZoomSearch(2, 30, grid_options={}, **options)
+    with pytest.raises(error) as composed:
+        ComposedSparseGrid(2, 30, **options)
+    assert str(direct.value) == str(composed.value) == message
 
 
 # -- the zoom variant (the default) -------------------------------------------------------------
