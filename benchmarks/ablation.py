@@ -1,16 +1,18 @@
 """Ablation of the default sparse grid search: which part of it does the work?
 
 The columns are extra methods of ``benchmarks/race.py`` and ``benchmarks/bbob.py``
-(``VARIANTS``, opt-in through ``--methods``); the table of ``docs/ablation.md`` was written by::
+(``VARIANTS``, opt-in through ``--methods``); the tables of ``docs/ablation.md`` and
+``benchmarks/results/ablation.md`` were written by::
 
     nice -n 10 .venv/bin/python benchmarks/bbob.py --methods sparse_grid sg_no_local sg_local \
-        sobol_local --dims 2 5 10 --budget-factors 20 --instances 1 2 3 --prefix ablation
+        sobol_local --dims 2 5 10 --budget-factors 20 50 --instances 1 2 3 --prefix ablation \
+        --fresh
 
-(BBOB's 10 functions, instances 1-3, ``B = 20 d``). The four methods:
+(BBOB's 10 functions, instances 1-3, ``B = 20 d`` and ``50 d``). The four methods:
 
 ``sparse_grid``
     the library default (``method="sparse_grid"``), unchanged: its local phase runs only when
-    ``round(0.3 B) >= 2 (d + 1)(d + 2) / 2``, which at ``B = 20 d`` holds in 2-D only;
+    ``round(0.3 B) >= 2 (d + 1)(d + 2) / 2``;
 ``sg_no_local``
     the same grid search without the local phase (``local_search=False``): stage 0, zoom stages,
     quadratic model steps and the rest of the budget as the default spends it;
@@ -19,10 +21,11 @@ The columns are extra methods of ``benchmarks/race.py`` and ``benchmarks/bbob.py
     search of ``local_fraction = 0.3`` of the budget, then the quadratic trust region and global
     restarts;
 ``sobol_local``
-    :class:`SobolTrustRegion`: the same local phase (the same
-    :class:`~core.strategies._trust_region.QuadraticTrustRegion`, the same restart rule) started
-    from a scrambled Sobol design of the same size as ``sg_local``'s first global search, so
-    ``sg_local`` against ``sobol_local`` isolates the grid's part as the global phase.
+    :class:`SobolTrustRegion`: ``sg_local``'s
+    :class:`~core.strategies.TrustRegionRestarts`, the same settings, with a
+    :class:`SobolDesign` as every global search (a scrambled Sobol design of the size of
+    ``sg_local``'s first global search; the restarts continue the sequence), so ``sg_local``
+    against ``sobol_local`` isolates the grid's part as the global phase.
 """
 
 from __future__ import annotations
@@ -38,25 +41,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core.records import Origin
-from core.strategies import COMPOSITIONS, ComposedSparseGrid
-from core.strategies._trust_region import LocalRestarts, local_step_origin
+from core.strategies import COMPOSITIONS, ComposedSparseGrid, TrustRegionRestarts
 from core.strategies.base import Strategy
-from core.strategies.composed import LOCAL_MIN_RADIUS
 
-__all__ = ["ABLATION_VARIANTS", "SobolTrustRegion"]
+__all__ = ["ABLATION_VARIANTS", "SobolDesign", "SobolTrustRegion"]
 
 
-class SobolTrustRegion(Strategy):
-    """A scrambled Sobol design, then the default sparse grid search's local phase.
+class SobolDesign(Strategy):
+    """The first ``n_evals`` points of a scrambled Sobol sequence, in order: a global search
+    without a model.
 
-    The design has as many points as the first global search of
-    ``make_strategy("sparse_grid", dim, n_evals, local_search=True)`` (its ``global_budget``). Then the
-    same :class:`~core.strategies._trust_region.LocalRestarts` as sparse grid search's local
-    phase runs: trust-region steps on quadratic models of the told points; once the trust
-    region has converged (or while too few finite values exist for a model) a *restart*
-    continues the same Sobol sequence until the design holds as many points as the restart's
-    budget (twice the previous one, at most ``n_evals``), and a fresh trust region follows. The
-    run ends when the budget is spent or a restart adds no point.
+    Parameters
+    ----------
+    dim : int
+        Dimension ``d``.
+    n_evals : int
+        Budget: the design's size.
+    sobol : scipy.stats.qmc.Sobol or None, default None
+        The scrambled sequence, rewound here: designs that share one hand out the same points,
+        so a larger design repeats a smaller one and extends it. None: a new sequence scrambled
+        by ``seed``.
+    seed : int, numpy Generator or None
+        The scrambling when ``sobol`` is None.
+
+    Attributes
+    ----------
+    sobol : scipy.stats.qmc.Sobol
+        The sequence (to share with the next design).
+    design : ndarray, shape (n_evals, d)
+        The points, in the order they are asked.
+    """
+
+    name = "sobol_design"
+    title = "Sobol design"
+    summary = "the first n_evals points of a scrambled Sobol sequence"
+
+    def __init__(self, dim: int, n_evals: int, *, sobol: Any = None, seed: Any = None) -> None:
+        super().__init__(dim, n_evals, seed=seed)
+        if sobol is None:
+            from scipy.stats import qmc
+
+            sobol = qmc.Sobol(self.dim, scramble=True, seed=self._rng)
+        self.sobol = sobol
+        with warnings.catch_warnings():  # sizes are not powers of two
+            warnings.simplefilter("ignore", UserWarning)
+            self.design = self.sobol.reset().random(self.n_evals)
+
+    def _ask(self, max_points: int) -> np.ndarray:
+        U = self.design[self.n_told : self.n_told + max_points]
+        self._set_origins(Origin("sample", source="Sobol design") for _ in range(len(U)))
+        return U
+
+
+class SobolTrustRegion(TrustRegionRestarts):
+    """``sg_local`` with a scrambled Sobol design as its global phase.
+
+    The :class:`~core.strategies.TrustRegionRestarts` of
+    ``make_strategy("sparse_grid", dim, n_evals, local_search=True)``, built with that run's
+    own settings (the first global search's planned budget ``global_budget``, the trust
+    region's convergence radius, the restart rule, the rest of the budget), with one change:
+    each global search is a :class:`SobolDesign` on one scrambled sequence instead of a
+    :class:`~core.strategies.ZoomSearch`. The first search is the sequence's first
+    ``global_budget`` points; a restart of budget ``s`` (twice the previous one, at most
+    ``n_evals``) is its first ``s`` points, of which the ones told before cost nothing, so it
+    continues the sequence.
 
     Parameters
     ----------
@@ -73,61 +121,20 @@ class SobolTrustRegion(Strategy):
     summary = "scrambled Sobol design, then sparse grid search's quadratic trust region"
 
     def __init__(self, dim: int, n_evals: int, *, seed: Any = None) -> None:
-        super().__init__(dim, n_evals, seed=seed)
-        from scipy.stats import qmc
+        default = ComposedSparseGrid(dim, n_evals, local_search=True, seed=0)
+        self._sobol: Any = None  # the sequence every global search of the run shares
+        super().__init__(
+            default.dim, default.n_evals, global_search=self._sobol_design,
+            first_global=default.global_budget, final_model_steps=default.final_model_steps,
+            spend_rest=default.spend_rest, min_radius=default.local.min_radius, seed=seed,
+        )
 
-        #: Size of the first design: the first global search's of ``local_search=True``.
-        self.global_budget = ComposedSparseGrid(
-            self.dim, self.n_evals, local_search=True, seed=0
-        ).global_budget
-        self._sobol = qmc.Sobol(self.dim, scramble=True, seed=self._rng)
-        self._design: np.ndarray = np.empty((0, self.dim))
-        self._handed = 0  # design points asked so far
-        #: The local phase and its restart schedule (``local.global_size`` is the design size
-        #: of the running global search).
-        self.local = LocalRestarts(self.dim, self.global_budget, self.n_evals, LOCAL_MIN_RADIUS)
-
-    @property
-    def n_restarts(self) -> int:
-        """Global restarts begun."""
-        return self.local.n_restarts
-
-    def _draw_to(self, size: int) -> None:
-        new = size - len(self._design)
-        if new > 0:
-            with warnings.catch_warnings():  # sizes are not powers of two
-                warnings.simplefilter("ignore", UserWarning)
-                self._design = np.vstack([self._design, self._sobol.random(new)])
-
-    def _ask(self, max_points: int) -> np.ndarray:
-        while self.remaining > 0:
-            target = self.local.global_size
-            if self._handed < target:
-                self._draw_to(target)
-                k = min(max_points, target - self._handed)
-                U = self._design[self._handed : self._handed + k]
-                self._handed += k
-                self._set_origins(
-                    Origin("sample", restart=self.n_restarts, source="Sobol design")
-                    for _ in range(k)
-                )
-                return U
-            proposal = self.local.step(self.U_told, self.y_told, self._rng)
-            if proposal is not None:
-                x, predicted = proposal
-                self._set_origins([local_step_origin(x, predicted, self.best[0],
-                                                     self.n_restarts)])
-                return x[None, :]
-            if self.local.restart(self.n_told) is None:
-                break
-        self._say_why("the last restart's design added no point the trust region could use")
-        return np.empty((0, self.dim))
-
-    def _tell(self, U: np.ndarray, y: np.ndarray) -> None:
-        self.local.tell(float(y[-1]))  # ignored unless a trust-region step is pending
-
-    def _stop(self) -> str | None:
-        return None
+    def _sobol_design(self, n_evals: int, planned: int | None) -> SobolDesign:
+        """A global search: the first one (``planned`` points) or a restart (``n_evals``)."""
+        design = SobolDesign(self.dim, n_evals if planned is None else planned,
+                             sobol=self._sobol, seed=self._rng)
+        self._sobol = design.sobol
+        return design
 
 
 #: Ablation columns: name -> (strategy name or class, fixed options).

@@ -127,6 +127,34 @@ def test_ablation_sobol_trust_region_spends_the_budget_deterministically() -> No
         assert not np.array_equal(s.U_told, run(dim, budget, 1)[0].U_told)
 
 
+def test_ablation_sobol_column_is_sg_local_with_another_global_search() -> None:
+    """The Sobol column is sg_local's TrustRegionRestarts with its settings; only the global
+    searches differ: Sobol designs on one sequence, each restart's repeating the previous
+    design and extending it."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ablation import SobolDesign, SobolTrustRegion
+
+    from core.strategies import ComposedSparseGrid, TrustRegionRestarts
+
+    s = SobolTrustRegion(2, 80, seed=0)
+    g = ComposedSparseGrid(2, 80, local_search=True, seed=0)
+    assert isinstance(s, TrustRegionRestarts)
+    for name in ("global_budget", "local_search", "final_model_steps", "spend_rest"):
+        assert getattr(s, name) == getattr(g, name), name
+    assert s.local.min_radius == g.local.min_radius
+    while len(U := s.ask()):
+        s.tell(U, np.sum((U - 0.3) ** 2, axis=1))
+    designs = [child for _, _, child in s.stages]
+    assert s.n_restarts >= 1 and len(designs) == s.n_restarts + 1
+    assert all(isinstance(d, SobolDesign) for d in designs)
+    assert len(designs[0].design) == s.global_budget
+    for before, after in zip(designs, designs[1:]):
+        assert len(after.design) == min(2 * len(before.design), s.n_evals)
+        np.testing.assert_array_equal(after.design[: len(before.design)], before.design)
+
+
 def test_hpo_tasks_are_deterministic_cross_validated_losses() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from hpo_tasks import make_task, run_one
