@@ -149,7 +149,7 @@ class Session(param.Parameterized):
         if objectives is not None:
             self.param.objective.objects = objective_menu(self.objectives)
         self._options_given = 0  # > 0: the controls are being set together (scene, link)
-        self.param.watch(self._follow_variant, ["variant", "optimizer"])
+        self._chosen = (self.variant, self.optimizer)  # as _follow_variant last saw them
 
     @contextlib.contextmanager
     def options_given(self) -> Iterator[None]:
@@ -161,34 +161,43 @@ class Session(param.Parameterized):
         finally:
             self._options_given -= 1
 
-    def _follow_variant(self, *events: Any) -> None:
+    #: Before ``__init__`` ends (``offer_variants`` runs on init): no variant chosen yet.
+    _options_given = 0
+    _chosen: tuple[Any, Any] = (None, None)
+
+    @param.depends("variant", "optimizer", watch=True)
+    def _follow_variant(self) -> None:
         """Another variant of the same method, chosen on its own: the options that variant sets
         (core's defaults for it, :func:`explorer.objectives.variant_defaults`) follow, so a
         variant plays as core runs it by default (the sparse grid's zoom variant with its
-        L-BFGS-B surrogate optimizer)."""
-        changed = {e.name: e for e in events}
-        ev = changed.get("variant")
-        if (ev is None or "optimizer" in changed or self._options_given or ev.old is None
-                or ev.old not in self.param.variant.objects):  # a new method: not a switch
+        L-BFGS-B surrogate optimizer). Not when the optimizer was chosen with it."""
+        (old, old_optimizer), self._chosen = self._chosen, (self.variant, self.optimizer)
+        if (self.variant == old or self.optimizer != old_optimizer or self._options_given
+                or old is None
+                or old not in self.param.variant.objects):  # a new method: not a switch
             return
         from explorer.objectives import variant_defaults
 
-        own = {k: v for k, v in variant_defaults(self.method, ev.new).items()
+        own = {k: v for k, v in variant_defaults(self.method, self.variant).items()
                if k in CONTROLS and k != "variant"}
         own = {k: v for k, v in own.items() if v in list(self.param[k].objects)}
         if own:
             self.param.update(**own)
 
     @param.depends("method", watch=True, on_init=True)
-    def _offer_variants(self) -> None:
+    def offer_variants(self) -> None:
         """The chosen method's variants in the menu; the explorer's choice (FIXED_OPTIONS)
-        or the strategy's default chosen."""
+        or the strategy's default chosen unless the variant is one of them. Idempotent: the
+        runner calls it too before it starts a run, since in one ``param.update`` that names
+        other controls before the method it would hear of them first."""
         from explorer.objectives import method_variants
 
         names, default = method_variants(self.method)
         default = FIXED_OPTIONS.get(self.method, {}).get("variant", default)
-        self.param.variant.objects = names or [None]
-        if self.variant not in (names or [None]):
+        menu = names or [None]
+        if list(self.param.variant.objects) != menu:
+            self.param.variant.objects = menu
+        if self.variant not in menu:
             self.variant = default
 
     @param.depends("scene", watch=True)
