@@ -21,7 +21,7 @@ from typing import Any
 import panel as pn
 from panel.theme import Fast as PanelFast
 
-from explorer.clock import Clock, held
+from explorer.clock import Clock
 from explorer.closed_tabs import install_closed_tab_handler
 from explorer.controls import Controls
 from explorer.model import Session
@@ -84,7 +84,9 @@ class ExplorerApp(pn.viewable.Viewer):
         super().__init__(**params)
         self.session = session or Session()
         self.services = services or server_services()
-        self.runner = Runner(self.session, self.services, race=race, hold=held)
+        # the runner first: it and the views follow the session with param.depends, which
+        # calls them in this order, so every view sees the run of the controls it hears of
+        self.runner = Runner(self.session, self.services, race=race)
         self.views = Views(self.session)
         self.controls = Controls(self.session, self.runner, self.views.timeline)
         self.lesson = LessonView(self.session, self.runner, self.controls.show_only)

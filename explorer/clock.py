@@ -23,7 +23,7 @@ from typing import Any
 import panel as pn
 from bokeh.events import ConnectionLost
 
-__all__ = ["Clock", "TICK_MS", "held", "watch"]
+__all__ = ["Clock", "TICK_MS", "held"]
 
 #: Period of the per-session poll (ms).
 TICK_MS = 100
@@ -31,7 +31,8 @@ TICK_MS = 100
 
 def held(fn: Any) -> Any:
     """``fn`` run inside Panel's ``hold`` of the current document (its model changes go out
-    as one message); outside a server session, ``fn`` itself."""
+    as one message); outside a server session, ``fn`` itself. The views and the runner wrap
+    the methods that follow the session with it, under their ``param.depends``."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,11 +43,6 @@ def held(fn: Any) -> Any:
             return fn(*args, **kwargs)
 
     return wrapper
-
-
-def watch(parameterized: Any, fn: Any, names: list[str]) -> Any:
-    """``parameterized.param.watch(fn, names)`` with ``fn`` :func:`held`."""
-    return parameterized.param.watch(held(fn), names)
 
 
 class Clock:

@@ -16,8 +16,9 @@ import logging
 from typing import Any
 
 import panel as pn
+import param
 
-from explorer.clock import held, watch
+from explorer.clock import held
 from explorer.model import FAST_SPEED, Session
 from explorer.views.timeline import Timeline, interval_ms  # noqa: F401  (re-exported)
 
@@ -28,11 +29,13 @@ log = logging.getLogger(__name__)
 _HELP = ("gamma", "budget", "initial_level", "optimizer", "degree")
 
 
-class Controls:
+class Controls(param.Parameterized):
     """Widgets and buttons of one page (no state of their own: the session holds it)."""
 
+    session = param.ClassSelector(class_=Session, constant=True)
+
     def __init__(self, session: Session, runner: Any, timeline: Timeline | None = None) -> None:
-        self.session = session
+        super().__init__(session=session)
         self.runner = runner
         w, s = pn.widgets, session
         wide = {"sizing_mode": "stretch_width"}
@@ -61,7 +64,7 @@ class Controls:
         # the page plays the steps by itself; the timeline keeps the player and the session
         # in step with few messages (explorer/views/timeline.py)
         self.timeline = timeline or Timeline()
-        self.timeline.attach(self.history, s, runner.player_stopped, hold=held,
+        self.timeline.attach(self.history, s, runner.player_stopped,
                              on_move=runner.visitor_moved)
         # toggle buttons, not checkboxes: a checkbox's text is not clickable, only its
         # 13-pixel box; a button is one big target on a projector
@@ -90,7 +93,6 @@ class Controls:
             pn.pane.HTML("<b>Shown hyperparameters</b> (others at the best point)", **heading),
             self.x_dim, self.y_dim, sizing_mode="stretch_width",
         )
-        watch(s, self._on_method, ["method", "objective"])
         self._on_method()
 
     def _fast(self) -> None:
@@ -147,7 +149,11 @@ class Controls:
             log.exception("explorer command failed")
             self.runner.fail(err)
 
-    def _on_method(self, *events: Any) -> None:
+    @param.depends("session.method", "session.objective", watch=True)
+    @held
+    def _on_method(self) -> None:
+        """Controls the chosen method does not use are disabled and say so; the axis menus
+        are shown above two dimensions."""
         s = self.session
         unused = set(s.unused_controls())
         title = s.method_title()

@@ -1,15 +1,23 @@
 """The runner: starts the run the session describes and keeps the session up to date with it.
 
-:class:`Runner` watches the session's controls and starts a new run on every change (a shared
-cheap run from the :class:`~explorer.engine.RunStore`, or a live run of its own), asks the
-:class:`~explorer.engine.RaceService` for the race and the γ strip, and on every :meth:`tick`
-(the session's periodic callback, :mod:`explorer.clock`) publishes the frames the run has so
-far (``session.n_steps``), the model image of the shown step and the race. It never blocks:
-runs compute in worker threads, races in a background process.
+:class:`Runner` follows the session's controls (``param.depends``) and starts a new run on every
+change (a shared cheap run from the :class:`~explorer.engine.RunStore`, or a live run of its
+own), asks the :class:`~explorer.engine.RaceService` for the race and the γ strip, and on every
+:meth:`tick` (the session's periodic callback, :mod:`explorer.clock`) publishes the frames the
+run has so far (``session.n_steps``), the model image of the shown step and the race. It never
+blocks: runs compute in worker threads, races in a background process.
 
 Who moves the shown step: for a run whose next frames are known (every cheap run, a replayed
 journal) the page's player, by itself (``session.animate``; :mod:`explorer.views.timeline`); for
 a live run the runner, which shows each new frame as it is evaluated while the session plays.
+
+Who reacts first: the runner and every view follow the session through
+``@param.depends("session.x", watch=True)`` methods, which param calls in the order they were
+registered (all of them have the same precedence). A page creates its runner before its
+controls and views (:class:`explorer.app.ExplorerApp`), and the runner's reaction to the
+controls follows every parameter of the session (:meth:`Runner._on_controls`), so on a new
+objective, method or any other control the runner has already put the new run into
+``session.run`` when a view hears of the change.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ import traceback
 from typing import Any
 
 import numpy as np
+import param
 
 from explorer.background import Background
+from explorer.clock import held
 from explorer.engine import MODEL_RESOLUTION, ColorScale, make_strategy_for, truth_slice
 from explorer.engine.record import RunRecord
 from explorer.engine.worker import RunWorker
@@ -58,8 +68,14 @@ def wants_log_colour(objective: Any) -> bool:
     return bool(hi - lo > 5 * max(med - lo, 1e-300))
 
 
-class Runner:
+class Runner(param.Parameterized):
     """Runs, races and the player of one :class:`~explorer.model.Session` (module docstring).
+
+    Its reactions to the session (a new run on a control's change, the truth and the model
+    image on new axes or a new step) are ``param.depends`` methods run inside
+    :func:`explorer.clock.held` (in a server, the changes of one reaction go to the page as one
+    message). Create the runner before the views of its session: they then hear of a change
+    after it (module docstring).
 
     Parameters
     ----------
@@ -68,14 +84,13 @@ class Runner:
         The server's run store, race service and training pool.
     race : bool
         Compute the other methods' runs (convergence race, results table) and the γ strip.
-    hold : callable, optional
-        Wraps the watchers of the session (``explorer.clock.held`` in a server: the changes a
-        watcher makes go to the page as one message).
     """
 
-    def __init__(self, session: Session, services: Any, *, race: bool = True,
-                 hold: Any = None) -> None:
-        self.session = session
+    session = param.ClassSelector(class_=Session, constant=True,
+                                  doc="The session whose runs this runner starts.")
+
+    def __init__(self, session: Session, services: Any, *, race: bool = True) -> None:
+        super().__init__(session=session)  # its reactions are registered here (see above)
         self.services = services
         self.background = Background(session, services, race)
         self.worker: RunWorker | None = None
@@ -85,9 +100,9 @@ class Runner:
         self._truth_key: Any = None
         self._closed = False
         self.last_traceback = ""
-        hold = hold or (lambda fn: fn)
-        session.param.watch(hold(self._on_controls), list(CONTROLS))
-        session.param.watch(hold(self._on_view), ["x_dim", "y_dim", "log_color", "step"])
+        # what _on_controls and _on_view last saw (param.depends gives them no old values)
+        self._controls = tuple(getattr(session, name) for name in CONTROLS)
+        self._view = (session.x_dim, session.y_dim, session.log_color)
         self.restart()
 
     # -- commands -------------------------------------------------------------------------------
@@ -372,29 +387,56 @@ class Runner:
             if scale is not s.scale:
                 s.scale = scale
 
-    # -- watchers -------------------------------------------------------------------------------
-    def _on_controls(self, *events: Any) -> None:
-        self.restart()
+    # -- reactions to the session -------------------------------------------------------------
+    @param.depends(*(f"session.{name}" for name in Session.param if name != "name"),
+                   watch=True)
+    @held
+    def _on_controls(self) -> None:
+        """A control's new value starts a new run.
 
-    def _on_view(self, *events: Any) -> None:
-        names = {e.name for e in events}
+        This method follows every parameter of the session, not only the controls, so that it
+        is the first reaction to any change: param calls the watchers of several parameters set
+        in one ``param.update`` (a lesson scene, a link) in the order it meets them, parameter
+        by parameter, and this one is registered before any view's. So a view never reads
+        ``session.run`` before the run of the new controls is there, whichever parameter it
+        follows. Changes of anything else cost one comparison.
+
+        The session's own reaction to a new method (its variant) may come after this one in
+        such an update: the variant is put in order first (that change starts the run)."""
         s = self.session
-        for e in events:  # one dimension on both axes: the other axis takes the old one
-            if e.name in ("x_dim", "y_dim") and s.x_dim == s.y_dim and e.old != e.new:
-                other = "y_dim" if e.name == "x_dim" else "x_dim"
-                if e.old in s.param[other].objects:  # not a name of the previous objective
-                    setattr(s, other, e.old)
-                else:  # a menu reset to its first name on a new objective: axes as it starts
-                    s.param.update(**s.dimension_choices())
-                return  # that change calls this watcher again
+        if tuple(getattr(s, name) for name in CONTROLS) == self._controls:
+            return
+        s.offer_variants()
+        controls = tuple(getattr(s, name) for name in CONTROLS)
+        if controls != self._controls:
+            self._controls = controls
+            self.restart()
+
+    @param.depends("session.x_dim", "session.y_dim", "session.log_color", "session.step",
+                   watch=True)
+    @held
+    def _on_view(self) -> None:
+        """New axes or colours: the truth and the model image again; a new step: the model
+        image of that step (and, above 2-D, the truth through its best point)."""
+        s = self.session
+        old, self._view = self._view, (s.x_dim, s.y_dim, s.log_color)
+        if s.x_dim == s.y_dim and (s.x_dim, s.y_dim) != old[:2]:
+            # one dimension on both axes: the other axis takes the moved one's old name
+            name, before = ("x_dim", old[0]) if s.x_dim != old[0] else ("y_dim", old[1])
+            other = "y_dim" if name == "x_dim" else "x_dim"
+            if before in s.param[other].objects:  # not a name of the previous objective
+                setattr(s, other, before)
+            else:  # a menu reset to its first name on a new objective: axes as it starts
+                s.param.update(**s.dimension_choices())
+            return  # that change calls this method again
         try:
-            if names & {"x_dim", "y_dim", "log_color"}:
+            if self._view != old:
                 self._update_truth(force=True)
                 self._update_surface()
-            elif "step" in names:
-                if self.session.objective_obj.space.dim > 2:
+            else:  # the step changed
+                if s.objective_obj.space.dim > 2:
                     self._update_truth()
-                if not self.session.animate:  # while the page plays, the tick follows
+                if not s.animate:  # while the page plays, the tick follows
                     self._update_surface()
         except Exception as err:
             self.fail(err)

@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 import panel as pn
+import param
 from bokeh.models import Div
 
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.model import Session
 from explorer.views.theme import FONT, style_figure
 from explorer.views.timeline import Timeline
@@ -53,9 +54,15 @@ STRIP_TITLE = {False: "12px", True: "13px"}
 SMALL = {False: ("12px", 12.5), True: ("14px", 15)}
 
 
-class Views:
+class Views(param.Parameterized):
     """Every view of one page (attributes ``landscape``, ``convergence``, ``inspector``,
-    ``strip``, ``learning``, ``results``, ``status``) and the ``timeline`` they share."""
+    ``strip``, ``learning``, ``results``, ``status``) and the ``timeline`` they share.
+
+    Each view follows the session with ``param.depends`` methods, which param calls in the
+    order they were registered; this object's own (the fonts, the intro) are registered after
+    every view's, because the intro reads the status view's race sentence."""
+
+    session = param.ClassSelector(class_=Session, constant=True)
 
     def __init__(self, session: Session) -> None:
         from explorer.views.convergence import ConvergenceView
@@ -66,7 +73,6 @@ class Views:
         from explorer.views.status import StatusView
         from explorer.views.strip import GammaStripView
 
-        self.session = session
         self.timeline = tl = Timeline()
         self.landscape = LandscapeView(session, tl)
         self.convergence = ConvergenceView(session, tl)
@@ -89,9 +95,8 @@ class Views:
                          sizing_mode="stretch_width")
         self.legend = Div(text=LEGEND.format(size=SMALL[False][1]), name="legend",
                           sizing_mode="stretch_width")
-        watch(session, self._on_present, ["present"])
-        # after the status view's own watchers (registered first): the race sentence
-        watch(session, self._on_intro, ["run", "race", "n_steps", "step"])
+        # registered now, after the views': _on_intro follows the status view's race sentence
+        super().__init__(session=session)
         self._on_present()
 
     def resend(self) -> None:
@@ -106,7 +111,9 @@ class Views:
         return [self.landscape.truth, self.landscape.model, self.convergence.fig,
                 *self.strip.figures, self.learning.fig]
 
-    def _on_present(self, *events: Any) -> None:
+    @param.depends("session.present", watch=True)
+    @held
+    def _on_present(self) -> None:
         title, axis, ticks = FONTS[bool(self.session.present)]
         for fig in self.figures():
             style_figure(fig, title_size=title, axis_size=axis, tick_size=ticks)
@@ -128,7 +135,10 @@ class Views:
             self.status.refresh()
         self._on_intro()
 
-    def _on_intro(self, *events: Any) -> None:
+    @param.depends("session.run", "session.race", "session.n_steps", "session.step",
+                   watch=True)
+    @held
+    def _on_intro(self) -> None:
         """The intro gives its lines to the plots in presentation mode (the teacher says it),
         and to the race sentence at the end of a run (so the plots stay where they were)."""
         visible = not self.session.present and not self.status.race_div.visible

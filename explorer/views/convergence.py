@@ -16,7 +16,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d, Span
 
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.engine import RaceResult
 from explorer.model import Session
 from explorer.views.tables import entry_title, metric_label, played_title
@@ -98,16 +98,15 @@ class ConvergenceView(pn.viewable.Viewer):
         self.method = "sparse_grid"  # the animated run's race entry
         self._run: Any = None
         self._sent = 0  # frames in this run's sources
-        watch(session, self._on_run, ["run"])
-        watch(session, self._on_frames, ["n_steps"])
-        watch(session, self._on_race, ["race"])
         self._on_run()
 
     def __panel__(self) -> Any:
         return pn.pane.Bokeh(self.fig, margin=0, sizing_mode="stretch_width")
 
     # -- following the session --------------------------------------------------------------
-    def _on_run(self, *events: Any) -> None:
+    @param.depends("session.run", watch=True)
+    @held
+    def _on_run(self) -> None:
         s = self.session
         objective = s.objective_obj
         f_opt = getattr(objective, "f_opt", None) if objective.kind == "test_function" else None
@@ -120,7 +119,9 @@ class ConvergenceView(pn.viewable.Viewer):
         self._on_race()
         self._on_frames()
 
-    def _on_frames(self, *events: Any) -> None:
+    @param.depends("session.n_steps", watch=True)
+    @held
+    def _on_frames(self) -> None:
         """The curve and head of every frame published, when there are new ones."""
         s, run = self.session, self.session.run
         if run is not self._run or run is None:
@@ -150,7 +151,9 @@ class ConvergenceView(pn.viewable.Viewer):
         for src in self.race.values():
             src.data = dict(src.data)
 
-    def _on_race(self, *events: Any) -> None:
+    @param.depends("session.race", watch=True)
+    @held
+    def _on_race(self) -> None:
         for method, res in self.session.race.items():
             if method not in self.race:
                 continue

@@ -40,6 +40,7 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Legend, LegendItem
 
+from explorer.clock import held
 from explorer.views.theme import ACCENT, FONT, TEXT, make_figure
 
 __all__ = ["CACHE_SIZE", "IDLE_SECONDS", "MIN_INTERVAL", "ImportanceView", "compute_importance",
@@ -192,7 +193,6 @@ class ImportanceView(pn.viewable.Viewer):
         self._holder = pn.Column(pn.pane.Bokeh(self.fig, sizing_mode="stretch_width"),
                                  self._caption, margin=0, sizing_mode="stretch_width",
                                  min_width=260, max_width=470)
-        session.param.watch(self._on_change, ["run", "step", "objective", "n_steps"])
         self._on_change()
 
     # -- requests --------------------------------------------------------------------------
@@ -203,7 +203,10 @@ class ImportanceView(pn.viewable.Viewer):
         # id and creation time: an id alone may be reused by a later run
         return ((id(run), run.created, end) if run is not None and end else None), run, end
 
-    def _on_change(self, *_events: Any) -> None:
+    @param.depends("session.run", "session.step", "session.objective", "session.n_steps",
+                   watch=True)
+    @held
+    def _on_change(self) -> None:
         from explorer.views.parallel import MAX_DIM, MIN_DIM
 
         s = self.session

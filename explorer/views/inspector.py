@@ -15,7 +15,7 @@ import numpy as np
 import panel as pn
 import param
 
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.model import Session
 from explorer.views.tables import (
     LEVEL_OF_POINT,
@@ -41,9 +41,10 @@ class SlowView(pn.viewable.Viewer):
         super().__init__(session=session, **params)
         self._at = 0.0
         self._dirty = False
-        watch(session, self._maybe, ["step", "playing", "n_steps"])
 
-    def _maybe(self, *events: Any) -> None:
+    @param.depends("session.step", "session.playing", "session.n_steps", watch=True)
+    @held
+    def _maybe(self) -> None:
         now = time.perf_counter()
         if self.session.playing and now - self._at < SLOW_PERIOD:
             self._dirty = True
@@ -97,13 +98,14 @@ class InspectorView(SlowView):
         self._origins: list[Any] = []  # the run's origins by row, read from its batches
         self._origins_run: Any = None
         self._batches = 0
-        watch(session, self._reset, ["run", "gamma"])
         self._reset()
 
     def __panel__(self) -> Any:
         return pn.pane.Bokeh(self.div, sizing_mode="stretch_width")
 
-    def _reset(self, *events: Any) -> None:
+    @param.depends("session.run", "session.gamma", watch=True)
+    @held
+    def _reset(self) -> None:
         self._shown = ("reset",)
         self.render()
 

@@ -26,7 +26,7 @@ from bokeh.models import (
 from bokeh.transform import transform
 
 from core.space import Int
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.engine import ColorScale, axis_spec
 from explorer.engine.colors import BELOW, colorbar_ticks, linear_ticks
 from explorer.engine.ticks import native_ticks
@@ -249,11 +249,6 @@ class LandscapeView(pn.viewable.Viewer):
         self._run: Any = None
         self._sent = 0
         self._color_by = "order"
-        s = session
-        watch(s, self._on_run, ["run", "x_dim", "y_dim", "color_by"])
-        watch(s, self._on_frames, ["n_steps"])
-        watch(s, self._on_truth, ["truth", "scale"])
-        watch(s, self._on_surface, ["surface", "surface_note", "show_error", "scale"])
         self._on_run()
         self._on_truth()
         self._on_surface()
@@ -305,7 +300,10 @@ class LandscapeView(pn.viewable.Viewer):
                 label = spec.name + (" (log)" if spec.log else "") if fig is self.truth else ""
                 axis.axis_label = label
 
-    def _on_run(self, *events: Any) -> None:
+    @param.depends("session.run", "session.x_dim", "session.y_dim", "session.color_by",
+                   watch=True)
+    @held
+    def _on_run(self) -> None:
         """A new run, other axes or other colours: every known frame's rows again."""
         s = self.session
         run = s.run
@@ -326,7 +324,9 @@ class LandscapeView(pn.viewable.Viewer):
         self._on_frames()
 
     # -- new frames -------------------------------------------------------------------------
-    def _on_frames(self, *events: Any) -> None:
+    @param.depends("session.n_steps", watch=True)
+    @held
+    def _on_frames(self) -> None:
         """The rows of every frame published (``session.n_steps``), when there are new ones:
         the page shows the step it plays (:mod:`explorer.views.timeline`)."""
         s = self.session
@@ -376,7 +376,9 @@ class LandscapeView(pn.viewable.Viewer):
         return int(sum(1 for st in self.points.data["step"] if st <= k))
 
     # -- images -----------------------------------------------------------------------------
-    def _on_truth(self, *events: Any) -> None:
+    @param.depends("session.truth", "session.scale", watch=True)
+    @held
+    def _on_truth(self) -> None:
         s = self.session
         scale = s.scale
         metric = metric_label(s.objective_obj)
@@ -394,7 +396,10 @@ class LandscapeView(pn.viewable.Viewer):
             self.truth_image.data = image_data(scale(s.truth))
             self.truth.title.text = "True loss landscape"
 
-    def _on_surface(self, *events: Any) -> None:
+    @param.depends("session.surface", "session.surface_note", "session.show_error",
+                   "session.scale", watch=True)
+    @held
+    def _on_surface(self) -> None:
         s = self.session
         run = s.run
         has_model = run is not None and run.has_model

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import panel as pn
+import param
 from bokeh.models import ColumnDataSource, Div, Legend, LegendItem
 
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.model import Session
 from explorer.views.inspector import SlowView
 from explorer.views.theme import make_figure
@@ -45,13 +46,14 @@ class LearningCurveView(SlowView):
         self.card = pn.Card(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.caption),
                             title="Learning curve", width=380, margin=(6, 6), collapsible=False,
                             header_background="#f5f7fa", visible=False)
-        watch(session, self._on_run, ["run"])
         self._on_run()
 
     def __panel__(self) -> Any:
         return self.card
 
-    def _on_run(self, *events: Any) -> None:
+    @param.depends("session.run", watch=True)
+    @held
+    def _on_run(self) -> None:
         self.card.visible = self.session.objective_obj.kind == "neural_network"
         self.clear()
         self.render()

@@ -29,7 +29,7 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, CustomJS, Div
 
-from explorer.clock import held, watch
+from explorer.clock import held
 from explorer.lesson import SCENES, caption, get_scene
 from explorer.model import Session
 from explorer.views.theme import FONT
@@ -99,8 +99,6 @@ class LessonView(pn.viewable.Viewer):
         # the keyboard's source rides on the caption (so it is a model of the page) and is
         # written by the listener that install_keyboard adds
         self.caption.js_on_change("tags", CustomJS(args={"keys": self.keys}, code=""))
-        watch(session, self._on_scene, ["scene", "controls"])
-        watch(session, self._refresh, ["run", "n_steps", "race", "strip"])
         self._on_scene()
 
     # -- commands -------------------------------------------------------------------------------
@@ -146,7 +144,9 @@ class LessonView(pn.viewable.Viewer):
             self._safely(self.command, commands[0])
 
     # -- what the bar shows ---------------------------------------------------------------------
-    def _on_scene(self, *events: Any) -> None:
+    @param.depends("session.scene", "session.controls", watch=True)
+    @held
+    def _on_scene(self) -> None:
         s = self.session
         keys = [sc.key for sc in SCENES]
         self.back.disabled = s.scene not in keys or s.scene == keys[0]
@@ -166,7 +166,10 @@ class LessonView(pn.viewable.Viewer):
                     "surrogate, the race, a neural network, adaptive random search.")
         return caption(s.scene, s.run, s.race, s.strip)
 
-    def _refresh(self, *events: Any) -> None:
+    @param.depends("session.run", "session.n_steps", "session.race", "session.strip",
+                   watch=True)
+    @held
+    def _refresh(self) -> None:
         s = self.session
         keys = [sc.key for sc in SCENES]
         where = (f"scene {keys.index(s.scene) + 1} of {len(keys)}" if s.scene else
@@ -220,10 +223,11 @@ class ExportView(pn.viewable.Viewer):
             for (kind, label), ext in zip(self.LABELS.items(), ("png", "csv", "jsonl", "gif"),
                                           strict=True)
         }
-        watch(session, self._names, ["run"])
         self._names()
 
-    def _names(self, *events: Any) -> None:
+    @param.depends("session.run", watch=True)
+    @held
+    def _names(self) -> None:
         from explorer.export import session_exports
 
         for kind, (filename, _) in session_exports(self.session).items():

@@ -30,6 +30,7 @@ from bokeh.events import SelectionGeometry
 from bokeh.models import BoxSelectTool, ColumnDataSource, CustomJS, FixedTicker, Range1d
 
 from core.space import SearchSpace
+from explorer.clock import held
 from explorer.engine import ColorScale
 from explorer.views.parallel_data import (
     FAILED_COLOR,
@@ -164,7 +165,6 @@ class ParallelView(pn.viewable.Viewer):
         self._clear = pn.widgets.Button(label="Clear brushes", width=110, margin=(0, 10))
         self._clear.on_click(lambda _e: self.clear_brushes())
         self._pane = pn.pane.Bokeh(self.fig, sizing_mode="stretch_width")
-        self.param.watch(lambda _e: self._redraw(), "log_value")
         self._draw_ticks(None)
         self._update_caption()
 
@@ -217,6 +217,7 @@ class ParallelView(pn.viewable.Viewer):
     def _scale(self) -> ColorScale:
         return ColorScale.from_values(self._values, bool(self.log_value))
 
+    @param.depends("log_value", watch=True)
     def _redraw(self) -> None:
         scale = self._scale() if len(self._values) else None
         self._Y = line_positions(self.space, self._U, self._values, scale)
@@ -285,10 +286,12 @@ class ParallelCoordinatesView(pn.viewable.Viewer):
         self._shown = (None, -1)
         self._shown_run: Any = None
         self._drawn_at = -math.inf
-        session.param.watch(self._on_change, ["run", "step", "objective", "playing"])
         self._on_change()
 
-    def _on_change(self, *_events: Any) -> None:
+    @param.depends("session.run", "session.step", "session.objective", "session.playing",
+                   watch=True)
+    @held
+    def _on_change(self) -> None:
         s = self.session
         objective = s.objective_obj
         space = objective.space

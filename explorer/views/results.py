@@ -7,7 +7,7 @@ from typing import Any
 import panel as pn
 import param
 
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.engine import RaceResult, summarize
 from explorer.model import Session
 from explorer.views.tables import (
@@ -34,14 +34,14 @@ class ResultsView(pn.viewable.Viewer):
         self.div = make_div("results", sizing_mode="stretch_width")
         self._text = ""
         self._done = False
-        watch(session, self._update, ["run", "race"])
-        watch(session, self._on_steps, ["n_steps"])
         self._update()
 
     def __panel__(self) -> Any:
         return pn.pane.Bokeh(self.div, sizing_mode="stretch_width")
 
-    def _on_steps(self, *events: Any) -> None:
+    @param.depends("session.n_steps", watch=True)
+    @held
+    def _on_steps(self) -> None:
         run = self.session.run
         if run is not None and run.done != self._done:
             self._update()
@@ -82,7 +82,9 @@ class ResultsView(pn.viewable.Viewer):
             rows.append(row)
         return rows
 
-    def _update(self, *events: Any) -> None:
+    @param.depends("session.run", "session.race", watch=True)
+    @held
+    def _update(self) -> None:
         s = self.session
         objective = s.objective_obj
         metric = metric_label(objective)

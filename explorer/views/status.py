@@ -16,7 +16,7 @@ import panel as pn
 import param
 from bokeh.models import Div
 
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.engine import ROLE_CANDIDATE, RaceResult
 from explorer.model import Session
 from explorer.views.tables import (
@@ -132,9 +132,6 @@ class StatusView(pn.viewable.Viewer):
         self._run: Any = None
         self._sent = 0
         self.present = False
-        watch(session, self.update, ["run", "n_steps", "playing", "message"])
-        watch(session, self._on_message, ["message"])
-        watch(session, self._on_race, ["run", "race", "n_steps", "step"])
         self.update()
         self._on_message()
         self._on_race()
@@ -146,12 +143,41 @@ class StatusView(pn.viewable.Viewer):
                          pn.pane.Bokeh(self.message, margin=(0, 10), sizing_mode="stretch_width"),
                          margin=0, sizing_mode="stretch_width")
 
-    def _on_message(self, *events: Any) -> None:
+    # (param calls the methods that follow the session in the order they are defined here)
+    @param.depends("session.run", "session.n_steps", "session.playing", "session.message",
+                   watch=True)
+    @held
+    def update(self) -> None:
+        """Texts of the new steps, and the last step's again (it says whether the run goes
+        on); the whole table for a new run (:meth:`refresh`: a new presentation size)."""
+        s, run = self.session, self.session.run
+        n = min(int(s.n_steps), run.n_frames) if run is not None else 0
+        rebuild = run is not self._run or n < self._sent
+        if rebuild:
+            self._run, self._sent = run, 0
+        # every row again (idempotent, see LandscapeView._on_frames); each text says "step k
+        # of n", so all are made again when n grows
+        texts = [self.text(k) for k in range(n)]
+        if rebuild or n != self._sent or texts != list(self.frames.data["status"]):
+            self.frames.data = {"step": list(range(n)),
+                                "end": [run.frames[k].end for k in range(n)],
+                                "status": texts}
+        self._sent = n
+        # the page shows the row of the step it plays; this is the text of the step the server
+        # knows (a page that loads now, a paused or live run)
+        self.div.text = self.text()
+
+    @param.depends("session.message", watch=True)
+    @held
+    def _on_message(self) -> None:
         text = self.session.message
         self.message.text = html.escape(text)
         self.message.visible = bool(text)
 
-    def _on_race(self, *events: Any) -> None:
+    @param.depends("session.run", "session.race", "session.n_steps", "session.step",
+                   watch=True)
+    @held
+    def _on_race(self) -> None:
         """The race sentence under the status line, once the run is shown to its end and the
         race is over (not before: the class watches the run first)."""
         s, run = self.session, self.session.run
@@ -207,27 +233,6 @@ class StatusView(pn.viewable.Viewer):
         f = run.frames[k]
         return status_html(f.end, s.budget, f.best_value, run.best_config(k), k, n,
                            metric=metric, note=self.note(k), size=size)
-
-    def update(self, *events: Any) -> None:
-        """Texts of the new steps, and the last step's again (it says whether the run goes
-        on); the whole table for a new run or a new presentation size."""
-        s, run = self.session, self.session.run
-        n = min(int(s.n_steps), run.n_frames) if run is not None else 0
-        rebuild = run is not self._run or any(e.name == "present" for e in events) or \
-            n < self._sent
-        if rebuild:
-            self._run, self._sent = run, 0
-        # every row again (idempotent, see LandscapeView._on_frames); each text says "step k
-        # of n", so all are made again when n grows
-        texts = [self.text(k) for k in range(n)]
-        if rebuild or n != self._sent or texts != list(self.frames.data["status"]):
-            self.frames.data = {"step": list(range(n)),
-                                "end": [run.frames[k].end for k in range(n)],
-                                "status": texts}
-        self._sent = n
-        # the page shows the row of the step it plays; this is the text of the step the server
-        # knows (a page that loads now, a paused or live run)
-        self.div.text = self.text()
 
     def refresh(self) -> None:
         """Every text again (presentation size changed)."""

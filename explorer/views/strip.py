@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import panel as pn
+import param
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.transform import transform
 
 from explorer.background import STRIP_GAMMAS
-from explorer.clock import watch
+from explorer.clock import held
 from explorer.model import Session
 from explorer.objectives import is_cheap
 from explorer.views.tables import make_div, set_html
@@ -35,11 +36,12 @@ NO_STRIP = ("No γ strip for this objective: it would take three more runs of it
 class GammaStripView(pn.viewable.Viewer):
     """Three small landscape plots sharing the truth image, each with its own grid."""
 
+    session = param.ClassSelector(class_=Session)
+
     def __init__(self, session: Session, truth_image: ColumnDataSource,
                  mapper: LinearColorMapper, timeline: Timeline | None = None, size: int = 150,
                  **params: Any) -> None:
-        super().__init__(**params)
-        self.session = session
+        super().__init__(session=session, **params)
         timeline = timeline or Timeline()
         self.note = make_div("strip-note", sizing_mode="stretch_width")
         self.level_mapper = LinearColorMapper(palette=LEVEL_PALETTE, low=1, high=12)
@@ -64,7 +66,6 @@ class GammaStripView(pn.viewable.Viewer):
                         line_color="#1f2933", line_width=0.6, view=timeline.view("rows"))
             self.sources[g] = src
             self.figures.append(fig)
-        watch(session, self._on_strip, ["strip", "strip_note", "x_dim", "y_dim"])
         self._on_strip()
 
     def __panel__(self) -> Any:
@@ -78,7 +79,10 @@ class GammaStripView(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    def _on_strip(self, *events: Any) -> None:
+    @param.depends("session.strip", "session.strip_note", "session.x_dim", "session.y_dim",
+                   watch=True)
+    @held
+    def _on_strip(self) -> None:
         s = self.session
         d = s.objective_obj.space.dim
         self.set_grids(s.strip, s.dims, (d, d + 10))

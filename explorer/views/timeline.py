@@ -42,7 +42,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import param
 from bokeh.models import CDSView, ColumnDataSource, CustomJS, CustomJSFilter
+
+from explorer.clock import held
 
 __all__ = ["CLOCK_JS", "FILTER_MODES", "PARKED_INTERVAL_MS", "PLAYER_TAG", "REPORT_MS",
            "Timeline", "interval_ms"]
@@ -148,7 +151,7 @@ def interval_ms(speed: float) -> int:
     return max(int(round(1000.0 / max(float(speed), 0.1))), 10)
 
 
-class Timeline:
+class Timeline(param.Parameterized):
     """The shown step in the page and the filters and callbacks that follow it.
 
     Attributes
@@ -163,7 +166,11 @@ class Timeline:
         The page clock's pace: ``{"interval": [ms per step], "loop": [0 or 1]}``.
     """
 
+    session = param.Parameter(default=None, doc="The explorer.model.Session whose step the "
+                              "history player shows (set by attach).")
+
     def __init__(self) -> None:
+        super().__init__()
         self.shown = ColumnDataSource({"step": [0], "end": [0], "seq": [0]}, name="shown-step")
         self.frames = ColumnDataSource({"step": [], "end": []}, name="frames")
         self.clock = ColumnDataSource({"interval": [400], "loop": [0]}, name="page-clock")
@@ -173,7 +180,6 @@ class Timeline:
         self.spans: list[Any] = []
         self.span_columns: list[str] = []
         self.player: Any = None
-        self.session: Any = None
         self.on_end: Any = None
         self.on_move: Any = None
         self._seq = 0
@@ -235,17 +241,19 @@ class Timeline:
         return self._args(), f"const FROM_PLAYER = true;\n{_SHOW_CODE}"
 
     # -- the history player -----------------------------------------------------------------
-    def attach(self, player: Any, session: Any, on_end: Any, hold: Any = None,
-               on_move: Any = None) -> None:
+    def attach(self, player: Any, session: Any, on_end: Any, on_move: Any = None) -> None:
         """Make ``player`` (a ``pn.widgets.Player``, tagged :data:`PLAYER_TAG`) the page's
         history control for ``session`` (module docstring); ``on_end()`` is called when the
         page stopped by itself at the last frame it has, ``on_move()`` when the visitor moved
-        the slider of a stopped player; ``hold`` wraps the watchers (``explorer.clock.held``
-        in a server)."""
+        the slider of a stopped player. Both directions run inside
+        :func:`explorer.clock.held`."""
         import panel as pn
 
-        hold = hold or (lambda fn: fn)
-        self.player, self.session, self.on_end = player, session, on_end
+        # the session -> player direction: the depends methods below follow this session from
+        # now on, after the views (param calls the reactions in the order they were
+        # registered); setting it calls them once, which does nothing without a player yet
+        self.session = session
+        self.player, self.on_end = player, on_end
         self.on_move = on_move
         player.param.update(interval=PARKED_INTERVAL_MS, tags=[*player.tags, PLAYER_TAG])
         args, code = self.player_callback()
@@ -258,20 +266,35 @@ class Timeline:
             doc.js_on_event("document_ready", CustomJS(
                 args=clock_args, code=_FIND_PLAYER + "if (player !== undefined) {\n"
                 + CLOCK_JS + "}"))
-        session.param.watch(hold(self._to_player),
-                            ["step", "n_steps", "animate", "speed", "loop"])
-        # every write from the page, even of the value the server last had (a visitor's step
-        # back to the step the server last sent is news)
-        player.param.watch(hold(self._from_player), ["value", "value_throttled", "direction"],
+        # The player -> session direction stays a watch: it must hear every write from the
+        # page, even of the value the server last had (a visitor's step back to the step the
+        # server last sent is news: onlychanged=False), and which properties the page wrote
+        # and their new values (the events); param.depends gives neither.
+        player.param.watch(held(self._from_player), ["value", "value_throttled", "direction"],
                            onlychanged=False)
         self._to_player()
 
-    def _to_player(self, *events: Any) -> None:
+    @param.depends("session.step", watch=True)
+    @held
+    def _on_step(self) -> None:
+        """The session's step moved: the page goes there unless it reported that step."""
+        self._to_player(moved=not self._from_page)
+
+    @param.depends("session.n_steps", "session.animate", "session.speed", "session.loop",
+                   watch=True)
+    @held
+    def _on_pace(self) -> None:
+        self._to_player()
+
+    def _to_player(self, moved: bool = False) -> None:
+        """The player's end and direction and the page clock's pace from the session; with
+        ``moved``, the session's step too."""
         s, p = self.session, self.player
+        if p is None:
+            return
         # the step goes to the page only when the server moved it: a step the page reported
         # is not sent back, and the server's last known step is not re-sent with other changes
         # (the page may have moved on since)
-        moved = not self._from_page and any(e.name == "step" for e in events)
         want = {"end": max(int(s.n_steps) - 1, 1)}
         if not self._from_page:  # a report is not answered with the direction the server had
             want["direction"] = 1 if s.animate else 0  # (the page may have stopped since)
