@@ -7,8 +7,8 @@ look better than it is. Search spaces mix log scales and integers. This benchmar
 project's methods and optuna's TPE on four such tasks and reports, per task and budget, the
 median best score over seeds beside random search's, and whether every run spent its budget::
 
-    nice -n 10 .venv/bin/python benchmarks/hpo_tasks.py            # 4 tasks, B = 25 and 50, 5 seeds
-    .venv/bin/python benchmarks/hpo_tasks.py --quick              # elastic net only, 2 seeds
+    nice -n 10 .venv/bin/python benchmarks/hpo_tasks.py           # 4 tasks, B = 25 and 50, 5 seeds
+    .venv/bin/python benchmarks/hpo_tasks.py --quick             # elastic net only, 2 seeds
 
 The tasks (loss = what is minimized; every dataset ships with scikit-learn, nothing is
 downloaded; the fold split is fixed, so each objective is a deterministic function):
@@ -41,8 +41,9 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -150,7 +150,7 @@ def test_ablation_sobol_column_is_sg_local_with_another_global_search() -> None:
     assert s.n_restarts >= 1 and len(designs) == s.n_restarts + 1
     assert all(isinstance(d, SobolDesign) for d in designs)
     assert len(designs[0].design) == s.global_budget
-    for before, after in zip(designs, designs[1:]):
+    for before, after in zip(designs, designs[1:], strict=False):
         assert len(after.design) == min(2 * len(before.design), s.n_evals)
         np.testing.assert_array_equal(after.design[: len(before.design)], before.design)
 

@@ -27,9 +27,9 @@ and global restarts).
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from core.records import Origin
 from core.strategies._staged import StagedSearch

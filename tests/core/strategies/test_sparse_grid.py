@@ -446,8 +446,8 @@ def test_a_run_stopped_inside_a_zoom_stage_or_the_local_phase_resumes_to_the_sam
                            callback=lambda batch, k=stop_at: batch.step == k)
         assert stopped.stop_reason == "stopped" and stopped.nfev < ref.nfev, where
         calls = []
-        resumed = minimize(lambda c: calls.append(c) or fun(c), space, "sparse_grid", 70,
-                           seed=3, journal=path, resume=True)
+        resumed = minimize(lambda c, calls=calls: calls.append(c) or fun(c), space,
+                           "sparse_grid", 70, seed=3, journal=path, resume=True)
         assert len(calls) == ref.nfev - stopped.nfev, where
         np.testing.assert_array_equal(resumed.U, ref.U, err_msg=where)
         np.testing.assert_array_equal(resumed.values, ref.values, err_msg=where)
