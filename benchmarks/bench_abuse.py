@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     row("tracebacks in the servers' logs (both rounds)", str(len(errors)), "0", not errors)
     for kind, what in TRACEBACK_KINDS.items():
         row(f"  of which {what}", str(kinds.count(kind)))
-    row("writes to a closed tab, reported in one line (handled)", str(closed))
+    row("messages of a closed tab, reported in one line each (handled)", str(closed))
     for line in sorted(set(errors)):
         print(f"    server error x{errors.count(line)}: {line[:150]}")
     names = {"reloads": f"{n_reloads} reloads, changing links (every other interrupted)",

@@ -342,11 +342,12 @@ class Server:
         return out
 
     def closed_tab_writes(self) -> int:
-        """Writes to a tab that had closed, reported in one line each by the explorer's
-        loop handler (``explorer.closed_tabs``) instead of a traceback."""
+        """Messages to or from a tab that had closed, reported in one line each by the
+        explorer (``explorer.closed_tabs``: a write to the closed socket, or the tab's last
+        messages read after Bokeh detached its connection) instead of a traceback."""
         if not self.log.closed:
             self.log.flush()
-        return self.log_path.read_text().count("a browser tab closed while a message")
+        return self.log_path.read_text().count("a browser tab closed ")
 
     def traceback_kinds(self) -> list[str]:
         """One kind per traceback of :meth:`errors` (see :data:`TRACEBACK_KINDS`)."""
@@ -528,8 +529,8 @@ def browser_rows(rows: list, args: argparse.Namespace) -> None:
                     for line in sorted(set(errors)):
                         print(f"    server error x{errors.count(line)}: {line[:150]}",
                               flush=True)
-                    rows.append((f"{HELD_SESSIONS} sessions: writes to a closed tab, one log line "
-                                 "each (handled)", str(r["closed_tab_writes"]), "", ""))
+                    rows.append((f"{HELD_SESSIONS} sessions: messages of a closed tab, one log "
+                                 "line each (handled)", str(r["closed_tab_writes"]), "", ""))
                     rows.append((f"{HELD_SESSIONS} sessions: steps shown per second per page",
                                  f"min {r['min_fps']:.1f}, mean {r['mean_fps']:.1f} "
                                  f"({r['cpu_ms_per_frame']:.1f} ms server CPU/frame)", "", ""))

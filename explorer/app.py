@@ -22,7 +22,7 @@ import panel as pn
 from panel.theme import Fast as PanelFast
 
 from explorer.clock import Clock
-from explorer.closed_tabs import install_closed_tab_handler
+from explorer.closed_tabs import install_closed_tab_handler, install_detached_connection_filter
 from explorer.controls import Controls
 from explorer.model import Session
 from explorer.runner import Runner
@@ -157,6 +157,7 @@ def create_app(app: ExplorerApp | None = None, services: Services | None = None)
     """
     pn.extension(raw_css=[_CSS], notifications=False)
     install_closed_tab_handler()  # the server's loop: a closing tab is one log line
+    install_detached_connection_filter()  # and so are a closed tab's last messages
     if app is None:
         app = ExplorerApp(services=services)
     app.start()

@@ -8,24 +8,88 @@ exception, asyncio logs "Task exception was never retrieved" with a traceback. N
 that a socket is about to close, so the server's event loop gets an exception handler
 (:meth:`asyncio.loop.set_exception_handler`, public asyncio API) that reports exactly this case
 as one INFO line and hands every other case to the handler that was there before.
-See docs/decisions.md (closing tabs and the tracebacks they made).
+
+Bokeh has a second path. Its keep-alive job detaches the session of a connection it could not
+ping; frames the closed tab sent just before it closed are read afterwards, and handling each
+fails on Bokeh's ``assert self._session is not None`` in ``bokeh/server/connection.py`` (its
+``ServerConnection.session`` property), which Bokeh's protocol handler (or Tornado, for the
+connection's ``on_close``) logs as an error with a traceback. :class:`DetachedConnectionFilter`,
+a :class:`logging.Filter` (public logging API) on those two loggers, reports exactly that case,
+an ``AssertionError`` raised by that property, as one INFO line and lets every other record
+through unchanged. See docs/decisions.md (closing tabs and the tracebacks they made).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
-__all__ = ["ClosedTabHandler", "install_closed_tab_handler"]
+__all__ = [
+    "DETACHED_LOGGERS",
+    "ClosedTabHandler",
+    "DetachedConnectionFilter",
+    "from_detached_connection",
+    "install_closed_tab_handler",
+    "install_detached_connection_filter",
+]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
+
+
+#: Loggers that report a message handled on a detached Bokeh connection: Bokeh's protocol
+#: handler ("error handling message") and Tornado's (a failing ``on_close``).
+DETACHED_LOGGERS = ("bokeh.server.protocol_handler", "tornado.application")
+
+
+def from_detached_connection(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is the ``AssertionError`` of a Bokeh connection whose session was
+    already detached: raised by the ``session`` property in ``bokeh/server/connection.py``."""
+    if not isinstance(exc, AssertionError) or exc.__traceback__ is None:
+        return False
+    last = traceback.extract_tb(exc.__traceback__)[-1]
+    return last.name == "session" and PurePath(last.filename).parts[-3:] == (
+        "bokeh", "server", "connection.py")
+
+
+class DetachedConnectionFilter(logging.Filter):
+    """Turns the error record of a message handled on a detached Bokeh connection (module
+    docstring) into one INFO line; every other record passes unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: How many such records were reported (for tests and benchmarks).
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not from_detached_connection(exc):
+            return True
+        self.count += 1
+        log.info("a browser tab closed before the server had read its last messages; "
+                 "they were dropped")
+        return False
+
+
+def install_detached_connection_filter() -> DetachedConnectionFilter:
+    """Add one :class:`DetachedConnectionFilter` to each of :data:`DETACHED_LOGGERS` (once:
+    calling it again returns the installed filter)."""
+    for name in DETACHED_LOGGERS:
+        for existing in logging.getLogger(name).filters:
+            if isinstance(existing, DetachedConnectionFilter):
+                return existing
+    flt = DetachedConnectionFilter()
+    for name in DETACHED_LOGGERS:
+        logging.getLogger(name).addFilter(flt)
+    return flt
 
 
 class ClosedTabHandler:

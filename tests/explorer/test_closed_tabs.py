@@ -76,3 +76,74 @@ def test_installed_once_per_loop(loop):
 
 def test_no_loop_no_handler():
     assert install_closed_tab_handler() is None
+
+
+# -- a closed tab's last messages, handled on a connection Bokeh already detached ---------------
+class _Session:
+    """What ``ServerConnection`` asks of a session: (un)subscribing."""
+
+    def subscribe(self, connection) -> None:
+        pass
+
+    def unsubscribe(self, connection) -> None:
+        pass
+
+
+def _detached_error() -> AssertionError:
+    """The error Bokeh raises when a message is handled after the keep-alive job detached
+    the connection's session (the real ``ServerConnection``, detached through its API)."""
+    from bokeh.server.connection import ServerConnection
+
+    connection = ServerConnection(None, None, None, _Session())
+    connection.detach_session()
+    try:
+        connection.session  # noqa: B018 - the access is what raises
+    except AssertionError as exc:
+        return exc
+    raise AssertionError("Bokeh no longer raises on a detached connection")
+
+
+@pytest.fixture
+def detached_filter():
+    from explorer.closed_tabs import DETACHED_LOGGERS, install_detached_connection_filter
+
+    flt = install_detached_connection_filter()
+    flt.count = 0
+    yield flt
+    for name in DETACHED_LOGGERS:
+        logging.getLogger(name).removeFilter(flt)
+
+
+@pytest.mark.parametrize("logger", ["bokeh.server.protocol_handler", "tornado.application"])
+def test_a_detached_connections_message_is_one_info_line(detached_filter, caplog, logger):
+    from explorer.closed_tabs import from_detached_connection
+
+    exc = _detached_error()
+    assert from_detached_connection(exc)
+    caplog.set_level(logging.INFO)
+    logging.getLogger(logger).error("error handling message", exc_info=exc)
+    assert detached_filter.count == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("before the server had read its last messages" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_other_errors_on_those_loggers_pass_unchanged(detached_filter, caplog):
+    caplog.set_level(logging.INFO)
+    other = AssertionError("an assertion of the project")
+    try:
+        raise other
+    except AssertionError:
+        logging.getLogger("bokeh.server.protocol_handler").exception("error handling message")
+    logging.getLogger("tornado.application").error("no exception at all")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and errors[0].exc_info[1] is other
+    assert detached_filter.count == 0
+
+
+def test_detached_filter_installed_once(detached_filter):
+    from explorer.closed_tabs import DETACHED_LOGGERS, install_detached_connection_filter
+
+    assert install_detached_connection_filter() is detached_filter
+    for name in DETACHED_LOGGERS:
+        assert logging.getLogger(name).filters.count(detached_filter) == 1
