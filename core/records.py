@@ -205,7 +205,8 @@ class Origin:
         One of :data:`ORIGIN_KINDS`.
     prediction : float
         The model's value at the point before it was evaluated (NaN when no model predicted
-        it).
+        it); for a trust-region step, the incumbent's value less the model's predicted
+        decrease (docs/decisions.md, "One quadratic fit, two predictions").
     model : str or None
         Which model made ``prediction``: one of :data:`ORIGIN_MODELS`, None when none did.
     path : ndarray of float64, shape (m, d), or None

@@ -132,6 +132,11 @@ class QuadraticTrustRegion:
             return x, float("nan")
         at_edge = bool(np.max(np.abs(z)) >= 0.99 * self.radius)
         self._last = (fc, decrease, at_edge)
+        # The prediction is f(c) less the model's decrease m(0) - m(z), without the fit's
+        # intercept a (quadratic_model_step's includes it): the ratio test compares f(c) - f(x)
+        # with that decrease, in which a cancels, and the value it expects is the one recorded.
+        # Adding a would move no point but change every recorded prediction (docs/decisions.md,
+        # "One quadratic fit, two predictions").
         return x, fc - decrease
 
     def update(self, value: float) -> None:
@@ -196,7 +201,7 @@ def quadratic_model_step(U: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, floa
     x = np.clip(c + z, 0.0, 1.0)
     if _is_told(U, x):
         return None
-    return x, fc + a - decrease
+    return x, fc + a - decrease  # the fit's own value at x; no ratio test reads it
 
 
 class LocalRestarts:
@@ -289,7 +294,12 @@ def local_quadratic(
     of the zoom stages' model steps): the incumbent ``c`` (the first best of the finite values
     ``v`` at the points ``P``), its value ``fc``, the offsets ``Z = P[near] - c`` of the
     ``n_fit`` points nearest it (Euclidean distance; ``c`` first) and the least-squares fit
-    ``(a, g, H)`` of ``v[near] - fc ~ a + g.z + z.H.z / 2`` (None when not finite)."""
+    ``(a, g, H)`` of ``v[near] - fc ~ a + g.z + z.H.z / 2`` (None when not finite).
+
+    Both callers step to the minimum of ``g.z + z.H.z / 2``, which ``a`` does not move; they
+    differ in the prediction they record: the trust region's is ``fc`` less the model's
+    decrease (its ratio test's reference, ``a`` cancels), a model step's the fit's value
+    ``fc + a + m(z)`` (docs/decisions.md, "One quadratic fit, two predictions")."""
     i = int(np.argmin(v))
     c, fc = P[i], float(v[i])
     near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[:n_fit]
