@@ -11,8 +11,8 @@ as one INFO line and hands every other case to the handler that was there before
 
 Bokeh has a second path. Its keep-alive job detaches the session of a connection it could not
 ping; frames the closed tab sent just before it closed are read afterwards, and handling each
-fails on Bokeh's ``assert self._session is not None`` in ``bokeh/server/connection.py`` (its
-``ServerConnection.session`` property), which Bokeh's protocol handler (or Tornado, for the
+fails on the assertion of ``ServerConnection.session`` (``bokeh/server/connection.py``) that
+the connection still has a session, which Bokeh's protocol handler (or Tornado, for the
 connection's ``on_close``) logs as an error with a traceback. :class:`DetachedConnectionFilter`,
 a :class:`logging.Filter` (public logging API) on those two loggers, reports exactly that case,
 an ``AssertionError`` raised by that property, as one INFO line and lets every other record
