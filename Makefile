@@ -42,10 +42,11 @@ test: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m ui; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
 # The quick loop while developing: what needs no browser, no torch training, no notebook and
-# no long run (markers ui, torch, dask, slow); `make test` still runs everything.
+# no long run (markers ui, torch, dask, slow), on every core (pytest-xdist); `make test` still
+# runs everything, in one process.
 test-fast: $(STAMP_DEV)
 	$(PY) -m pytest -q tests -m "not ui and not torch and not dask and not slow" \
-		--ignore=tests/test_notebooks.py -p no:playwright
+		--ignore=tests/test_notebooks.py -p no:playwright -n auto
 
 # JupyterLab on the notebooks (not part of the two quick-start commands)
 lab: $(STAMP_DEV)
