@@ -501,6 +501,31 @@ def in_process_rows(rows: list, quick: bool) -> None:
                  f"<= {TARGET_RELEASE_MS:.0f} ms", ok(rel["max_ms"], TARGET_RELEASE_MS)))
 
 
+def held_session_rows(rows: list, browser, server: Server, args: argparse.Namespace) -> None:
+    """Part 4, the sessions held in the browser, appended to ``rows``."""
+    window = 30.0 if args.quick else 120.0
+    r = hold_sessions(browser, server, HELD_SESSIONS, window, args.warm)
+    errors = r["errors"]
+    rows.append((f"{HELD_SESSIONS} sessions for {window:.0f} s: server errors, "
+                 "stalled sessions",
+                 f"{len(errors)} errors, {r['stalled']} stalled",
+                 "0, 0", ok(len(errors) + r["stalled"], 0)))
+    for line in sorted(set(errors)):
+        print(f"    server error x{errors.count(line)}: {line[:150]}",
+              flush=True)
+    rows.append((f"{HELD_SESSIONS} sessions: messages of a closed tab, one log "
+                 "line each (handled)", str(r["closed_tab_writes"]), "", ""))
+    rows.append((f"{HELD_SESSIONS} sessions: steps shown per second per page",
+                 f"min {r['min_fps']:.1f}, mean {r['mean_fps']:.1f} "
+                 f"({r['cpu_ms_per_frame']:.1f} ms server CPU/frame)", "", ""))
+    rows.append((f"{HELD_SESSIONS} sessions: server memory (RSS; before = after a "
+                 "warm-up round)",
+                 f"{r['rss_base']:.0f} MB before, {r['rss_peak']:.0f} during, "
+                 f"{r['rss_after']:.0f} after closing",
+                 "after <= before + 10 %",
+                 ok(r["rss_after"], 1.1 * r["rss_base"])))
+
+
 def browser_rows(rows: list, args: argparse.Namespace) -> None:
     """The browser part (slider release, then part 4), appended to ``rows``."""
     if not args.no_browser and not os.path.exists(CHROMIUM):
@@ -519,27 +544,7 @@ def browser_rows(rows: list, args: argparse.Namespace) -> None:
                                  f"<= {TARGET_RELEASE_MS:.0f} ms",
                                  ok(rel["median_ms"], TARGET_RELEASE_MS)))
                 if not args.no_sessions:
-                    window = 30.0 if args.quick else 120.0
-                    r = hold_sessions(browser, server, HELD_SESSIONS, window, args.warm)
-                    errors = r["errors"]
-                    rows.append((f"{HELD_SESSIONS} sessions for {window:.0f} s: server errors, "
-                                 "stalled sessions",
-                                 f"{len(errors)} errors, {r['stalled']} stalled",
-                                 "0, 0", ok(len(errors) + r["stalled"], 0)))
-                    for line in sorted(set(errors)):
-                        print(f"    server error x{errors.count(line)}: {line[:150]}",
-                              flush=True)
-                    rows.append((f"{HELD_SESSIONS} sessions: messages of a closed tab, one log "
-                                 "line each (handled)", str(r["closed_tab_writes"]), "", ""))
-                    rows.append((f"{HELD_SESSIONS} sessions: steps shown per second per page",
-                                 f"min {r['min_fps']:.1f}, mean {r['mean_fps']:.1f} "
-                                 f"({r['cpu_ms_per_frame']:.1f} ms server CPU/frame)", "", ""))
-                    rows.append((f"{HELD_SESSIONS} sessions: server memory (RSS; before = after a "
-                                 "warm-up round)",
-                                 f"{r['rss_base']:.0f} MB before, {r['rss_peak']:.0f} during, "
-                                 f"{r['rss_after']:.0f} after closing",
-                                 "after <= before + 10 %",
-                                 ok(r["rss_after"], 1.1 * r["rss_base"])))
+                    held_session_rows(rows, browser, server, args)
                 browser.close()
         finally:
             server.stop()
