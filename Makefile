@@ -2,6 +2,7 @@
 #   make serve   -> create/reuse .venv, install, serve the explorer on 127.0.0.1:$(PORT)
 #   make test    -> create/reuse .venv, install with dev extras, run the whole suite
 #   make test-fast -> for development: no browser, no torch trainings, no notebooks, no slow
+#                     tests, no tests that start other processes
 PORT ?= 5006
 PYTHON ?= python3
 VENV := .venv
@@ -41,11 +42,14 @@ test: $(STAMP_DEV)
 	$(PY) -m pytest -q --doctest-modules core -p no:playwright
 	$(PY) -m pytest -q tests -m ui; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
-# The quick loop while developing: what needs no browser, no torch training, no notebook and
-# no long run (markers ui, torch, dask, slow), on every core (pytest-xdist); `make test` still
-# runs everything, in one process.
+# The quick loop while developing: what needs no browser, no torch training, no notebook, no
+# long run and no other process (markers ui, torch, dask, slow, processes), on every core
+# (pytest-xdist); `make test` still runs everything, in one process. Python's bytecode cache
+# is switched on for it (an environment that sets PYTHONDONTWRITEBYTECODE makes every worker
+# compile every module and re-rewrite every test's asserts on each run).
 test-fast: $(STAMP_DEV)
-	$(PY) -m pytest -q tests -m "not ui and not torch and not dask and not slow" \
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q tests \
+		-m "not ui and not torch and not dask and not slow and not processes" \
 		--ignore=tests/test_notebooks.py -p no:playwright -n auto
 
 # JupyterLab on the notebooks (not part of the two quick-start commands)

@@ -348,6 +348,7 @@ def _peak_bytes(method: str, budget: int, n: int) -> int:
 WORK = {"random": 3000, "grid": 3000, "bayesian": 20}
 
 
+@pytest.mark.slow  # three runs per method under tracemalloc
 @pytest.mark.parametrize("method", sorted(STRATEGIES))
 def test_huge_budget_with_a_stop_event_runs_until_stopped(method):
     """Memory does not depend on the budget: 10**9 costs what 10**4 costs for the same work."""

@@ -32,6 +32,7 @@ def table_field(stdout: str, name: str) -> str:
     raise AssertionError(f"no {name!r} row in:\n{stdout}")
 
 
+@pytest.mark.processes
 def test_list_shows_objectives_methods_optimizers():
     from core.objectives import OBJECTIVES
     from core.optimizers import OPTIMIZERS
@@ -48,6 +49,7 @@ def test_list_shows_objectives_methods_optimizers():
     assert "options: gamma=0.85" in p.stdout  # the sparse-grid defaults are listed
 
 
+@pytest.mark.processes
 def test_small_run_prints_the_results_table():
     p = run_cli(
         "run", "--objective", "himmelblau", "--method", "sparse_grid", "--budget", "25",
@@ -100,6 +102,7 @@ def test_bad_arguments_say_what_is_valid(args, expected):
     assert out.getvalue() == ""
 
 
+@pytest.mark.processes
 def test_bad_name_in_a_subprocess_exits_2():
     p = run_cli("run", "--objective", "rosenbrok", "--method", "random", "--budget", "5")
     assert p.returncode == 2
@@ -119,6 +122,7 @@ def test_budget_too_small_for_the_method_is_a_usage_error():
     assert code == 2 and "n_evals" in err.getvalue() and "got n_evals=1" in err.getvalue()
 
 
+@pytest.mark.processes
 def test_journal_resume_and_png(tmp_path):
     journal = tmp_path / "run.jsonl"
     png = tmp_path / "conv.png"
@@ -208,6 +212,7 @@ def test_serial_journal_names_the_objective_like_minimize(tmp_path):
     }
 
 
+@pytest.mark.processes
 @pytest.mark.slow
 @pytest.mark.dask
 def test_run_on_a_dask_scheduler():

@@ -57,6 +57,7 @@ def test_distinct_options_still_combine():
     assert "given twice" not in err
 
 
+@pytest.mark.processes
 def test_a_reader_that_goes_away_ends_the_cli_quietly():
     """`python -m core list | head -1`: the pipe's reader is gone before the CLI writes."""
     read, write = os.pipe()
@@ -81,6 +82,7 @@ def test_a_pipe_that_breaks_during_the_output_is_quiet_in_process():
     assert code == EXIT_BROKEN_PIPE and err.getvalue() == ""
 
 
+@pytest.mark.processes
 def test_closed_standard_output_is_said_in_words():
     proc = subprocess.run(f"{sys.executable} -m core list >&-", shell=True, text=True,
                           stderr=subprocess.PIPE, timeout=120, cwd=ROOT, env=_env())

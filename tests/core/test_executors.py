@@ -128,11 +128,13 @@ def test_make_executor_rejects_bad_input() -> None:
         ProcessPool(1, context="fork")
 
 
+@pytest.mark.processes
 def test_workers_run_with_one_compute_thread(pool: ProcessPool) -> None:
     omp, blas = pool.submit(thread_limits).result(timeout=60)
     assert omp == "1" and all(n == 1 for n in blas)
 
 
+@pytest.mark.processes
 @pytest.mark.torch
 def test_torch_in_a_worker_uses_one_thread(pool: ProcessPool) -> None:
     pytest.importorskip("torch")
@@ -140,6 +142,7 @@ def test_torch_in_a_worker_uses_one_thread(pool: ProcessPool) -> None:
 
 
 # -- process pool through the driver -------------------------------------------------------------
+@pytest.mark.processes
 def test_history_is_in_asked_order_when_later_tasks_finish_first(pool: ProcessPool) -> None:
     completion = []
     strategy = make_strategy("random", 2, 16, seed=5)
@@ -154,6 +157,7 @@ def test_history_is_in_asked_order_when_later_tasks_finish_first(pool: ProcessPo
     np.testing.assert_array_equal(np.stack([ev.u for ev in history]), ref.U)
 
 
+@pytest.mark.processes
 def test_minimize_gives_the_same_result_on_every_backend(pool: ProcessPool) -> None:
     ref = serial_reference(quadratic, 20, seed=1, method="sparse_grid")
     par = minimize(quadratic, SPACE, "sparse_grid", 20, seed=1, executor=pool)
@@ -164,6 +168,7 @@ def test_minimize_gives_the_same_result_on_every_backend(pool: ProcessPool) -> N
     assert pool.submit(abs, -3).result(timeout=30) == 3
 
 
+@pytest.mark.processes
 def test_failures_inside_workers_are_recorded(pool: ProcessPool) -> None:
     res = minimize(fail_some, SPACE, "random", 16, seed=2, executor=pool)
     ref = serial_reference(fail_some, 16, seed=2)
@@ -172,6 +177,7 @@ def test_failures_inside_workers_are_recorded(pool: ProcessPool) -> None:
     assert res.n_failed > 0 and any("left half" in (ev.error or "") for ev in res.history)
 
 
+@pytest.mark.processes
 def test_a_dying_worker_fails_only_its_evaluation_and_the_run_goes_on(pool: ProcessPool) -> None:
     restarts = pool.restarts
     res = minimize(crash_right, SPACE, "random", 10, seed=1, executor=pool)
@@ -189,6 +195,7 @@ def test_a_dying_worker_fails_only_its_evaluation_and_the_run_goes_on(pool: Proc
     assert pool.submit(abs, -2).result(timeout=30) == 2  # the pool works afterwards
 
 
+@pytest.mark.processes
 def test_a_plain_process_pool_executor_that_breaks_stops_the_run_with_a_hint() -> None:
     import multiprocessing
 
@@ -197,6 +204,7 @@ def test_a_plain_process_pool_executor_that_breaks_stops_the_run_with_a_hint() -
             minimize(crash_right, SPACE, "random", 8, seed=4, executor=ex)
 
 
+@pytest.mark.processes
 def test_stop_cancels_pending_work_on_a_pool(pool: ProcessPool, tmp_path) -> None:
     stop = threading.Event()
     seen = []
@@ -217,6 +225,7 @@ def test_stop_cancels_pending_work_on_a_pool(pool: ProcessPool, tmp_path) -> Non
     assert count_marks(tmp_path, "start") < 20
 
 
+@pytest.mark.processes
 def test_an_error_in_the_consumer_cancels_pending_work(pool: ProcessPool, tmp_path) -> None:
     def explode(ev) -> None:
         raise RuntimeError("consumer bug")
@@ -229,6 +238,7 @@ def test_an_error_in_the_consumer_cancels_pending_work(pool: ProcessPool, tmp_pa
     assert count_marks(tmp_path, "start") < 40  # the rest was cancelled, not run
 
 
+@pytest.mark.processes
 def test_an_owned_pool_is_terminated_after_a_stop(tmp_path) -> None:
     stop = threading.Event()
     fun = functools.partial(marked, str(tmp_path), 600.0)
@@ -248,6 +258,7 @@ def test_an_owned_pool_is_terminated_after_a_stop(tmp_path) -> None:
     assert count_marks(tmp_path, "start") >= 1 and count_marks(tmp_path, "end") == 0
 
 
+@pytest.mark.processes
 def test_lambdas_travel_to_worker_processes_by_value(pool: ProcessPool) -> None:
     offset = 0.25
     res = minimize(lambda c: c["x"] ** 2 + offset, SPACE, "random", 6, seed=0, executor=pool)
@@ -397,6 +408,7 @@ def test_a_dask_run_listens_on_loopback_only() -> None:
     assert not exposed, f"listening beyond loopback: {exposed}"
 
 
+@pytest.mark.processes
 def test_process_pool_run_opens_no_network_socket() -> None:
     before = {(ip, port) for _, ip, port in _listening(_run_tree())}
     seen: list[tuple[int, str, int]] = []

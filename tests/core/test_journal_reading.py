@@ -333,6 +333,7 @@ def _peak_reading(path: Path) -> tuple[int, int]:
     return n, peak
 
 
+@pytest.mark.slow  # 44,000 records read under tracemalloc
 def test_reading_memory_does_not_grow_with_the_journal(tmp_path):
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
     write_large_journal(small, 4_000)

@@ -136,6 +136,7 @@ def test_a_hanging_objective_never_holds_the_page():
         services.close()
 
 
+@pytest.mark.processes
 def test_explore_in_processes():
     app = explore(bowl, SPACE, budget=12, method="random", executor="process")
     try:

@@ -319,6 +319,7 @@ study.optimize(objective, n_trials={n})
 """
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("kind", ["journal", "sqlite"])
 def test_several_processes_share_one_history(tmp_path, kind):
     n = 14
@@ -429,6 +430,7 @@ study.optimize(objective, n_trials=1)
 """
 
 
+@pytest.mark.processes
 def test_a_trial_of_a_dead_process_is_failed_by_the_heartbeat_and_the_study_goes_on(tmp_path):
     url = f"sqlite:///{tmp_path / 'dies.db'}"
     with warnings.catch_warnings():

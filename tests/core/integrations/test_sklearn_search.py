@@ -76,6 +76,7 @@ def test_candidates_are_those_of_minimize_on_the_negated_score(digits, method):
     np.testing.assert_array_equal(search.strategy_.y_told, -search.cv_results_["mean_test_score"])
 
 
+@pytest.mark.processes
 def test_pipeline_search_fills_the_attributes_like_randomized_search(digits):
     X, y = digits
     n = 10

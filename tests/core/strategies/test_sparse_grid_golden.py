@@ -27,7 +27,13 @@ def _same_float(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_key)
+def _marked(case: tuple):
+    """Seed 0 of every case in every run; the second seeds only in the slow runs."""
+    seed = case[4]
+    return pytest.param(case, id=case_key(case), marks=[pytest.mark.slow] if seed else [])
+
+
+@pytest.mark.parametrize("case", [_marked(c) for c in CASES])
 def test_trajectory_is_unchanged(case):
     want, got = GOLDEN[case_key(case)], trajectory(case)
     assert [len(b) for b in got["batches"]] == [len(b) for b in want["batches"]]
