@@ -45,10 +45,12 @@ test: $(STAMP_DEV)
 # The quick loop while developing: what needs no browser, no torch training, no notebook, no
 # long run and no other process (markers ui, torch, dask, slow, processes), on every core
 # (pytest-xdist); `make test` still runs everything, in one process. Python's bytecode cache
-# is switched on for it (an environment that sets PYTHONDONTWRITEBYTECODE makes every worker
-# compile every module and re-rewrite every test's asserts on each run).
+# is switched on for it and kept under .venv, out of the source tree (an environment that sets
+# PYTHONDONTWRITEBYTECODE makes every worker compile every module and re-rewrite every test's
+# asserts on each run).
 test-fast: $(STAMP_DEV)
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q tests \
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
+		$(PY) -m pytest -q tests \
 		-m "not ui and not torch and not dask and not slow and not processes" \
 		--ignore=tests/test_notebooks.py -p no:playwright -n auto
 
