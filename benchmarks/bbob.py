@@ -288,6 +288,32 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _machine() -> str:
+    """The CPU and the BLAS libraries loaded, with the kernel each chose.
+
+    OpenBLAS picks its kernels for the CPU it runs on (or as ``OPENBLAS_CORETYPE`` says); the
+    least-squares fits and L-BFGS-B runs inside the methods then differ in their last bits,
+    and a seeded run can end elsewhere. A stored table names both so it is compared with runs
+    of the same kernel.
+    """
+    import scipy.linalg  # noqa: F401  (scipy's own BLAS is loaded with it)
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = sorted({f"{lib['internal_api']} {lib.get('version') or '?'} "
+                   f"({lib.get('architecture') or 'unknown'} kernel)"
+                   for lib in threadpool_info() if lib.get("user_api") == "blas"})
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"CPU {cpu} ({os.cpu_count()} logical cores); BLAS " + ", ".join(blas or ["none"])
+            + (f", OPENBLAS_CORETYPE={coretype}" if coretype else ""))
+
+
 def _commit() -> str:
     try:
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -305,6 +331,7 @@ def write_markdown(summary: dict, methods: list[str], reference: str, command: s
         "# BBOB results",
         "",
         f"Written by `{command}` at commit {_commit()}; {_versions()}.",
+        f"Machine: {_machine()}.",
         "Functions f1, f3, f6, f8, f10, f12, f15, f17, f20, f21 on [-5, 5]^d; one run per "
         "instance (seed = instance); budget B = factor x d. A cell is one function, instance, "
         "dimension and budget; only cells where every method ran are counted.",

@@ -56,7 +56,7 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from bbob import _commit, _versions  # noqa: E402
+from bbob import _commit, _machine, _versions  # noqa: E402
 
 from core.space import Float, Int, SearchSpace  # noqa: E402
 
@@ -192,7 +192,8 @@ def write_markdown(summary: list[dict], methods: list[str], command: str, path: 
     head = ["task", "B", *methods, "default ≤ random median", "runs short of B (method: n)"]
     lines = [
         "# Real HPO tasks (cross-validated scikit-learn models)", "",
-        f"Written by `{command}` at commit {_commit()}; {_versions()}.", "",
+        f"Written by `{command}` at commit {_commit()}; {_versions()}.",
+        f"Machine: {_machine()}.", "",
         "Median over seeds of the best loss found (1 − CV accuracy, or CV MSE / var(y) for the "
         "elastic net; lower is better). See the docstring of `benchmarks/hpo_tasks.py` for the "
         "tasks. \"short\" counts runs that ended before the budget, with the reason in the CSV.",

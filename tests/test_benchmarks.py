@@ -75,6 +75,23 @@ def test_bbob_cell_ranks_share_ties() -> None:
         "b": 1.0, "a": 2.5, "c": 2.5, "d": 4.0}
 
 
+def test_stored_tables_name_the_cpu_and_blas_kernel(monkeypatch) -> None:
+    """Seeded runs differ between BLAS kernels, so a results header names the kernels used."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bbob import _machine
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    text = _machine()
+    assert text.startswith("CPU ") and "logical cores" in text
+    for lib in threadpool_info():
+        if lib["user_api"] == "blas":
+            assert f"{lib['internal_api']} {lib['version']}" in text
+            assert f"({lib['architecture'] or 'unknown'} kernel)" in text
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Sandybridge")
+    assert _machine().endswith(", OPENBLAS_CORETYPE=Sandybridge")
+
+
 @pytest.mark.slow
 def test_bbob_quick_prints_ranks_and_won_tied_lost(tmp_path: Path) -> None:
     pytest.importorskip("cocoex")
@@ -82,8 +99,10 @@ def test_bbob_quick_prints_ranks_and_won_tied_lost(tmp_path: Path) -> None:
     out = _run(["benchmarks/bbob.py", "--quick", "--out", str(tmp_path), "--fresh"])
     assert "Average rank" in out and "won-tied-lost" in out
     assert (tmp_path / "bbob_quick.csv").exists() and (tmp_path / "bbob_quick.md").exists()
+    assert "\nMachine: CPU " in (tmp_path / "bbob_quick.md").read_text()
 
 
+@pytest.mark.processes
 def test_importance_benchmark_quick_compares_with_fanova(tmp_path: Path) -> None:
     out_file = tmp_path / "importance.md"
     out = _run(
@@ -94,6 +113,7 @@ def test_importance_benchmark_quick_compares_with_fanova(tmp_path: Path) -> None
     assert out_file.read_text() == out.rstrip("\n") + "\n"
 
 
+@pytest.mark.processes
 def test_importance_cost_benchmark_quick_prints_a_table() -> None:
     out = _run(["benchmarks/bench_importance.py", "--quick"])
     assert len([line for line in out.splitlines() if line.startswith("| ")]) == 3

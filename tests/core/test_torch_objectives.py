@@ -54,6 +54,7 @@ def test_log_parameters_are_log():
         assert not space["epochs"].log
 
 
+@pytest.mark.processes
 def test_importing_objectives_does_not_import_torch():
     code = (
         "import sys, core.objectives as o; o.OBJECTIVES['cnn_digits_9d'].space;"
