@@ -390,7 +390,6 @@ class Runner(param.Parameterized):
     # -- reactions to the session -------------------------------------------------------------
     @param.depends(*(f"session.{name}" for name in Session.param if name != "name"),
                    watch=True)
-    @held
     def _on_controls(self) -> None:
         """A control's new value starts a new run.
 
@@ -399,13 +398,18 @@ class Runner(param.Parameterized):
         in one ``param.update`` (a lesson scene, a link) in the order it meets them, parameter
         by parameter, and this one is registered before any view's. So a view never reads
         ``session.run`` before the run of the new controls is there, whichever parameter it
-        follows. Changes of anything else cost one comparison.
+        follows. Changes of anything else cost one comparison (outside Panel's ``hold``: a
+        played step is such a change).
 
         The session's own reaction to a new method (its variant) may come after this one in
         such an update: the variant is put in order first (that change starts the run)."""
+        if tuple(getattr(self.session, name) for name in CONTROLS) != self._controls:
+            self._new_controls()
+
+    @held
+    def _new_controls(self) -> None:
+        """The variant the new method offers put in order, then the new run, in one message."""
         s = self.session
-        if tuple(getattr(s, name) for name in CONTROLS) == self._controls:
-            return
         s.offer_variants()
         controls = tuple(getattr(s, name) for name in CONTROLS)
         if controls != self._controls:
