@@ -280,7 +280,8 @@ def _versions() -> str:
     import importlib.metadata as md
 
     parts = [f"python {platform.python_version()}"]
-    for pkg in ("coco-experiment", "nevergrad", "optuna", "cma", "numpy", "scipy"):
+    for pkg in ("coco-experiment", "nevergrad", "optuna", "cma", "numpy", "scipy", "scikit-learn",
+                "torch"):
         try:
             parts.append(f"{pkg} {md.version(pkg)}")
         except md.PackageNotFoundError:

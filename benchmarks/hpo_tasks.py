@@ -9,6 +9,8 @@ median best score over seeds beside random search's, and whether every run spent
 
     nice -n 10 .venv/bin/python benchmarks/hpo_tasks.py           # 4 tasks, B = 25 and 50, 5 seeds
     .venv/bin/python benchmarks/hpo_tasks.py --quick             # elastic net only, 2 seeds
+    nice -n 10 .venv/bin/python benchmarks/hpo_tasks.py --tasks mlp_regression_5d \
+        cnn_digits_9d --prefix hpo_tasks_torch                    # the project's torch models
 
 The tasks (loss = what is minimized; every dataset ships with scikit-learn, nothing is
 downloaded; the fold split is fixed, so each objective is a deterministic function):
@@ -27,6 +29,12 @@ downloaded; the fold split is fixed, so each objective is a deterministic functi
 ``enet_diabetes``
     ``ElasticNet`` on ``load_diabetes`` (standardized); ``alpha`` log in [1e-4, 10],
     ``l1_ratio`` in [0, 1]; loss = mean 5-fold mean squared error / variance of the target.
+``mlp_regression_5d``, ``cnn_digits_9d``
+    The project's own torch objectives (``core.objectives``; torch is needed, so they run
+    only when named with ``--tasks``): an MLP regressor on 1-D synthetic data (epochs,
+    learning rate, batch size, layers, neurons; loss = validation MSE) and a CNN on the 8x8
+    digits (nine hyperparameters, seven of them integers; loss = 1 - validation accuracy).
+    Their training is seeded, so each is a deterministic function too.
 
 Methods: ``sparse_grid`` (the library default), ``sparse_grid_thesis`` (the slides' method),
 ``random``, ``bayesian`` (ours) and ``optuna_tpe``. The markdown table goes to
@@ -95,8 +103,24 @@ class Task:
         return float(-scores.mean() / self.scale)
 
 
-def make_task(name: str) -> Task:
+class ProjectTask:
+    """One of the project's own objectives (``core.objectives.OBJECTIVES``) as a task: the loss
+    is the value of its measurement."""
+
+    def __init__(self, name: str) -> None:
+        from core.objectives import OBJECTIVES
+
+        self.name, self.objective = name, OBJECTIVES[name]
+        self.space = self.objective.space
+
+    def __call__(self, config: dict) -> float:
+        return float(self.objective(config).value)
+
+
+def make_task(name: str) -> Task | ProjectTask:
     """The task called ``name`` (module docstring)."""
+    if name in PROJECT_TASKS:
+        return ProjectTask(name)
     from sklearn import datasets
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import ElasticNet
@@ -142,10 +166,13 @@ def make_task(name: str) -> Task:
     raise ValueError(f"unknown task {name!r}; choose from {TASKS}")
 
 
-TASKS = ("svc_digits", "hgb_breast_cancer", "mlp_wine", "enet_diabetes")
+SKLEARN_TASKS = ("svc_digits", "hgb_breast_cancer", "mlp_wine", "enet_diabetes")
+#: The project's torch objectives: run only when named (``--tasks``), torch being optional.
+PROJECT_TASKS = ("mlp_regression_5d", "cnn_digits_9d")
+TASKS = SKLEARN_TASKS + PROJECT_TASKS
 
 
-def run_one(task: Task, method: str, budget: int, seed: int) -> dict:
+def run_one(task: Task | ProjectTask, method: str, budget: int, seed: int) -> dict:
     """One run; a CSV row (the keys :data:`FIELDS`)."""
     t0 = time.perf_counter()
     if method == "optuna_tpe":
@@ -191,11 +218,13 @@ def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
 def write_markdown(summary: list[dict], methods: list[str], command: str, path: Path) -> str:
     head = ["task", "B", *methods, "default ≤ random median", "runs short of B (method: n)"]
     lines = [
-        "# Real HPO tasks (cross-validated scikit-learn models)", "",
+        "# Real HPO tasks (cross-validated scikit-learn models; the project's torch models)",
+        "",
         f"Written by `{command}` at commit {_commit()}; {_versions()}.",
         f"Machine: {_machine()}.", "",
         "Median over seeds of the best loss found (1 − CV accuracy, or CV MSE / var(y) for the "
-        "elastic net; lower is better). See the docstring of `benchmarks/hpo_tasks.py` for the "
+        "elastic net; for the torch models validation MSE or 1 − validation accuracy; lower is "
+        "better). See the docstring of `benchmarks/hpo_tasks.py` for the "
         "tasks. \"short\" counts runs that ended before the budget, with the reason in the CSV.",
         "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in summary:
@@ -219,12 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budgets", nargs="+", type=int, default=None)
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (0..n-1)")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--prefix", default=None,
+                   help="file name prefix (default hpo_tasks / hpo_tasks_quick)")
     p.add_argument("--fresh", action="store_true", help="ignore rows already in the CSV")
     args = p.parse_args(argv)
-    tasks = args.tasks or (["enet_diabetes"] if args.quick else list(TASKS))
+    tasks = args.tasks or (["enet_diabetes"] if args.quick else list(SKLEARN_TASKS))
     budgets = args.budgets or ([25] if args.quick else [25, 50])
     seeds = range(args.seeds if args.seeds is not None else (2 if args.quick else 5))
-    prefix = "hpo_tasks_quick" if args.quick else "hpo_tasks"
+    prefix = args.prefix or ("hpo_tasks_quick" if args.quick else "hpo_tasks")
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = args.out / f"{prefix}.csv", args.out / f"{prefix}.md"
     rows: list[dict] = []

@@ -187,6 +187,22 @@ def test_hpo_tasks_are_deterministic_cross_validated_losses() -> None:
     assert row["nfev"] == 6 and row["stop_reason"] == "budget"
 
 
+@pytest.mark.torch
+def test_hpo_tasks_include_the_projects_torch_models() -> None:
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from hpo_tasks import PROJECT_TASKS, SKLEARN_TASKS, TASKS, make_task, run_one
+
+    assert TASKS == SKLEARN_TASKS + PROJECT_TASKS
+    task = make_task("mlp_regression_5d")
+    assert list(task.space.names) == ["epochs", "learning_rate", "batch_size",
+                                      "hidden_layers", "neurons"]
+    first, again = run_one(task, "random", 3, seed=0), run_one(task, "random", 3, seed=0)
+    assert first["nfev"] == 3 and first["stop_reason"] == "budget"
+    assert first["best"] == again["best"]  # seeded trainings: a deterministic objective
+    assert 0.0 < float(first["best"]) < float("inf")
+
+
 @pytest.mark.slow
 def test_hpo_tasks_quick_writes_its_table(tmp_path: Path) -> None:
     out = _run(["benchmarks/hpo_tasks.py", "--quick", "--out", str(tmp_path), "--seeds", "1",
