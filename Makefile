@@ -49,7 +49,7 @@ test: $(STAMP_DEV)
 # PYTHONDONTWRITEBYTECODE makes every worker compile every module and re-rewrite every test's
 # asserts on each run).
 test-fast: $(STAMP_DEV)
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache \
 		$(PY) -m pytest -q tests \
 		-m "not ui and not torch and not dask and not slow and not processes" \
 		--ignore=tests/test_notebooks.py -p no:playwright -n auto

@@ -300,19 +300,33 @@ def _machine() -> str:
     import scipy.linalg  # noqa: F401  (scipy's own BLAS is loaded with it)
     from threadpoolctl import threadpool_info
 
-    cpu = platform.processor() or platform.machine()
+    cpu = None
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             cpu = next((line.split(":", 1)[1].strip() for line in fh
-                        if line.startswith("model name")), cpu)
+                        if line.startswith("model name")), None)
     except OSError:
         pass
-    blas = sorted({f"{lib['internal_api']} {lib.get('version') or '?'} "
+    cpu = cpu or platform.processor() or platform.machine() or "unknown"
+    cores = os.cpu_count()
+    blas = sorted({f"{lib.get('internal_api', '?')} {lib.get('version') or '?'} "
                    f"({lib.get('architecture') or 'unknown'} kernel)"
                    for lib in threadpool_info() if lib.get("user_api") == "blas"})
+    text = (f"CPU {cpu} ({cores or '?'} logical cores); BLAS " + ", ".join(blas or ["none"]))
     coretype = os.environ.get("OPENBLAS_CORETYPE")
-    return (f"CPU {cpu} ({os.cpu_count()} logical cores); BLAS " + ", ".join(blas or ["none"])
-            + (f", OPENBLAS_CORETYPE={coretype}" if coretype else ""))
+    if coretype:
+        text += f", OPENBLAS_CORETYPE={coretype}"
+    torch = sys.modules.get("torch")  # its own CPU kernels, when a run trained models
+    if torch is not None:
+        text += f"; torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    return text
+
+
+def machine_line() -> str:
+    """The results header's line on the machine (:func:`_machine`) of the command that wrote
+    the table; rows it found already in the CSV were not run again, possibly elsewhere."""
+    return (f"Machine of this command (rows found already in the CSV are not run again): "
+            f"{_machine()}.")
 
 
 def _commit() -> str:
@@ -332,7 +346,7 @@ def write_markdown(summary: dict, methods: list[str], reference: str, command: s
         "# BBOB results",
         "",
         f"Written by `{command}` at commit {_commit()}; {_versions()}.",
-        f"Machine: {_machine()}.",
+        machine_line(),
         "Functions f1, f3, f6, f8, f10, f12, f15, f17, f20, f21 on [-5, 5]^d; one run per "
         "instance (seed = instance); budget B = factor x d. A cell is one function, instance, "
         "dimension and budget; only cells where every method ran are counted.",

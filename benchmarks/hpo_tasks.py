@@ -4,7 +4,7 @@ Black-box test functions are smooth and exact; real HPO objectives are not. A cr
 score is flat over wide regions (many configurations give the same accuracy), jumps where an
 integer changes, and is noisy in the sense that one lucky fold split can make a configuration
 look better than it is. Search spaces mix log scales and integers. This benchmark runs the
-project's methods and optuna's TPE on four such tasks and reports, per task and budget, the
+project's methods and optuna's TPE on six such tasks and reports, per task and budget, the
 median best score over seeds beside random search's, and whether every run spent its budget::
 
     nice -n 10 .venv/bin/python benchmarks/hpo_tasks.py           # 4 tasks, B = 25 and 50, 5 seeds
@@ -30,15 +30,17 @@ downloaded; the fold split is fixed, so each objective is a deterministic functi
     ``ElasticNet`` on ``load_diabetes`` (standardized); ``alpha`` log in [1e-4, 10],
     ``l1_ratio`` in [0, 1]; loss = mean 5-fold mean squared error / variance of the target.
 ``mlp_regression_5d``, ``cnn_digits_9d``
-    The project's own torch objectives (``core.objectives``; torch is needed, so they run
-    only when named with ``--tasks``): an MLP regressor on 1-D synthetic data (epochs,
+    The project's own torch objectives (``core.objectives``; trainings cost more than the
+    fits above, so they run only when named with ``--tasks``, into
+    ``hpo_tasks_torch.{csv,md}``): an MLP regressor on 1-D synthetic data (epochs,
     learning rate, batch size, layers, neurons; loss = validation MSE) and a CNN on the 8x8
     digits (nine hyperparameters, seven of them integers; loss = 1 - validation accuracy).
     Their training is seeded, so each is a deterministic function too.
 
 Methods: ``sparse_grid`` (the library default), ``sparse_grid_thesis`` (the slides' method),
 ``random``, ``bayesian`` (ours) and ``optuna_tpe``. The markdown table goes to
-``benchmarks/results/hpo_tasks.md`` with the command, versions and commit.
+``benchmarks/results/<prefix>.md`` (``hpo_tasks``, ``hpo_tasks_torch`` when a torch model is
+among the tasks, ``hpo_tasks_quick``) with the command, versions, machine and commit.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from bbob import _commit, _machine, _versions  # noqa: E402
+from bbob import _commit, _versions, machine_line  # noqa: E402
 
 from core.space import Float, Int, SearchSpace  # noqa: E402
 
@@ -167,7 +169,7 @@ def make_task(name: str) -> Task | ProjectTask:
 
 
 SKLEARN_TASKS = ("svc_digits", "hgb_breast_cancer", "mlp_wine", "enet_diabetes")
-#: The project's torch objectives: run only when named (``--tasks``), torch being optional.
+#: The project's torch objectives: run only when named (``--tasks``), for their cost.
 PROJECT_TASKS = ("mlp_regression_5d", "cnn_digits_9d")
 TASKS = SKLEARN_TASKS + PROJECT_TASKS
 
@@ -218,10 +220,13 @@ def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
 def write_markdown(summary: list[dict], methods: list[str], command: str, path: Path) -> str:
     head = ["task", "B", *methods, "default ≤ random median", "runs short of B (method: n)"]
     lines = [
-        "# Real HPO tasks (cross-validated scikit-learn models; the project's torch models)",
+        "# Real HPO tasks (" + "; ".join(kind for kind, names in (
+            ("cross-validated scikit-learn models", SKLEARN_TASKS),
+            ("the project's torch models", PROJECT_TASKS))
+            if any(c["task"] in names for c in summary)) + ")",
         "",
         f"Written by `{command}` at commit {_commit()}; {_versions()}.",
-        f"Machine: {_machine()}.", "",
+        machine_line(), "",
         "Median over seeds of the best loss found (1 − CV accuracy, or CV MSE / var(y) for the "
         "elastic net; for the torch models validation MSE or 1 − validation accuracy; lower is "
         "better). See the docstring of `benchmarks/hpo_tasks.py` for the "
@@ -255,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     tasks = args.tasks or (["enet_diabetes"] if args.quick else list(SKLEARN_TASKS))
     budgets = args.budgets or ([25] if args.quick else [25, 50])
     seeds = range(args.seeds if args.seeds is not None else (2 if args.quick else 5))
-    prefix = args.prefix or ("hpo_tasks_quick" if args.quick else "hpo_tasks")
+    # torch rows never join the scikit-learn table's files unless a prefix says so
+    default = "hpo_tasks_torch" if set(tasks) & set(PROJECT_TASKS) else "hpo_tasks"
+    prefix = args.prefix or ("hpo_tasks_quick" if args.quick else default)
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = args.out / f"{prefix}.csv", args.out / f"{prefix}.md"
     rows: list[dict] = []

@@ -370,7 +370,10 @@ class _HoldsALock:
             return config["x"]
 
 
-@pytest.mark.parametrize("executor", ["process", "dask"])
+@pytest.mark.parametrize("executor", [
+    "process",  # the pool starts no worker before the check
+    pytest.param("dask", marks=[pytest.mark.dask, pytest.mark.processes]),  # a LocalCluster
+])
 def test_unpicklable_objective_is_refused_before_any_work_with_an_accurate_reason(executor):
     if executor == "dask":
         pytest.importorskip("distributed")

@@ -150,3 +150,27 @@ def test_the_order_is_that_of_registration(services):
     assert before.runs == [("rosenbrock_3d", "rosenbrock")]  # the old run
     assert after.runs == [("rosenbrock_3d", "rosenbrock_3d")]
     runner.close()
+
+
+def test_only_a_change_of_the_controls_restarts(services, monkeypatch):
+    """The runner hears every session parameter; a played step or a display option costs it a
+    comparison, and only new controls reach the restart (inside Panel's hold)."""
+    calls: list[str] = []
+    original = Runner._new_controls
+
+    def spy(self):
+        calls.append(self.session.method)
+        return original(self)
+
+    monkeypatch.setattr(Runner, "_new_controls", spy)
+    app = ExplorerApp(Session(objective="rosenbrock", budget=40), services, race=False)
+    s = app.session
+    app.runner.tick(0.0)
+    run = s.run
+    s.step = 1
+    s.step = 0
+    s.color_by = "order"
+    assert calls == [] and s.run is run
+    s.param.update(method="random", budget=30)  # two controls in one batch: one restart
+    assert calls == ["random"] and s.run is not run and s.run.key.method == "random"
+    app.stop()
