@@ -12,7 +12,7 @@ import pytest
 
 from core.grid import NovakRitter
 from core.grid.levels import coordinates, regular_grid
-from core.run import minimize
+from core.run import iterate, minimize
 from core.space import Float, Int, SearchSpace
 from core.strategies import make_strategy
 from core.strategies._trust_region import (
@@ -21,6 +21,7 @@ from core.strategies._trust_region import (
     model_size,
     quadratic_model_step,
 )
+from core.strategies.distinct import DistinctSearch
 from core.surrogate import fit_surrogate
 
 #: Minimizer of the test functions (off every dyadic grid point).
@@ -234,9 +235,11 @@ def test_a_configuration_is_evaluated_once_however_noisy():
     def noisy(config: dict) -> float:
         return (config["a"] - 3) ** 2 + (config["b"] - 6) ** 2 + rng.standard_normal()
 
-    res = minimize(noisy, space, "sparse_grid", 40, seed=7)
-    configs = {(e.config["a"], e.config["b"]) for e in res.history}
-    assert len(configs) == res.nfev
+    strategy = DistinctSearch(make_strategy("sparse_grid", 2, 40, seed=7), space)
+    history = [e for batch in iterate(noisy, space, strategy) for e in batch.evaluations]
+    assert strategy.n_free > 0  # configurations were proposed again ...
+    configs = {(e.config["a"], e.config["b"]) for e in history}
+    assert len(configs) == len(history) == 40  # ... and none was evaluated twice
 
 
 # -- a single lucky value -------------------------------------------------------------------------
