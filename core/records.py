@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from core._validation import check_int
+
 __all__ = [
     "Evaluation",
     "Batch",
@@ -525,6 +527,25 @@ class RunResult:
     def n_failed(self) -> int:
         """Number of failed evaluations."""
         return sum(1 for e in self.history if not e.ok)
+
+    def top(self, k: int) -> tuple[Evaluation, ...]:
+        """The ``k`` evaluations with the lowest finite values, best first.
+
+        Under a noisy objective the reported best is the luckiest draw; evaluating these few
+        again (fresh folds or seeds) and choosing by the mean is the remedy (docs/decisions.md,
+        "Noisy objectives"). Ties keep history order; failed evaluations are never included,
+        so fewer than ``k`` come back when fewer succeeded.
+
+        Parameters
+        ----------
+        k : int
+            How many, at least 1.
+        """
+        k = check_int(k, "k", low=1)
+        v = self.values
+        ok = np.flatnonzero(np.isfinite(v))
+        order = ok[np.argsort(v[ok], kind="stable")][:k]
+        return tuple(self.history[i] for i in order)
 
     def best_curve(self) -> np.ndarray:
         """Best value so far after each evaluation, shape ``(nfev,)``.

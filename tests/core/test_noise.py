@@ -226,6 +226,28 @@ def test_default_search_with_failed_evaluations_among_noisy_ones():
     assert float(sphere(res.u[None])[0]) < 0.01  # the fits went on without the failed values
 
 
+def test_top_gives_the_best_finite_evaluations_to_evaluate_again():
+    """``RunResult.top(k)``: the k lowest finite values, best first, failed ones left out; the
+    remedy the docs give for a lucky best (evaluate these again, choose by the mean)."""
+    f = NoisySphere(2, sigma=0.01, seed=12, fail_every=5)
+    res = minimize(f, unit_space(2), "sparse_grid", 60, seed=6)
+    top = res.top(5)
+    values = [e.value for e in top]
+    assert len(top) == 5 and values == sorted(values)
+    assert top[0].value == res.fun and np.array_equal(top[0].u, res.u)
+    finite = np.sort(res.values[np.isfinite(res.values)])
+    np.testing.assert_array_equal(values, finite[:5])
+    assert len(res.top(1000)) == res.nfev - res.n_failed == 48  # never a failed evaluation
+    # re-evaluating the five with fresh noise: each one's mean is above its lucky first value
+    fresh = NoisySphere(2, sigma=0.01, seed=99)
+    means = [np.mean([fresh(e.config) for _ in range(20)]) for e in top]
+    assert means[0] > top[0].value
+    with pytest.raises(ValueError, match="`k` must be in"):
+        res.top(0)
+    with pytest.raises(TypeError, match="`k` must be an int"):
+        res.top(2.0)
+
+
 def test_a_configuration_is_evaluated_once_however_noisy():
     """On integer parameters the search proposes configurations again, but the driver tells
     them their first value: a lucky value is never checked by a second evaluation."""
