@@ -540,6 +540,18 @@ class RunResult:
         ----------
         k : int
             How many, at least 1.
+
+        Returns
+        -------
+        tuple of Evaluation
+            At most ``k``, by increasing value; empty when no evaluation succeeded.
+
+        Raises
+        ------
+        TypeError
+            ``k`` is not an int (a bool is not).
+        ValueError
+            ``k < 1``.
         """
         k = check_int(k, "k", low=1)
         v = self.values

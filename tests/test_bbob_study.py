@@ -10,8 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-pytest.importorskip("cocoex")
-
 import bbob_study as study  # noqa: E402
 
 
@@ -48,14 +46,16 @@ def test_rows_of_changed_options_are_not_current() -> None:
 
 
 def test_candidates_run_the_registry_strategy_with_their_options(tmp_path: Path) -> None:
+    pytest.importorskip("cocoex")
     import bbob
 
     default = study.run_one("sparse_grid", 8, 1, 2, 40)
     reference = bbob.run_one("sparse_grid", 8, 1, 2, 40)
     assert default["best"] == reference["best"] and default["nfev"] == reference["nfev"] == 40
     assert default["options"] == ""
-    local = study.run_one("sg_local", 8, 1, 2, 40)
-    assert local["options"] == "local_search=True" and local["nfev"] <= 40
+    zoom = study.run_one("sg_zoom06", 8, 1, 2, 40)  # the option reaches the strategy
+    assert zoom["options"] == "zoom_fraction=0.6" and zoom["nfev"] == 40
+    assert zoom["best"] != default["best"]
 
     out = tmp_path / "s.csv"
     argv = ["--methods", "sparse_grid", "sg_gamma05", "--dims", "2", "--functions", "1",
@@ -65,3 +65,20 @@ def test_candidates_run_the_registry_strategy_with_their_options(tmp_path: Path)
     assert lines[0].split(",") == study.FIELDS and len(lines) == 3
     assert study.main(argv) == 0  # nothing left to run
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_grid_then_cobyla_spends_the_budget_from_the_grids_incumbent() -> None:
+    """A hybrid run: exactly the budget, deterministic per seed, its first evaluations the
+    default's own (so never worse than the default at that share of the budget)."""
+    pytest.importorskip("cocoex")
+    import bbob
+
+    fn = bbob.BBOBFunction(8, 1, 5)
+    best, nfev, seconds = study.grid_then_cobyla(fn, 5, 100, 1, grid_fraction=0.5, rhobeg=0.1)
+    again = study.grid_then_cobyla(fn, 5, 100, 1, grid_fraction=0.5, rhobeg=0.1)
+    assert nfev == 100 and again[:2] == (best, nfev) and seconds >= 0.0
+    grid_only = bbob.run_one("sparse_grid", 8, 1, 5, 50)
+    assert best <= float(grid_only["best"])
+    row = study.run_one("sg05_cobyla", 8, 1, 5, 100)
+    assert row["options"] == "grid_fraction=0.5;rhobeg=0.1" and row["nfev"] == 100
+    assert float(row["best"]) == best and study.current({k: str(v) for k, v in row.items()})

@@ -12,10 +12,12 @@ import pytest
 
 from core.grid import NovakRitter
 from core.grid.levels import coordinates, regular_grid
+from core.records import Evaluation, RunResult
 from core.run import iterate, minimize
 from core.space import Float, Int, SearchSpace
 from core.strategies import make_strategy
 from core.strategies._trust_region import (
+    FIT_FACTOR,
     QuadraticTrustRegion,
     local_quadratic,
     model_size,
@@ -134,11 +136,17 @@ def test_model_and_trust_region_fits_have_more_points_than_coefficients():
     rng = np.random.default_rng(1)
     P = rng.uniform(size=(40, 2))
     v = sphere(P) + 0.01 * rng.standard_normal(40)
-    c, fc, Z, (a, g, H) = local_quadratic(P, v, int(1.5 * model_size(2)))
-    assert len(Z) == 9 > model_size(2)
-    near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[:9]
+    assert FIT_FACTOR == 1.5
+    n_fit = int(FIT_FACTOR * model_size(2))
+    c, fc, Z, (a, g, H) = local_quadratic(P, v, n_fit)
+    assert len(Z) == n_fit == 9 > model_size(2)
+    near = np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[:n_fit]
     fitted = a + Z @ g + 0.5 * np.einsum("ni,ij,nj->n", Z, H, Z)
     assert np.max(np.abs(fitted - (v[near] - fc))) > 1e-4  # not an interpolant
+    # a model step is the minimum of exactly this fit: its prediction is the fit's value there
+    x, predicted = quadratic_model_step(P, v)
+    z = x - c
+    assert predicted == pytest.approx(fc + a + g @ z + 0.5 * z @ H @ z, rel=1e-12, abs=1e-12)
 
 
 def test_trust_region_shrinks_when_noise_makes_a_step_look_worse_than_predicted():
@@ -241,11 +249,34 @@ def test_top_gives_the_best_finite_evaluations_to_evaluate_again():
     # re-evaluating the five with fresh noise: each one's mean is above its lucky first value
     fresh = NoisySphere(2, sigma=0.01, seed=99)
     means = [np.mean([fresh(e.config) for _ in range(20)]) for e in top]
-    assert means[0] > top[0].value
+    assert all(m > e.value for m, e in zip(means, top, strict=True))
     with pytest.raises(ValueError, match="`k` must be in"):
         res.top(0)
     with pytest.raises(TypeError, match="`k` must be an int"):
         res.top(2.0)
+
+
+def _result(values: list[float]) -> RunResult:
+    history = tuple(
+        Evaluation(i, {"x": 0.1 * i}, np.array([0.1 * i]), v, 0.0,
+                   "ok" if np.isfinite(v) else "failed")
+        for i, v in enumerate(values))
+    finite = [v for v in values if np.isfinite(v)]
+    best = min(finite) if finite else float("nan")
+    return RunResult(None, best, np.array([np.nan]), len(values), 1, history, "random",
+                     "budget", bool(finite), "", 0.0)
+
+
+def test_top_edge_cases():
+    """Ties keep history order, k beyond the finite evaluations gives all of them, a run with no
+    finite value gives none, and k is validated (numpy ints pass, bools and floats do not)."""
+    res = _result([0.5, np.nan, 0.2, 0.5, 0.2, np.nan])
+    assert [e.index for e in res.top(np.int64(3))] == [2, 4, 0]
+    assert [e.index for e in res.top(10)] == [2, 4, 0, 3]
+    assert _result([np.nan, np.nan]).top(2) == ()
+    assert _result([]).top(1) == ()
+    with pytest.raises(TypeError, match="`k` must be an int, got k=True"):
+        res.top(True)
 
 
 def test_a_configuration_is_evaluated_once_however_noisy():
