@@ -48,6 +48,14 @@ CANDIDATES: dict[str, dict] = {
     # more of the budget to the zoom stages around the incumbent (default 0.4)
     "sg_zoom06": {"zoom_fraction": 0.6},
 }
+#: Two-phase runs, not options of the strategy: the default sparse grid search for
+#: ``grid_fraction`` of the budget, then scipy's COBYLA (the linear-model trust region that
+#: NGOpt picks for bounded problems below 200 d evaluations) from the grid's incumbent with
+#: initial radius ``rhobeg`` (unit cube), restarted from a seeded random point if it stops early.
+HYBRIDS: dict[str, dict] = {
+    "sg03_cobyla": {"grid_fraction": 0.3, "rhobeg": 0.1},
+    "sg05_cobyla": {"grid_fraction": 0.5, "rhobeg": 0.1},
+}
 PEER = "ngopt"
 FIELDS = [*bbob.FIELDS, "options"]
 CSV = bbob.RESULTS / "bbob_20d_study.csv"
@@ -61,8 +69,65 @@ def options_text(options: dict) -> str:
 def current(row: dict) -> bool:
     """Whether a CSV row was run with the options its method has now in :data:`CANDIDATES`
     (rows of an option set since changed are neither counted nor taken as done)."""
-    expected = "" if row["method"] == PEER else options_text(CANDIDATES.get(row["method"], {}))
-    return row["method"] in (*CANDIDATES, PEER) and row.get("options", "") == expected
+    m = row["method"]
+    expected = "" if m == PEER else options_text(HYBRIDS.get(m, CANDIDATES.get(m, {})))
+    return m in (*CANDIDATES, *HYBRIDS, PEER) and row.get("options", "") == expected
+
+
+def grid_then_cobyla(fn: bbob.BBOBFunction, dim: int, budget: int, seed: int,
+                     grid_fraction: float, rhobeg: float) -> tuple[float, int, float]:
+    """One :data:`HYBRIDS` run: ``(best value, evaluations, seconds outside the objective)``.
+
+    The default ``make_strategy("sparse_grid", dim, round(grid_fraction * budget))`` first,
+    then ``scipy.optimize.minimize(method="COBYLA")`` on ``[0, 1]^dim`` from the best point
+    found, until exactly ``budget`` evaluations; a COBYLA run that converges early is followed
+    by another from a point drawn by ``numpy.random.default_rng([seed, evaluations])``."""
+    import time
+    import warnings
+
+    from scipy.optimize import minimize
+
+    from core.strategies import make_strategy
+
+    class _Spent(Exception):
+        pass
+
+    values: list[float] = []
+    points: list[np.ndarray] = []
+    in_fn = 0.0
+    t0 = time.process_time()
+
+    def evaluate(U: np.ndarray) -> np.ndarray:
+        nonlocal in_fn
+        t = time.process_time()
+        y = fn.evaluate_unit(U)
+        in_fn += time.process_time() - t
+        points.extend(np.atleast_2d(U))
+        values.extend(float(v) for v in y)
+        return y
+
+    strategy = make_strategy("sparse_grid", dim, max(1, round(grid_fraction * budget)),
+                             seed=seed)
+    while len(U := strategy.ask()):
+        strategy.tell(U, evaluate(U))
+
+    def objective(x: np.ndarray) -> float:
+        if len(values) >= budget:
+            raise _Spent
+        return float(evaluate(np.clip(x, 0.0, 1.0)[None, :])[0])
+
+    x0 = points[int(np.argmin(values))]
+    while len(values) < budget:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                minimize(objective, x0, method="COBYLA", bounds=[(0.0, 1.0)] * dim,
+                         options={"rhobeg": rhobeg, "maxiter": budget - len(values),
+                                  "tol": 1e-12})
+        except _Spent:
+            break
+        x0 = np.random.default_rng([seed, len(values)]).random(dim)
+    return min(values[:budget]), min(len(values), budget), time.process_time() - t0 - in_fn
 
 
 def run_one(method: str, function: int, instance: int, dim: int, budget: int) -> dict:
@@ -70,6 +135,21 @@ def run_one(method: str, function: int, instance: int, dim: int, budget: int) ->
     ``ngopt``, as a CSV row of :data:`FIELDS`; seed = instance, as in ``bbob.py``."""
     if method == PEER:
         return {**bbob.run_one(PEER, function, instance, dim, budget), "options": ""}
+    if method in HYBRIDS:
+        import time
+
+        fn = bbob.BBOBFunction(function, instance, dim)
+        t_start = time.perf_counter()
+        best, nfev, method_seconds = grid_then_cobyla(fn, dim, budget, instance,
+                                                      **HYBRIDS[method])
+        regret = max(best - fn.f_opt, 0.0)
+        return {
+            "method": method, "function": function, "instance": instance, "dim": dim,
+            "budget": budget, "seed": instance, "best": repr(best), "f_opt": fn.f_opt,
+            "log10_regret": math.log10(max(regret, 1e-12)), "nfev": nfev,
+            "overhead_ms": 1e3 * method_seconds / max(nfev, 1),
+            "seconds": time.perf_counter() - t_start, "options": options_text(HYBRIDS[method]),
+        }
     options = CANDIDATES[method]
     fn = bbob.BBOBFunction(function, instance, dim)
     out = _run_strategy("sparse_grid", fn, dim, budget, instance, dict(options))
@@ -128,7 +208,7 @@ def report(rows: list[dict], methods: list[str]) -> str:
              "| candidate | options | " + " | ".join(f"{d}-D {k}·d" for d, k in slots) + " |",
              "|" + "---|" * (len(slots) + 2)]
     for m in cands:
-        opts = options_text(CANDIDATES.get(m, {})) or "(default)"
+        opts = options_text(HYBRIDS.get(m, CANDIDATES.get(m, {}))) or "(default)"
         lines.append(f"| {m} | {opts} | " + " | ".join(
             "{}-{}-{}".format(*vs_peer[m][s]) if s in vs_peer[m] else "" for s in slots) + " |")
     if vs_default:
@@ -150,8 +230,8 @@ def report(rows: list[dict], methods: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--methods", nargs="+", default=[*CANDIDATES, PEER],
-                   choices=[*CANDIDATES, PEER])
+    p.add_argument("--methods", nargs="+", default=[*CANDIDATES, *HYBRIDS, PEER],
+                   choices=[*CANDIDATES, *HYBRIDS, PEER])
     p.add_argument("--functions", nargs="+", type=int, default=list(bbob.FUNCTIONS))
     p.add_argument("--instances", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     p.add_argument("--dims", nargs="+", type=int, default=[5, 10])
