@@ -3,15 +3,16 @@
 The default ``method="sparse_grid"`` loses to nevergrad's NGOpt at ``B = 20 d`` in 5-D and 10-D
 (``benchmarks/results/bbob.md``). This script runs a few option sets of
 ``make_strategy("sparse_grid", ...)`` (:data:`CANDIDATES`, each an existing option of the
-strategy; the library's defaults are unchanged) and NGOpt on the same BBOB cells as
+strategy; the library's defaults are unchanged), two hybrids of the default grid search and
+scipy's COBYLA (:data:`HYBRIDS`) and NGOpt on the same BBOB cells as
 ``benchmarks/bbob.py`` (same functions, domain, seed = instance, log10 regret) and reports,
 per candidate, dimension and budget, the cells won-tied-lost against NGOpt and against the
 default, and the median log10 regret per function::
 
-    nice -n 10 .venv/bin/python benchmarks/bbob_study.py --dims 5 10 --instances 1 2 3 4 5
-    .venv/bin/python benchmarks/bbob_study.py --report --dims 5 10 --instances 1 2 3 4 5
+    nice -n 10 .venv/bin/python benchmarks/bbob_study.py --dims 2 5 10 --budget-factors 20 50
+    .venv/bin/python benchmarks/bbob_study.py --report --dims 2 5 10 --budget-factors 20 50
 
-Rows are appended to ``benchmarks/results/bbob_20d_study.csv`` (``--csv``) as runs finish,
+Rows are appended to ``benchmarks/results/bbob_study.csv`` (``--csv``) as runs finish,
 with ``bbob.py``'s columns and the options of each run; a run already in the CSV is not
 repeated. The report (``--report``, or after the runs) counts only the cells of the
 ``--dims``, ``--budget-factors``, ``--functions`` and ``--instances`` given, so the tuning
@@ -58,7 +59,7 @@ HYBRIDS: dict[str, dict] = {
 }
 PEER = "ngopt"
 FIELDS = [*bbob.FIELDS, "options"]
-CSV = bbob.RESULTS / "bbob_20d_study.csv"
+CSV = bbob.RESULTS / "bbob_study.csv"
 
 
 def options_text(options: dict) -> str:
