@@ -48,6 +48,8 @@ CANDIDATES: dict[str, dict] = {
     "sg_gamma05": {"gamma": 0.5},
     # more of the budget to the zoom stages around the incumbent (default 0.4)
     "sg_zoom06": {"zoom_fraction": 0.6},
+    # the local phase on COBYLA's linear models (after a first global search of 0.5 B)
+    "sg_cobyla": {"local_model": "cobyla"},
 }
 #: Two-phase runs, not options of the strategy: the default sparse grid search for
 #: ``grid_fraction`` of the budget, then scipy's COBYLA (the linear-model trust region that

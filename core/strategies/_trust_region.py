@@ -49,6 +49,23 @@ STALL_TOL = 1e-6
 SAME_POINT_TOL = 1e-9
 
 
+#: The local models :class:`LocalRestarts` runs: name -> description.
+LOCAL_MODELS = {
+    "quadratic": "trust region on least-squares quadratic models ((d + 1)(d + 2) / 2 + 1 points "
+    "each)",
+    "cobyla": "scipy's COBYLA: a trust region on linear models (d + 1 points), from the "
+    "incumbent",
+}
+
+
+def check_local_model(value: Any) -> str:
+    """``value`` if it names a local model of :data:`LOCAL_MODELS`, else ``ValueError``."""
+    if not isinstance(value, str) or value not in LOCAL_MODELS:
+        raise ValueError(
+            f"`local_model` must be one of {sorted(LOCAL_MODELS)}, got local_model={value!r}")
+    return value
+
+
 def model_size(dim: int) -> int:
     """Coefficients of a full quadratic in ``dim`` variables: ``(dim + 1)(dim + 2) / 2``."""
     return (dim + 1) * (dim + 2) // 2
@@ -71,6 +88,9 @@ class QuadraticTrustRegion:
     n_steps : int
         Steps proposed so far (model and geometry steps).
     """
+
+    #: What a step is called in the run's records (None: by its kind, model or geometry).
+    source: str | None = None
 
     def __init__(self, dim: int, min_radius: float = 1e-6) -> None:
         self.dim = dim
@@ -225,10 +245,13 @@ class LocalRestarts:
         The whole budget.
     min_radius : float, default 1e-6
         Convergence radius of each trust region.
+    local_model : {"quadratic", "cobyla"}, default "quadratic"
+        Each local run: a :class:`QuadraticTrustRegion`, or COBYLA's linear-model trust region
+        (:class:`~core.strategies._cobyla.CobylaSteps`, at most the budget left).
 
     Attributes
     ----------
-    trust : QuadraticTrustRegion or None
+    trust : QuadraticTrustRegion, CobylaSteps or None
         The running trust region (None after a restart, until the next step).
     n_restarts : int
         Global restarts begun.
@@ -237,9 +260,10 @@ class LocalRestarts:
     """
 
     def __init__(self, dim: int, first_global: int, n_evals: int,
-                 min_radius: float = 1e-6) -> None:
+                 min_radius: float = 1e-6, local_model: str = "quadratic") -> None:
         self.dim, self.n_evals, self.min_radius = dim, n_evals, float(min_radius)
-        self.trust: QuadraticTrustRegion | None = None
+        self.local_model = check_local_model(local_model)
+        self.trust: Any = None
         self.n_restarts = 0
         self.global_size = first_global
         self._restart_told = 0  # points told when the latest restart began
@@ -251,7 +275,13 @@ class LocalRestarts:
         :meth:`QuadraticTrustRegion.propose`), starting one if none runs (or, with
         ``fresh_if_converged``, if the running one has converged); None when it proposes none."""
         if self.trust is None or (fresh_if_converged and self.trust.converged):
-            self.trust = QuadraticTrustRegion(self.dim, self.min_radius)
+            if self.local_model == "cobyla":
+                from core.strategies._cobyla import CobylaSteps
+
+                self.trust = CobylaSteps(self.dim, self.min_radius,
+                                         maxfun=max(self.n_evals - len(y), 1))
+            else:
+                self.trust = QuadraticTrustRegion(self.dim, self.min_radius)
         proposal = self.trust.propose(U, y, rng)
         self._pending = proposal is not None
         return proposal
@@ -381,6 +411,8 @@ class TrustRegionRestarts(StagedSearch):
         Phase 4.
     min_radius : float, default 1e-6
         Convergence radius of each trust region.
+    local_model : {"quadratic", "cobyla"}, default "quadratic"
+        The local phase's model (:class:`LocalRestarts`).
     seed : int, numpy Generator or None
         Geometry steps, random points and (passed on) the global searches' randomness.
 
@@ -398,14 +430,16 @@ class TrustRegionRestarts(StagedSearch):
 
     def __init__(self, dim: int, n_evals: int, *, global_search: Any, first_global: int | None,
                  final_model_steps: bool = False, spend_rest: bool = True,
-                 min_radius: float = 1e-6, seed: Any = None) -> None:
+                 min_radius: float = 1e-6, local_model: str = "quadratic",
+                 seed: Any = None) -> None:
         super().__init__(dim, n_evals, seed=seed)
         self._global_search = global_search
         self.local_search = first_global is not None
         self.final_model_steps, self.spend_rest = bool(final_model_steps), bool(spend_rest)
         #: Planned evaluations of the first global search.
         self.global_budget = self.n_evals if first_global is None else int(first_global)
-        self.local = LocalRestarts(self.dim, self.global_budget, self.n_evals, min_radius)
+        self.local = LocalRestarts(self.dim, self.global_budget, self.n_evals, min_radius,
+                                   local_model)
         self.local_steps: list[Any] = []
         self._step_pending = False
         self._own_steps = np.empty((0, self.dim))
@@ -469,7 +503,7 @@ class TrustRegionRestarts(StagedSearch):
                 return U
             proposal = self.local.step(self.U_told, self.y_told, self._rng)
             if proposal is not None:
-                return self._local_step(*proposal, self.best[0], None)
+                return self._local_step(*proposal, self.best[0], self.local.trust.source)
             size = self.local.restart(self.n_told)
             if size is None:
                 break
@@ -489,6 +523,7 @@ class TrustRegionRestarts(StagedSearch):
         source = None
         if proposal is not None:
             x, predicted = proposal
+            source = self.local.trust.source
         else:
             boxes = self.stages[1:] or getattr(self.first_search, "zoom_stages", [])
             h = 0.5 * (boxes[-1][1] - boxes[-1][0]) if boxes else np.full(self.dim, 0.25)

@@ -13,6 +13,12 @@ keyword options::
   (d + 1)(d + 2)``: B >= 39 in 2-D, 139 in 5-D, 439 in 10-D); without it the zoom stages get
   the whole budget and model steps follow. Budget no phase can use goes to trust-region
   steps, so a run spends ``n_evals``.
+- ``local_model="cobyla"`` (opt-in): the local phase is scipy's COBYLA, a trust region on
+  linear models (:class:`~core.strategies._cobyla.CobylaSteps`), from the incumbent of a first
+  global search of half the budget, with the same global restarts. It needs ``d + 1`` points
+  where the quadratic needs ``(d + 1)(d + 2) / 2 + 1``, so it runs at any budget; on BBOB it
+  leads where the budget per dimension is small (docs/decisions.md, "A linear-model local
+  phase").
 - ``variant="thesis"``: the thesis' method, unchanged: one :class:`SparseGridSearch`
   (``zoom=0``, no model steps, no local phase), ending with its surrogate's optima.
 
@@ -28,7 +34,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core._validation import check_int
-from core.strategies._trust_region import TrustRegionRestarts, model_size
+from core.strategies._trust_region import (
+    LOCAL_MODELS,
+    TrustRegionRestarts,
+    check_local_model,
+    model_size,
+)
 from core.strategies.sparse_grid import VARIANTS, SparseGridSearch, _check_bool, grid_defaults
 from core.strategies.zoom import ZoomSearch, check_open_unit, check_zoom_options
 
@@ -40,6 +51,10 @@ __all__ = ["ComposedSparseGrid", "VARIANTS", "variant_defaults", "LOCAL_MIN_MODE
 #: (``LOCAL_MIN_MODELS * (d + 1)(d + 2) / 2``): with fewer, the global search has not yet found
 #: the basin worth a local search.
 LOCAL_MIN_MODELS = 2
+#: Share of the budget for the first global search before a COBYLA local phase: on BBOB's
+#: tuning instances half the budget beat 30 % in 2, 5 and 10-D at 20 d and 50 d
+#: (``benchmarks/results/bbob_study.md``).
+COBYLA_LOCAL_FRACTION = 0.5
 #: Radius (unit-cube units) below which a trust region has converged.
 LOCAL_MIN_RADIUS = 1e-6
 
@@ -76,7 +91,12 @@ optimizer_options, candidate_box, coarse_candidates, variant
         variant, when ``round(local_fraction * n_evals) >= 2 (d + 1)(d + 2) / 2``; False for
         the thesis variant. Must be False with ``optimizer="none"``.
     local_fraction : float in (0, 1) or None, default None
-        Share of the budget for the first global search when the local phase runs (0.3).
+        Share of the budget for the first global search when the local phase runs (0.3; 0.5
+        with ``local_model="cobyla"``).
+    local_model : {"quadratic", "cobyla"}, default "quadratic"
+        The local phase's model: least-squares quadratics in a trust region, or scipy's COBYLA
+        (linear models; then ``local_search=None`` means on, at any budget). Not with the thesis
+        variant.
     seed : int, numpy Generator or None
         One seed gives one run: the zoom variant's box widths, geometry steps and random points
         and the randomized surrogate optimizers.
@@ -94,8 +114,8 @@ optimizer_options, candidate_box, coarse_candidates, variant
     summary = (
         "Novak-Ritter grid and its B-spline surrogate's optima in zoom stages around the "
         "incumbent with quadratic model steps between, then (budget allowing) a quadratic "
-        "trust region with global restarts; variant='thesis': one grid, surrogate optima at "
-        "the end"
+        "trust region with global restarts (local_model='cobyla': scipy's COBYLA instead); "
+        "variant='thesis': one grid, surrogate optima at the end"
     )
     has_model: ClassVar[bool] = True
     option_choices: ClassVar[dict[str, dict[str, str]]] = {
@@ -105,6 +125,7 @@ optimizer_options, candidate_box, coarse_candidates, variant
             "trust-region phase and global restarts",
             "thesis": SparseGridSearch.option_choices["variant"]["thesis"],
         },
+        "local_model": dict(LOCAL_MODELS),
     }
     min_budget = SparseGridSearch.min_budget
     budget_rule = SparseGridSearch.budget_rule
@@ -131,6 +152,7 @@ optimizer_options, candidate_box, coarse_candidates, variant
         model_steps: int | None = None,
         local_search: bool | None = None,
         local_fraction: float | None = None,
+        local_model: str = "quadratic",
         variant: str = "zoom",
         seed: Any = None,
     ) -> None:
@@ -153,9 +175,14 @@ optimizer_options, candidate_box, coarse_candidates, variant
             defaults["zoom_shrink"] if zoom_shrink is None else zoom_shrink,
             defaults["model_steps"] if model_steps is None else model_steps,
         )  # the run reads them before its first ZoomSearch (which checks them again) is built
-        self.local_fraction = check_open_unit(
-            defaults["local_fraction"] if local_fraction is None else local_fraction,
-            "local_fraction")
+        self.local_model = check_local_model(local_model)
+        if local_model == "cobyla" and variant == "thesis":
+            raise ValueError("`local_model` must be 'quadratic' with variant='thesis', got "
+                             f"local_model={local_model!r}")
+        if local_fraction is None:
+            local_fraction = (COBYLA_LOCAL_FRACTION if local_model == "cobyla"
+                              else defaults["local_fraction"])
+        self.local_fraction = check_open_unit(local_fraction, "local_fraction")
         if local_search is None:
             local_search = defaults["local_search"]
         if local_search is not None:
@@ -166,7 +193,8 @@ optimizer_options, candidate_box, coarse_candidates, variant
             )
         if local_search is None:  # automatic: when the budget holds a few quadratic models
             first = round(self.local_fraction * n_evals)
-            local_search = optimizer != "none" and first >= LOCAL_MIN_MODELS * model_size(dim)
+            local_search = optimizer != "none" and (
+                local_model == "cobyla" or first >= LOCAL_MIN_MODELS * model_size(dim))
         first_global = None
         if local_search:
             minimum = SparseGridSearch._accepted_budget(dim, **self.grid_options)
@@ -175,7 +203,8 @@ optimizer_options, candidate_box, coarse_candidates, variant
         super().__init__(
             dim, n_evals, global_search=self._global_search_of, first_global=first_global,
             final_model_steps=optimizer != "none" and self.model_steps > 0 and not local_search,
-            spend_rest=zooming, min_radius=LOCAL_MIN_RADIUS, seed=seed,
+            spend_rest=zooming, min_radius=LOCAL_MIN_RADIUS, local_model=local_model,
+            seed=seed,
         )
         for name in ("optimizer", "multistart", "n_candidates", "gamma", "degree",
                      "initial_level", "optimizer_options", "candidate_box",
