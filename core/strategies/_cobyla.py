@@ -3,10 +3,12 @@
 scipy's COBYLA (Powell's Constrained Optimization BY Linear Approximations, here on the box
 ``[0, 1]^d``) calls the objective itself. :class:`CobylaSteps` turns those calls into
 ask/tell: a worker thread runs ``scipy.optimize.minimize(method="COBYLA")`` with an objective
-that hands each point over a queue and waits for its value. Exactly one side runs at a time, so
-the points depend only on the start point, the options and the values told: a run is
-deterministic, and replaying the told values into a fresh instance reproduces it, which is how
-an instance pickles (Ray Tune checkpoints pickle a whole strategy).
+that hands each point over a queue and waits for its value. The worker only computes COBYLA's
+next point, and the two sides share nothing but the queues, so the points depend only on the
+start point, the options and the values told: a run is deterministic, and replaying the told
+values into a fresh instance reproduces it, which is how an instance pickles (Ray Tune
+checkpoints pickle a whole strategy). COBYLA treats the box as constraints and may ask points
+slightly outside it; they are clipped to the cube, and COBYLA is told the value there.
 
 A linear model needs ``d + 1`` points where a full quadratic needs ``(d + 1)(d + 2) / 2``, so
 COBYLA can step from the first evaluations of a small budget; why the sparse grid search offers
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import warnings
 import weakref
 from typing import Any
 
@@ -53,17 +54,18 @@ def _worker(x0: np.ndarray, rhobeg: float, tol: float, maxfun: int,
             raise _Cancelled
         return value
 
+    end: object = _DONE
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            minimize(fun, x0, method="COBYLA", bounds=[(0.0, 1.0)] * len(x0),
-                     options={"rhobeg": rhobeg, "maxiter": maxfun, "tol": tol})
+        # COBYLA needs at least d + 2 evaluations, and its start (told already) counts as one;
+        # the caller enforces its own cap
+        minimize(fun, x0, method="COBYLA", bounds=[(0.0, 1.0)] * len(x0),
+                 options={"rhobeg": rhobeg, "maxiter": max(maxfun + 1, len(x0) + 2),
+                          "tol": tol})
     except _Cancelled:
         return
-    except Exception as exc:  # handed to the caller, which raises it in its own thread
-        to_caller.put(exc)
-        return
-    to_caller.put(_DONE)
+    except BaseException as exc:  # handed to the caller, which raises it in its own thread
+        end = exc
+    to_caller.put(end)
 
 
 class CobylaSteps:
@@ -79,7 +81,8 @@ class CobylaSteps:
     min_radius : float, default 1e-6
         COBYLA's final radius (``tol``): the run has converged once it ends there.
     maxfun : int, default 1000
-        Most points one COBYLA run may ask (the caller's remaining budget).
+        Most points one COBYLA run proposes (the caller's remaining budget); told points it
+        asks again do not count.
     rhobeg : float, default COBYLA_RADIUS
         Initial radius (unit-cube units).
 
@@ -121,8 +124,14 @@ class CobylaSteps:
             args=(self.start, self.rhobeg, self.min_radius, self.maxfun, self._to_caller,
                   self._to_worker),
         )
-        weakref.finalize(self, self._to_worker.put, _CANCEL)
+        self._finalizer = weakref.finalize(self, self._to_worker.put, _CANCEL)
         thread.start()
+
+    def _finish(self) -> None:
+        """End the run: no more points, and the worker (if waiting) is cancelled."""
+        self._done = True
+        if self._to_worker is not None:
+            self._finalizer()
 
     def _next_point(self) -> np.ndarray | None:
         """COBYLA's next point, or None once it has finished."""
@@ -130,10 +139,10 @@ class CobylaSteps:
         if item is _DONE:
             self._done = True
             return None
-        if isinstance(item, Exception):
+        if isinstance(item, BaseException):
             self._done = True
             raise item
-        return item
+        return np.clip(item, 0.0, 1.0)  # COBYLA may step slightly outside its box
 
     def _feed(self, value: float) -> None:
         self._fed.append(value)
@@ -170,16 +179,20 @@ class CobylaSteps:
                 return None
             self._launch(U[finite[np.argmin(y[finite])]])
         while True:
+            if self.n_steps >= self.maxfun:
+                self._finish()
+                return None
             x = self._next_point()
             if x is None:
                 return None
+            self._pending = x
             if len(U):  # a point already told gets its value unasked
                 gap = np.max(np.abs(U - x), axis=1)
                 i = int(np.argmin(gap))
                 if gap[i] <= SAME_POINT_TOL:
+                    self._pending = None
                     self._feed(float(y[i]))
                     continue
-            self._pending = x
             self.n_steps += 1
             return x, float("nan")
 
@@ -194,7 +207,7 @@ class CobylaSteps:
     # -- pickling: replay the told values into a fresh run ------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_to_caller", "_to_worker")}
+                 if k not in ("_to_caller", "_to_worker", "_finalizer")}
         state["_pending"] = None if self._pending is None else self._pending.copy()
         return state
 
@@ -204,6 +217,7 @@ class CobylaSteps:
         self._to_caller = self._to_worker = None
         self._fed, self._pending, self._done = [], None, False
         if self.start is None:
+            self._done = done
             return
         self._launch(self.start)
         for value in fed:  # COBYLA asks the same points again, in the same order
@@ -215,5 +229,7 @@ class CobylaSteps:
             if x is None or not np.array_equal(x, pending):
                 raise RuntimeError("COBYLA's replay did not reach its pending point")
             self._pending = x
-        elif done:
-            self._next_point()
+        elif done:  # a run that ended on its own ends again; one stopped at maxfun is stopped
+            if self._next_point() is not None and not self.n_steps >= self.maxfun:
+                raise RuntimeError("COBYLA's replay did not end where the run ended")
+            self._finish()

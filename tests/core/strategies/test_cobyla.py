@@ -50,12 +50,13 @@ def test_the_steps_are_scipys_cobyla_from_the_incumbent():
     direct = []
     scipy_minimize(lambda x: direct.append(np.array(x)) or float(f(np.array(x)[None])[0]),
                    U0[np.argmin(y0)], method="COBYLA", bounds=[(0.0, 1.0)] * 3,
-                   options={"rhobeg": COBYLA_RADIUS, "maxiter": 40, "tol": 1e-6})
+                   options={"rhobeg": COBYLA_RADIUS, "maxiter": 41, "tol": 1e-6})
     asked = U[3:]
-    # COBYLA's first point is its start, the incumbent: told already, so answered unasked
+    # COBYLA's first point is its start, the incumbent: told already, so answered unasked and
+    # not counted against maxfun
     assert np.array_equal(direct[0], U0[np.argmin(y0)])
-    np.testing.assert_array_equal(asked, np.array(direct[1 : len(asked) + 1]))
-    assert len(asked) == 39
+    assert len(asked) == 40 == len(direct) - 1
+    np.testing.assert_array_equal(asked, np.array(direct[1:]))
     assert f(asked).min() < 1e-3  # and it converges on the valley's minimum
 
 
@@ -92,13 +93,75 @@ def test_an_abandoned_run_ends_its_thread():
     """The worker thread holds no reference to its CobylaSteps: dropping the instance cancels
     the COBYLA run waiting for a value."""
     U0 = np.array([[0.5, 0.5]])
+    before = set(threading.enumerate())
     steps = CobylaSteps(2, maxfun=100)
     steps.propose(U0, f(U0), np.random.default_rng(0))  # the worker now waits for a value
-    worker = next(t for t in threading.enumerate() if t.name == "cobyla-steps" and t.is_alive())
+    (worker,) = [t for t in threading.enumerate() if t not in before and t.name == "cobyla-steps"]
     del steps
     gc.collect()
     worker.join(timeout=30)
     assert not worker.is_alive()
+
+
+def test_points_stay_in_the_cube_and_none_is_asked_twice():
+    """COBYLA treats the box as constraints and may step outside it: its points are clipped,
+    and a clipped point equal to a told one is answered unasked. With the minimum outside the
+    cube's corner, every proposal is inside and distinct."""
+    corner = np.array([1.05, -0.04, 1.02])
+
+    def g(U):
+        return np.sum((np.atleast_2d(U) - corner) ** 2, axis=1)
+
+    U = np.array([[0.9, 0.1, 0.9]])
+    y = g(U)
+    steps = CobylaSteps(3, maxfun=60)
+    rng = np.random.default_rng(0)
+    while (proposal := steps.propose(U, y, rng)) is not None:
+        x = proposal[0]
+        steps.update(float(g(x[None])[0]))
+        U, y = np.vstack([U, x]), np.append(y, g(x[None]))
+    assert len(U) > 10 and U.min() >= 0.0 and U.max() <= 1.0
+    gaps = np.max(np.abs(U[:, None] - U[None]), axis=2) + np.eye(len(U))
+    assert gaps.min() > 0.0
+    assert np.allclose(U[np.argmin(y)], [1.0, 0.0, 1.0], atol=1e-3)
+
+
+def test_maxfun_caps_the_proposals_and_a_finished_instance_pickles():
+    def sphere(U):
+        return np.sum((np.atleast_2d(U) - 0.3) ** 2, axis=1)
+
+    U = np.full((1, 10), 0.5)
+    y = sphere(U)
+    steps = CobylaSteps(10, maxfun=3)  # below the d + 2 scipy needs: the cap is ours
+    rng = np.random.default_rng(0)
+    while (proposal := steps.propose(U, y, rng)) is not None:
+        steps.update(float(sphere(proposal[0])[0]))
+        U, y = np.vstack([U, proposal[0]]), np.append(y, sphere(proposal[0]))
+    assert steps.n_steps == 3 == len(U) - 1 and steps.converged
+    copy = pickle.loads(pickle.dumps(steps))
+    assert copy.converged and copy.n_steps == 3 and copy.propose(U, y, rng) is None
+
+
+def test_an_error_inside_scipy_surfaces_in_the_caller_and_ends_the_run(monkeypatch):
+    import scipy.optimize
+
+    def broken(*args, **kwargs):
+        raise ArithmeticError("inside scipy")
+
+    monkeypatch.setattr(scipy.optimize, "minimize", broken)
+    steps = CobylaSteps(2, maxfun=10)
+    U0 = np.array([[0.5, 0.5]])
+    with pytest.raises(ArithmeticError, match="inside scipy"):
+        steps.propose(U0, f(U0), np.random.default_rng(0))
+    assert steps.converged and steps.propose(U0, f(U0), np.random.default_rng(0)) is None
+
+
+def test_a_cobyla_run_leaves_the_warning_filters_alone():
+    import warnings
+
+    before = list(warnings.filters)
+    minimize(fun, space(3), "sparse_grid", 40, seed=1, local_model="cobyla")
+    assert warnings.filters == before
 
 
 def space(dim: int) -> SearchSpace:
@@ -165,7 +228,9 @@ def test_a_strategy_pickled_inside_cobyla_continues_identically():
         ({"local_model": "linear"}, "`local_model` must be one of \\['cobyla', 'quadratic'\\], "
                                     "got local_model='linear'"),
         ({"local_model": "cobyla", "variant": "thesis"},
-         "`local_model` must be 'quadratic' with variant='thesis'"),
+         "`local_model` must be 'quadratic' with variant='thesis', got local_model='cobyla'"),
+        ({"local_model": "cobyla", "optimizer": "none"},
+         "`local_model` must be 'quadratic' with optimizer='none', got local_model='cobyla'"),
     ],
 )
 def test_local_model_is_checked_before_the_first_evaluation(options, pattern):
