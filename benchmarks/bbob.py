@@ -212,11 +212,18 @@ def run_one(method: str, function: int, instance: int, dim: int, budget: int) ->
         out = _run_strategy(name, fn, dim, budget, seed, dict(fixed))
     else:
         out = _run_strategy(method, fn, dim, budget, seed, {})
+    return outcome_row(method, fn, budget, seed, out)
+
+
+def outcome_row(method: str, fn: BBOBFunction, budget: int, seed: int,
+                out: RunOutcome) -> dict:
+    """The CSV row (the keys :data:`FIELDS`) of one run of ``method`` on ``fn``; a run that
+    used more than ``budget`` evaluations raises ``AssertionError``."""
     if out.nfev > budget:
         raise AssertionError(f"{method} used {out.nfev} > {budget} evaluations")
     regret = max(out.best - fn.f_opt, 0.0)
     return {
-        "method": method, "function": function, "instance": instance, "dim": dim,
+        "method": method, "function": fn.function, "instance": fn.instance, "dim": fn.dim,
         "budget": budget, "seed": seed, "best": repr(out.best), "f_opt": fn.f_opt,
         "log10_regret": math.log10(max(regret, 1e-12)), "nfev": out.nfev,
         "overhead_ms": 1e3 * out.method_seconds / max(out.nfev, 1), "seconds": out.seconds,

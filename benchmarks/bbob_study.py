@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ if str(HERE) not in sys.path:
 
 import bbob  # noqa: E402  (first: it sets the BLAS thread variables before numpy loads)
 import numpy as np  # noqa: E402
-from race import _run_strategy  # noqa: E402
+from race import RunOutcome, _run_strategy  # noqa: E402
 
 #: Option sets of ``make_strategy("sparse_grid", ...)``: name -> keyword options. ``{}`` is the
 #: library default.
@@ -78,8 +77,9 @@ def current(row: dict) -> bool:
 
 
 def grid_then_cobyla(fn: bbob.BBOBFunction, dim: int, budget: int, seed: int,
-                     grid_fraction: float, rhobeg: float) -> tuple[float, int, float]:
-    """One :data:`HYBRIDS` run: ``(best value, evaluations, seconds outside the objective)``.
+                     grid_fraction: float, rhobeg: float) -> RunOutcome:
+    """One :data:`HYBRIDS` run: best value, evaluations, CPU seconds outside the objective and
+    wall seconds.
 
     The default ``make_strategy("sparse_grid", dim, round(grid_fraction * budget))`` first,
     then ``scipy.optimize.minimize(method="COBYLA")`` on ``[0, 1]^dim`` from the best point
@@ -98,7 +98,7 @@ def grid_then_cobyla(fn: bbob.BBOBFunction, dim: int, budget: int, seed: int,
     values: list[float] = []
     points: list[np.ndarray] = []
     in_fn = 0.0
-    t0 = time.process_time()
+    t_start, t0 = time.perf_counter(), time.process_time()
 
     def evaluate(U: np.ndarray) -> np.ndarray:
         nonlocal in_fn
@@ -130,42 +130,25 @@ def grid_then_cobyla(fn: bbob.BBOBFunction, dim: int, budget: int, seed: int,
         except _Spent:
             break
         x0 = np.random.default_rng([seed, len(values)]).random(dim)
-    return min(values[:budget]), min(len(values), budget), time.process_time() - t0 - in_fn
+    return RunOutcome(min(values[:budget]), min(len(values), budget),
+                      time.process_time() - t0 - in_fn, time.perf_counter() - t_start)
 
 
 def run_one(method: str, function: int, instance: int, dim: int, budget: int) -> dict:
-    """One run of a candidate (``make_strategy("sparse_grid", **CANDIDATES[method])``) or of
-    ``ngopt``, as a CSV row of :data:`FIELDS`; seed = instance, as in ``bbob.py``."""
+    """One run of a candidate (``make_strategy("sparse_grid", **CANDIDATES[method])``), a
+    hybrid (:func:`grid_then_cobyla`) or ``ngopt``, as a CSV row of :data:`FIELDS`; seed =
+    instance, as in ``bbob.py``."""
     if method == PEER:
         return {**bbob.run_one(PEER, function, instance, dim, budget), "options": ""}
-    if method in HYBRIDS:
-        import time
-
-        fn = bbob.BBOBFunction(function, instance, dim)
-        t_start = time.perf_counter()
-        best, nfev, method_seconds = grid_then_cobyla(fn, dim, budget, instance,
-                                                      **HYBRIDS[method])
-        regret = max(best - fn.f_opt, 0.0)
-        return {
-            "method": method, "function": function, "instance": instance, "dim": dim,
-            "budget": budget, "seed": instance, "best": repr(best), "f_opt": fn.f_opt,
-            "log10_regret": math.log10(max(regret, 1e-12)), "nfev": nfev,
-            "overhead_ms": 1e3 * method_seconds / max(nfev, 1),
-            "seconds": time.perf_counter() - t_start, "options": options_text(HYBRIDS[method]),
-        }
-    options = CANDIDATES[method]
     fn = bbob.BBOBFunction(function, instance, dim)
-    out = _run_strategy("sparse_grid", fn, dim, budget, instance, dict(options))
-    if out.nfev > budget:
-        raise AssertionError(f"{method} used {out.nfev} > {budget} evaluations")
-    regret = max(out.best - fn.f_opt, 0.0)
-    return {
-        "method": method, "function": function, "instance": instance, "dim": dim,
-        "budget": budget, "seed": instance, "best": repr(out.best), "f_opt": fn.f_opt,
-        "log10_regret": math.log10(max(regret, 1e-12)), "nfev": out.nfev,
-        "overhead_ms": 1e3 * out.method_seconds / max(out.nfev, 1), "seconds": out.seconds,
-        "options": options_text(options),
-    }
+    if method in HYBRIDS:
+        options = HYBRIDS[method]
+        out = grid_then_cobyla(fn, dim, budget, instance, **options)
+    else:
+        options = CANDIDATES[method]
+        out = _run_strategy("sparse_grid", fn, dim, budget, instance, dict(options))
+    return {**bbob.outcome_row(method, fn, budget, instance, out),
+            "options": options_text(options)}
 
 
 # ---------------------------------------------------------------------------------- report

@@ -74,9 +74,11 @@ def test_grid_then_cobyla_spends_the_budget_from_the_grids_incumbent() -> None:
     import bbob
 
     fn = bbob.BBOBFunction(8, 1, 5)
-    best, nfev, seconds = study.grid_then_cobyla(fn, 5, 100, 1, grid_fraction=0.5, rhobeg=0.1)
+    out = study.grid_then_cobyla(fn, 5, 100, 1, grid_fraction=0.5, rhobeg=0.1)
     again = study.grid_then_cobyla(fn, 5, 100, 1, grid_fraction=0.5, rhobeg=0.1)
-    assert nfev == 100 and again[:2] == (best, nfev) and seconds >= 0.0
+    best, nfev = out.best, out.nfev
+    assert nfev == 100 and (again.best, again.nfev) == (best, nfev)
+    assert out.method_seconds >= 0.0
     grid_only = bbob.run_one("sparse_grid", 8, 1, 5, 50)
     assert best <= float(grid_only["best"])
     row = study.run_one("sg05_cobyla", 8, 1, 5, 100)
